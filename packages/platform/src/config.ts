@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+
+/**
+ * Variables every service reads; Dapr's own names are kept so the same values work
+ * under `npm start`, the Dapr CLI and the Kubernetes sidecar injector.
+ *
+ * @example
+ * const config = loadConfig(serviceEnv.extend({ USERS_APP_ID: z.string().default('users') }));
+ */
+export const serviceEnv = z.object({
+  APP_PORT: port,
+  APP_HOST: z.string().default('0.0.0.0'),
+  DAPR_HTTP_PORT: port.default(3500),
+  DAPR_HOST: z.string().default('127.0.0.1'),
+  DAPR_API_TOKEN: z.string().min(16).optional(),
+  APP_API_TOKEN: z.string().min(16, 'APP_API_TOKEN must be set: the app refuses calls without it'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type ServiceEnv = z.infer<typeof serviceEnv>;
+
+/** Parses the environment once into a frozen, typed object; throws one error naming every bad variable. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(result.data);
+}

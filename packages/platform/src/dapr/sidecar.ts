@@ -1,0 +1,74 @@
+import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+import type { Logger } from '../logger.ts';
+
+export const pubsubName = 'pubsub';
+
+export type SidecarConfig = {
+  DAPR_HOST: string;
+  DAPR_HTTP_PORT: number;
+  DAPR_API_TOKEN?: string | undefined;
+};
+
+export type Sidecar = {
+  client: DaprClient;
+  /** Resolves while the sidecar answers its outbound health endpoint; throws otherwise. */
+  ready(): Promise<void>;
+  /** Publishes a complete CloudEvent to the topic named by its `type`. */
+  publish(event: { type: string; id: string }): Promise<void>;
+  /**
+   * Calls another app through Dapr service invocation and hands back the raw response.
+   * The SDK's `invoker.invoke` throws away status and headers, which a proxy must keep.
+   */
+  invoke(appId: string, pathAndQuery: string, init: RequestInit): Promise<Response>;
+};
+
+function sdkLogger(logger: Logger) {
+  const text = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    error: (...args: unknown[]) => logger.error(`dapr sdk: ${text(args)}`),
+    warn: (...args: unknown[]) => logger.warn(`dapr sdk: ${text(args)}`),
+    info: (...args: unknown[]) => logger.debug(`dapr sdk: ${text(args)}`),
+    verbose: () => {},
+    debug: () => {},
+  };
+}
+
+/**
+ * The service's handle on its own sidecar: the SDK client for the Dapr building blocks,
+ * plus the two calls the SDK does not serve well (readiness and raw invocation).
+ */
+export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
+  const baseUrl = `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`;
+  const tokenHeader: Record<string, string> = config.DAPR_API_TOKEN
+    ? { 'dapr-api-token': config.DAPR_API_TOKEN }
+    : {};
+  const client = new DaprClient({
+    daprHost: config.DAPR_HOST,
+    daprPort: String(config.DAPR_HTTP_PORT),
+    communicationProtocol: CommunicationProtocolEnum.HTTP,
+    ...(config.DAPR_API_TOKEN ? { daprApiToken: config.DAPR_API_TOKEN } : {}),
+    logger: { level: LogLevel.Warn, service: sdkLogger(logger) },
+  });
+
+  return {
+    client,
+    async ready() {
+      const res = await fetch(`${baseUrl}/v1.0/healthz/outbound`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
+    },
+    async publish(event) {
+      const result = await client.pubsub.publish(pubsubName, event.type, event, {
+        contentType: 'application/cloudevents+json',
+      });
+      if (result.error)
+        throw new Error(`publish of ${event.type} ${event.id} failed: ${result.error}`);
+    },
+    invoke(appId, pathAndQuery, init) {
+      const headers = new Headers(init.headers);
+      for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
+      return fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers });
+    },
+  };
+}

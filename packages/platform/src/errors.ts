@@ -1,0 +1,98 @@
+import type { Context } from 'hono';
+
+/** The closed set of error codes; each maps to exactly one HTTP status. */
+export const errorStatus = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal: 500,
+  upstream_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+const titles: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  validation_failed: 'Validation failed',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  precondition_failed: 'Precondition failed',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  unprocessable: 'Unprocessable request',
+  rate_limited: 'Too many requests',
+  internal: 'Internal server error',
+  upstream_unavailable: 'Service unavailable',
+};
+
+export type FieldError = { path: string; message: string };
+
+/**
+ * An expected failure, rendered as RFC 9457 problem+json by the app's one error handler.
+ *
+ * @example
+ * throw new AppError('conflict', 'email is already registered');
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+    this.code = code;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): (typeof errorStatus)[ErrorCode] {
+    return errorStatus[this.code];
+  }
+}
+
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+};
+
+export const problemContentType = 'application/problem+json';
+
+export function toProblem(error: AppError, requestId?: string, instance?: string): Problem {
+  return {
+    type: `urn:shop:problem:${error.code.replaceAll('_', '-')}`,
+    title: titles[error.code],
+    status: error.status,
+    detail: error.message,
+    ...(instance ? { instance } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}
+
+/** Renders an AppError as a problem+json response carrying the request id. */
+export function problemResponse(c: Context, error: AppError): Response {
+  const body = toProblem(error, c.get('requestId'), c.req.path);
+  const headers = new Headers(error.headers);
+  headers.set('content-type', problemContentType);
+  return new Response(JSON.stringify(body), { status: error.status, headers });
+}

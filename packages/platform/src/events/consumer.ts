@@ -1,0 +1,120 @@
+import { Hono } from 'hono';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { parseEvent, type ShopEvent } from './cloud-event.ts';
+import type { EventType } from './schemas.ts';
+
+/** What a consumer tells Dapr: done, try again later, or give up (Dapr then dead-letters it). */
+export type Delivery = 'SUCCESS' | 'RETRY' | 'DROP';
+
+export type EventHandlers = {
+  [T in EventType]?: (event: ShopEvent<T>) => Promise<Delivery>;
+};
+
+export type DeadLetter = {
+  id: string;
+  type: string;
+  receivedAt: string;
+  event: unknown;
+};
+
+/** Where a consumer keeps undeliverable events until someone inspects or replays them. */
+export type DeadLetterStore = {
+  add(letter: DeadLetter): Promise<void>;
+  list(): Promise<DeadLetter[]>;
+  get(id: string): Promise<DeadLetter | undefined>;
+  remove(id: string): Promise<void>;
+};
+
+export function createMemoryDeadLetterStore(): DeadLetterStore {
+  const letters = new Map<string, DeadLetter>();
+  return {
+    add: async (letter) => void letters.set(letter.id, letter),
+    list: async () => [...letters.values()],
+    get: async (id) => letters.get(id),
+    remove: async (id) => void letters.delete(id),
+  };
+}
+
+/**
+ * The routes Dapr delivers events to (`POST /events/{type}`, from declarative
+ * subscriptions), the dead-letter sink (`POST /dead-letters`), and the admin routes to
+ * inspect and replay dead letters. Each delivery answers SUCCESS, RETRY or DROP explicitly:
+ * a payload that fails its schema is dropped to the dead-letter topic, a handler that
+ * throws is retried.
+ *
+ * @example
+ * app.route('/', createEventConsumer({ logger, deadLetters, handlers: { 'user.registered': onRegistered } }));
+ */
+export function createEventConsumer(options: {
+  logger: Logger;
+  handlers: EventHandlers;
+  deadLetters: DeadLetterStore;
+}) {
+  const { logger, handlers, deadLetters } = options;
+
+  const dispatch = async (body: unknown, route?: string): Promise<Delivery> => {
+    const parsed = parseEvent(body);
+    if (!parsed.ok) {
+      logger.warn('event rejected', {
+        reason: parsed.reason,
+        eventId: parsed.id,
+        type: parsed.type,
+      });
+      return 'DROP';
+    }
+    const { event } = parsed;
+    if (route && route !== event.type) {
+      logger.warn('event on the wrong route', { eventId: event.id, type: event.type, route });
+      return 'DROP';
+    }
+    const handler = handlers[event.type] as ((e: ShopEvent) => Promise<Delivery>) | undefined;
+    if (!handler) {
+      logger.warn('no handler for event', { eventId: event.id, type: event.type });
+      return 'DROP';
+    }
+    try {
+      const delivery = await handler(event);
+      logger.info('event handled', { eventId: event.id, type: event.type, delivery });
+      return delivery;
+    } catch (error) {
+      logger.error('event handler failed; asking for redelivery', {
+        eventId: event.id,
+        type: event.type,
+        error,
+      });
+      return 'RETRY';
+    }
+  };
+
+  const readBody = async (request: Request): Promise<unknown> => {
+    try {
+      return await request.json();
+    } catch {
+      return undefined;
+    }
+  };
+
+  return new Hono()
+    .post('/events/:type', async (c) => {
+      const status = await dispatch(await readBody(c.req.raw), c.req.param('type'));
+      return c.json({ status });
+    })
+    .post('/dead-letters', async (c) => {
+      const body = await readBody(c.req.raw);
+      const parsed = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+      const id = typeof parsed.id === 'string' ? parsed.id : crypto.randomUUID();
+      const type = typeof parsed.type === 'string' ? parsed.type : 'unknown';
+      await deadLetters.add({ id, type, receivedAt: new Date().toISOString(), event: body });
+      logger.warn('event dead-lettered', { eventId: id, type });
+      return c.json({ status: 'SUCCESS' satisfies Delivery });
+    })
+    .get('/admin/dead-letters', async (c) => c.json({ items: await deadLetters.list() }))
+    .post('/admin/dead-letters/:id/replay', async (c) => {
+      const letter = await deadLetters.get(c.req.param('id'));
+      if (!letter) throw new AppError('not_found', 'no dead letter with that id');
+      const delivery = await dispatch(letter.event);
+      if (delivery === 'SUCCESS') await deadLetters.remove(letter.id);
+      return c.json({ id: letter.id, delivery });
+    });
+}

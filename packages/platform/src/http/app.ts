@@ -1,0 +1,208 @@
+import { timingSafeEqual } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import type { ZodError } from 'zod';
+import { requestContext } from '../context.ts';
+import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createHttpMetrics } from './metrics.ts';
+import { requestIdFrom, traceFrom } from './request-ids.ts';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+    traceId: string;
+    traceparent: string;
+    /** The calling app's id as stamped by its Dapr sidecar (`dapr-caller-app-id`). */
+    callerAppId: string | undefined;
+  }
+}
+
+/** Named readiness checks; each resolves when its dependency answers and throws when it does not. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+export type ServiceAppOptions = {
+  service: string;
+  logger: Logger;
+  /** The token the sidecar presents on every call it makes to this app (`APP_API_TOKEN`). */
+  appApiToken: string;
+  /** Paths reachable without the app token: only the gateway's public API uses this. */
+  isPublicPath?: (path: string) => boolean;
+  readiness?: ReadinessChecks;
+  maxBodyBytes?: number;
+};
+
+export type ServiceApp = OpenAPIHono & {
+  /** Turns /readyz red while in-flight requests drain on shutdown. */
+  markShuttingDown(): void;
+};
+
+const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
+const readinessTimeoutMs = 2_000;
+
+export function validationError(error: ZodError): AppError {
+  return new AppError('validation_failed', 'the request does not match the schema', {
+    errors: error.issues.map((issue) => ({
+      path: issue.path.length > 0 ? issue.path.join('.') : '(root)',
+      message: issue.message,
+    })),
+  });
+}
+
+/**
+ * A sub-app for one resource whose validation failures all become one 400 shape.
+ *
+ * @example
+ * const routes = createRouter().openapi(registerRoute, async (c) => c.json(await register(c.req.valid('json')), 201));
+ */
+export function createRouter(): OpenAPIHono {
+  return new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error);
+    },
+  });
+}
+
+const codeForStatus: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  429: 'rate_limited',
+  503: 'upstream_unavailable',
+};
+
+function tokensEqual(presented: string | undefined, expected: string): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+/**
+ * The app every service starts from: request and trace ids, JSON access logs, metrics,
+ * the Dapr app-token check, /healthz, /readyz, /metrics, and one error handler that
+ * renders every failure as problem+json.
+ *
+ * @example
+ * const app = createServiceApp({ service: 'users', logger, appApiToken: config.APP_API_TOKEN });
+ * app.route('/api/v1/auth', authRoutes(deps));
+ */
+export function createServiceApp(options: ServiceAppOptions): ServiceApp {
+  const { logger, readiness = {} } = options;
+  const metrics = createHttpMetrics(options.service);
+  let shuttingDown = false;
+
+  const app = createRouter() as ServiceApp;
+  app.markShuttingDown = () => {
+    shuttingDown = true;
+  };
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
+    const { traceId, traceparent } = traceFrom(c.req.header('traceparent'));
+    c.set('requestId', requestId);
+    c.set('traceId', traceId);
+    c.set('traceparent', traceparent);
+    c.set('callerAppId', c.req.header('dapr-caller-app-id'));
+    await requestContext.run({ requestId, traceId }, async () => {
+      await next();
+      c.res.headers.set('x-request-id', requestId);
+      const seconds = (performance.now() - started) / 1000;
+      const route = routePath(c, -1);
+      metrics.observe({ method: c.req.method, route, status: c.res.status }, seconds);
+      if (!probePaths.has(c.req.path)) {
+        logger.info('request', {
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          durationMs: Math.round(seconds * 1000 * 10) / 10,
+          caller: c.get('callerAppId'),
+        });
+      }
+    });
+  });
+
+  app.use('*', async (c, next) => {
+    const path = c.req.path;
+    if (probePaths.has(path) || options.isPublicPath?.(path)) return next();
+    if (!tokensEqual(c.req.header('dapr-api-token'), options.appApiToken)) {
+      throw new AppError('unauthenticated', 'this endpoint is reachable only through Dapr');
+    }
+    return next();
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1024 * 1024,
+      onError: () => {
+        throw new AppError('payload_too_large', 'the request body is too large');
+      },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    if (shuttingDown) throw new AppError('upstream_unavailable', 'shutting down');
+    const entries = Object.entries(readiness);
+    const results = await Promise.allSettled(
+      entries.map(([, check]) => withTimeout(check(), readinessTimeoutMs)),
+    );
+    const failed = entries
+      .map(([name], i) => ({ name, result: results[i] }))
+      .filter((entry) => entry.result?.status === 'rejected')
+      .map((entry) => `${entry.name}: ${(entry.result as PromiseRejectedResult).reason?.message}`);
+    if (failed.length > 0) {
+      throw new AppError('upstream_unavailable', `not ready: ${failed.join('; ')}`);
+    }
+    return c.json({ status: 'ready', checks: Object.fromEntries(entries.map(([n]) => [n, 'ok'])) });
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('content-type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  app.notFound((c) =>
+    problemResponse(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`)),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) return problemResponse(c, error);
+    if (error instanceof HTTPException && codeForStatus[error.status]) {
+      return problemResponse(
+        c,
+        new AppError(codeForStatus[error.status] as ErrorCode, error.message),
+      );
+    }
+    logger.error('unhandled error', { error });
+    return problemResponse(
+      c,
+      new AppError(
+        'internal',
+        'an unexpected error occurred; quote the request id when reporting it',
+      ),
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,52 @@
+import { type ServerType, serve } from '@hono/node-server';
+import type { Logger } from '../logger.ts';
+import type { ServiceApp } from './app.ts';
+
+export type RunServiceOptions = {
+  app: ServiceApp;
+  port: number;
+  hostname?: string;
+  logger: Logger;
+  shutdownTimeoutMs: number;
+  /** Closes what the service opened (pools, timers), after the server has drained. */
+  onShutdown?: () => Promise<void>;
+};
+
+/**
+ * Serves the app and shuts it down gracefully on SIGTERM or SIGINT: /readyz turns red,
+ * in-flight requests finish, then `onShutdown` runs; past the timeout the process exits anyway.
+ */
+export function runService(options: RunServiceOptions): ServerType {
+  const { app, logger } = options;
+  const server = serve(
+    { fetch: app.fetch, port: options.port, hostname: options.hostname },
+    (info) => logger.info('listening', { port: info.port }),
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    app.markShuttingDown();
+    setTimeout(() => {
+      logger.error('shutdown timed out; exiting', { timeoutMs: options.shutdownTimeoutMs });
+      process.exit(1);
+    }, options.shutdownTimeoutMs).unref();
+    try {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+      });
+      await options.onShutdown?.();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error('shutdown failed', { error });
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return server;
+}

@@ -1,0 +1,34 @@
+export { loadConfig, type ServiceEnv, serviceEnv } from './config.ts';
+export { type RequestContext, requestContext } from './context.ts';
+export { createSidecar, pubsubName, type Sidecar, type SidecarConfig } from './dapr/sidecar.ts';
+export {
+  AppError,
+  type ErrorCode,
+  errorStatus,
+  type FieldError,
+  type Problem,
+  problemContentType,
+  problemResponse,
+  toProblem,
+} from './errors.ts';
+export { buildEvent, parseEvent, type ShopEvent } from './events/cloud-event.ts';
+export {
+  createEventConsumer,
+  createMemoryDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterStore,
+  type Delivery,
+  type EventHandlers,
+} from './events/consumer.ts';
+export { type EventData, type EventType, eventSchemas } from './events/schemas.ts';
+export {
+  createRouter,
+  createServiceApp,
+  type ReadinessChecks,
+  type ServiceApp,
+  type ServiceAppOptions,
+  validationError,
+} from './http/app.ts';
+export { requireCaller } from './http/require-caller.ts';
+export { type RunServiceOptions, runService } from './http/serve.ts';
+export { createLogger, type Logger, type LogLevel } from './logger.ts';

@@ -1,0 +1,7 @@
+export { daprdCachePath, pinnedDaprVersion, resolveDaprd } from './daprd.ts';
+export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './manifest.ts';
+export { freePorts } from './ports.ts';
+export { type ExitInfo, ProcessGroup } from './processes.ts';
+export { pingRedis } from './redis.ts';
+export { type RunningApp, type RunningShop, type ShopOptions, startShop } from './shop.ts';
+export { ensureDebianProgram, findExecutables } from './system.ts';

@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { findExecutables } from './system.ts';
+
+export type ChildSpec = {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+};
+
+export type OutputSink = (name: string, line: string) => void;
+
+export type ExitInfo = { name: string; code: number | null; signal: NodeJS.Signals | null };
+
+type Child = {
+  spec: ChildSpec;
+  process: ChildProcess;
+  exited: Promise<ExitInfo>;
+  expected: boolean;
+};
+
+// setpriv (util-linux) arranges for the kernel to kill the child if the supervisor dies
+// without cleaning up (SIGKILL, OOM), so not even a hard kill leaves an orphan behind.
+const setpriv = process.platform === 'linux' ? findExecutables('setpriv')[0] : undefined;
+
+/**
+ * Children started as their own process groups, so a stop reaches their children too;
+ * their output arrives line by line, tagged with the child's name.
+ */
+export class ProcessGroup {
+  readonly #children = new Map<string, Child>();
+  readonly #output: OutputSink;
+  readonly #onUnexpectedExit: (exit: ExitInfo) => void;
+
+  constructor(options: { output: OutputSink; onUnexpectedExit: (exit: ExitInfo) => void }) {
+    this.#output = options.output;
+    this.#onUnexpectedExit = options.onUnexpectedExit;
+    process.once('exit', () => this.killAllNow());
+  }
+
+  start(spec: ChildSpec): number {
+    if (this.#children.has(spec.name)) throw new Error(`${spec.name} is already running`);
+    const [command, args] = setpriv
+      ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]]
+      : [spec.command, spec.args];
+    const child = spawn(command, args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => this.#output(spec.name, line));
+    }
+    const entry: Child = {
+      spec,
+      process: child,
+      expected: false,
+      exited: new Promise((resolve) => {
+        child.once('error', (error) => {
+          this.#output(spec.name, `failed to start: ${error.message}`);
+          resolve({ name: spec.name, code: -1, signal: null });
+        });
+        child.once('exit', (code, signal) => resolve({ name: spec.name, code, signal }));
+      }),
+    };
+    this.#children.set(spec.name, entry);
+    void entry.exited.then((exit) => {
+      this.#children.delete(spec.name);
+      if (!entry.expected) this.#onUnexpectedExit(exit);
+    });
+    if (child.pid === undefined) throw new Error(`${spec.name} did not start`);
+    return child.pid;
+  }
+
+  has(name: string): boolean {
+    return this.#children.has(name);
+  }
+
+  /** Resolves when the child exits; rejects at once if it is not running. */
+  exited(name: string): Promise<ExitInfo> {
+    const child = this.#children.get(name);
+    if (!child) return Promise.reject(new Error(`${name} is not running`));
+    return child.exited;
+  }
+
+  /** Stops one child and its descendants: SIGTERM, then SIGKILL after `graceMs`. */
+  async stop(
+    name: string,
+    options: { signal?: NodeJS.Signals; graceMs?: number } = {},
+  ): Promise<void> {
+    const child = this.#children.get(name);
+    if (!child) return;
+    child.expected = true;
+    signalGroup(child, options.signal ?? 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), options.graceMs ?? 8_000);
+    await child.exited;
+    clearTimeout(timer);
+    // Whatever the child left in its group goes with it.
+    signalGroup(child, 'SIGKILL');
+  }
+
+  /** Stops the named children in stages: each stage only after the previous one is gone. */
+  async stopInStages(stages: string[][], graceMs?: number): Promise<void> {
+    for (const stage of stages) {
+      await Promise.all(stage.map((name) => this.stop(name, { graceMs })));
+    }
+    await Promise.all([...this.#children.keys()].map((name) => this.stop(name, { graceMs })));
+  }
+
+  names(): string[] {
+    return [...this.#children.keys()];
+  }
+
+  pids(): number[] {
+    return [...this.#children.values()].flatMap((c) => (c.process.pid ? [c.process.pid] : []));
+  }
+
+  /** Last resort when the supervisor itself is exiting: nothing may outlive it. */
+  killAllNow(): void {
+    for (const child of this.#children.values()) {
+      child.expected = true;
+      signalGroup(child, 'SIGKILL');
+    }
+  }
+}
+
+function signalGroup(child: Child, signal: NodeJS.Signals): void {
+  const pid = child.process.pid;
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is already gone
+  }
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { resolveDaprd } from './daprd.ts';
+import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
+import { freePorts } from './ports.ts';
+import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
+import { type RedisHandle, startRedis } from './redis.ts';
+
+export type ShopOptions = {
+  /** Everything the shop writes (Redis data, name registry, logs) goes below this folder. */
+  dataDir: string;
+  repoRoot?: string;
+  /** Port for the gateway; a free one when not given. */
+  gatewayPort?: number;
+  /** Which apps of dapr.yaml to run; all when not given. */
+  apps?: string[];
+  /** Apps that run elsewhere (in a test process, say) and get only a sidecar from here. */
+  sidecarsOnly?: Array<{ appId: string; appPort: number }>;
+  /** Extra variables for every service, and per app. */
+  env?: Record<string, string>;
+  appEnv?: Record<string, Record<string, string>>;
+  extraResourcesPaths?: string[];
+  /** 'console' prefixes each line with its process name; 'files' writes logs/<name>.log. */
+  output?: 'console' | 'files';
+  daprLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Called once when a process dies that nobody stopped; the shop has stopped by then. */
+  onCrash?: (exit: ExitInfo) => void;
+};
+
+export type RunningApp = {
+  appId: string;
+  appPort: number;
+  daprHttpPort: number;
+  daprGrpcPort: number;
+  appApiToken: string;
+  daprApiToken: string;
+  /** Process names in the group, for stop/kill: the app (if run here) and `<appId>-dapr`. */
+  processName: string | undefined;
+  sidecarName: string;
+};
+
+export type RunningShop = {
+  gatewayUrl: string | undefined;
+  redis: RedisHandle;
+  apps: Record<string, RunningApp>;
+  dataDir: string;
+  group: ProcessGroup;
+  /** Stops services first, then sidecars, then infrastructure. */
+  stop(): Promise<void>;
+};
+
+const readyTimeoutMs = 90_000;
+
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  alive: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (!alive()) throw new Error(`${what} exited before it was ready (see its log)`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} was not ready within ${readyTimeoutMs / 1000}s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function answers(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(1_000) });
+  await res.body?.cancel();
+  return res.ok;
+}
+
+function consoleSink(): OutputSink {
+  const width = 20;
+  return (name, line) => process.stdout.write(`${name.padEnd(width)}| ${line}\n`);
+}
+
+function fileSink(logDir: string): { sink: OutputSink; close(): void } {
+  mkdirSync(logDir, { recursive: true });
+  const files = new Map<string, WriteStream>();
+  return {
+    sink: (name, line) => {
+      let file = files.get(name);
+      if (!file) {
+        file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+        files.set(name, file);
+      }
+      file.write(`${line}\n`);
+    },
+    close: () => {
+      for (const file of files.values()) file.end();
+    },
+  };
+}
+
+const token = () => randomBytes(24).toString('base64url');
+
+/**
+ * Starts the shop on this machine: a private Redis, then each service beside its own
+ * daprd, and waits until every sidecar and every service reports ready. Used by
+ * `npm start` and by the end-to-end tests alike.
+ */
+export async function startShop(options: ShopOptions): Promise<RunningShop> {
+  const repoRoot = options.repoRoot ?? findRepoRoot();
+  const manifest = loadManifest(repoRoot);
+  const daprd = resolveDaprd(repoRoot);
+  mkdirSync(options.dataDir, { recursive: true });
+
+  const selected: ManifestApp[] = options.apps
+    ? options.apps.map((id) => {
+        const app = manifest.apps.find((a) => a.appId === id);
+        if (!app) throw new Error(`no app ${id} in dapr.yaml`);
+        return app;
+      })
+    : manifest.apps;
+  const sidecarsOnly = options.sidecarsOnly ?? [];
+
+  const files = options.output === 'files' ? fileSink(join(options.dataDir, 'logs')) : undefined;
+  let crashed = false;
+  let stopping: Promise<void> | undefined;
+  const group: ProcessGroup = new ProcessGroup({
+    output: files?.sink ?? consoleSink(),
+    onUnexpectedExit: (exit) => {
+      if (crashed || stopping) return;
+      crashed = true;
+      process.stderr.write(
+        `shop: ${exit.name} exited unexpectedly (code ${exit.code}, signal ${exit.signal}); stopping everything\n`,
+      );
+      void shop.stop().then(() => options.onCrash?.(exit));
+    },
+  });
+
+  const appCount = selected.length + sidecarsOnly.length;
+  const ports = await freePorts(1 + appCount * 5);
+  const nextPort = () => {
+    const port = ports.shift();
+    if (port === undefined) throw new Error('ran out of reserved ports');
+    return port;
+  };
+
+  const apps: Record<string, RunningApp> = {};
+  const shop: RunningShop = {
+    gatewayUrl: undefined,
+    redis: undefined as unknown as RedisHandle,
+    apps,
+    dataDir: options.dataDir,
+    group,
+    stop() {
+      stopping ??= (async () => {
+        const appNames = Object.values(apps).flatMap((a) => (a.processName ? [a.processName] : []));
+        const sidecarNames = Object.values(apps).map((a) => a.sidecarName);
+        await group.stopInStages([appNames, sidecarNames, ['redis']]);
+        files?.close();
+      })();
+      return stopping;
+    },
+  };
+
+  try {
+    shop.redis = await startRedis(group, options.dataDir, nextPort());
+    const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
+
+    const startOne = (appId: string, app: ManifestApp | undefined, fixedAppPort?: number) => {
+      const appPort =
+        fixedAppPort ?? (appId === 'gateway' ? options.gatewayPort : undefined) ?? nextPort();
+      const running: RunningApp = {
+        appId,
+        appPort,
+        daprHttpPort: nextPort(),
+        daprGrpcPort: nextPort(),
+        appApiToken: token(),
+        daprApiToken: token(),
+        processName: app ? appId : undefined,
+        sidecarName: `${appId}-dapr`,
+      };
+      const internalGrpcPort = nextPort();
+      const metricsPort = nextPort();
+      apps[appId] = running;
+      const tokens = { APP_API_TOKEN: running.appApiToken, DAPR_API_TOKEN: running.daprApiToken };
+
+      group.start({
+        name: running.sidecarName,
+        command: daprd,
+        args: [
+          '--app-id',
+          appId,
+          '--app-port',
+          String(running.appPort),
+          '--app-protocol',
+          'http',
+          '--app-channel-address',
+          '127.0.0.1',
+          '--dapr-listen-addresses',
+          '127.0.0.1',
+          '--dapr-http-port',
+          String(running.daprHttpPort),
+          '--dapr-grpc-port',
+          String(running.daprGrpcPort),
+          '--dapr-internal-grpc-port',
+          String(internalGrpcPort),
+          '--dapr-internal-grpc-listen-address',
+          '127.0.0.1',
+          '--metrics-port',
+          String(metricsPort),
+          '--metrics-listen-address',
+          '127.0.0.1',
+          ...resourcesPaths.flatMap((path) => ['--resources-path', path]),
+          '--config',
+          manifest.configFile,
+          '--log-level',
+          options.daprLogLevel ?? 'warn',
+          '--log-as-json',
+          '--dapr-graceful-shutdown-seconds',
+          '3',
+          // Subscriptions are declarative (components/common/subscriptions.yaml).
+          '--disable-init-endpoints',
+          'config,subscribe',
+        ],
+        // The name registry's relative path in config.yaml resolves against this folder.
+        cwd: options.dataDir,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DAPR_HOST_IP: '127.0.0.1',
+          REDIS_HOST: shop.redis.address,
+          REDIS_PASSWORD: '',
+          ...tokens,
+        },
+      });
+
+      if (app) {
+        const [command = 'node', ...args] = app.command;
+        group.start({
+          name: appId,
+          // Services run on the same Node as the supervisor (the project's Node 24).
+          command: command === 'node' ? process.execPath : command,
+          args,
+          cwd: app.dir,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NODE_ENV: process.env.NODE_ENV ?? 'development',
+            ...app.env,
+            ...options.env,
+            ...options.appEnv?.[appId],
+            APP_PORT: String(running.appPort),
+            APP_HOST: '127.0.0.1',
+            DAPR_HTTP_PORT: String(running.daprHttpPort),
+            DAPR_GRPC_PORT: String(running.daprGrpcPort),
+            ...tokens,
+          },
+        });
+      }
+      return running;
+    };
+
+    const started = [
+      ...selected.map((app) => startOne(app.appId, app)),
+      ...sidecarsOnly.map((s) => startOne(s.appId, undefined, s.appPort)),
+    ];
+
+    await Promise.all(
+      started.map(async (app) => {
+        const daprUrl = `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`;
+        await waitFor(
+          app.sidecarName,
+          () => answers(daprUrl),
+          () => group.has(app.sidecarName),
+        );
+        if (app.processName) {
+          const name = app.processName;
+          const readyUrl = `http://127.0.0.1:${app.appPort}/readyz`;
+          await waitFor(
+            name,
+            () => answers(readyUrl),
+            () => group.has(name),
+          );
+        }
+      }),
+    );
+    const gateway = apps.gateway;
+    if (gateway?.processName) shop.gatewayUrl = `http://127.0.0.1:${gateway.appPort}`;
+    return shop;
+  } catch (error) {
+    await shop.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,96 @@
+import { AppError, type Logger, problemContentType, type Sidecar } from '@shop/platform';
+import { Hono } from 'hono';
+import { upstreamFor } from './upstreams.ts';
+
+export type ProxyDeps = {
+  sidecar: Pick<Sidecar, 'invoke'>;
+  logger: Logger;
+  config: { UPSTREAM_TIMEOUT_MS: number };
+};
+
+// Only these travel between client and service; everything else (cookies, hop-by-hop,
+// dapr-* headers a client might forge) stops at the gateway.
+const requestHeaders = [
+  'accept',
+  'accept-language',
+  'authorization',
+  'content-type',
+  'idempotency-key',
+  'if-match',
+  'if-none-match',
+  'tracestate',
+  'user-agent',
+];
+const responseHeaders = [
+  'cache-control',
+  'content-type',
+  'etag',
+  'last-modified',
+  'location',
+  'ratelimit',
+  'ratelimit-policy',
+  'retry-after',
+  'www-authenticate',
+];
+
+function pick(source: Headers, names: string[]): Headers {
+  const picked = new Headers();
+  for (const name of names) {
+    const value = source.get(name);
+    if (value !== null) picked.set(name, value);
+  }
+  return picked;
+}
+
+function unavailable(appId: string): AppError {
+  return new AppError(
+    'upstream_unavailable',
+    `the ${appId} service is unavailable; try again shortly`,
+    {
+      headers: { 'retry-after': '1' },
+    },
+  );
+}
+
+/** Forwards each public path to its service through the gateway's own Dapr sidecar. */
+export function proxyRoutes(deps: ProxyDeps) {
+  return new Hono().all('*', async (c) => {
+    const appId = upstreamFor(c.req.path);
+    if (!appId) throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+
+    const url = new URL(c.req.url);
+    const headers = pick(c.req.raw.headers, requestHeaders);
+    headers.set('x-request-id', c.get('requestId'));
+    headers.set('traceparent', c.get('traceparent'));
+    const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+
+    let upstream: Response;
+    try {
+      upstream = await deps.sidecar.invoke(appId, `${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? await c.req.arrayBuffer() : null,
+        signal: AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS),
+      });
+    } catch (error) {
+      deps.logger.warn('upstream call failed', { appId, error });
+      throw unavailable(appId);
+    }
+
+    // A 5xx that is not our services' problem+json comes from Dapr itself (the callee is
+    // down, its sidecar is gone, a circuit is open): the client learns only that it is unavailable.
+    const contentType = upstream.headers.get('content-type') ?? '';
+    if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
+      deps.logger.warn('upstream unavailable', {
+        appId,
+        status: upstream.status,
+        detail: (await upstream.text()).slice(0, 500),
+      });
+      throw unavailable(appId);
+    }
+    return new Response(upstream.body, {
+      status: upstream.status,
+      headers: pick(upstream.headers, responseHeaders),
+    });
+  });
+}
