@@ -1,0 +1,1 @@
+export { eventually, startTestShop, type TestShop } from './shop.ts';

@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
+
+export type TestShop = RunningShop & {
+  /** A request to the public gateway. */
+  gateway(path: string, init?: RequestInit): Promise<Response>;
+  /** Calls `path` on `appId` through the sidecar of `via` (default: the gateway's), as that app would. */
+  invoke(appId: string, path: string, init?: RequestInit & { via?: string }): Promise<Response>;
+  /** Publishes a complete CloudEvent through the sidecar of `via` (default: the first app). */
+  publish(event: { type: string; id: string }, via?: string): Promise<void>;
+  /** What a process wrote so far (logs/<name>.log). */
+  log(name: string): string;
+  /** Kills a process with SIGKILL, as a crash would; the rest of the shop keeps running. */
+  kill(name: string): Promise<void>;
+};
+
+/**
+ * The whole shop (or the named apps) in a throw-away folder, logs to files, for tests.
+ *
+ * @example
+ * const shop = await startTestShop({ apps: ['gateway', 'users'] });
+ * const res = await shop.gateway('/api/v1/auth/register', { method: 'POST', body });
+ * await shop.stop();
+ */
+export async function startTestShop(options: Partial<ShopOptions> = {}): Promise<TestShop> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
+  const shop = await startShop({ output: 'files', daprLogLevel: 'info', ...options, dataDir });
+  const sidecarOf = (appId: string) => {
+    const app = shop.apps[appId];
+    if (!app) throw new Error(`${appId} is not running in this test shop`);
+    return app;
+  };
+  const firstApp = Object.keys(shop.apps)[0] ?? 'gateway';
+
+  return {
+    ...shop,
+    gateway(path, init) {
+      if (!shop.gatewayUrl) throw new Error('this test shop runs no gateway');
+      return fetch(`${shop.gatewayUrl}${path}`, {
+        ...init,
+        signal: init?.signal ?? AbortSignal.timeout(20_000),
+      });
+    },
+    invoke(appId, path, init = {}) {
+      const via = sidecarOf(init.via ?? 'gateway');
+      const headers = new Headers(init.headers);
+      headers.set('dapr-api-token', via.daprApiToken);
+      return fetch(`http://127.0.0.1:${via.daprHttpPort}/v1.0/invoke/${appId}/method${path}`, {
+        ...init,
+        headers,
+        signal: init.signal ?? AbortSignal.timeout(20_000),
+      });
+    },
+    async publish(event, via = firstApp) {
+      const app = sidecarOf(via);
+      const res = await fetch(
+        `http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${event.type}`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/cloudevents+json',
+            'dapr-api-token': app.daprApiToken,
+          },
+          body: JSON.stringify(event),
+        },
+      );
+      if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+    },
+    log(name) {
+      try {
+        return readFileSync(join(dataDir, 'logs', `${name}.log`), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    async kill(name) {
+      await shop.group.stop(name, { signal: 'SIGKILL' });
+    },
+    async stop() {
+      await shop.stop();
+      if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
+        rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+  throw new Error(
+    `timed out waiting for ${options.what ?? 'a condition'}${lastError ? `: ${lastError}` : ''}`,
+  );
+}
