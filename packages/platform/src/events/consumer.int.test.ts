@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServiceApp } from '../http/app.ts';
+import { createLogger } from '../logger.ts';
+import { freePorts } from '../supervisor/ports.ts';
+import { eventually, startTestShop, type TestShop } from '../testing/shop.ts';
+import { buildEvent } from './cloud-event.ts';
+import { createEventConsumer, createMemoryDeadLetterStore, type Delivery } from './consumer.ts';
+
+// A probe app in this process, beside a real daprd and a real Redis: its answers are
+// scripted per event, so the test sees exactly what Dapr does with SUCCESS, RETRY and DROP
+// under the shop's own resiliency policy and subscription files.
+const subscriptions = `
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: probe-user-registered
+spec:
+  pubsubname: pubsub
+  topic: user.registered
+  routes:
+    default: /events/user.registered
+  deadLetterTopic: deadletter.probe
+scopes: [probe]
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: probe-deadletter
+spec:
+  pubsubname: pubsub
+  topic: deadletter.probe
+  routes:
+    default: /dead-letters
+scopes: [probe]
+`;
+
+let shop: TestShop;
+let server: ServerType;
+let resourcesDir: string;
+let appApiToken = 'not-yet-known-0000000000';
+const deliveries = new Map<string, number>();
+const script = new Map<string, Delivery[]>();
+const deadLetters = createMemoryDeadLetterStore();
+
+function registered(userId: string) {
+  return buildEvent(
+    'user.registered',
+    {
+      userId,
+      email: `${userId}@example.com`,
+      name: userId,
+      registeredAt: new Date().toISOString(),
+    },
+    { source: 'test' },
+  );
+}
+
+beforeAll(async () => {
+  resourcesDir = mkdtempSync(join(tmpdir(), 'probe-resources-'));
+  writeFileSync(join(resourcesDir, 'subscriptions.yaml'), subscriptions);
+  const logger = createLogger({ service: 'probe', write: () => {} });
+  const app = createServiceApp({
+    service: 'probe',
+    logger,
+    get appApiToken() {
+      return appApiToken;
+    },
+  });
+  app.route(
+    '/',
+    createEventConsumer({
+      logger,
+      deadLetters,
+      handlers: {
+        'user.registered': async (event) => {
+          deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
+          return script.get(event.id)?.shift() ?? 'SUCCESS';
+        },
+      },
+    }),
+  );
+  const [port] = await freePorts(1);
+  server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+  shop = await startTestShop({
+    apps: [],
+    sidecarsOnly: [{ appId: 'probe', appPort: port as number }],
+    extraResourcesPaths: [resourcesDir],
+  });
+  appApiToken = shop.apps.probe?.appApiToken as string;
+});
+
+afterAll(async () => {
+  await shop?.stop();
+  server?.close();
+  rmSync(resourcesDir, { recursive: true, force: true });
+});
+
+describe('event delivery through a real daprd and Redis Streams', () => {
+  it('delivers a published event once', async () => {
+    const event = registered('once');
+    await shop.publish(event, 'probe');
+    await eventually(async () => (deliveries.get(event.id) === 1 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(deliveries.get(event.id)).toBe(1);
+  });
+
+  it('redelivers the same event to a consumer that answers RETRY', async () => {
+    const event = registered('retry');
+    script.set(event.id, ['RETRY', 'RETRY', 'SUCCESS']);
+    await shop.publish(event, 'probe');
+    await eventually(async () => (deliveries.get(event.id) === 3 ? true : undefined));
+    expect(await deadLetters.get(event.id)).toBeUndefined();
+  });
+
+  it('moves an event that keeps failing to the dead-letter topic, where it can be replayed', async () => {
+    const event = registered('poison');
+    script.set(event.id, Array(20).fill('RETRY'));
+    await shop.publish(event, 'probe');
+    const letter = await eventually(() => deadLetters.get(event.id), { timeoutMs: 30_000 });
+    // The first delivery plus the four retries of the `delivery` policy in resiliency.yaml.
+    expect(deliveries.get(event.id)).toBe(5);
+    expect(letter).toMatchObject({ id: event.id, type: 'user.registered' });
+
+    script.set(event.id, ['SUCCESS']);
+    const replay = await shop.invoke('probe', `/admin/dead-letters/${event.id}/replay`, {
+      method: 'POST',
+      via: 'probe',
+    });
+    expect(await replay.json()).toEqual({ id: event.id, delivery: 'SUCCESS' });
+    expect(await deadLetters.get(event.id)).toBeUndefined();
+  });
+
+  it('dead-letters a payload that breaks its schema without retrying it', async () => {
+    const event = { ...registered('broken'), data: { userId: 'broken' } };
+    await shop.publish(event, 'probe');
+    await eventually(() => deadLetters.get(event.id), { timeoutMs: 15_000 });
+    expect(deliveries.get(event.id)).toBeUndefined();
+  });
+});

@@ -1,0 +1,129 @@
+import { createLogger } from '@shop/platform';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../app.ts';
+
+const logger = createLogger({ service: 'gateway', write: () => {} });
+type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
+
+function gatewayWith(invoke: Invoke) {
+  return createApp({
+    config: { APP_API_TOKEN: 'gateway-app-token-0123456789', UPSTREAM_TIMEOUT_MS: 200 },
+    logger,
+    sidecar: { invoke, ready: async () => {} },
+  });
+}
+
+describe('gateway proxy', () => {
+  it('forwards to the owning app with the request id, trace and allowed headers only', async () => {
+    const calls: Array<{ appId: string; path: string; headers: Headers; body: string }> = [];
+    const app = gatewayWith(async (appId, path, init) => {
+      calls.push({
+        appId,
+        path,
+        headers: new Headers(init.headers),
+        body: new TextDecoder().decode(init.body as ArrayBuffer),
+      });
+      return new Response('{"id":"u1"}', {
+        status: 201,
+        headers: { 'content-type': 'application/json', 'set-cookie': 'x=1', etag: '"v1"' },
+      });
+    });
+    const res = await app.request('/api/v1/auth/register?x=1', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': 'req-42',
+        cookie: 'session=secret',
+        'dapr-api-token': 'forged',
+        'dapr-caller-app-id': 'gateway',
+      },
+      body: '{"email":"a@b.c"}',
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('etag')).toBe('"v1"');
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(res.headers.get('x-request-id')).toBe('req-42');
+    const [call] = calls;
+    expect(call).toMatchObject({
+      appId: 'users',
+      path: '/api/v1/auth/register?x=1',
+      body: '{"email":"a@b.c"}',
+    });
+    expect(call?.headers.get('x-request-id')).toBe('req-42');
+    expect(call?.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(call?.headers.get('cookie')).toBeNull();
+    expect(call?.headers.get('dapr-api-token')).toBeNull();
+    expect(call?.headers.get('dapr-caller-app-id')).toBeNull();
+  });
+
+  it('passes a service problem through unchanged', async () => {
+    const problem = {
+      type: 'urn:shop:problem:conflict',
+      status: 409,
+      title: 'Conflict',
+      detail: 'taken',
+    };
+    const app = gatewayWith(async () =>
+      Response.json(problem, {
+        status: 409,
+        headers: { 'content-type': 'application/problem+json' },
+      }),
+    );
+    const res = await app.request('/api/v1/auth/register', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual(problem);
+  });
+
+  it('answers 503 problem+json when the sidecar cannot be reached', async () => {
+    const app = gatewayWith(async () => {
+      throw new TypeError('fetch failed');
+    });
+    const res = await app.request('/api/v1/users/me');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe('1');
+  });
+
+  it('answers 503 when Dapr itself reports the callee unreachable', async () => {
+    const app = gatewayWith(async () =>
+      Response.json(
+        { errorCode: 'ERR_DIRECT_INVOKE', message: 'connection refused' },
+        { status: 500 },
+      ),
+    );
+    const res = await app.request('/api/v1/users/me');
+    expect(res.status).toBe(503);
+    expect(await res.text()).not.toContain('ERR_DIRECT_INVOKE');
+  });
+
+  it('answers 503 instead of hanging when the callee does not answer in time', async () => {
+    const app = gatewayWith(
+      (_appId, _path, init) =>
+        new Promise((_, reject) =>
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        ),
+    );
+    const started = Date.now();
+    const res = await app.request('/api/v1/users/me');
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('answers 404 problem+json for a path no service owns, without calling Dapr', async () => {
+    let called = false;
+    const app = gatewayWith(async () => {
+      called = true;
+      return new Response();
+    });
+    const res = await app.request('/api/v1/unknown');
+    expect(res.status).toBe(404);
+    expect(called).toBe(false);
+  });
+
+  it('keeps Dapr-only paths behind the app token', async () => {
+    const res = await gatewayWith(async () => new Response()).request('/events/user.registered', {
+      method: 'POST',
+    });
+    expect(res.status).toBe(401);
+  });
+});

@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findRepoRoot, freePorts } from '@shop/platform/supervisor';
+import { eventually } from '@shop/platform/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const repoRoot = findRepoRoot();
+
+/** Live (not zombie) processes below `root`, read from /proc. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z') continue;
+      const list = children.get(Number(ppid)) ?? [];
+      list.push(Number(entry));
+      children.set(Number(ppid), list);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+type Started = { child: ChildProcess; output: () => string; gatewayUrl: string; dataDir: string };
+const started: Started[] = [];
+
+async function startSupervisor(): Promise<Started> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shop-supervisor-'));
+  const [port] = await freePorts(1);
+  const child = spawn(process.execPath, ['scripts/start.ts'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      SHOP_DATA_DIR: dataDir,
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_PASSWORD: 'a-long-admin-password',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const entry = { child, output: () => output, gatewayUrl: `http://127.0.0.1:${port}`, dataDir };
+  started.push(entry);
+  await eventually(async () => (output.includes('shop: ready in') ? true : undefined), {
+    timeoutMs: 90_000,
+    what: `the ready line; output so far:\n${output}`,
+  });
+  return entry;
+}
+
+const exitOf = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+
+afterEach(() => {
+  for (const { child, dataDir } of started.splice(0)) {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+describe('npm start supervisor', () => {
+  it('prints one ready line with the gateway URL, honours GATEWAY_PORT, and Ctrl-C leaves nothing behind', async () => {
+    const shop = await startSupervisor();
+    expect(shop.output()).toContain(`ready in`);
+    expect(shop.output()).toContain(`at ${shop.gatewayUrl}`);
+    expect(shop.output()).not.toContain('generated password');
+    const res = await fetch(`${shop.gatewayUrl}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'cli@example.com',
+        password: 'correct horse battery',
+        name: 'CLI',
+      }),
+    });
+    expect(res.status).toBe(201);
+
+    const pids = descendants(shop.child.pid as number);
+    // redis, three services and three sidecars, each possibly under setpriv's exec
+    expect(pids.length).toBeGreaterThanOrEqual(7);
+    shop.child.kill('SIGINT');
+    expect(await exitOf(shop.child)).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(shop.output()).toContain('shop: stopped');
+  });
+
+  it('leaves no orphan even when the supervisor itself is killed with SIGKILL', async () => {
+    const shop = await startSupervisor();
+    const pids = descendants(shop.child.pid as number);
+    expect(pids.length).toBeGreaterThanOrEqual(7);
+    shop.child.kill('SIGKILL');
+    await exitOf(shop.child);
+    await eventually(async () => (pids.filter(alive).length === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'every child to die',
+    });
+  });
+
+  it('stops everything and exits non-zero when a child crashes', async () => {
+    const shop = await startSupervisor();
+    const pids = descendants(shop.child.pid as number);
+    const users = pids.find((pid) => {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return (
+        cmdline.includes('src/main.ts') &&
+        readFileSync(`/proc/${pid}/environ`, 'utf8').includes('ADMIN_EMAIL')
+      );
+    });
+    expect(users).toBeDefined();
+    process.kill(users as number, 'SIGKILL');
+    expect(await exitOf(shop.child)).toBe(1);
+    expect(shop.output()).toMatch(/exited unexpectedly/);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});

@@ -1,0 +1,111 @@
+import type { Problem } from '@shop/platform';
+import { eventually, startTestShop, type TestShop } from '@shop/platform/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let shop: TestShop;
+
+beforeAll(async () => {
+  shop = await startTestShop();
+});
+
+afterAll(async () => {
+  await shop?.stop();
+});
+
+const register = (email: string) =>
+  shop.gateway('/api/v1/auth/register', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': `e2e-${email.split('@')[0]}` },
+    body: JSON.stringify({ email, password: 'correct horse battery', name: 'E2E' }),
+  });
+
+type Inbox = { items: Array<{ type: string; userId: string }> };
+
+describe('walking skeleton through real sidecars', () => {
+  it('registers at the gateway; users is reached only through Dapr and sees the caller', async () => {
+    const res = await register('walker@example.com');
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-request-id')).toBe('e2e-walker');
+    const usersLog = shop
+      .log('users')
+      .split('\n')
+      .filter((line) => line.includes('"path":"/api/v1/auth/register"'))
+      .map((line) => JSON.parse(line));
+    expect(usersLog.at(-1)).toMatchObject({
+      caller: 'gateway',
+      requestId: 'e2e-walker',
+      status: 201,
+    });
+  });
+
+  it('delivers user.registered to notifications, which keeps a welcome notification', async () => {
+    const user = (await (await register('welcome@example.com')).json()) as { id: string };
+    const inbox = await eventually(async () => {
+      const res = await shop.invoke('notifications', `/internal/users/${user.id}/notifications`);
+      const body = (await res.json()) as Inbox;
+      return body.items.length > 0 ? body : undefined;
+    });
+    expect(inbox.items).toEqual([expect.objectContaining({ type: 'welcome', userId: user.id })]);
+  });
+
+  it('refuses a caller that is not the gateway, even through Dapr', async () => {
+    const res = await shop.invoke('users', '/api/v1/auth/register', {
+      via: 'notifications',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'sneaky@example.com',
+        password: 'correct horse battery',
+        name: 'X',
+      }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('refuses a request that carries no app token, straight to the app', async () => {
+    const users = shop.apps.users;
+    const direct = await fetch(`http://127.0.0.1:${users?.appPort}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'dapr-caller-app-id': 'gateway' },
+      body: JSON.stringify({
+        email: 'direct@example.com',
+        password: 'correct horse battery',
+        name: 'X',
+      }),
+    });
+    expect(direct.status).toBe(401);
+    expect(direct.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('refuses a call to a sidecar without the Dapr API token', async () => {
+    const users = shop.apps.users;
+    const res = await fetch(
+      `http://127.0.0.1:${users?.daprHttpPort}/v1.0/invoke/users/method/healthz`,
+    );
+    expect(res.status).toBe(401);
+  });
+
+  it('serves health, readiness and Prometheus metrics on every service', async () => {
+    for (const app of Object.values(shop.apps)) {
+      const base = `http://127.0.0.1:${app.appPort}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toContain(`service="${app.appId}"`);
+    }
+  });
+
+  // Last, because it leaves users without a sidecar.
+  it('turns users red and makes the gateway answer 503 quickly when the users sidecar dies', async () => {
+    await shop.kill('users-dapr');
+    const users = shop.apps.users;
+    const ready = await fetch(`http://127.0.0.1:${users?.appPort}/readyz`);
+    expect(ready.status).toBe(503);
+
+    const started = Date.now();
+    const res = await register('after-crash@example.com');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await res.json()) as Problem).detail).toContain('users');
+    expect(Date.now() - started).toBeLessThan(12_000);
+  });
+});
