@@ -1,33 +1,42 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
 
-const scryptAsync = promisify(scrypt) as (
-  password: string,
-  salt: Buffer,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
+// OWASP's first argon2id option: 19 MiB of memory, 2 passes, 1 lane (~35 ms here).
+const params = { memory: 19_456, passes: 2, parallelism: 1 };
+const tagLength = 32;
 
-// OWASP's scrypt floor: N=2^17, r=8, p=1 (128 MiB of work memory per hash).
-const params = { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 };
-const keyLength = 32;
+function derive(password: string, salt: Buffer, p: typeof params): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    argon2('argon2id', { message: password, nonce: salt, tagLength, ...p }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+}
 
-/** Hashes into a self-describing string so parameters can be raised later without a migration. */
+/** Hashes into the PHC string format, so parameters can be raised later without a migration. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, keyLength, params);
-  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const key = await derive(password, salt, params);
+  const encode = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+  return `$argon2id$v=19$m=${params.memory},t=${params.passes},p=${params.parallelism}$${encode(salt)}$${encode(key)}`;
 }
 
+const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = encoded.split('$');
-  if (scheme !== 'scrypt' || !salt || !key) return false;
-  const expected = Buffer.from(key, 'base64');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: params.maxmem,
+  const match = phc.exec(encoded);
+  if (!match) return false;
+  const [, memory, passes, parallelism, salt, key] = match;
+  const expected = Buffer.from(key as string, 'base64');
+  const actual = await derive(password, Buffer.from(salt as string, 'base64'), {
+    memory: Number(memory),
+    passes: Number(passes),
+    parallelism: Number(parallelism),
   });
-  return timingSafeEqual(actual, expected);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/**
+ * A valid hash of nothing anyone knows: verifying against it costs the same as a real
+ * check, so an unknown email takes as long to refuse as a wrong password.
+ */
+export const decoyHash = await hashPassword(randomBytes(32).toString('base64'));
