@@ -31,6 +31,7 @@ const setpriv = process.platform === 'linux' ? findExecutables('setpriv')[0] : u
  */
 export class ProcessGroup {
   readonly #children = new Map<string, Child>();
+  readonly #specs = new Map<string, ChildSpec>();
   readonly #output: OutputSink;
   readonly #onUnexpectedExit: (exit: ExitInfo) => void;
 
@@ -42,6 +43,7 @@ export class ProcessGroup {
 
   start(spec: ChildSpec): number {
     if (this.#children.has(spec.name)) throw new Error(`${spec.name} is already running`);
+    this.#specs.set(spec.name, spec);
     const [command, args] = setpriv
       ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]]
       : [spec.command, spec.args];
@@ -73,6 +75,13 @@ export class ProcessGroup {
     });
     if (child.pid === undefined) throw new Error(`${spec.name} did not start`);
     return child.pid;
+  }
+
+  /** Starts a stopped child again exactly as it was first started (fault tests). */
+  restart(name: string): number {
+    const spec = this.#specs.get(name);
+    if (!spec) throw new Error(`${name} was never started`);
+    return this.start(spec);
   }
 
   has(name: string): boolean {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
+import { pingRedis, type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
 
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
@@ -14,6 +14,8 @@ export type TestShop = RunningShop & {
   log(name: string): string;
   /** Kills a process with SIGKILL, as a crash would; the rest of the shop keeps running. */
   kill(name: string): Promise<void>;
+  /** Starts a killed process again, the same way, and waits until it answers. */
+  restart(name: string): Promise<void>;
 };
 
 /**
@@ -77,6 +79,26 @@ export async function startTestShop(options: Partial<ShopOptions> = {}): Promise
     },
     async kill(name) {
       await shop.group.stop(name, { signal: 'SIGKILL' });
+    },
+    async restart(name) {
+      shop.group.restart(name);
+      const app = Object.values(shop.apps).find(
+        (a) => a.sidecarName === name || a.processName === name,
+      );
+      const url =
+        name === 'redis'
+          ? undefined
+          : app?.sidecarName === name
+            ? `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`
+            : `http://127.0.0.1:${app?.appPort}/readyz`;
+      await eventually(
+        async () => {
+          if (!url) return (await pingRedis(shop.redis.port)) ? true : undefined;
+          const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+          return res.ok ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: `${name} to answer after its restart` },
+      );
     },
     async stop() {
       await shop.stop();
