@@ -13,6 +13,11 @@ if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   process.exit(1);
 }
 
+function daprLogLevel(value: string | undefined) {
+  const levels = ['debug', 'info', 'warn', 'error'] as const;
+  return levels.find((level) => level === value) ?? 'error';
+}
+
 const started = Date.now();
 try {
   const shop = await startShop({
@@ -20,6 +25,8 @@ try {
     dataDir: process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data'),
     gatewayPort,
     output: 'console',
+    // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
+    daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
     env: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: adminPassword },
     onCrash: () => process.exit(1),
   });
