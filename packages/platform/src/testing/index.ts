@@ -1,1 +1,2 @@
+export { startPostgres, type TestPostgres } from './postgres.ts';
 export { eventually, startTestShop, type TestShop } from './shop.ts';
