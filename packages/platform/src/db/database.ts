@@ -1,0 +1,74 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+
+/** A service's handle on its database. */
+export type Database<DB> = {
+  db: Kysely<DB>;
+  /** Resolves when the database answers a query; throws otherwise (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = {
+  /** The service's DATABASE_URL; without it the database is an embedded PGlite. */
+  url?: string | undefined;
+  /** Where the embedded PGlite keeps its files; in memory when absent. */
+  pgliteDataDir?: string | undefined;
+  logger: Logger;
+};
+
+// pg hands int8 (bigint, count(*)) back as a string, PGlite as a number when it fits.
+// Parsing both the same way keeps code tested on PGlite honest on PostgreSQL.
+const parseInt8 = (value: string): number | bigint => {
+  const big = BigInt(value);
+  return big >= Number.MIN_SAFE_INTEGER && big <= Number.MAX_SAFE_INTEGER ? Number(big) : big;
+};
+
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * Opens the service's database: PostgreSQL through a `pg` pool when a URL is given,
+ * otherwise an embedded PGlite. PGlite is one connection, so Kysely hands it to one
+ * query or transaction at a time; inside a transaction use the transaction, never `db`
+ * (on PGlite a query on `db` would wait for the transaction that waits for it).
+ *
+ * @example
+ * const database = createDatabase<OrdersTables>({ url: config.DATABASE_URL, logger });
+ * await migrateToLatest(database.db, migrationsFolder, logger);
+ * const order = await database.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+ */
+export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
+  const { url, pgliteDataDir, logger } = options;
+  let db: Kysely<DB>;
+  if (url) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      types: pgTypes,
+      // A database that does not answer should fail requests and /readyz, not hang them.
+      connectionTimeoutMillis: 5_000,
+    });
+    // An idle client whose server went away emits here; unhandled, it would end the process.
+    pool.on('error', (error) => logger.warn('idle database connection failed', { error }));
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    logger.info('database: PostgreSQL');
+  } else {
+    db = new Kysely<DB>({
+      dialect: new PGliteDialect({ pglite: () => PGlite.create(pgliteDataDir) }),
+    });
+    logger.info('database: embedded PGlite', { dataDir: pgliteDataDir ?? '(memory)' });
+  }
+  return {
+    db,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,1 @@
+export { down, up } from '../migrations/0001_init.ts';
