@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { accessTokenType, type Role, signingAlgorithm } from './access-token.ts';
+import type { Keyring } from './keyring.ts';
+
+export type TokenIssuerOptions = {
+  keyring: Pick<Keyring, 'current'>;
+  issuer: string;
+  audience: string;
+  ttlSeconds?: number;
+};
+
+export type IssuedAccessToken = {
+  accessToken: string;
+  /** Seconds until the token expires, as OAuth's `expires_in`. */
+  expiresIn: number;
+  /** The token's id, for audit logs and revocation lists. */
+  jti: string;
+};
+
+export type TokenIssuer = {
+  issueAccessToken(subject: { userId: string; role: Role }): Promise<IssuedAccessToken>;
+};
+
+/**
+ * Signs access tokens (RFC 9068 `at+jwt`) with the keyring's current key.
+ *
+ * @example
+ * const tokens = createTokenIssuer({ keyring, issuer: 'shop-users', audience: 'shop' });
+ * const { accessToken, expiresIn } = await tokens.issueAccessToken({ userId: user.id, role: user.role });
+ */
+export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
+  const { keyring, issuer, audience, ttlSeconds = 900 } = options;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+    throw new Error(`ttlSeconds must be a positive whole number, not ${ttlSeconds}`);
+  }
+  return {
+    async issueAccessToken({ userId, role }) {
+      const { kid, privateKey } = keyring.current();
+      const jti = randomUUID();
+      const now = Math.floor(Date.now() / 1000);
+      const accessToken = await new SignJWT({ role })
+        .setProtectedHeader({ alg: signingAlgorithm, kid, typ: accessTokenType })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(userId)
+        .setJti(jti)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds)
+        .sign(privateKey);
+      return { accessToken, expiresIn: ttlSeconds, jti };
+    },
+  };
+}
