@@ -128,6 +128,12 @@ describe('loadSigningKeys', () => {
     await expect(load).rejects.toThrow(/no "jwt-signing-keys" entry .*\(entries: other-key\)/);
   });
 
+  it('refuses a key set stored as a nested object instead of a JSON string', async () => {
+    const set = await generateSigningKeySet();
+    const load = loadSigningKeys(async () => ({ [signingKeysSecretName]: set }));
+    await expect(load).rejects.toThrow(/no "jwt-signing-keys" entry holding a JSON string/);
+  });
+
   it('refuses a key whose x is not the public half of its d', async () => {
     const { current } = await generateSigningKeySet();
     const { current: other } = await generateSigningKeySet();

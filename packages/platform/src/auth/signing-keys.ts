@@ -11,7 +11,7 @@ import { signingAlgorithm } from './access-token.ts';
 /**
  * The name of the Dapr secret holding the signing keys, and of its one entry. The entry's
  * value is the key set as a JSON *string*: Dapr's local file secret store flattens nested
- * objects into entries of their own, and Kubernetes secrets hold only strings, so a string
+ * objects into entries of their own and Kubernetes secret values are flat strings, so a string
  * is the one shape every secret store hands back unchanged.
  */
 export const signingKeysSecretName = 'jwt-signing-keys';
@@ -128,18 +128,17 @@ function toPublicJwk(jwk: NonNullable<SigningKeySet['previous']>) {
 
 /**
  * Reads the signing-keys secret through Dapr and turns it into keys to sign with and the
- * JWKS to publish. `getSecret` returns the secret's entries as Dapr answers them.
+ * JWKS to publish. `getSecret` returns the secret's entries as Dapr answers them
+ * (`{ "jwt-signing-keys": "<JSON string>" }`); the SDK types that answer as `object`.
  *
  * @example
  * const load = () =>
  *   loadSigningKeys(() => sidecar.client.secret.get('secretstore', signingKeysSecretName));
  * const keyring = await createKeyring({ load, logger });
  */
-export async function loadSigningKeys(
-  getSecret: () => Promise<Record<string, string>>,
-): Promise<SigningKeys> {
+export async function loadSigningKeys(getSecret: () => Promise<object>): Promise<SigningKeys> {
   const entries = await getSecret();
-  const value = entries[signingKeysSecretName];
+  const value: unknown = Reflect.get(entries, signingKeysSecretName);
   if (typeof value !== 'string') {
     const names = Object.keys(entries).join(', ') || 'none';
     throw new Error(
