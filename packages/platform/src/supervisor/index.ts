@@ -3,5 +3,6 @@ export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './m
 export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';
 export { pingRedis } from './redis.ts';
+export { ensureLocalSecrets } from './secrets.ts';
 export { type RunningApp, type RunningShop, type ShopOptions, startShop } from './shop.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';

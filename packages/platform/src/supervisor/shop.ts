@@ -6,6 +6,7 @@ import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
 import { freePorts } from './ports.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
 import { type RedisHandle, startRedis } from './redis.ts';
+import { ensureLocalSecrets } from './secrets.ts';
 
 export type ShopOptions = {
   /** Everything the shop writes (Redis data, name registry, logs) goes below this folder. */
@@ -160,6 +161,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
   try {
     shop.redis = await startRedis(group, options.dataDir, nextPort());
+    const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
 
     const startOne = (appId: string, app: ManifestApp | undefined, fixedAppPort?: number) => {
@@ -226,6 +228,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           DAPR_HOST_IP: '127.0.0.1',
           REDIS_HOST: shop.redis.address,
           REDIS_PASSWORD: '',
+          SHOP_SECRETS_FILE: secretsFile,
           ...tokens,
         },
       });
