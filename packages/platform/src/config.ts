@@ -22,6 +22,22 @@ export const serviceEnv = z.object({
 
 export type ServiceEnv = z.infer<typeof serviceEnv>;
 
+/** What every service needs to verify access tokens; the users service also signs with them. */
+export const accessTokenEnv = z.object({
+  JWT_ISSUER: z.string().min(1).default('urn:shop:users'),
+  JWT_AUDIENCE: z.string().min(1).default('urn:shop:api'),
+  /** The Dapr app that serves the JWKS. */
+  JWKS_APP_ID: z.string().min(1).default('users'),
+});
+
+/** A service with its own SQL database: PostgreSQL when DATABASE_URL is set, else embedded PGlite. */
+export const databaseEnv = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  PGLITE_DATA_DIR: z.string().min(1).optional(),
+  /** Off in Kubernetes, where a Helm hook migrates before any replica starts. */
+  MIGRATE_ON_START: z.stringbool().default(true),
+});
+
 /** Parses the environment once into a frozen, typed object; throws one error naming every bad variable. */
 export function loadConfig<S extends z.ZodType>(
   schema: S,

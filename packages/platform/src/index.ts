@@ -1,4 +1,4 @@
-export { loadConfig, type ServiceEnv, serviceEnv } from './config.ts';
+export { accessTokenEnv, databaseEnv, loadConfig, type ServiceEnv, serviceEnv } from './config.ts';
 export { type RequestContext, requestContext } from './context.ts';
 export { createSidecar, pubsubName, type Sidecar, type SidecarConfig } from './dapr/sidecar.ts';
 export {

@@ -1,12 +1,14 @@
 import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
+import type { TokenVerifier } from '@shop/platform/auth';
 import type { GatewayConfig } from './config.ts';
 import { proxyRoutes } from './proxy/routes.ts';
 import { isPublicPath } from './proxy/upstreams.ts';
 
 export type GatewayDeps = {
-  config: Pick<GatewayConfig, 'APP_API_TOKEN' | 'UPSTREAM_TIMEOUT_MS'>;
+  config: Pick<GatewayConfig, 'APP_API_TOKEN' | 'UPSTREAM_TIMEOUT_MS' | 'TRUSTED_PROXY_HOPS'>;
   logger: Logger;
   sidecar: Pick<Sidecar, 'invoke' | 'ready'>;
+  verifier: Pick<TokenVerifier, 'verify'>;
 };
 
 export function createApp(deps: GatewayDeps) {

@@ -1,11 +1,18 @@
 import { createLogger, createSidecar, loadConfig, runService } from '@shop/platform';
+import { createTokenVerifier, jwksViaDapr } from '@shop/platform/auth';
 import { createApp } from './app.ts';
 import { gatewayEnv } from './config.ts';
 
 const config = loadConfig(gatewayEnv);
 const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
 const sidecar = createSidecar(config, logger);
-const app = createApp({ config, logger, sidecar });
+const verifier = createTokenVerifier({
+  fetchJwks: jwksViaDapr(sidecar.invoke, config.JWKS_APP_ID),
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+  logger,
+});
+const app = createApp({ config, logger, sidecar, verifier });
 
 runService({
   app,

@@ -1,17 +1,44 @@
 import { createLogger } from '@shop/platform';
+import {
+  createKeyring,
+  createTokenIssuer,
+  createTokenVerifier,
+  generateSigningKeySet,
+  loadSigningKeys,
+  signingKeysSecretName,
+} from '@shop/platform/auth';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 
 const logger = createLogger({ service: 'gateway', write: () => {} });
 type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
 
+const settings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
+const keySet = JSON.stringify(await generateSigningKeySet());
+const keyring = await createKeyring({
+  load: () => loadSigningKeys(async () => ({ [signingKeysSecretName]: keySet })),
+  logger,
+});
+const { accessToken } = await createTokenIssuer({ keyring, ...settings }).issueAccessToken({
+  userId: 'u-1',
+  role: 'customer',
+});
+keyring.stop();
+
 function gatewayWith(invoke: Invoke) {
   return createApp({
-    config: { APP_API_TOKEN: 'gateway-app-token-0123456789', UPSTREAM_TIMEOUT_MS: 200 },
+    config: {
+      APP_API_TOKEN: 'gateway-app-token-0123456789',
+      UPSTREAM_TIMEOUT_MS: 200,
+      TRUSTED_PROXY_HOPS: 0,
+    },
     logger,
     sidecar: { invoke, ready: async () => {} },
+    verifier: createTokenVerifier({ fetchJwks: async () => keyring.jwks(), ...settings, logger }),
   });
 }
+
+const authorized = { headers: { authorization: `Bearer ${accessToken}` } };
 
 describe('gateway proxy', () => {
   it('forwards to the owning app with the request id, trace and allowed headers only', async () => {
@@ -78,7 +105,7 @@ describe('gateway proxy', () => {
     const app = gatewayWith(async () => {
       throw new TypeError('fetch failed');
     });
-    const res = await app.request('/api/v1/users/me');
+    const res = await app.request('/api/v1/users/me', authorized);
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('retry-after')).toBe('1');
@@ -91,7 +118,7 @@ describe('gateway proxy', () => {
         { status: 500 },
       ),
     );
-    const res = await app.request('/api/v1/users/me');
+    const res = await app.request('/api/v1/users/me', authorized);
     expect(res.status).toBe(503);
     expect(await res.text()).not.toContain('ERR_DIRECT_INVOKE');
   });
@@ -104,7 +131,7 @@ describe('gateway proxy', () => {
         ),
     );
     const started = Date.now();
-    const res = await app.request('/api/v1/users/me');
+    const res = await app.request('/api/v1/users/me', authorized);
     expect(res.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -118,6 +145,46 @@ describe('gateway proxy', () => {
     const res = await app.request('/api/v1/unknown');
     expect(res.status).toBe(404);
     expect(called).toBe(false);
+  });
+
+  it('refuses a missing or bad token on a protected path without calling the service', async () => {
+    let called = false;
+    const app = gatewayWith(async () => {
+      called = true;
+      return new Response();
+    });
+    const missing = await app.request('/api/v1/users/me');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="shop"');
+    const tampered = await app.request('/api/v1/notifications', {
+      headers: { authorization: `Bearer ${accessToken.slice(0, -2)}xx` },
+    });
+    expect(tampered.status).toBe(401);
+    expect(tampered.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect(called).toBe(false);
+  });
+
+  it('forwards a valid token for the service to verify again', async () => {
+    let forwarded: string | null = null;
+    const app = gatewayWith(async (_appId, _path, init) => {
+      forwarded = new Headers(init.headers).get('authorization');
+      return Response.json({ id: 'u-1' });
+    });
+    expect((await app.request('/api/v1/users/me', authorized)).status).toBe(200);
+    expect(forwarded).toBe(`Bearer ${accessToken}`);
+  });
+
+  it('does not pass on an X-Forwarded-For the client wrote', async () => {
+    let seen: string | null = 'unset';
+    const app = gatewayWith(async (_appId, _path, init) => {
+      seen = new Headers(init.headers).get('x-forwarded-for');
+      return Response.json({});
+    });
+    await app.request('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '6.6.6.6' },
+    });
+    expect(seen).not.toBe('6.6.6.6');
   });
 
   it('keeps Dapr-only paths behind the app token', async () => {

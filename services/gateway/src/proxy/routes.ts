@@ -1,11 +1,15 @@
 import { AppError, type Logger, problemContentType, type Sidecar } from '@shop/platform';
-import { Hono } from 'hono';
-import { upstreamFor } from './upstreams.ts';
+import { authenticate, type TokenVerifier } from '@shop/platform/auth';
+import { type Context, Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { clientAddress } from './client-address.ts';
+import { upstreamFor, upstreams } from './upstreams.ts';
 
 export type ProxyDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
+  verifier: Pick<TokenVerifier, 'verify'>;
   logger: Logger;
-  config: { UPSTREAM_TIMEOUT_MS: number };
+  config: { UPSTREAM_TIMEOUT_MS: number; TRUSTED_PROXY_HOPS: number };
 };
 
 // Only these travel between client and service; everything else (cookies, hop-by-hop,
@@ -52,45 +56,63 @@ function unavailable(appId: string): AppError {
   );
 }
 
-/** Forwards each public path to its service through the gateway's own Dapr sidecar. */
-export function proxyRoutes(deps: ProxyDeps) {
-  return new Hono().all('*', async (c) => {
-    const appId = upstreamFor(c.req.path);
-    if (!appId) throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Response> {
+  const url = new URL(c.req.url);
+  const headers = pick(c.req.raw.headers, requestHeaders);
+  headers.set('x-request-id', c.get('requestId'));
+  headers.set('traceparent', c.get('traceparent'));
+  const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
+  if (address) headers.set('x-forwarded-for', address);
+  const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
 
-    const url = new URL(c.req.url);
-    const headers = pick(c.req.raw.headers, requestHeaders);
-    headers.set('x-request-id', c.get('requestId'));
-    headers.set('traceparent', c.get('traceparent'));
-    const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-
-    let upstream: Response;
-    try {
-      upstream = await deps.sidecar.invoke(appId, `${url.pathname}${url.search}`, {
-        method: c.req.method,
-        headers,
-        body: hasBody ? await c.req.arrayBuffer() : null,
-        signal: AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS),
-      });
-    } catch (error) {
-      deps.logger.warn('upstream call failed', { appId, error });
-      throw unavailable(appId);
-    }
-
-    // A 5xx that is not our services' problem+json comes from Dapr itself (the callee is
-    // down, its sidecar is gone, a circuit is open): the client learns only that it is unavailable.
-    const contentType = upstream.headers.get('content-type') ?? '';
-    if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
-      deps.logger.warn('upstream unavailable', {
-        appId,
-        status: upstream.status,
-        detail: (await upstream.text()).slice(0, 500),
-      });
-      throw unavailable(appId);
-    }
-    return new Response(upstream.body, {
-      status: upstream.status,
-      headers: pick(upstream.headers, responseHeaders),
+  let upstream: Response;
+  try {
+    upstream = await deps.sidecar.invoke(appId, `${url.pathname}${url.search}`, {
+      method: c.req.method,
+      headers,
+      body: hasBody ? await c.req.arrayBuffer() : null,
+      signal: AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS),
     });
+  } catch (error) {
+    deps.logger.warn('upstream call failed', { appId, error });
+    throw unavailable(appId);
+  }
+
+  // A 5xx that is not our services' problem+json comes from Dapr itself (the callee is
+  // down, its sidecar is gone, a circuit is open): the client learns only that it is unavailable.
+  const contentType = upstream.headers.get('content-type') ?? '';
+  if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
+    deps.logger.warn('upstream unavailable', {
+      appId,
+      status: upstream.status,
+      detail: (await upstream.text()).slice(0, 500),
+    });
+    throw unavailable(appId);
+  }
+  return new Response(upstream.body, {
+    status: upstream.status,
+    headers: pick(upstream.headers, responseHeaders),
+  });
+}
+
+/**
+ * Forwards each public path to its service through the gateway's own Dapr sidecar,
+ * refusing a missing or bad access token first where the path's policy asks for one.
+ */
+export function proxyRoutes(deps: ProxyDeps) {
+  const verify = authenticate(deps.verifier);
+  const verifyIfPresent = createMiddleware(async (c, next) =>
+    c.req.header('authorization') ? verify(c, next) : next(),
+  );
+  const router = new Hono();
+  for (const { prefix, access } of upstreams) {
+    if (access === 'none') continue;
+    router.use(prefix, access === 'required' ? verify : verifyIfPresent);
+    router.use(`${prefix}/*`, access === 'required' ? verify : verifyIfPresent);
+  }
+  return router.all('*', (c) => {
+    const upstream = upstreamFor(c.req.path);
+    if (!upstream) throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+    return forward(c, deps, upstream.appId);
   });
 }
