@@ -29,6 +29,7 @@ export {
   type ServiceAppOptions,
   validationError,
 } from './http/app.ts';
+export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
 export { type RunServiceOptions, runService } from './http/serve.ts';
 export { createLogger, type Logger, type LogLevel } from './logger.ts';

@@ -5,15 +5,17 @@ import {
   type Logger,
   type Sidecar,
 } from '@shop/platform';
+import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { NotificationsConfig } from './config.ts';
 import { inboxEventHandlers } from './inbox/events.ts';
 import type { InboxRepository } from './inbox/repository.ts';
-import { internalInboxRoutes } from './inbox/routes.ts';
+import { inboxRoutes } from './inbox/routes.ts';
 
 export type NotificationsDeps = {
   config: Pick<NotificationsConfig, 'APP_API_TOKEN'>;
   logger: Logger;
   sidecar: Pick<Sidecar, 'ready'>;
+  verifier: Pick<TokenVerifier, 'verify'>;
   inbox: InboxRepository;
   deadLetters: DeadLetterStore;
 };
@@ -33,6 +35,8 @@ export function createApp(deps: NotificationsDeps) {
       handlers: inboxEventHandlers(deps),
     }),
   );
-  app.route('/internal', internalInboxRoutes(deps));
+  app.use('/api/v1/notifications', authenticate(deps.verifier));
+  app.use('/api/v1/notifications/*', authenticate(deps.verifier));
+  app.route('/api/v1/notifications', inboxRoutes(deps));
   return app;
 }

@@ -1,6 +1,6 @@
-import { serviceEnv } from '@shop/platform';
+import { accessTokenEnv, serviceEnv } from '@shop/platform';
 import type { z } from 'zod';
 
-export const notificationsEnv = serviceEnv;
+export const notificationsEnv = serviceEnv.extend(accessTokenEnv.shape);
 
 export type NotificationsConfig = z.infer<typeof notificationsEnv>;

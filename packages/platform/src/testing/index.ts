@@ -1,2 +1,3 @@
 export { startPostgres, type TestPostgres } from './postgres.ts';
 export { eventually, startTestShop, type TestShop } from './shop.ts';
+export { createTestTokens, testTokenSettings } from './tokens.ts';

@@ -1,29 +1,13 @@
 import { createLogger } from '@shop/platform';
-import {
-  createKeyring,
-  createTokenIssuer,
-  createTokenVerifier,
-  generateSigningKeySet,
-  loadSigningKeys,
-  signingKeysSecretName,
-} from '@shop/platform/auth';
+import { createTestTokens } from '@shop/platform/testing';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 
 const logger = createLogger({ service: 'gateway', write: () => {} });
 type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
 
-const settings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
-const keySet = JSON.stringify(await generateSigningKeySet());
-const keyring = await createKeyring({
-  load: () => loadSigningKeys(async () => ({ [signingKeysSecretName]: keySet })),
-  logger,
-});
-const { accessToken } = await createTokenIssuer({ keyring, ...settings }).issueAccessToken({
-  userId: 'u-1',
-  role: 'customer',
-});
-keyring.stop();
+const tokens = await createTestTokens();
+const accessToken = await tokens.issue('u-1');
 
 function gatewayWith(invoke: Invoke) {
   return createApp({
@@ -34,7 +18,7 @@ function gatewayWith(invoke: Invoke) {
     },
     logger,
     sidecar: { invoke, ready: async () => {} },
-    verifier: createTokenVerifier({ fetchJwks: async () => keyring.jwks(), ...settings, logger }),
+    verifier: tokens.verifier,
   });
 }
 

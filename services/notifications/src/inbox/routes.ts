@@ -1,20 +1,86 @@
-import { Hono } from 'hono';
-import type { InboxRepository } from './repository.ts';
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  AppError,
+  createRouter,
+  decodeCursor,
+  encodeCursor,
+  pageOf,
+  pageQuery,
+} from '@shop/platform';
+import type { InboxRepository, Notification } from './repository.ts';
 
-/**
- * Reachable only through Dapr with the app token: the public, token-authenticated
- * inbox API (`/api/v1/notifications`) builds on this once users issue access tokens.
- */
-export function internalInboxRoutes(deps: { inbox: InboxRepository }) {
-  return new Hono().get('/users/:userId/notifications', async (c) => {
-    const items = await deps.inbox.listForUser(c.req.param('userId'));
-    return c.json({
-      items: items.map((n) => ({
-        ...n,
-        createdAt: n.createdAt.toISOString(),
-        readAt: n.readAt?.toISOString() ?? null,
-      })),
-      nextCursor: null,
+const notification = z.object({
+  id: z.string(),
+  type: z.string(),
+  title: z.string(),
+  body: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  readAt: z.string().nullable(),
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  request: { query: pageQuery.extend({ unread: z.stringbool().optional() }) },
+  responses: {
+    200: {
+      description: 'the caller’s notifications, newest first',
+      content: { 'application/json': { schema: pageOf(notification) } },
+    },
+  },
+});
+
+const readRoute = createRoute({
+  method: 'post',
+  path: '/{id}/read',
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: { 204: { description: 'marked as read' } },
+});
+
+const position = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+
+function toView(n: Notification) {
+  return {
+    id: n.id,
+    type: n.type,
+    title: n.title,
+    body: n.body,
+    data: n.data,
+    createdAt: n.createdAt.toISOString(),
+    readAt: n.readAt?.toISOString() ?? null,
+  };
+}
+
+/** Mounted at /api/v1/notifications behind authenticate(): a user sees only their own. */
+export function inboxRoutes(deps: { inbox: InboxRepository }) {
+  return createRouter()
+    .openapi(listRoute, async (c) => {
+      const query = c.req.valid('query');
+      const after = query.cursor ? decodeCursor(query.cursor, position) : undefined;
+      const items = await deps.inbox.list({
+        userId: c.get('user').id,
+        unreadOnly: query.unread ?? false,
+        // One extra tells whether another page exists without a count query.
+        limit: query.limit + 1,
+        after: after && { createdAt: new Date(after.createdAt), id: after.id },
+      });
+      const page = items.slice(0, query.limit);
+      const last = page.at(-1);
+      const nextCursor =
+        items.length > query.limit && last
+          ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
+          : null;
+      return c.json({ items: page.map(toView), nextCursor }, 200);
+    })
+    .openapi(readRoute, async (c) => {
+      const outcome = await deps.inbox.markRead(
+        c.get('user').id,
+        c.req.valid('param').id,
+        new Date(),
+      );
+      // Someone else's notification is as absent as one that never existed.
+      if (outcome === 'not_found') throw new AppError('not_found', 'no such notification');
+      return c.body(null, 204);
     });
-  });
 }

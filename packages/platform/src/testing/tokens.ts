@@ -1,0 +1,45 @@
+import {
+  createKeyring,
+  createTokenIssuer,
+  createTokenVerifier,
+  generateSigningKeySet,
+  loadSigningKeys,
+  type Role,
+  signingKeysSecretName,
+  type TokenVerifier,
+} from '../auth/index.ts';
+import { createLogger } from '../logger.ts';
+
+export const testTokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
+
+/**
+ * Real signing keys and a verifier for them, for tests of services that check tokens.
+ *
+ * @example
+ * const tokens = await createTestTokens();
+ * const app = createApp({ ...deps, verifier: tokens.verifier });
+ * await app.request('/api/v1/orders', { headers: { authorization: `Bearer ${await tokens.issue('u-1')}` } });
+ */
+export async function createTestTokens(): Promise<{
+  issue(userId: string, role?: Role): Promise<string>;
+  verifier: TokenVerifier;
+}> {
+  const logger = createLogger({ service: 'test', write: () => {} });
+  const keySet = JSON.stringify(await generateSigningKeySet());
+  const keyring = await createKeyring({
+    load: () => loadSigningKeys(async () => ({ [signingKeysSecretName]: keySet })),
+    logger,
+  });
+  // The keys never change in a test, so nothing needs reloading.
+  keyring.stop();
+  const issuer = createTokenIssuer({ keyring, ...testTokenSettings });
+  return {
+    issue: async (userId, role = 'customer') =>
+      (await issuer.issueAccessToken({ userId, role })).accessToken,
+    verifier: createTokenVerifier({
+      fetchJwks: async () => keyring.jwks(),
+      ...testTokenSettings,
+      logger,
+    }),
+  };
+}

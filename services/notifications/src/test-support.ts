@@ -1,0 +1,35 @@
+import { createLogger, createMemoryDeadLetterStore } from '@shop/platform';
+import { createTestTokens } from '@shop/platform/testing';
+import { createApp } from './app.ts';
+import { createMemoryInboxRepository } from './inbox/repository.ts';
+
+const appApiToken = 'notifications-app-token-0123';
+
+/** The notifications app with its inbox, real token checks, and a way to call it as Dapr would. */
+export async function createTestNotifications() {
+  const tokens = await createTestTokens();
+  const inbox = createMemoryInboxRepository();
+  const app = createApp({
+    config: { APP_API_TOKEN: appApiToken },
+    logger: createLogger({ service: 'notifications', write: () => {} }),
+    sidecar: { ready: async () => {} },
+    verifier: tokens.verifier,
+    inbox,
+    deadLetters: createMemoryDeadLetterStore(),
+  });
+  const call = async (path: string, init: RequestInit & { userId?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('dapr-api-token', appApiToken);
+    if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
+    return app.request(path, { ...init, headers });
+  };
+  const deliver = async (event: unknown, route = 'user.registered') => {
+    const res = await call(`/events/${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(event),
+    });
+    return ((await res.json()) as { status: string }).status;
+  };
+  return { app, inbox, call, deliver };
+}
