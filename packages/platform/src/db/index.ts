@@ -1,3 +1,13 @@
 export { createDatabase, type Database, type DatabaseOptions } from './database.ts';
 export { migrateToLatest } from './migrations.ts';
-export { createPlatformTables, dropPlatformTables, type PlatformTables } from './platform-tables.ts';
+export {
+  enqueueEvent,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  startOutboxRelay,
+} from './outbox.ts';
+export {
+  createPlatformTables,
+  dropPlatformTables,
+  type PlatformTables,
+} from './platform-tables.ts';

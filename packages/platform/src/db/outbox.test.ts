@@ -1,0 +1,187 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ShopEvent } from '../events/cloud-event.ts';
+import {
+  enqueueEvent,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  startOutboxRelay,
+} from './outbox.ts';
+import {
+  backends,
+  recordingLogger,
+  type TestTables,
+  testEvent,
+  useDatabase,
+} from './testdata/backends.ts';
+
+/** Our own thin publish interface, recording what reached "the broker". */
+function broker(options: { failFirst?: number; delayMs?: number } = {}) {
+  const published: ShopEvent[] = [];
+  const attempts: string[] = [];
+  let failuresLeft = options.failFirst ?? 0;
+  return {
+    published,
+    attempts,
+    async publish(event: ShopEvent) {
+      attempts.push(event.id);
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Error('broker unavailable');
+      }
+      published.push(event);
+    },
+  };
+}
+
+describe.each(backends)('the outbox on %s', (backend) => {
+  const database = useDatabase(backend);
+  const relays: OutboxRelay[] = [];
+  const start = (options: Omit<OutboxRelayOptions<TestTables>, 'db' | 'logger'>) => {
+    const logger = recordingLogger();
+    const relay = startOutboxRelay({ db: database().db, logger, ...options });
+    relays.push(relay);
+    return Object.assign(relay, { logger });
+  };
+  afterEach(async () => {
+    await Promise.all(relays.splice(0).map((relay) => relay.stop()));
+  });
+
+  const commit = (...events: ShopEvent[]) =>
+    database()
+      .db.transaction()
+      .execute(async (trx) => {
+        for (const event of events) await enqueueEvent(trx, event);
+      });
+  const outboxRows = () =>
+    database().db.selectFrom('outbox').selectAll().orderBy('position').execute();
+
+  it('sends a committed event once, with its id, and nothing of a rolled-back one', async () => {
+    const kept = testEvent('kept');
+    const dropped = testEvent('dropped');
+    await expect(
+      database()
+        .db.transaction()
+        .execute(async (trx) => {
+          await trx.insertInto('widgets').values({ id: 'w1', name: 'lost' }).execute();
+          await enqueueEvent(trx, dropped);
+          throw new Error('the change failed');
+        }),
+    ).rejects.toThrow('the change failed');
+    await commit(kept);
+
+    const target = broker();
+    const relay = start({ publish: target.publish, pollIntervalMs: 20 });
+    await relay.drain();
+    // Further passes find nothing left to send.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(target.published).toEqual([kept]);
+    const rows = await outboxRows();
+    expect(rows.map((row) => row.event_id)).toEqual([kept.id]);
+    expect(rows[0]?.sent_at).toBeInstanceOf(Date);
+    expect(rows[0]?.event).toEqual(kept);
+  });
+
+  it('wakes up at once after a commit instead of waiting for the next poll', async () => {
+    const target = broker();
+    const relay = start({ publish: target.publish, pollIntervalMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const event = testEvent();
+    await commit(event);
+    relay.wake();
+    const deadline = Date.now() + 5_000;
+    while (target.published.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(target.published).toEqual([event]);
+  });
+
+  it('keeps retrying a failing publish, same id, and then sends all in order', async () => {
+    const events = Array.from({ length: 5 }, (_, i) => testEvent(`ordered${i}`));
+    for (const event of events) await commit(event);
+    const target = broker({ failFirst: 3 });
+    const relay = start({
+      publish: target.publish,
+      pollIntervalMs: 20,
+      initialBackoffMs: 10,
+      maxBackoffMs: 40,
+    });
+    await relay.drain();
+
+    const ids = events.map((event) => event.id);
+    expect(target.published.map((event) => event.id)).toEqual(ids);
+    const [first, ...rest] = ids;
+    expect(target.attempts).toEqual([first, first, first, first, ...rest]);
+    const rows = await outboxRows();
+    expect(rows.map((row) => [row.attempts, row.last_error])).toEqual([
+      [3, 'broker unavailable'],
+      ...rest.map(() => [0, null]),
+    ]);
+    expect(relay.logger.lines.filter((line) => line.level === 'warn')).toHaveLength(3);
+  });
+
+  it('shares the rows between relays racing over them, sending each once', async () => {
+    const events = Array.from({ length: 120 }, (_, i) => testEvent(`raced${i}`));
+    await commit(...events);
+    const targets = [broker({ delayMs: 1 }), broker({ delayMs: 1 })];
+    const racing = targets.map((target) =>
+      start({ publish: target.publish, pollIntervalMs: 10, batchSize: 10 }),
+    );
+    await Promise.all(racing.map((relay) => relay.drain()));
+
+    const sent = targets.flatMap((target) => target.published.map((event) => event.id));
+    expect(sent).toHaveLength(events.length);
+    expect(new Set(sent)).toEqual(new Set(events.map((event) => event.id)));
+    for (const target of targets) expect(target.published.length).toBeGreaterThan(0);
+  });
+
+  it('leaves a batch another relay holds alone until its lease runs out', async () => {
+    const held = testEvent('held');
+    await commit(held);
+    await database()
+      .db.updateTable('outbox')
+      .set({ claimed_until: sql<Date>`now() + interval '1 hour'` })
+      .execute();
+    const target = broker();
+    const relay = start({ publish: target.publish, pollIntervalMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(target.published).toEqual([]);
+
+    // The holder died: its lease ends and this relay takes the row over.
+    await database()
+      .db.updateTable('outbox')
+      .set({ claimed_until: sql<Date>`now() - interval '1 second'` })
+      .execute();
+    await relay.drain();
+    expect(target.published).toEqual([held]);
+  });
+
+  it('purges sent rows past their retention, never unsent ones', async () => {
+    const sent = testEvent('sent');
+    const unsent = testEvent('unsent');
+    await commit(sent, unsent);
+    await database()
+      .db.updateTable('outbox')
+      .set({ sent_at: sql<Date>`now() - interval '2 hours'` })
+      .where('event_id', '=', sent.id)
+      .execute();
+    const target = broker({ failFirst: 1_000 });
+    start({ publish: target.publish, retentionMs: 3_600_000, initialBackoffMs: 1_000 });
+    const deadline = Date.now() + 5_000;
+    while (target.attempts.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const rows = await outboxRows();
+    expect(rows.map((row) => [row.event_id, row.sent_at, row.attempts])).toEqual([
+      [unsent.id, null, 1],
+    ]);
+  });
+
+  it('stops between passes and refuses to drain what it will no longer send', async () => {
+    const relay = start({ publish: broker().publish, pollIntervalMs: 20 });
+    await relay.stop();
+    await commit(testEvent());
+    await expect(relay.drain()).rejects.toThrow(/stopped/);
+  });
+});
