@@ -1,4 +1,5 @@
 export { createDatabase, type Database, type DatabaseOptions } from './database.ts';
+export { type EventReceipt, handleEventOnce } from './inbox.ts';
 export { migrateToLatest } from './migrations.ts';
 export {
   enqueueEvent,
