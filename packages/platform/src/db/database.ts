@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -60,7 +61,13 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
     logger.info('database: PostgreSQL');
   } else {
     db = new Kysely<DB>({
-      dialect: new PGliteDialect({ pglite: () => PGlite.create(pgliteDataDir) }),
+      dialect: new PGliteDialect({
+        pglite: async () => {
+          // PGlite makes its own folder but not the ones above it.
+          if (pgliteDataDir) await mkdir(pgliteDataDir, { recursive: true });
+          return PGlite.create(pgliteDataDir);
+        },
+      }),
     });
     logger.info('database: embedded PGlite', { dataDir: pgliteDataDir ?? '(memory)' });
   }
