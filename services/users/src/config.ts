@@ -1,9 +1,18 @@
-import { serviceEnv } from '@shop/platform';
+import { accessTokenEnv, databaseEnv, serviceEnv } from '@shop/platform';
 import { z } from 'zod';
 
-export const usersEnv = serviceEnv.extend({
-  ADMIN_EMAIL: z.email().optional(),
-  ADMIN_PASSWORD: z.string().min(12).max(128).optional(),
-});
+export const usersEnv = serviceEnv
+  .extend(accessTokenEnv.shape)
+  .extend(databaseEnv.shape)
+  .extend({
+    ADMIN_EMAIL: z.email().optional(),
+    ADMIN_PASSWORD: z.string().min(12).max(128).optional(),
+    /** The Dapr secret store holding the signing keys: `secretstore` locally, `kubernetes` in a cluster. */
+    SECRET_STORE_NAME: z.string().min(1).default('secretstore'),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** How often signing keys are reloaded, so a rotated secret takes effect without a restart. */
+    SIGNING_KEYS_REFRESH_MS: z.coerce.number().int().min(1_000).default(60_000),
+  });
 
 export type UsersConfig = z.infer<typeof usersEnv>;

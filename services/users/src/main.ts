@@ -1,14 +1,93 @@
+import { fileURLToPath } from 'node:url';
 import { createLogger, createSidecar, loadConfig, runService } from '@shop/platform';
-import { createMemoryUserRepository } from './accounts/repository.ts';
+import {
+  createKeyring,
+  createTokenIssuer,
+  createTokenVerifier,
+  loadSigningKeys,
+  signingKeysSecretName,
+} from '@shop/platform/auth';
+import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
 import { ensureAdmin } from './accounts/service.ts';
 import { createApp } from './app.ts';
 import { usersEnv } from './config.ts';
+import { purgeRefreshTokens } from './sessions/refresh-tokens.ts';
+import { purgeThrottle } from './sessions/throttle.ts';
+import type { UsersTables } from './tables.ts';
 
 const config = loadConfig(usersEnv);
 const logger = createLogger({ service: 'users', level: config.LOG_LEVEL });
 const sidecar = createSidecar(config, logger);
-const users = createMemoryUserRepository();
-const app = createApp({ config, logger, sidecar, users });
+const database = createDatabase<UsersTables>({
+  url: config.DATABASE_URL,
+  pgliteDataDir: config.PGLITE_DATA_DIR,
+  logger,
+});
+if (config.MIGRATE_ON_START) {
+  await migrateToLatest(
+    database.db,
+    fileURLToPath(new URL('../migrations', import.meta.url)),
+    logger,
+  );
+}
+
+// The secret store answers only once the sidecar is up, and this service cannot sign without it.
+await waitFor('the sidecar', () => sidecar.ready());
+const keyring = await createKeyring({
+  load: () =>
+    loadSigningKeys(() =>
+      sidecar.client.secret.get(config.SECRET_STORE_NAME, signingKeysSecretName),
+    ),
+  refreshMs: config.SIGNING_KEYS_REFRESH_MS,
+  logger,
+});
+const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+const tokens = createTokenIssuer({
+  keyring,
+  ...tokenSettings,
+  ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+});
+const verifier = createTokenVerifier({
+  fetchJwks: async () => keyring.jwks(),
+  ...tokenSettings,
+  logger,
+});
+const outbox = startOutboxRelay({
+  db: database.db,
+  publish: (event) => sidecar.publish(event),
+  logger,
+});
+
+const app = createApp({
+  config,
+  logger,
+  db: database.db,
+  outbox,
+  keyring,
+  tokens,
+  verifier,
+  readiness: { sidecar: sidecar.ready, database: database.ping },
+});
+
+const purge = async () => {
+  try {
+    const purged = await purgeRefreshTokens(database.db);
+    await purgeThrottle(database.db);
+    logger.info('expired and revoked sessions purged', purged);
+  } catch (error) {
+    logger.warn('session purge failed', { error });
+  }
+};
+const purgeTimer = setInterval(purge, 60 * 60_000);
+void purge();
+
+if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+  await ensureAdmin(
+    { db: database.db, outbox, logger },
+    { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
+  );
+  logger.info('admin account ensured', { email: config.ADMIN_EMAIL });
+}
 
 runService({
   app,
@@ -16,22 +95,22 @@ runService({
   hostname: config.APP_HOST,
   logger,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  onShutdown: async () => {
+    clearInterval(purgeTimer);
+    keyring.stop();
+    await outbox.stop();
+    await database.close();
+  },
 });
 
-if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-  const credentials = { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD };
-  // The admin's registration publishes an event, so it waits for the sidecar.
-  void (async () => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await sidecar.ready();
-        await ensureAdmin({ users, sidecar, logger }, credentials);
-        logger.info('admin account ensured', { email: config.ADMIN_EMAIL });
-        return;
-      } catch (error) {
-        if (attempt % 10 === 0) logger.warn('admin bootstrap still waiting', { error });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+async function waitFor(what: string, probe: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await probe();
+      return;
+    } catch (error) {
+      if (attempt % 20 === 0) logger.warn(`still waiting for ${what}`, { error });
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
-  })();
+  }
 }

@@ -1,85 +1,97 @@
-import { createLogger, type Problem, type ShopEvent } from '@shop/platform';
+import type { Problem } from '@shop/platform';
+import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { createMemoryUserRepository } from './repository.ts';
+import { backends, password, uniqueEmail, useUsersApp } from '../test-support.ts';
+import { ensureAdmin } from './service.ts';
 
-const appApiToken = 'users-app-token-0123456789';
+describe.each(backends)('accounts on %s', (backend) => {
+  const users = useUsersApp(backend);
+  const register = (body: unknown, caller?: string) =>
+    users.call('POST', '/api/v1/auth/register', { body, ...(caller ? { caller } : {}) });
 
-function setup(options: { publishFails?: boolean } = {}) {
-  const published: ShopEvent[] = [];
-  const users = createMemoryUserRepository();
-  const app = createApp({
-    config: { APP_API_TOKEN: appApiToken },
-    logger: createLogger({ service: 'users', write: () => {} }),
-    users,
-    sidecar: {
-      ready: async () => {},
-      publish: async (event) => {
-        if (options.publishFails) throw new Error('sidecar down');
-        published.push(event as ShopEvent);
-      },
-    },
-  });
-  const register = (body: unknown, caller = 'gateway') =>
-    app.request('/api/v1/auth/register', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'dapr-api-token': appApiToken,
-        'dapr-caller-app-id': caller,
-      },
-      body: JSON.stringify(body),
+  it('creates a customer with a normalised email, ignoring a requested role, and announces it', async () => {
+    const email = uniqueEmail('ada');
+    const res = await register({
+      email: `  ${email.toUpperCase()} `,
+      password,
+      name: ' Ada ',
+      role: 'admin',
     });
-  return { register, published, users };
-}
-
-const valid = { email: '  Ada@Example.COM ', password: 'correct horse battery', name: 'Ada' };
-
-describe('POST /api/v1/auth/register', () => {
-  it('creates a customer with a normalised email and announces it', async () => {
-    const { register, published } = setup();
-    const res = await register({ ...valid, role: 'admin' });
     expect(res.status).toBe(201);
     const user = (await res.json()) as { id: string };
-    expect(user).toMatchObject({ email: 'ada@example.com', name: 'Ada', role: 'customer' });
+    expect(user).toMatchObject({ email, name: 'Ada', role: 'customer' });
     expect(user).not.toHaveProperty('passwordHash');
-    expect(published).toHaveLength(1);
-    expect(published[0]).toMatchObject({
-      type: 'user.registered',
-      data: { userId: user.id, email: 'ada@example.com' },
-    });
+    await users.get().outbox.drain();
+    const events = users.published.filter(
+      (e) => e.type === 'user.registered' && e.data.userId === user.id,
+    );
+    expect(events).toHaveLength(1);
   });
 
-  it('answers 409 for an email taken in another case', async () => {
-    const { register } = setup();
-    expect((await register(valid)).status).toBe(201);
-    const res = await register({ ...valid, email: 'ADA@example.com' });
+  it('answers 409 for an email taken in another case, and announces nothing for it', async () => {
+    const email = uniqueEmail();
+    expect((await register({ email, password, name: 'First' })).status).toBe(201);
+    await users.get().outbox.drain();
+    const before = users.published.length;
+    const res = await register({ email: email.toUpperCase(), password, name: 'Second' });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+    await users.get().outbox.drain();
+    expect(users.published.length).toBe(before);
+  });
+
+  it('lets exactly one of two racing sign-ups with one email win', async () => {
+    const email = uniqueEmail('race');
+    const statuses = await Promise.all(
+      [1, 2, 3].map(() => register({ email, password, name: 'Racer' }).then((r) => r.status)),
+    );
+    expect(statuses.sort()).toEqual([201, 409, 409]);
   });
 
   it.each([
-    [{ ...valid, password: 'short' }, 'password'],
-    [{ ...valid, password: 'x'.repeat(129) }, 'password'],
-    [{ ...valid, email: 'not-an-email' }, 'email'],
-    [{ ...valid, name: '   ' }, 'name'],
-    [{ ...valid, name: 'n'.repeat(101) }, 'name'],
-  ])('rejects %o with 400 naming %s', async (body, field) => {
-    const { register, published } = setup();
-    const res = await register(body);
+    [{ password: 'short', name: 'A' }, 'password'],
+    [{ password: 'x'.repeat(129), name: 'A' }, 'password'],
+    [{ email: 'not-an-email', password, name: 'A' }, 'email'],
+    [{ password, name: '   ' }, 'name'],
+    [{ password, name: 'n'.repeat(101) }, 'name'],
+  ])('rejects %o with 400 naming %s', async (fields, field) => {
+    const res = await register({ email: uniqueEmail(), ...fields });
     expect(res.status).toBe(400);
     expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toContain(field);
-    expect(published).toHaveLength(0);
   });
 
   it('only takes calls the gateway made through Dapr', async () => {
-    const { register } = setup();
-    expect((await register(valid, 'orders')).status).toBe(403);
+    expect((await register({ email: uniqueEmail(), password, name: 'X' }, 'orders')).status).toBe(
+      403,
+    );
   });
 
-  it('keeps nothing when the event cannot be published', async () => {
-    const { register, users } = setup({ publishFails: true });
-    expect((await register(valid)).status).toBe(503);
-    expect(await users.findByEmail('ada@example.com')).toBeUndefined();
+  it('makes sure the configured admin exists, once, across restarts', async () => {
+    const email = uniqueEmail('admin');
+    const deps = {
+      db: users.get().db,
+      outbox: users.get().outbox,
+      logger: createLogger({ service: 't', write: () => {} }),
+    };
+    await ensureAdmin(deps, { email, password });
+    await ensureAdmin(deps, { email, password: 'another password entirely' });
+    const rows = await users
+      .get()
+      .db.selectFrom('users')
+      .select(['role'])
+      .where('email', '=', email)
+      .execute();
+    expect(rows).toEqual([{ role: 'admin' }]);
+
+    const customer = uniqueEmail('promoted');
+    await register({ email: customer, password, name: 'Later Admin' });
+    await ensureAdmin(deps, { email: customer, password });
+    const promoted = await users
+      .get()
+      .db.selectFrom('users')
+      .select('role')
+      .where('email', '=', customer)
+      .executeTakeFirst();
+    expect(promoted?.role).toBe('admin');
   });
 });

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter, requireCaller } from '@shop/platform';
-import { type AccountsDeps, registerUser } from './service.ts';
+import { createRouter } from '@shop/platform';
+import { type AccountsDeps, getUser, registerUser } from './service.ts';
 
 const registration = z.object({
   email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
@@ -28,11 +28,27 @@ const registerRoute = createRoute({
   },
 });
 
-/** Mounted at /api/v1/auth; only the gateway may call it. */
-export function authRoutes(deps: AccountsDeps) {
-  const router = createRouter();
-  router.use('*', requireCaller('gateway'));
-  return router.openapi(registerRoute, async (c) =>
+const meRoute = createRoute({
+  method: 'get',
+  path: '/me',
+  responses: {
+    200: {
+      description: 'the caller’s account',
+      content: { 'application/json': { schema: publicUser } },
+    },
+  },
+});
+
+/** Mounted at /api/v1/auth. */
+export function registrationRoutes(deps: AccountsDeps) {
+  return createRouter().openapi(registerRoute, async (c) =>
     c.json(await registerUser(deps, c.req.valid('json')), 201),
+  );
+}
+
+/** Mounted at /api/v1/users behind authenticate(). */
+export function userRoutes(deps: Pick<AccountsDeps, 'db'>) {
+  return createRouter().openapi(meRoute, async (c) =>
+    c.json(await getUser(deps, c.get('user').id), 200),
   );
 }

@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, buildEvent, type Logger, type Sidecar } from '@shop/platform';
+import { AppError, buildEvent, type Logger } from '@shop/platform';
+import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
+import type { Kysely } from 'kysely';
+import type { UsersTables } from '../tables.ts';
 import { hashPassword } from './password.ts';
-import type { Role, User, UserRepository } from './repository.ts';
+import {
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  type Role,
+  setRole,
+  type User,
+} from './repository.ts';
 
 export type AccountsDeps = {
-  users: UserRepository;
-  sidecar: Pick<Sidecar, 'publish'>;
+  db: Kysely<UsersTables>;
+  outbox: Pick<OutboxRelay, 'wake'>;
   logger: Logger;
 };
 
@@ -21,6 +31,7 @@ export function toPublicUser(user: User): PublicUser {
   };
 }
 
+/** Creates the account and its `user.registered` event in one transaction. */
 export async function registerUser(
   deps: AccountsDeps,
   input: { email: string; password: string; name: string },
@@ -34,41 +45,54 @@ export async function registerUser(
     passwordHash: await hashPassword(input.password),
     createdAt: new Date(),
   };
-  if ((await deps.users.insert(user)) === 'email_taken') {
-    throw new AppError('conflict', 'that email is already registered');
-  }
-  const event = buildEvent(
-    'user.registered',
-    {
+  await deps.db.transaction().execute(async (trx) => {
+    if ((await insertUser(trx, user)) === 'email_taken') {
+      throw new AppError('conflict', 'that email is already registered');
+    }
+    const data = {
       userId: user.id,
       email: user.email,
       name: user.name,
       registeredAt: user.createdAt.toISOString(),
-    },
-    { source: 'users' },
-  );
-  try {
-    await deps.sidecar.publish(event);
-  } catch (error) {
-    // Until the outbox lands, an account whose event could not be sent is undone.
-    await deps.users.remove(user.id);
-    deps.logger.error('registration rolled back: event not published', { error });
-    throw new AppError('upstream_unavailable', 'registration is unavailable; try again shortly');
-  }
+    };
+    await enqueueEvent(trx, buildEvent('user.registered', data, { source: 'users' }));
+  });
+  deps.outbox.wake();
   deps.logger.info('user registered', { userId: user.id, role });
   return toPublicUser(user);
 }
 
-/** Makes sure the configured admin exists; safe to run at every start. */
+export async function getUser(deps: Pick<AccountsDeps, 'db'>, id: string): Promise<PublicUser> {
+  const user = await findUserById(deps.db, id);
+  // A valid token for a deleted account: the account is gone, say so.
+  if (!user) throw new AppError('not_found', 'this account no longer exists');
+  return toPublicUser(user);
+}
+
+/**
+ * Makes sure the configured admin exists and is an admin; safe at every start of every
+ * replica. An existing account keeps its password: the variable only seeds it.
+ */
 export async function ensureAdmin(
   deps: AccountsDeps,
   credentials: { email: string; password: string },
 ): Promise<void> {
   const email = credentials.email.trim().toLowerCase();
-  if (await deps.users.findByEmail(email)) return;
-  await registerUser(
-    deps,
-    { email, password: credentials.password, name: 'Administrator' },
-    'admin',
-  );
+  const existing = await findUserByEmail(deps.db, email);
+  if (existing?.role === 'admin') return;
+  if (existing) {
+    await setRole(deps.db, existing.id, 'admin');
+    deps.logger.info('admin role granted', { userId: existing.id });
+    return;
+  }
+  try {
+    await registerUser(
+      deps,
+      { email, password: credentials.password, name: 'Administrator' },
+      'admin',
+    );
+  } catch (error) {
+    // Another replica created it first: it exists, which is all this promises.
+    if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+  }
 }

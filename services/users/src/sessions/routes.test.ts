@@ -1,0 +1,211 @@
+import type { Problem } from '@shop/platform';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { backends, password, uniqueEmail, useUsersApp } from '../test-support.ts';
+import { purgeRefreshTokens } from './refresh-tokens.ts';
+import { throttlePolicy } from './throttle.ts';
+
+type Pair = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
+
+describe.each(backends)('sessions on %s', (backend) => {
+  const users = useUsersApp(backend);
+
+  async function signUp(label = 'user') {
+    const email = uniqueEmail(label);
+    const res = await users.call('POST', '/api/v1/auth/register', {
+      body: { email, password, name: label },
+    });
+    expect(res.status).toBe(201);
+    return { email, id: ((await res.json()) as { id: string }).id };
+  }
+  const login = (email: string, pass = password, clientAddress = '192.0.2.1') =>
+    users.call('POST', '/api/v1/auth/login', { body: { email, password: pass }, clientAddress });
+  const refresh = (refreshToken: string) =>
+    users.call('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
+
+  it('logs in with a Bearer pair whose access token opens /users/me', async () => {
+    const user = await signUp();
+    const res = await login(user.email.toUpperCase());
+    expect(res.status).toBe(200);
+    const pair = (await res.json()) as Pair;
+    expect(pair).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    expect(pair.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const me = await users.call('GET', '/api/v1/users/me', { token: pair.accessToken });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ id: user.id, email: user.email, role: 'customer' });
+  });
+
+  it('stores refresh tokens only as hashes', async () => {
+    const user = await signUp();
+    const pair = (await (await login(user.email)).json()) as Pair;
+    const stored = await users.get().db.selectFrom('refresh_tokens').select('token_hash').execute();
+    expect(stored.map((r) => r.token_hash)).not.toContain(pair.refreshToken);
+  });
+
+  it('answers an unknown email and a wrong password alike, in about the same time', async () => {
+    const user = await signUp();
+    const time = async (email: string) => {
+      const started = performance.now();
+      const res = await login(
+        email,
+        'wrong password!!',
+        `198.51.100.${Math.floor(Math.random() * 200)}`,
+      );
+      return { ms: performance.now() - started, res };
+    };
+    const unknown = await time(uniqueEmail('nobody'));
+    const wrong = await time(user.email);
+    expect(unknown.res.status).toBe(401);
+    expect(wrong.res.status).toBe(401);
+    const strip = ({ requestId, ...rest }: Problem) => rest;
+    expect(strip((await unknown.res.json()) as Problem)).toEqual(
+      strip((await wrong.res.json()) as Problem),
+    );
+    // Both pay for one argon2id hash; without the decoy the unknown email would answer in ~1 ms.
+    const samples = { unknown: [] as number[], wrong: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      samples.unknown.push((await time(uniqueEmail('nobody'))).ms);
+      samples.wrong.push((await time(user.email)).ms);
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1] as number;
+    expect(median(samples.unknown) / median(samples.wrong)).toBeGreaterThan(0.5);
+    expect(median(samples.unknown) / median(samples.wrong)).toBeLessThan(2);
+  });
+
+  it('slows an account after repeated failures without locking the owner out for long', async () => {
+    const user = await signUp('guessed');
+    for (let i = 1; i < throttlePolicy.account.freeFailures; i++) {
+      expect((await login(user.email, `guess number ${i}`)).status).toBe(401);
+    }
+    expect((await login(user.email, 'one guess too many')).status).toBe(401);
+    const blocked = await login(user.email);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('content-type')).toBe('application/problem+json');
+    const wait = Number(blocked.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 100));
+    expect((await login(user.email)).status).toBe(200);
+    // A success forgets the failures: the next typo is not blocked.
+    expect((await login(user.email, 'typo')).status).toBe(401);
+    expect((await login(user.email)).status).toBe(200);
+  });
+
+  it('blocks a client address that fails across many accounts', async () => {
+    const address = '203.0.113.7';
+    for (let i = 0; i < throttlePolicy.address.freeFailures; i++) {
+      expect((await login(uniqueEmail('spray'), 'password spray!', address)).status).toBe(401);
+    }
+    const blocked = await login(uniqueEmail('spray'), 'password spray!', address);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    const user = await signUp();
+    expect((await login(user.email, password, '203.0.113.8')).status).toBe(200);
+  });
+
+  it('rotates: a refresh spends the token and returns a new pair', async () => {
+    const user = await signUp();
+    const first = (await (await login(user.email)).json()) as Pair;
+    const res = await refresh(first.refreshToken);
+    expect(res.status).toBe(200);
+    const second = (await res.json()) as Pair;
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect((await refresh(second.refreshToken)).status).toBe(200);
+  });
+
+  it('revokes the whole family when a spent token is presented again', async () => {
+    const user = await signUp();
+    const first = (await (await login(user.email)).json()) as Pair;
+    const second = (await (await refresh(first.refreshToken)).json()) as Pair;
+    const replay = await refresh(first.refreshToken);
+    expect(replay.status).toBe(401);
+    expect((await refresh(second.refreshToken)).status).toBe(401);
+    // Another login of the same user is another family and lives on.
+    const other = (await (await login(user.email)).json()) as Pair;
+    expect((await refresh(other.refreshToken)).status).toBe(200);
+  });
+
+  it('lets exactly one of several concurrent refreshes of one token succeed', async () => {
+    const user = await signUp();
+    const pair = (await (await login(user.email)).json()) as Pair;
+    const statuses = await Promise.all(
+      [1, 2, 3, 4].map(() => refresh(pair.refreshToken).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+  });
+
+  it('logs out: the family is revoked and an unknown token is fine', async () => {
+    const user = await signUp();
+    const pair = (await (await login(user.email)).json()) as Pair;
+    const res = await users.call('POST', '/api/v1/auth/logout', {
+      body: { refreshToken: pair.refreshToken },
+    });
+    expect(res.status).toBe(204);
+    expect((await refresh(pair.refreshToken)).status).toBe(401);
+    const unknown = await users.call('POST', '/api/v1/auth/logout', {
+      body: { refreshToken: 'never-issued' },
+    });
+    expect(unknown.status).toBe(204);
+  });
+
+  it('refuses an expired refresh token and purges expired and revoked ones', async () => {
+    const user = await signUp();
+    const pair = (await (await login(user.email)).json()) as Pair;
+    const revoked = (await (await login(user.email)).json()) as Pair;
+    await users.call('POST', '/api/v1/auth/logout', {
+      body: { refreshToken: revoked.refreshToken },
+    });
+    const { db } = users.get();
+    await db
+      .updateTable('refresh_tokens')
+      .set({ expires_at: sql<Date>`now() - interval '1 second'` })
+      .where('family_id', 'in', (qb) =>
+        qb
+          .selectFrom('token_families')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .where('revoked_at', 'is', null),
+      )
+      .execute();
+    expect((await refresh(pair.refreshToken)).status).toBe(401);
+    await purgeRefreshTokens(db);
+    const left = await db
+      .selectFrom('refresh_tokens')
+      .innerJoin('token_families', 'token_families.id', 'refresh_tokens.family_id')
+      .where('token_families.user_id', '=', user.id)
+      .select('token_hash')
+      .execute();
+    expect(left).toEqual([]);
+  });
+
+  it('answers /users/me without a valid access token with 401 and a Bearer challenge', async () => {
+    const user = await signUp();
+    const pair = (await (await login(user.email)).json()) as Pair;
+    for (const token of [undefined, pair.refreshToken, `${pair.accessToken}x`]) {
+      const res = await users.call('GET', '/api/v1/users/me', token ? { token } : {});
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="shop"/);
+    }
+  });
+
+  it('publishes public signing keys only', async () => {
+    const res = await users.call('GET', '/.well-known/jwks.json', { caller: 'orders' });
+    expect(res.status).toBe(200);
+    const jwks = (await res.json()) as { keys: Array<Record<string, unknown>> };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+      expect(key).not.toHaveProperty('d');
+    }
+  });
+
+  it('rejects malformed bodies without touching the database', async () => {
+    for (const body of [{}, { email: 'a@b.c' }, { refreshToken: 'x'.repeat(201) }]) {
+      expect((await users.call('POST', '/api/v1/auth/refresh', { body })).status).toBe(400);
+    }
+    expect((await users.call('POST', '/api/v1/auth/login', { body: { email: 'x' } })).status).toBe(
+      400,
+    );
+  });
+});

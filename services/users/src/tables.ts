@@ -1,0 +1,45 @@
+import type { PlatformTables } from '@shop/platform/db';
+import type { ColumnType, Generated } from 'kysely';
+
+export type UsersTable = {
+  id: string;
+  /** Trimmed and lower-cased before it is stored, so the unique index is case-insensitive. */
+  email: string;
+  name: string;
+  role: 'customer' | 'admin';
+  password_hash: string;
+  created_at: ColumnType<Date, Date, never>;
+};
+
+/** One login: every refresh token issued from it belongs to its family. */
+export type TokenFamiliesTable = {
+  id: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+  revoke_reason: 'logout' | 'reuse' | null;
+};
+
+export type RefreshTokensTable = {
+  /** SHA-256 of the token: the token itself is never stored. */
+  token_hash: string;
+  family_id: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  spent_at: Date | null;
+};
+
+/** Failed logins per account and per client address, for throttling. */
+export type LoginThrottleTable = {
+  key: string;
+  failures: number;
+  window_started_at: Date;
+  blocked_until: Date | null;
+};
+
+export type UsersTables = PlatformTables & {
+  users: UsersTable;
+  token_families: TokenFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  login_throttle: LoginThrottleTable;
+};
