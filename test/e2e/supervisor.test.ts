@@ -90,7 +90,8 @@ afterEach(() => {
   }
 });
 
-describe('npm start supervisor', () => {
+// Each case starts a whole shop as a separate process, hence the generous timeouts.
+describe('npm start supervisor', { timeout: 120_000 }, () => {
   it('prints one ready line with the gateway URL, honours GATEWAY_PORT, and Ctrl-C leaves nothing behind', async () => {
     const shop = await startSupervisor();
     expect(shop.output()).toContain(`ready in`);

@@ -19,7 +19,17 @@ const register = (email: string) =>
     body: JSON.stringify({ email, password: 'correct horse battery', name: 'E2E' }),
   });
 
-type Inbox = { items: Array<{ type: string; userId: string }> };
+type Inbox = { items: Array<{ type: string; title: string }> };
+
+async function loginAs(email: string): Promise<string> {
+  const res = await shop.gateway('/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery' }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
 
 describe('walking skeleton through real sidecars', () => {
   it('registers at the gateway; users is reached only through Dapr and sees the caller', async () => {
@@ -39,13 +49,18 @@ describe('walking skeleton through real sidecars', () => {
   });
 
   it('delivers user.registered to notifications, which keeps a welcome notification', async () => {
-    const user = (await (await register('welcome@example.com')).json()) as { id: string };
+    expect((await register('welcome@example.com')).status).toBe(201);
+    const token = await loginAs('welcome@example.com');
     const inbox = await eventually(async () => {
-      const res = await shop.invoke('notifications', `/internal/users/${user.id}/notifications`);
+      const res = await shop.gateway('/api/v1/notifications', {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const body = (await res.json()) as Inbox;
       return body.items.length > 0 ? body : undefined;
     });
-    expect(inbox.items).toEqual([expect.objectContaining({ type: 'welcome', userId: user.id })]);
+    expect(inbox.items).toEqual([
+      expect.objectContaining({ type: 'welcome', title: 'Welcome to Shop, E2E' }),
+    ]);
   });
 
   it('refuses a caller that is not the gateway, even through Dapr', async () => {

@@ -245,6 +245,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
             PATH: process.env.PATH,
             HOME: process.env.HOME,
             NODE_ENV: process.env.NODE_ENV ?? 'development',
+            // The embedded database's files, for a service without a DATABASE_URL.
+            PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId),
             ...app.env,
             ...options.env,
             ...options.appEnv?.[appId],

@@ -1,7 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pingRedis, type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
+import {
+  findRepoRoot,
+  loadManifest,
+  pingRedis,
+  type RunningShop,
+  type ShopOptions,
+  startShop,
+} from '../supervisor/index.ts';
+import { startPostgres, type TestPostgres } from './postgres.ts';
 
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
@@ -26,9 +34,31 @@ export type TestShop = RunningShop & {
  * const res = await shop.gateway('/api/v1/auth/register', { method: 'POST', body });
  * await shop.stop();
  */
-export async function startTestShop(options: Partial<ShopOptions> = {}): Promise<TestShop> {
+export async function startTestShop(
+  options: Partial<ShopOptions> & { postgres?: boolean } = {},
+): Promise<TestShop> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
-  const shop = await startShop({ output: 'files', daprLogLevel: 'info', ...options, dataDir });
+  // Services with migrations get a database of their own on one private PostgreSQL,
+  // as in production; `postgres: false` leaves them on embedded PGlite.
+  const withDatabase = loadManifest(findRepoRoot())
+    .apps.filter((app) => (options.apps ?? [app.appId]).includes(app.appId))
+    .filter((app) => existsSync(join(app.dir, 'migrations')));
+  let postgres: TestPostgres | undefined;
+  const appEnv = { ...options.appEnv };
+  if (options.postgres !== false && withDatabase.length > 0) {
+    postgres = await startPostgres();
+    for (const app of withDatabase) {
+      const url = await postgres.createDatabase(app.appId);
+      appEnv[app.appId] = { ...appEnv[app.appId], DATABASE_URL: url };
+    }
+  }
+  let shop: RunningShop;
+  try {
+    shop = await startShop({ output: 'files', daprLogLevel: 'info', ...options, appEnv, dataDir });
+  } catch (error) {
+    await postgres?.stop();
+    throw error;
+  }
   const sidecarOf = (appId: string) => {
     const app = shop.apps[appId];
     if (!app) throw new Error(`${appId} is not running in this test shop`);
@@ -89,7 +119,8 @@ export async function startTestShop(options: Partial<ShopOptions> = {}): Promise
         name === 'redis'
           ? undefined
           : app?.sidecarName === name
-            ? `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`
+            ? // Outbound only: the full health waits for the app, which may be restarted next.
+              `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz/outbound`
             : `http://127.0.0.1:${app?.appPort}/readyz`;
       await eventually(
         async () => {
@@ -102,6 +133,7 @@ export async function startTestShop(options: Partial<ShopOptions> = {}): Promise
     },
     async stop() {
       await shop.stop();
+      await postgres?.stop();
       if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
         rmSync(dataDir, { recursive: true, force: true });
     },
