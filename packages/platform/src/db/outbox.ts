@@ -78,7 +78,9 @@ export function startOutboxRelay<DB extends PlatformTables>(
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const batchSize = options.batchSize ?? 100;
   const initialBackoffMs = options.initialBackoffMs ?? 200;
-  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  // A retry every few seconds costs a broken broker nothing, and once it is back the
+  // backlog goes out within that time rather than after a long sleep.
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
   const leaseSeconds = (options.leaseMs ?? 60_000) / 1_000;
   const retentionSeconds = (options.retentionMs ?? 3 * 24 * 3_600_000) / 1_000;
 

@@ -115,21 +115,23 @@ export async function startTestShop(
       const app = Object.values(shop.apps).find(
         (a) => a.sidecarName === name || a.processName === name,
       );
-      const url =
-        name === 'redis'
-          ? undefined
-          : app?.sidecarName === name
-            ? // Outbound only: the full health waits for the app, which may be restarted next.
-              `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz/outbound`
-            : `http://127.0.0.1:${app?.appPort}/readyz`;
-      await eventually(
-        async () => {
-          if (!url) return (await pingRedis(shop.redis.port)) ? true : undefined;
-          const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-          return res.ok ? true : undefined;
-        },
-        { timeoutMs: 30_000, what: `${name} to answer after its restart` },
-      );
+      const answers = async (url: string) =>
+        (await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined))?.ok
+          ? true
+          : undefined;
+      const wait = (probe: () => Promise<true | undefined>) =>
+        eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
+      if (name === 'redis') {
+        await wait(async () => ((await pingRedis(shop.redis.port)) ? true : undefined));
+      } else if (app?.sidecarName === name) {
+        const sidecar = `http://127.0.0.1:${app.daprHttpPort}/v1.0`;
+        await wait(() => answers(`${sidecar}/healthz/outbound`));
+        // Fully healthy only once it reaches its app, which may itself be restarted next.
+        if (app.processName && shop.group.has(app.processName))
+          await wait(() => answers(`${sidecar}/healthz`));
+      } else if (app) {
+        await wait(() => answers(`http://127.0.0.1:${app.appPort}/readyz`));
+      }
     },
     async stop() {
       await shop.stop();
