@@ -42,26 +42,34 @@ async function keyringOver(load: () => ReturnType<typeof loadSigningKeys>, refre
 }
 
 describe('createKeyring', () => {
-  it('serves the loaded current key and its public JWKS', async () => {
+  it('serves the loaded current key and its public JWKS, next key included', async () => {
     const { store, load } = await secretStore();
     const { keyring } = await keyringOver(load);
 
     expect(keyring.current().kid).toBe(store.set.current.kid);
-    expect(keyring.jwks().keys.map((key) => key.kid)).toEqual([store.set.current.kid]);
+    expect(keyring.jwks().keys.map((key) => key.kid)).toEqual([
+      store.set.current.kid,
+      store.set.next?.kid,
+    ]);
+    expect(keyring.jwks().keys.every((key) => key.d === undefined)).toBe(true);
   });
 
-  it('picks up a rotation on refresh and publishes both keys', async () => {
+  it('picks up a rotation on refresh and publishes current, next and previous keys', async () => {
     const { store, load } = await secretStore();
     const { keyring, lines } = await keyringOver(load);
     const before = store.set.current.kid;
+    const publishedBefore = keyring.jwks().keys.map((key) => key.kid);
 
     store.set = await rotateSigningKeySet(store.set);
     await keyring.refresh();
 
-    expect(keyring.current().kid).toBe(store.set.current.kid);
-    expect(keyring.jwks().keys.map((key) => key.kid)).toEqual([store.set.current.kid, before]);
+    const { current, next } = store.set;
+    expect(keyring.current().kid).toBe(current.kid);
+    // The key that now signs was already in the JWKS served before the rotation.
+    expect(publishedBefore).toContain(current.kid);
+    expect(keyring.jwks().keys.map((key) => key.kid)).toEqual([current.kid, next?.kid, before]);
     expect(lines).toContainEqual(
-      expect.objectContaining({ msg: 'signing key rotated', kid: store.set.current.kid }),
+      expect.objectContaining({ msg: 'signing key rotated', kid: current.kid, was: before }),
     );
   });
 

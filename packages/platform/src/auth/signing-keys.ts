@@ -33,6 +33,9 @@ const privateSigningJwk = publicSigningJwk.extend({ d: ed25519Bytes });
 const signingKeySetSchema = z
   .object({
     current: privateSigningJwk,
+    // Published before it signs anything, so every verifier already holds it when a
+    // rotation promotes it: no verifier ever meets a kid it has to go and fetch.
+    next: privateSigningJwk.optional(),
     // Only verification needs the previous key, so its private part is dropped on rotation
     // (and stripped here should one be written by hand).
     previous: publicSigningJwk.optional(),
@@ -40,6 +43,10 @@ const signingKeySetSchema = z
   .refine((set) => set.previous?.kid !== set.current.kid, {
     message: 'the previous key must have a kid of its own',
     path: ['previous', 'kid'],
+  })
+  .refine((set) => set.next === undefined || (set.next.kid !== set.current.kid && set.next.kid !== set.previous?.kid), {
+    message: 'the next key must have a kid of its own',
+    path: ['next', 'kid'],
   });
 
 /** The value of the signing-keys secret: the key that signs now and the one it replaced. */
@@ -60,21 +67,21 @@ async function generatePrivateJwk(): Promise<SigningKeySet['current']> {
 }
 
 /**
- * A new key set with a fresh current key and no previous one: the first value of the
- * signing-keys secret. Store it as a JSON string under {@link signingKeysSecretName}.
+ * A new key set with a fresh current key, a fresh next key and no previous one: the first
+ * value of the signing-keys secret. Store it as a JSON string under {@link signingKeysSecretName}.
  *
  * @example
  * const secrets = { [signingKeysSecretName]: JSON.stringify(await generateSigningKeySet()) };
  * await writeFile('secrets.json', JSON.stringify(secrets));
  */
 export async function generateSigningKeySet(): Promise<SigningKeySet> {
-  return { current: await generatePrivateJwk() };
+  return { current: await generatePrivateJwk(), next: await generatePrivateJwk() };
 }
 
 /**
- * The key set after one rotation: a fresh current key, and the old current key, without its
- * private part, as the previous one. Tokens it signed stay valid until they expire; tokens of
- * the key before it stop being accepted.
+ * The key set after one rotation: the published next key starts signing, a fresh next key is
+ * published, and the old current key, without its private part, stays as the previous one.
+ * Tokens it signed stay valid until they expire; tokens of the key before it stop being accepted.
  *
  * @example
  * const rotated = await rotateSigningKeySet(parseSigningKeySet(stored));
@@ -83,7 +90,11 @@ export async function generateSigningKeySet(): Promise<SigningKeySet> {
 export async function rotateSigningKeySet(existing: SigningKeySet): Promise<SigningKeySet> {
   // Parsing as a public key strips `d`: the old private key is not kept anywhere.
   const previous = publicSigningJwk.parse(existing.current);
-  return { current: await generatePrivateJwk(), previous };
+  return {
+    current: existing.next ?? (await generatePrivateJwk()),
+    next: await generatePrivateJwk(),
+    previous,
+  };
 }
 
 /**
@@ -146,7 +157,7 @@ export async function loadSigningKeys(getSecret: () => Promise<object>): Promise
     );
   }
   const set = parseSigningKeySet(value);
-  const published = set.previous ? [set.current, set.previous] : [set.current];
+  const published = [set.current, set.next, set.previous].filter((key) => key !== undefined);
   return {
     current: { kid: set.current.kid, privateKey: importPrivateKey(set.current) },
     jwks: { keys: published.map(toPublicJwk) },

@@ -16,6 +16,7 @@ import {
   generateSigningKeySet,
   loadSigningKeys,
   rotateSigningKeySet,
+  type SigningKeySet,
   type SigningKeys,
   signingKeysSecretName,
 } from './signing-keys.ts';
@@ -423,49 +424,116 @@ describe('verify: keys', () => {
   });
 });
 
+// The users service's keyring over a stored key set that a test can rotate, and a verifier
+// (the gateway's) fetching its JWKS from that keyring, with the fetches counted.
+async function rotatingShop(initial: SigningKeySet) {
+  const state = { stored: initial, fetches: 0 };
+  const keyring = await createKeyring({
+    load: () =>
+      loadSigningKeys(async () => ({ [signingKeysSecretName]: JSON.stringify(state.stored) })),
+    logger,
+  });
+  const verifier = createTokenVerifier({
+    fetchJwks: async () => {
+      state.fetches++;
+      return keyring.jwks();
+    },
+    issuer,
+    audience,
+    logger,
+  });
+  const tokens = createTokenIssuer({ keyring, issuer, audience });
+  const rotate = async () => {
+    state.stored = await rotateSigningKeySet(state.stored);
+    await keyring.refresh();
+  };
+  const issue = () => tokens.issueAccessToken({ userId: 'user-1', role: 'customer' });
+  return { state, keyring, verifier, rotate, issue };
+}
+
+const shops: Array<{ keyring: { stop(): void } }> = [];
+afterEach(() => {
+  for (const shop of shops.splice(0)) shop.keyring.stop();
+});
+const shopOver = async (initial: SigningKeySet) => {
+  const shop = await rotatingShop(initial);
+  shops.push(shop);
+  return shop;
+};
+
 describe('rotation through the keyring', () => {
   it('accepts tokens of the previous key until a second rotation retires it', async () => {
-    let stored = await generateSigningKeySet();
-    const keyring = await createKeyring({
-      load: () =>
-        loadSigningKeys(async () => ({ [signingKeysSecretName]: JSON.stringify(stored) })),
-      logger,
+    const { state, verifier, rotate, issue } = await shopOver(await generateSigningKeySet());
+    const first = await issue();
+    await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
+    expect(state.fetches).toBe(1);
+
+    await rotate();
+    const second = await issue();
+    expect(decodeProtectedHeader(second.accessToken).kid).toBe(state.stored.current.kid);
+
+    await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
+    await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
+    // The new current key was published as the next one before the rotation: nothing to fetch.
+    expect(state.fetches).toBe(1);
+
+    await rotate();
+    vi.setSystemTime(Date.now() + 5 * 60_000 + 1);
+
+    await expect(verifier.verify(first.accessToken)).rejects.toMatchObject({
+      status: 401,
+      message: 'the access token is signed with an unknown key',
     });
-    try {
-      let fetches = 0;
-      const verifier = createTokenVerifier({
-        fetchJwks: async () => {
-          fetches++;
-          return keyring.jwks();
-        },
-        issuer,
-        audience,
-        logger,
-      });
-      const tokens = createTokenIssuer({ keyring, issuer, audience });
-      const first = await tokens.issueAccessToken({ userId: 'user-1', role: 'customer' });
-      await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
+    await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
+    const third = await issue();
+    await expect(verifier.verify(third.accessToken)).resolves.toMatchObject({ jti: third.jti });
+  });
 
-      stored = await rotateSigningKeySet(stored);
-      await keyring.refresh();
-      const second = await tokens.issueAccessToken({ userId: 'user-1', role: 'customer' });
-      expect(decodeProtectedHeader(second.accessToken).kid).toBe(stored.current.kid);
+  it('verifies a token of the new key without fetching, though a garbage kid just spent the refetch', async () => {
+    const { state, verifier, rotate, issue } = await shopOver(await generateSigningKeySet());
+    const before = await issue();
+    await expect(verifier.verify(before.accessToken)).resolves.toMatchObject({ jti: before.jti });
+    expect(state.fetches).toBe(1);
 
-      await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
-      await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
-      expect(fetches).toBe(2);
+    // A made-up kid spends the one unknown-kid refetch allowed in the next 30 s.
+    const garbage = await forge(await newKeys());
+    await expect(verifier.verify(garbage)).rejects.toMatchObject({
+      status: 401,
+      message: 'the access token is signed with an unknown key',
+    });
+    expect(state.fetches).toBe(2);
 
-      stored = await rotateSigningKeySet(stored);
-      await keyring.refresh();
-      vi.setSystemTime(Date.now() + 5 * 60_000 + 1);
+    await rotate();
+    const after = await issue();
+    expect(decodeProtectedHeader(after.accessToken).kid).not.toBe(
+      decodeProtectedHeader(before.accessToken).kid,
+    );
 
-      await expect(verifier.verify(first.accessToken)).rejects.toMatchObject({
-        status: 401,
-        message: 'the access token is signed with an unknown key',
-      });
-      await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
-    } finally {
-      keyring.stop();
-    }
+    // Still within those 30 s (the clock is fake and has not moved).
+    await expect(verifier.verify(after.accessToken)).resolves.toMatchObject({ jti: after.jti });
+    await expect(verifier.verify(before.accessToken)).resolves.toMatchObject({ jti: before.jti });
+    expect(state.fetches).toBe(2);
+  });
+
+  it('rotates a set written without a next key through one refetch, and needs none after', async () => {
+    const { current } = await generateSigningKeySet();
+    const { state, verifier, rotate, issue } = await shopOver({ current });
+    const first = await issue();
+    await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
+    expect(state.fetches).toBe(1);
+
+    // The old set published no next key, so the verifier meets this kid for the first time.
+    await rotate();
+    const second = await issue();
+    await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
+    await expect(verifier.verify(first.accessToken)).resolves.toMatchObject({ jti: first.jti });
+    expect(state.fetches).toBe(2);
+
+    // That rotation published a next key, which the refetch brought along.
+    await rotate();
+    const third = await issue();
+    await expect(verifier.verify(third.accessToken)).resolves.toMatchObject({ jti: third.jti });
+    await expect(verifier.verify(second.accessToken)).resolves.toMatchObject({ jti: second.jti });
+    expect(state.fetches).toBe(2);
   });
 });
