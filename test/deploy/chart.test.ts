@@ -1,0 +1,485 @@
+// The Helm chart, rendered by the pinned helm (built once from the Go module proxy) and
+// read back as objects: what a cluster would receive, checked without a cluster.
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { findRepoRoot } from '@shop/platform/supervisor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { resolveHelm } from '../../scripts/helm.ts';
+
+type EnvVar = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+};
+type Container = {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: EnvVar[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+};
+type PodSpec = { containers: Container[]; securityContext?: { runAsNonRoot?: boolean } };
+type Metadata = {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each test reads what it checks
+  [field: string]: any;
+};
+/** A Deployment or Job, typed down to the pod template that the tests read. */
+type Workload = {
+  kind: string;
+  metadata: Metadata;
+  spec: { template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec } };
+};
+
+const repoRoot = findRepoRoot(import.meta.dirname);
+const chartDir = join(repoRoot, 'charts/shop');
+const componentsDir = join(repoRoot, 'components');
+const allServices = [
+  'catalog',
+  'gateway',
+  'inventory',
+  'notifications',
+  'orders',
+  'payments',
+  'users',
+];
+const withDatabase = ['catalog', 'inventory', 'orders', 'payments', 'users'];
+const enableAll = allServices.flatMap((name) => ['--set', `services.${name}.enabled=true`]);
+const scratch = mkdtempSync(join(tmpdir(), 'shop-chart-'));
+let helmPath = '';
+
+function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(helmPath, args, { encoding: 'utf8', timeout: 30_000 });
+}
+
+function render(args: string[] = [], chart = chartDir): K8sObject[] {
+  const result = helm(['template', 'shop', chart, '--namespace', 'shop', ...args]);
+  if (result.status !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
+  return parseAllDocuments(result.stdout)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((obj): obj is K8sObject => obj !== null);
+}
+
+function ofKind<T = K8sObject>(objects: K8sObject[], kind: string): T[] {
+  return objects.filter((obj) => obj.kind === kind) as T[];
+}
+
+function named<T extends { metadata: Metadata }>(objects: T[], name: string): T {
+  const found = objects.find((obj) => obj.metadata.name === name);
+  if (!found) throw new Error(`no object named ${name}`);
+  return found;
+}
+
+function yamlDocuments(file: string): unknown[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => doc.toJS());
+}
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .map((file) => join(dir, file));
+}
+
+/** The Dapr objects shipped verbatim from components/: everything dapr.io the chart did not label. */
+function shippedFromComponents(objects: K8sObject[]): K8sObject[] {
+  return objects.filter(
+    (obj) => obj.apiVersion.startsWith('dapr.io/') && !obj.metadata.labels?.['helm.sh/chart'],
+  );
+}
+
+function envOf(container: Container, name: string): EnvVar | undefined {
+  return container.env?.find((env) => env.name === name);
+}
+
+beforeAll(() => {
+  helmPath = resolveHelm(repoRoot);
+}, 15 * 60_000);
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('helm lint', () => {
+  it('passes strictly with the default values and with every service enabled', () => {
+    for (const args of [[], enableAll]) {
+      const result = helm(['lint', '--strict', chartDir, ...args]);
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain('0 chart(s) failed');
+    }
+  });
+});
+
+describe('with the default values', () => {
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = render();
+  });
+
+  it('deploys exactly the services that exist in services/', () => {
+    const existing = readdirSync(join(repoRoot, 'services'))
+      .filter((name) => existsSync(join(repoRoot, 'services', name, 'package.json')))
+      .sort();
+    const deployed = ofKind(objects, 'Deployment').map((d) => d.metadata.name);
+    expect(deployed.sort()).toEqual(existing);
+    const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    expect(Object.keys(values.services).sort()).toEqual(allServices);
+  });
+
+  it('runs each service beside a Dapr sidecar with its app id, port, config and tokens', () => {
+    const configurations = ofKind(objects, 'Configuration').map((c) => c.metadata.name);
+    const secrets = ofKind(objects, 'Secret').map((s) => s.metadata.name);
+    for (const deployment of ofKind<Workload>(objects, 'Deployment')) {
+      const name = deployment.metadata.name;
+      const annotations = deployment.spec.template.metadata.annotations ?? {};
+      const [app] = deployment.spec.template.spec.containers;
+      if (!app) throw new Error(`${name} has no container`);
+      const port = app.ports?.find((p) => p.name === 'http')?.containerPort;
+      expect(annotations['dapr.io/enabled'], name).toBe('true');
+      expect(annotations['dapr.io/app-id'], name).toBe(name);
+      expect(annotations['dapr.io/app-port'], name).toBe(String(port));
+      expect(annotations['dapr.io/app-protocol'], name).toBe('http');
+      expect(annotations['dapr.io/log-as-json'], name).toBe('true');
+      expect(configurations, name).toContain(annotations['dapr.io/config']);
+      expect(envOf(app, 'APP_PORT')?.value, name).toBe(String(port));
+      expect(envOf(app, 'APP_HOST')?.value, name).toBe('0.0.0.0');
+      expect(envOf(app, 'DAPR_HTTP_PORT')?.value, name).toBe('3500');
+      // The injector gives daprd key "token" of these Secrets; the app must read the same.
+      for (const [annotation, variable] of [
+        ['dapr.io/app-token-secret', 'APP_API_TOKEN'],
+        ['dapr.io/api-token-secret', 'DAPR_API_TOKEN'],
+      ] as const) {
+        const secret = annotations[annotation];
+        expect(secrets, `${name} ${annotation}`).toContain(secret);
+        expect(envOf(app, variable)?.valueFrom?.secretKeyRef, name).toEqual({
+          name: secret,
+          key: 'token',
+        });
+      }
+      // The redis profile's components resolve REDIS_HOST/REDIS_PASSWORD through envRef,
+      // which Dapr only allows for variables named in these annotations.
+      expect(annotations['dapr.io/env'], name).toMatch(/(^|,)REDIS_HOST=[^,]+/);
+      expect(annotations['dapr.io/env'], name).toMatch(/(^|,)REDIS_PASSWORD=/);
+      expect(annotations['prometheus.io/scrape'], name).toBe('true');
+      expect(annotations['prometheus.io/port'], name).toBe(String(port));
+      expect(annotations['prometheus.io/path'], name).toBe('/metrics');
+    }
+  });
+
+  it('probes /healthz and /readyz and runs unprivileged on a read-only root', () => {
+    for (const deployment of ofKind<Workload>(objects, 'Deployment')) {
+      const name = deployment.metadata.name;
+      const pod = deployment.spec.template.spec;
+      const [app] = pod.containers;
+      expect(app?.livenessProbe?.httpGet, name).toEqual({ path: '/healthz', port: 'http' });
+      expect(app?.readinessProbe?.httpGet, name).toEqual({ path: '/readyz', port: 'http' });
+      expect(app?.image, name).toBe(`shop/${name}:0.1.0`);
+      expect(pod.securityContext?.runAsNonRoot, name).toBe(true);
+      expect(app?.securityContext?.readOnlyRootFilesystem, name).toBe(true);
+      expect(app?.securityContext?.allowPrivilegeEscalation, name).toBe(false);
+    }
+  });
+
+  it('gives each database its own Secret and creates none of them', () => {
+    const created = new Set(ofKind(objects, 'Secret').map((s) => s.metadata.name));
+    const users = named(ofKind<Workload>(objects, 'Deployment'), 'users');
+    const notifications = named(ofKind<Workload>(objects, 'Deployment'), 'notifications');
+    const usersDb = envOf(users.spec.template.spec.containers[0] as Container, 'DATABASE_URL');
+    const mongo = envOf(notifications.spec.template.spec.containers[0] as Container, 'MONGODB_URL');
+    expect(usersDb?.valueFrom?.secretKeyRef).toEqual({ name: 'shop-users-db', key: 'url' });
+    expect(mongo?.valueFrom?.secretKeyRef).toEqual({
+      name: 'shop-notifications-mongodb',
+      key: 'url',
+    });
+    expect(created.has('shop-users-db')).toBe(false);
+    expect(created.has('shop-notifications-mongodb')).toBe(false);
+    expect(created.has('shop-jwt-keys')).toBe(false);
+  });
+
+  it('ships components/common and the redis profile exactly as the files say', () => {
+    const expected = [
+      ...yamlFiles(join(componentsDir, 'common')),
+      ...yamlFiles(join(componentsDir, 'redis')),
+    ].flatMap(yamlDocuments);
+    const shipped = shippedFromComponents(objects);
+    expect(shipped).toHaveLength(expected.length);
+    for (const doc of expected) expect(shipped).toContainEqual(doc);
+    const kinds = new Set(shipped.map((obj) => obj.kind));
+    expect(kinds).toEqual(new Set(['Component', 'Resiliency', 'Subscription']));
+    for (const subscription of ofKind(shipped, 'Subscription'))
+      expect(subscription.scopes, subscription.metadata.name).not.toHaveLength(0);
+  });
+
+  it('configures the sidecars for Kubernetes: DNS name resolution, metrics, no local-only parts', () => {
+    const [configuration, ...others] = ofKind(objects, 'Configuration');
+    expect(others).toHaveLength(0);
+    expect(configuration?.spec.nameResolution).toBeUndefined();
+    expect(JSON.stringify(configuration).toLowerCase()).not.toContain('sqlite');
+    expect(configuration?.spec.metrics.enabled).toBe(true);
+    expect(configuration?.spec.tracing.otel).toBeUndefined();
+    const local = parse(readFileSync(join(componentsDir, 'config.yaml'), 'utf8'));
+    expect(configuration?.spec.tracing.samplingRate).toBe(local.spec.tracing.samplingRate);
+    const fileStores = ofKind(objects, 'Component').filter(
+      (c) => c.spec.type === 'secretstores.local.file',
+    );
+    expect(fileStores).toHaveLength(0);
+  });
+
+  it('lets only users read the JWT keys, through a Kubernetes secret store scoped to it', () => {
+    const store = named(ofKind(objects, 'Component'), 'secretstore');
+    expect(store.spec.type).toBe('secretstores.kubernetes');
+    expect(store.scopes).toEqual(['users']);
+    const [role, ...otherRoles] = ofKind(objects, 'Role');
+    expect(otherRoles).toHaveLength(0);
+    expect(role?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['shop-jwt-keys'], verbs: ['get'] },
+    ]);
+    const binding = named(ofKind(objects, 'RoleBinding'), 'users-secret-reader');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'users', namespace: 'shop' },
+    ]);
+    expect(
+      named(ofKind<Workload>(objects, 'Deployment'), 'users').spec.template.spec,
+    ).toMatchObject({
+      serviceAccountName: 'users',
+    });
+  });
+});
+
+describe('with all seven services enabled', () => {
+  let objects: K8sObject[] = [];
+  beforeAll(() => {
+    objects = render(enableAll);
+  });
+
+  it('deploys seven services and one public Service, the gateway', () => {
+    expect(
+      ofKind(objects, 'Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(allServices);
+    expect(ofKind(objects, 'Service').map((s) => s.metadata.name)).toEqual(['gateway']);
+  });
+
+  it('migrates every database in a pre-install/pre-upgrade hook Job without a sidecar', () => {
+    const jobs = ofKind<Workload>(objects, 'Job');
+    expect(jobs.map((job) => job.metadata.name).sort()).toEqual(
+      withDatabase.map((n) => `${n}-migrate`),
+    );
+    for (const name of withDatabase) {
+      const job = named(jobs, `${name}-migrate`);
+      const hooks = job.metadata.annotations?.['helm.sh/hook']?.split(',');
+      expect(hooks, name).toEqual(expect.arrayContaining(['pre-install', 'pre-upgrade']));
+      expect(job.spec.template.metadata.annotations?.['dapr.io/enabled'], name).toBeUndefined();
+      const [migrate] = job.spec.template.spec.containers;
+      expect(migrate?.image, name).toBe(`shop/${name}:0.1.0`);
+      expect(migrate?.command, name).toEqual([
+        'node',
+        '../../packages/platform/src/db/migrate-cli.ts',
+        'migrations',
+      ]);
+      expect(envOf(migrate as Container, 'DATABASE_URL')?.valueFrom?.secretKeyRef, name).toEqual({
+        name: `shop-${name}-db`,
+        key: 'url',
+      });
+    }
+  });
+
+  it('takes every credential from a Secret, never from a literal value', () => {
+    const sensitive = /TOKEN|PASSWORD|SECRET|DATABASE_URL|MONGODB_URL/;
+    const workloads = [
+      ...ofKind<Workload>(objects, 'Deployment'),
+      ...ofKind<Workload>(objects, 'Job'),
+    ];
+    let checked = 0;
+    for (const workload of workloads) {
+      for (const container of workload.spec.template.spec.containers) {
+        for (const env of container.env ?? []) {
+          if (!sensitive.test(env.name)) continue;
+          checked++;
+          expect(env.value, `${workload.metadata.name} ${env.name}`).toBeUndefined();
+          expect(
+            env.valueFrom?.secretKeyRef?.name,
+            `${workload.metadata.name} ${env.name}`,
+          ).toBeTruthy();
+        }
+      }
+      const annotations = workload.spec.template.metadata.annotations ?? {};
+      expect(annotations['dapr.io/env'] ?? '', workload.metadata.name).not.toMatch(
+        /PASSWORD=[^,]+/,
+      );
+    }
+    // Two tokens in each of 7 services, 5 database URLs in Deployments and 5 in Jobs, 1 MongoDB URL.
+    expect(checked).toBe(7 * 2 + 5 + 5 + 1);
+  });
+
+  it('has every Secret it refers to but does not create in charts/shop/dev/infra.yaml, for Tilt', () => {
+    const created = new Set(ofKind(objects, 'Secret').map((s) => s.metadata.name));
+    const referenced = new Set(
+      [...ofKind<Workload>(objects, 'Deployment'), ...ofKind<Workload>(objects, 'Job')].flatMap(
+        (w) =>
+          w.spec.template.spec.containers.flatMap((c) =>
+            (c.env ?? []).flatMap((env) => env.valueFrom?.secretKeyRef?.name ?? []),
+          ),
+      ),
+    );
+    const infra = yamlDocuments(join(chartDir, 'dev/infra.yaml')) as K8sObject[];
+    const provided = new Set(ofKind(infra, 'Secret').map((s) => s.metadata.name));
+    for (const name of referenced) if (!created.has(name)) expect(provided, name).toContain(name);
+  });
+});
+
+describe('switching the broker profile', () => {
+  it('ships the chosen profile of every profile folder in components/ and no other', () => {
+    const profiles = readdirSync(componentsDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !['common', 'local'].includes(entry.name))
+      .map((entry) => entry.name);
+    expect(profiles).toContain('redis');
+    for (const profile of profiles) {
+      const shipped = shippedFromComponents(render(['--set', `broker.profile=${profile}`]));
+      const expected = [join(componentsDir, 'common'), join(componentsDir, profile)]
+        .flatMap(yamlFiles)
+        .flatMap(yamlDocuments);
+      expect(shipped, profile).toHaveLength(expected.length);
+      for (const doc of expected) expect(shipped, profile).toContainEqual(doc);
+    }
+  });
+
+  it('picks another profile folder by value alone, with no template change', () => {
+    // A copy of the chart whose files/ is a real folder (never the link: writing through
+    // it would write into components/) holding a made-up profile beside common/.
+    const chart = join(scratch, 'shop');
+    cpSync(chartDir, chart, {
+      recursive: true,
+      filter: (source) => source !== join(chartDir, 'files'),
+    });
+    cpSync(join(componentsDir, 'common'), join(chart, 'files/common'), { recursive: true });
+    expect(lstatSync(join(chart, 'files')).isSymbolicLink()).toBe(false);
+    mkdirSync(join(chart, 'files/testbroker'));
+    writeFileSync(
+      join(chart, 'files/testbroker/pubsub.yaml'),
+      'apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n' +
+        'spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n',
+    );
+    const shipped = shippedFromComponents(render(['--set', 'broker.profile=testbroker'], chart));
+    const pubsub = named(ofKind(shipped, 'Component'), 'pubsub');
+    expect(pubsub.spec.type).toBe('pubsub.in-memory');
+    expect(ofKind(shipped, 'Component')).toHaveLength(1);
+    expect(ofKind(shipped, 'Subscription').length).toBeGreaterThan(0);
+  });
+
+  it('refuses a profile the chart does not have, and the local-only folders', () => {
+    const missing = helm(['template', 'shop', chartDir, '--set', 'broker.profile=nosuchbroker']);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('the chart has no files/nosuchbroker/*.yaml');
+    for (const profile of ['common', 'local']) {
+      const refused = helm(['template', 'shop', chartDir, '--set', `broker.profile=${profile}`]);
+      expect(refused.status, profile).not.toBe(0);
+    }
+  });
+});
+
+describe('values that change what is rendered', () => {
+  it('exports traces to an OTLP endpoint when one is given', () => {
+    const objects = render([
+      '--set',
+      'dapr.tracing.otlp.endpoint=otel-collector.observability:4317',
+    ]);
+    const [configuration] = ofKind(objects, 'Configuration');
+    expect(configuration?.spec.tracing.otel).toEqual({
+      endpointAddress: 'otel-collector.observability:4317',
+      protocol: 'grpc',
+      isSecure: false,
+    });
+  });
+
+  it('creates the JWT key Secret only from key material in values', () => {
+    const keys = JSON.stringify({ 'signing-key.jwk': '{"kty":"OKP"}' });
+    const objects = render(['--set-json', `jwt.keys=${keys}`]);
+    const secret = named(ofKind(objects, 'Secret'), 'shop-jwt-keys');
+    expect(Buffer.from(secret.data['signing-key.jwk'], 'base64').toString()).toBe('{"kty":"OKP"}');
+  });
+
+  it("takes the sidecars' Redis password from a Secret when one is named", () => {
+    const objects = render([
+      '--set',
+      'broker.sidecarSecretEnv.REDIS_PASSWORD.secret=redis',
+      '--set',
+      'broker.sidecarSecretEnv.REDIS_PASSWORD.key=redis-password',
+    ]);
+    for (const deployment of ofKind<Workload>(objects, 'Deployment')) {
+      const annotations = deployment.spec.template.metadata.annotations ?? {};
+      expect(annotations['dapr.io/env-from-secret']).toBe('REDIS_PASSWORD=redis:redis-password');
+      expect(annotations['dapr.io/env']).not.toContain('REDIS_PASSWORD');
+    }
+  });
+
+  it('routes an Ingress to the gateway when enabled', () => {
+    const objects = render(['--set', 'ingress.enabled=true', '--set', 'ingress.host=shop.test']);
+    const ingress = named(ofKind(objects, 'Ingress'), 'gateway');
+    expect(ingress.spec.rules[0].host).toBe('shop.test');
+    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({
+      name: 'gateway',
+      port: { name: 'http' },
+    });
+  });
+
+  it('rejects values the schema does not know', () => {
+    const result = helm(['template', 'shop', chartDir, '--set', 'services.users.prot=3101']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("additional properties 'prot' not allowed");
+  });
+});
+
+describe('helm package', () => {
+  it('carries the linked component files, without the local-only ones', () => {
+    const result = helm(['package', chartDir, '--destination', scratch]);
+    expect(result.status, result.stderr).toBe(0);
+    const names = tarEntries(gunzipSync(readFileSync(join(scratch, 'shop-0.1.0.tgz'))));
+    for (const file of readdirSync(join(componentsDir, 'common')))
+      expect(names).toContain(`shop/files/common/${file}`);
+    expect(names).not.toContain('shop/files/config.yaml');
+    expect(names.filter((name) => name.startsWith('shop/files/local/'))).toEqual([]);
+    expect(names.filter((name) => name.startsWith('shop/dev/'))).toEqual([]);
+    // Fixed tokens, or each rendering would generate its own.
+    const tokens = ['--set', `apiTokens.appToken=${'a'.repeat(16)}`];
+    tokens.push('--set', `apiTokens.daprToken=${'b'.repeat(16)}`);
+    expect(render(tokens, join(scratch, 'shop-0.1.0.tgz'))).toEqual(render(tokens));
+  });
+});
+
+/** File names in a ustar archive. */
+function tarEntries(archive: Buffer): string[] {
+  const names: string[] = [];
+  for (let offset = 0; offset + 512 <= archive.length; ) {
+    const header = archive.subarray(offset, offset + 512);
+    const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    if (!name) break;
+    const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '');
+    const size = Number.parseInt(header.subarray(124, 136).toString('utf8').trim() || '0', 8);
+    names.push(prefix ? `${prefix}/${name}` : name);
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names;
+}
