@@ -26,7 +26,9 @@ if (command === 'init') {
   );
   secrets[signingKeysSecretName] = JSON.stringify(rotated);
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  console.log(`shop: new signing key ${rotated.current.kid}; previous ${rotated.previous?.kid}`);
+  console.log(
+    `shop: signing with ${rotated.current.kid}; next ${rotated.next?.kid}; previous ${rotated.previous?.kid}`,
+  );
 } else {
   console.error('usage: npm run keys -- init <secrets-file> | rotate [secrets-file]');
   process.exit(2);

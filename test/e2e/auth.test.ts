@@ -65,8 +65,12 @@ describe('authentication through the gateway and sidecars', () => {
     const res = await shop.gateway('/.well-known/jwks.json');
     expect(res.status).toBe(200);
     const { keys } = (await res.json()) as { keys: Array<Record<string, string>> };
-    expect(keys[0]).toMatchObject({ kty: 'OKP', alg: 'EdDSA' });
-    expect(keys[0]).not.toHaveProperty('d');
+    // The key that signs now and the next one, published before it is used.
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: 'OKP', alg: 'EdDSA', use: 'sig' });
+      expect(key).not.toHaveProperty('d');
+    }
   });
 
   it('rotates refresh tokens and revokes the family on reuse', async () => {
@@ -164,7 +168,7 @@ describe('authentication through the gateway and sidecars', () => {
       Buffer.from(after.accessToken.split('.')[0] as string, 'base64url').toString(),
     ).kid;
     expect(kid).toBe(rotated.current.kid);
-    // The gateway has never seen this kid: it refetches the keys once and accepts it.
+    // The gateway knew this key before it signed anything: it was published as the next one.
     expect((await me(after.accessToken)).status).toBe(200);
   });
 });

@@ -36,16 +36,16 @@ describe('walking skeleton through real sidecars', () => {
     const res = await register('walker@example.com');
     expect(res.status).toBe(201);
     expect(res.headers.get('x-request-id')).toBe('e2e-walker');
-    const usersLog = shop
-      .log('users')
-      .split('\n')
-      .filter((line) => line.includes('"path":"/api/v1/auth/register"'))
-      .map((line) => JSON.parse(line));
-    expect(usersLog.at(-1)).toMatchObject({
-      caller: 'gateway',
-      requestId: 'e2e-walker',
-      status: 201,
-    });
+    // The line travels from users' stdout through the supervisor into its log file.
+    const entry = await eventually(async () =>
+      shop
+        .log('users')
+        .split('\n')
+        .filter((line) => line.includes('"path":"/api/v1/auth/register"'))
+        .map((line) => JSON.parse(line))
+        .find((line) => line.requestId === 'e2e-walker'),
+    );
+    expect(entry).toMatchObject({ caller: 'gateway', status: 201 });
   });
 
   it('delivers user.registered to notifications, which keeps a welcome notification', async () => {

@@ -6,7 +6,7 @@ import type { SigningKey, SigningKeys } from './signing-keys.ts';
 export type Keyring = {
   /** The key new tokens are signed with. */
   current(): SigningKey;
-  /** The public keys to serve at `/.well-known/jwks.json`: current and previous. */
+  /** The public keys to serve at `/.well-known/jwks.json`: current, next and previous. */
   jwks(): JSONWebKeySet;
   /** Reloads now; a failed reload keeps the last good keys and is logged, never thrown. */
   refresh(): Promise<void>;

@@ -44,12 +44,17 @@ const signingKeySetSchema = z
     message: 'the previous key must have a kid of its own',
     path: ['previous', 'kid'],
   })
-  .refine((set) => set.next === undefined || (set.next.kid !== set.current.kid && set.next.kid !== set.previous?.kid), {
-    message: 'the next key must have a kid of its own',
-    path: ['next', 'kid'],
-  });
+  .refine(
+    (set) =>
+      set.next === undefined ||
+      (set.next.kid !== set.current.kid && set.next.kid !== set.previous?.kid),
+    {
+      message: 'the next key must have a kid of its own',
+      path: ['next', 'kid'],
+    },
+  );
 
-/** The value of the signing-keys secret: the key that signs now and the one it replaced. */
+/** The value of the signing-keys secret: the key that signs now, the one that will, and the one it replaced. */
 export type SigningKeySet = z.infer<typeof signingKeySetSchema>;
 
 /** A private key ready to sign with, and the kid that goes into each token's header. */
@@ -158,6 +163,8 @@ export async function loadSigningKeys(getSecret: () => Promise<object>): Promise
   }
   const set = parseSigningKeySet(value);
   const published = [set.current, set.next, set.previous].filter((key) => key !== undefined);
+  // The next key is checked now, not when a rotation makes it sign.
+  if (set.next) importPrivateKey(set.next);
   return {
     current: { kid: set.current.kid, privateKey: importPrivateKey(set.current) },
     jwks: { keys: published.map(toPublicJwk) },
