@@ -208,13 +208,17 @@ describe('with the default values', () => {
     const usersDb = envOf(users.spec.template.spec.containers[0] as Container, 'DATABASE_URL');
     const mongo = envOf(notifications.spec.template.spec.containers[0] as Container, 'MONGODB_URL');
     expect(usersDb?.valueFrom?.secretKeyRef).toEqual({ name: 'shop-users-db', key: 'url' });
+    // The hook Job migrates; the replicas must not race to do it again.
+    expect(
+      envOf(users.spec.template.spec.containers[0] as Container, 'MIGRATE_ON_START')?.value,
+    ).toBe('false');
     expect(mongo?.valueFrom?.secretKeyRef).toEqual({
       name: 'shop-notifications-mongodb',
       key: 'url',
     });
     expect(created.has('shop-users-db')).toBe(false);
     expect(created.has('shop-notifications-mongodb')).toBe(false);
-    expect(created.has('shop-jwt-keys')).toBe(false);
+    expect(created.has('jwt-signing-keys')).toBe(false);
   });
 
   it('ships components/common and the redis profile exactly as the files say', () => {
@@ -250,10 +254,19 @@ describe('with the default values', () => {
     const store = named(ofKind(objects, 'Component'), 'secretstore');
     expect(store.spec.type).toBe('secretstores.kubernetes');
     expect(store.scopes).toEqual(['users']);
+    const users = named(ofKind<Workload>(objects, 'Deployment'), 'users');
+    expect(
+      envOf(users.spec.template.spec.containers[0] as Container, 'SECRET_STORE_NAME')?.value,
+    ).toBe('secretstore');
     const [role, ...otherRoles] = ofKind(objects, 'Role');
     expect(otherRoles).toHaveLength(0);
     expect(role?.rules).toEqual([
-      { apiGroups: [''], resources: ['secrets'], resourceNames: ['shop-jwt-keys'], verbs: ['get'] },
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['jwt-signing-keys'],
+        verbs: ['get'],
+      },
     ]);
     const binding = named(ofKind(objects, 'RoleBinding'), 'users-secret-reader');
     expect(binding.subjects).toEqual([
@@ -307,7 +320,7 @@ describe('with all seven services enabled', () => {
   });
 
   it('takes every credential from a Secret, never from a literal value', () => {
-    const sensitive = /TOKEN|PASSWORD|SECRET|DATABASE_URL|MONGODB_URL/;
+    const sensitive = /TOKEN|PASSWORD|PRIVATE|_KEY|DATABASE_URL|MONGODB_URL/;
     const workloads = [
       ...ofKind<Workload>(objects, 'Deployment'),
       ...ofKind<Workload>(objects, 'Job'),
@@ -415,10 +428,12 @@ describe('values that change what is rendered', () => {
   });
 
   it('creates the JWT key Secret only from key material in values', () => {
-    const keys = JSON.stringify({ 'signing-key.jwk': '{"kty":"OKP"}' });
+    const keys = JSON.stringify({ 'jwt-signing-keys': '{"current":{}}' });
     const objects = render(['--set-json', `jwt.keys=${keys}`]);
-    const secret = named(ofKind(objects, 'Secret'), 'shop-jwt-keys');
-    expect(Buffer.from(secret.data['signing-key.jwk'], 'base64').toString()).toBe('{"kty":"OKP"}');
+    const secret = named(ofKind(objects, 'Secret'), 'jwt-signing-keys');
+    expect(Buffer.from(secret.data['jwt-signing-keys'], 'base64').toString()).toBe(
+      '{"current":{}}',
+    );
   });
 
   it("takes the sidecars' Redis password from a Secret when one is named", () => {
@@ -443,6 +458,16 @@ describe('values that change what is rendered', () => {
       name: 'gateway',
       port: { name: 'http' },
     });
+  });
+
+  it('leaves migrating to the services themselves when the hook Jobs are off', () => {
+    const objects = render([...enableAll, '--set', 'migrations.enabled=false']);
+    expect(ofKind(objects, 'Job')).toEqual([]);
+    for (const name of withDatabase) {
+      const deployment = named(ofKind<Workload>(objects, 'Deployment'), name);
+      const app = deployment.spec.template.spec.containers[0] as Container;
+      expect(envOf(app, 'MIGRATE_ON_START')?.value, name).toBe('true');
+    }
   });
 
   it('rejects values the schema does not know', () => {
