@@ -12,10 +12,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/platform/package.json packages/platform/
 COPY services/${SERVICE}/package.json services/${SERVICE}/
-# Only this workspace's production dependencies. Install scripts stay off, as the
-# repository's allowScripts has them: nothing the services run needs one.
+# Only this workspace's production dependencies, at the lockfile's versions. Install
+# scripts stay off, as the repository's allowScripts has them: nothing the services run
+# needs one. `npm install` rather than `npm ci`: a lockfile written where a registry lacks
+# some of Biome's per-platform binaries (dev-only) would make `npm ci` refuse it.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --workspace "services/${SERVICE}" --ignore-scripts --no-audit --no-fund
+    npm install --omit=dev --workspace "services/${SERVICE}" --ignore-scripts --no-audit --no-fund
 
 FROM node:24-slim AS app
 ARG SERVICE

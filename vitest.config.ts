@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Three levels, all against real things: `unit` calls apps through app.request() and
 // may start a private PostgreSQL; `integration` (*.int.test.ts) adds real daprd and
-// Redis; `e2e` runs the whole shop through the supervisor, one file at a time.
+// Redis; `e2e` runs the whole shop through the supervisor, one file at a time. `deploy`
+// renders the Helm chart.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -27,6 +28,11 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
+      },
+      {
+        extends: true,
+        // The Helm chart, rendered by a real helm (built once from its Go module, cached).
+        test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'] },
       },
     ],
   },
