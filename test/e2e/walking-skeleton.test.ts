@@ -63,6 +63,34 @@ describe('walking skeleton through real sidecars', () => {
     ]);
   });
 
+  it('carries one trace from the client through users and its outbox to the consumer', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const res = await shop.gateway('/api/v1/auth/register', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-b7ad6b7169203331-01`,
+      },
+      body: JSON.stringify({
+        email: 'traced@example.com',
+        password: 'correct horse battery',
+        name: 'T',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const handled = await eventually(async () =>
+      shop
+        .log('notifications')
+        .split('\n')
+        .find((line) => line.includes('"msg":"event handled"') && line.includes(traceId)),
+    );
+    expect(JSON.parse(handled)).toMatchObject({
+      traceId,
+      type: 'user.registered',
+      delivery: 'SUCCESS',
+    });
+  });
+
   it('refuses a caller that is not the gateway, even through Dapr', async () => {
     const res = await shop.invoke('users', '/api/v1/auth/register', {
       via: 'notifications',

@@ -3,6 +3,9 @@ import type { Logger } from '../logger.ts';
 
 export const pubsubName = 'pubsub';
 
+// Longer than the publish retries of components/common/resiliency.yaml take together.
+const publishTimeoutMs = 15_000;
+
 export type SidecarConfig = {
   DAPR_HOST: string;
   DAPR_HTTP_PORT: number;
@@ -13,8 +16,11 @@ export type Sidecar = {
   client: DaprClient;
   /** Resolves while the sidecar answers its outbound health endpoint; throws otherwise. */
   ready(): Promise<void>;
-  /** Publishes a complete CloudEvent to the topic named by its `type`. */
-  publish(event: { type: string; id: string }): Promise<void>;
+  /**
+   * Publishes a complete CloudEvent to the topic named by its `type`, in the trace of its
+   * `traceparent`. The SDK's publish cannot send that header, so Dapr would start a new trace.
+   */
+  publish(event: { type: string; id: string; traceparent?: string }): Promise<void>;
   /**
    * Calls another app through Dapr service invocation and hands back the raw response.
    * The SDK's `invoker.invoke` throws away status and headers, which a proxy must keep.
@@ -35,7 +41,7 @@ function sdkLogger(logger: Logger) {
 
 /**
  * The service's handle on its own sidecar: the SDK client for the Dapr building blocks,
- * plus the two calls the SDK does not serve well (readiness and raw invocation).
+ * plus the calls the SDK does not serve well (readiness, traced publishing, raw invocation).
  */
 export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
   const baseUrl = `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`;
@@ -59,11 +65,21 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
       if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
     },
     async publish(event) {
-      const result = await client.pubsub.publish(pubsubName, event.type, event, {
-        contentType: 'application/cloudevents+json',
+      const res = await fetch(`${baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
+        method: 'POST',
+        headers: {
+          ...tokenHeader,
+          'content-type': 'application/cloudevents+json',
+          ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+        },
+        body: JSON.stringify(event),
+        signal: AbortSignal.timeout(publishTimeoutMs),
       });
-      if (result.error)
-        throw new Error(`publish of ${event.type} ${event.id} failed: ${result.error}`);
+      if (!res.ok) {
+        throw new Error(
+          `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
+        );
+      }
     },
     invoke(appId, pathAndQuery, init) {
       const headers = new Headers(init.headers);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { requestContext } from '../context.ts';
 import {
   dataSchemaUri,
   type EventData,
@@ -23,7 +24,9 @@ export type ShopEvent<T extends EventType = EventType> = {
 
 /**
  * Builds a validated CloudEvent; the id is stable when given, so a relay that retries
- * publishes the same event, not a new one.
+ * publishes the same event, not a new one. Built during a request, it carries that
+ * request's trace (the CloudEvents `traceparent` extension), so the consumer's work joins
+ * the same trace even when an outbox publishes it later.
  *
  * @example
  * const event = buildEvent('user.registered', { userId, email, name, registeredAt }, { source: 'users' });
@@ -33,6 +36,7 @@ export function buildEvent<T extends EventType>(
   data: EventData<T>,
   options: { source: string; id?: string; time?: Date },
 ): ShopEvent<T> {
+  const traceparent = requestContext.getStore()?.traceparent;
   return {
     specversion: '1.0',
     id: options.id ?? randomUUID(),
@@ -42,6 +46,7 @@ export function buildEvent<T extends EventType>(
     datacontenttype: 'application/json',
     dataschema: dataSchemaUri(type),
     data: eventSchemas[type].data.parse(data) as EventData<T>,
+    ...(traceparent ? { traceparent } : {}),
   };
 }
 

@@ -122,7 +122,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     c.set('traceId', traceId);
     c.set('traceparent', traceparent);
     c.set('callerAppId', c.req.header('dapr-caller-app-id'));
-    await requestContext.run({ requestId, traceId }, async () => {
+    await requestContext.run({ requestId, traceId, traceparent }, async () => {
       await next();
       c.res.headers.set('x-request-id', requestId);
       const seconds = (performance.now() - started) / 1000;
