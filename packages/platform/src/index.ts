@@ -33,3 +33,4 @@ export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination
 export { requireCaller } from './http/require-caller.ts';
 export { type RunServiceOptions, runService } from './http/serve.ts';
 export { createLogger, type Logger, type LogLevel } from './logger.ts';
+export { serviceDefaults } from './service-defaults.ts';

@@ -1,23 +1,10 @@
-import { createLogger, createSidecar, loadConfig, runService } from '@shop/platform';
-import { createTokenVerifier, jwksViaDapr } from '@shop/platform/auth';
+import { runService, serviceDefaults } from '@shop/platform';
+import { tokenVerifierViaDapr } from '@shop/platform/auth';
 import { createApp } from './app.ts';
 import { gatewayEnv } from './config.ts';
 
-const config = loadConfig(gatewayEnv);
-const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
-const sidecar = createSidecar(config, logger);
-const verifier = createTokenVerifier({
-  fetchJwks: jwksViaDapr(sidecar.invoke, config.JWKS_APP_ID),
-  issuer: config.JWT_ISSUER,
-  audience: config.JWT_AUDIENCE,
-  logger,
-});
+const { config, logger, sidecar } = serviceDefaults('gateway', gatewayEnv);
+const verifier = tokenVerifierViaDapr({ config, sidecar, logger });
 const app = createApp({ config, logger, sidecar, verifier });
 
-runService({
-  app,
-  port: config.APP_PORT,
-  hostname: config.APP_HOST,
-  logger,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-});
+runService({ app, config, logger });

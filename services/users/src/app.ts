@@ -1,10 +1,10 @@
 import { createServiceApp, type Logger, requireCaller } from '@shop/platform';
 import {
   authenticate,
+  createTokenIssuer,
+  createTokenVerifier,
   jwksPath,
   type Keyring,
-  type TokenIssuer,
-  type TokenVerifier,
 } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -14,13 +14,18 @@ import { sessionRoutes } from './sessions/routes.ts';
 import type { UsersTables } from './tables.ts';
 
 export type UsersDeps = {
-  config: Pick<UsersConfig, 'APP_API_TOKEN' | 'REFRESH_TOKEN_TTL_DAYS'>;
+  config: Pick<
+    UsersConfig,
+    | 'APP_API_TOKEN'
+    | 'REFRESH_TOKEN_TTL_DAYS'
+    | 'ACCESS_TOKEN_TTL_SECONDS'
+    | 'JWT_ISSUER'
+    | 'JWT_AUDIENCE'
+  >;
   logger: Logger;
   db: Kysely<UsersTables>;
   outbox: Pick<OutboxRelay, 'wake'>;
-  keyring: Pick<Keyring, 'jwks'>;
-  tokens: TokenIssuer;
-  verifier: Pick<TokenVerifier, 'verify'>;
+  keyring: Pick<Keyring, 'current' | 'jwks'>;
   readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
 };
 
@@ -31,9 +36,23 @@ export function createApp(deps: UsersDeps) {
     appApiToken: deps.config.APP_API_TOKEN,
     readiness: deps.readiness,
   });
+  const { keyring, config, logger } = deps;
+  const settings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
+  const tokens = createTokenIssuer({
+    keyring,
+    ...settings,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+  // This service holds the keys itself, so it verifies against them without a fetch.
+  const verifier = createTokenVerifier({
+    fetchJwks: async () => keyring.jwks(),
+    ...settings,
+    logger,
+  });
   const sessions = {
     ...deps,
-    refreshTokenTtlSeconds: deps.config.REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
+    tokens,
+    refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
   };
   // Other services fetch the public keys through Dapr; browsers through the gateway.
   app.get(jwksPath, (c) => {
@@ -43,7 +62,7 @@ export function createApp(deps: UsersDeps) {
   app.use('/api/v1/*', requireCaller('gateway'));
   app.route('/api/v1/auth', registrationRoutes(deps));
   app.route('/api/v1/auth', sessionRoutes(sessions));
-  app.use('/api/v1/users/*', authenticate(deps.verifier));
+  app.use('/api/v1/users/*', authenticate(verifier));
   app.route('/api/v1/users', userRoutes(deps));
   return app;
 }

@@ -1,12 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, createSidecar, loadConfig, runService } from '@shop/platform';
-import {
-  createKeyring,
-  createTokenIssuer,
-  createTokenVerifier,
-  loadSigningKeys,
-  signingKeysSecretName,
-} from '@shop/platform/auth';
+import { runService, serviceDefaults } from '@shop/platform';
+import { createKeyring, loadSigningKeys, signingKeysSecretName } from '@shop/platform/auth';
 import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
 import { ensureAdmin } from './accounts/service.ts';
 import { createApp } from './app.ts';
@@ -15,9 +9,7 @@ import { purgeRefreshTokens } from './sessions/refresh-tokens.ts';
 import { purgeThrottle } from './sessions/throttle.ts';
 import type { UsersTables } from './tables.ts';
 
-const config = loadConfig(usersEnv);
-const logger = createLogger({ service: 'users', level: config.LOG_LEVEL });
-const sidecar = createSidecar(config, logger);
+const { config, logger, sidecar } = serviceDefaults('users', usersEnv);
 const database = createDatabase<UsersTables>({
   url: config.DATABASE_URL,
   pgliteDataDir: config.PGLITE_DATA_DIR,
@@ -41,17 +33,6 @@ const keyring = await createKeyring({
   refreshMs: config.SIGNING_KEYS_REFRESH_MS,
   logger,
 });
-const tokenSettings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
-const tokens = createTokenIssuer({
-  keyring,
-  ...tokenSettings,
-  ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-});
-const verifier = createTokenVerifier({
-  fetchJwks: async () => keyring.jwks(),
-  ...tokenSettings,
-  logger,
-});
 const outbox = startOutboxRelay({
   db: database.db,
   publish: (event) => sidecar.publish(event),
@@ -64,8 +45,6 @@ const app = createApp({
   db: database.db,
   outbox,
   keyring,
-  tokens,
-  verifier,
   readiness: { sidecar: sidecar.ready, database: database.ping },
 });
 
@@ -91,10 +70,8 @@ if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
 
 runService({
   app,
-  port: config.APP_PORT,
-  hostname: config.APP_HOST,
+  config,
   logger,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   onShutdown: async () => {
     clearInterval(purgeTimer);
     keyring.stop();

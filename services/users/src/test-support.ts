@@ -2,14 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, type ShopEvent } from '@shop/platform';
 import {
   createKeyring,
-  createTokenIssuer,
-  createTokenVerifier,
   generateSigningKeySet,
   loadSigningKeys,
   signingKeysSecretName,
 } from '@shop/platform/auth';
 import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
-import { startPostgres } from '@shop/platform/testing';
+import { startPostgres, testTokenSettings } from '@shop/platform/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from './app.ts';
 import type { UsersTables } from './tables.ts';
@@ -18,7 +16,6 @@ export const backends = ['pglite', 'postgres'] as const;
 export type Backend = (typeof backends)[number];
 
 const appApiToken = 'users-app-token-0123456789';
-export const tokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
 
 export type CallOptions = {
   body?: unknown;
@@ -52,12 +49,6 @@ export function useUsersApp(backend: Backend) {
       load: () => loadSigningKeys(async () => ({ [signingKeysSecretName]: keySet })),
       logger,
     });
-    const tokens = createTokenIssuer({ keyring, ...tokenSettings });
-    const verifier = createTokenVerifier({
-      fetchJwks: async () => keyring.jwks(),
-      ...tokenSettings,
-      logger,
-    });
     const outbox = startOutboxRelay({
       db: database.db,
       logger,
@@ -65,20 +56,23 @@ export function useUsersApp(backend: Backend) {
       pollIntervalMs: 50,
     });
     const app = createApp({
-      config: { APP_API_TOKEN: appApiToken, REFRESH_TOKEN_TTL_DAYS: 30 },
+      config: {
+        APP_API_TOKEN: appApiToken,
+        REFRESH_TOKEN_TTL_DAYS: 30,
+        ACCESS_TOKEN_TTL_SECONDS: 900,
+        JWT_ISSUER: testTokenSettings.issuer,
+        JWT_AUDIENCE: testTokenSettings.audience,
+      },
       logger,
       db: database.db,
       outbox,
       keyring,
-      tokens,
-      verifier,
       readiness: { sidecar: async () => {}, database: database.ping },
     });
     return {
       app,
       db: database.db,
       outbox,
-      verifier,
       keyring,
       async close() {
         keyring.stop();

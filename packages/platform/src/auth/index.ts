@@ -1,4 +1,5 @@
 export { accessTokenType, type Role, roles, signingAlgorithm } from './access-token.ts';
+export { tokenVerifierViaDapr } from './dapr-verifier.ts';
 export {
   createTokenIssuer,
   type IssuedAccessToken,

@@ -1,25 +1,24 @@
 import { type ServerType, serve } from '@hono/node-server';
+import type { ServiceEnv } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { ServiceApp } from './app.ts';
 
 export type RunServiceOptions = {
   app: ServiceApp;
-  port: number;
-  hostname?: string;
+  config: Pick<ServiceEnv, 'APP_PORT' | 'APP_HOST' | 'SHUTDOWN_TIMEOUT_MS'>;
   logger: Logger;
-  shutdownTimeoutMs: number;
   /** Closes what the service opened (pools, timers), after the server has drained. */
   onShutdown?: () => Promise<void>;
 };
 
 /**
- * Serves the app and shuts it down gracefully on SIGTERM or SIGINT: /readyz turns red,
+ * Serves the app on APP_HOST:APP_PORT and shuts it down gracefully on SIGTERM or SIGINT: /readyz turns red,
  * in-flight requests finish, then `onShutdown` runs; past the timeout the process exits anyway.
  */
 export function runService(options: RunServiceOptions): ServerType {
-  const { app, logger } = options;
+  const { app, logger, config } = options;
   const server = serve(
-    { fetch: app.fetch, port: options.port, hostname: options.hostname },
+    { fetch: app.fetch, port: config.APP_PORT, hostname: config.APP_HOST },
     (info) => logger.info('listening', { port: info.port }),
   );
 
@@ -30,9 +29,9 @@ export function runService(options: RunServiceOptions): ServerType {
     logger.info('shutting down', { signal });
     app.markShuttingDown();
     setTimeout(() => {
-      logger.error('shutdown timed out; exiting', { timeoutMs: options.shutdownTimeoutMs });
+      logger.error('shutdown timed out; exiting', { timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
       process.exit(1);
-    }, options.shutdownTimeoutMs).unref();
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
