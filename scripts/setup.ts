@@ -1,6 +1,8 @@
 // Everything a fresh machine needs before the shop can run or be tested: the right Node,
-// a daprd of the pinned version (built once and cached), and the Debian packages.
+// daprd and helm of their pinned versions (built once and cached, before any test runs so
+// no test competes with a compiler), and the Debian packages.
 import { ensureDebianProgram, findRepoRoot, resolveDaprd } from '@shop/platform/supervisor';
+import { resolveHelm } from './helm.ts';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 24 || (major === 24 && minor < 7)) {
@@ -12,9 +14,12 @@ if (major < 24 || (major === 24 && minor < 7)) {
 }
 
 try {
-  const daprd = resolveDaprd(findRepoRoot());
+  const repoRoot = findRepoRoot();
+  const daprd = resolveDaprd(repoRoot);
+  const helm = resolveHelm(repoRoot);
   ensureDebianProgram('redis-server', 'redis-server');
-  console.log(`shop: ready to run (node ${process.versions.node}, daprd ${daprd})`);
+  ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
+  console.log(`shop: ready (node ${process.versions.node}, daprd ${daprd}, helm ${helm})`);
 } catch (error) {
   console.error(`shop: ${(error as Error).message}`);
   process.exit(1);

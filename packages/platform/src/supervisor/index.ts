@@ -1,4 +1,5 @@
-export { daprdCachePath, pinnedDaprVersion, resolveDaprd } from './daprd.ts';
+export { daprdTool, pinnedDaprVersion, resolveDaprd } from './daprd.ts';
+export { cachedBinaryPath, type GoTool, pinnedVersion, resolveGoTool } from './go-tool.ts';
 export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './manifest.ts';
 export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';

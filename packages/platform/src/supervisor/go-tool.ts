@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { findExecutables } from './system.ts';
+
+/**
+ * A program these machines cannot download but can build: its Go module is pinned by a
+ * wrapper module under tools/, built once with `go build` and cached outside the
+ * repository, keyed by version.
+ */
+export type GoTool = {
+  name: string;
+  /** The wrapper module's folder, relative to the repository root. */
+  wrapperDir: string;
+  /** The pinned module, as it appears in the wrapper's go.mod. */
+  module: string;
+  /** The main package to build. */
+  mainPackage: string;
+  buildTags?: string[];
+  /** Version stamps, so the binary reports the release it was built from. */
+  ldflags(version: string): string;
+  buildEnv?: Record<string, string>;
+  /** Arguments that make the binary print its version (a leading `v` is ignored). */
+  versionArgs: string[];
+  /** A variable naming a binary to use as it is. */
+  pathVariable: string;
+  /** Places to look before PATH, e.g. where an official installer puts it. */
+  knownLocations?: string[];
+  /** What to tell someone who has neither Go nor a matching binary. */
+  installHint(version: string): string;
+};
+
+export function pinnedVersion(repoRoot: string, tool: GoTool): string {
+  const goMod = readFileSync(join(repoRoot, tool.wrapperDir, 'go.mod'), 'utf8');
+  const escaped = tool.module.replaceAll('.', '\\.').replaceAll('/', '\\/');
+  const match = new RegExp(`^\\s*(?:require\\s+)?${escaped} v(\\S+)`, 'm').exec(goMod);
+  if (!match?.[1]) throw new Error(`${tool.wrapperDir}/go.mod does not pin ${tool.module}`);
+  return match[1];
+}
+
+export function cachedBinaryPath(tool: GoTool, version: string): string {
+  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(cacheRoot, 'shop', tool.name, version, tool.name);
+}
+
+function versionOf(tool: GoTool, binary: string): string | undefined {
+  const result = spawnSync(binary, tool.versionArgs, { encoding: 'utf8', timeout: 10_000 });
+  return result.status === 0 ? result.stdout.trim().replace(/^v/, '') : undefined;
+}
+
+/**
+ * Finds the tool at its pinned version: the path variable, the build cache, the known
+ * locations, then PATH; failing that, builds it (once) and returns the cached binary.
+ */
+export function resolveGoTool(repoRoot: string, tool: GoTool): string {
+  const fromVariable = process.env[tool.pathVariable];
+  if (fromVariable) return fromVariable;
+  const version = pinnedVersion(repoRoot, tool);
+  const cached = cachedBinaryPath(tool, version);
+  const candidates = [cached, ...(tool.knownLocations ?? []), ...findExecutables(tool.name)];
+  for (const candidate of candidates) {
+    if (existsSync(candidate) && versionOf(tool, candidate) === version) return candidate;
+  }
+  const go = findExecutables('go', ['/usr/local/go/bin'])[0];
+  if (!go) throw new Error(tool.installHint(version));
+  build(go, repoRoot, tool, version, cached);
+  return cached;
+}
+
+function build(go: string, repoRoot: string, tool: GoTool, version: string, target: string): void {
+  console.error(
+    `shop: building ${tool.name} ${version} from source; this happens once and takes minutes ...`,
+  );
+  const started = performance.now();
+  mkdirSync(join(target, '..'), { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  const tags = tool.buildTags?.length ? ['-tags', tool.buildTags.join(',')] : [];
+  const result = spawnSync(
+    go,
+    [
+      'build',
+      ...tags,
+      '-trimpath',
+      '-ldflags',
+      tool.ldflags(version),
+      '-o',
+      partial,
+      tool.mainPackage,
+    ],
+    {
+      cwd: join(repoRoot, tool.wrapperDir),
+      stdio: 'inherit',
+      env: { ...process.env, ...tool.buildEnv },
+    },
+  );
+  if (result.status !== 0 || versionOf(tool, partial) !== version) {
+    rmSync(partial, { force: true });
+    throw new Error(`building ${tool.name} ${version} failed (see the go output above)`);
+  }
+  // A rename is atomic, so a concurrent run never sees a half-written binary.
+  renameSync(partial, target);
+  const seconds = Math.round((performance.now() - started) / 1000);
+  console.error(`shop: ${tool.name} ${version} built in ${seconds} s, cached at ${target}`);
+}
