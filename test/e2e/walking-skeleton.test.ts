@@ -91,6 +91,21 @@ describe('walking skeleton through real sidecars', () => {
     });
   });
 
+  it('lets no public path climb into another route or app through the sidecars', async () => {
+    const basic = `Basic ${Buffer.from('dapr-app-id:notifications').toString('base64')}`;
+    for (const path of [
+      '/api/v1/auth/..%2F..%2F..%2Fadmin%2Fdead-letters',
+      '/api/v1/auth/%2e%2e%2f%2e%2e%2f%2e%2e%2fevents%2fuser.registered',
+    ]) {
+      const res = await shop.gateway(path, {
+        method: 'POST',
+        headers: { authorization: basic },
+        body: '{}',
+      });
+      expect(res.status).toBe(404);
+    }
+  });
+
   it('refuses a caller that is not the gateway, even through Dapr', async () => {
     const res = await shop.invoke('users', '/api/v1/auth/register', {
       via: 'notifications',

@@ -17,7 +17,6 @@ export type ProxyDeps = {
 const requestHeaders = [
   'accept',
   'accept-language',
-  'authorization',
   'content-type',
   'idempotency-key',
   'if-match',
@@ -56,9 +55,21 @@ function unavailable(appId: string): AppError {
   );
 }
 
+// Dapr decodes the method path and resolves dot segments, and it picks the target app from
+// `Authorization: Basic dapr-app-id:...`; either would let a public path reach another
+// route or another app. So no encoded separator or dot segment passes, and only a Bearer
+// credential is forwarded.
+const smuggledPath = /%(2f|5c|2e)|\\|(^|\/)\.{1,2}(\/|$)/i;
+
+function bearerOnly(source: Headers, target: Headers): void {
+  const authorization = source.get('authorization');
+  if (authorization && /^bearer\s/i.test(authorization)) target.set('authorization', authorization);
+}
+
 async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Response> {
   const url = new URL(c.req.url);
   const headers = pick(c.req.raw.headers, requestHeaders);
+  bearerOnly(c.req.raw.headers, headers);
   headers.set('x-request-id', c.get('requestId'));
   headers.set('traceparent', c.get('traceparent'));
   const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
@@ -112,7 +123,10 @@ export function proxyRoutes(deps: ProxyDeps) {
   }
   return router.all('*', (c) => {
     const upstream = upstreamFor(c.req.path);
-    if (!upstream) throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+    const rawPath = new URL(c.req.url).pathname;
+    if (!upstream || smuggledPath.test(rawPath)) {
+      throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+    }
     return forward(c, deps, upstream.appId);
   });
 }
