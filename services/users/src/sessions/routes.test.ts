@@ -72,28 +72,52 @@ describe.each(backends)('sessions on %s', (backend) => {
     expect(median(samples.unknown) / median(samples.wrong)).toBeLessThan(2);
   });
 
-  it('slows an account after repeated failures without locking the owner out for long', async () => {
+  it('slows one account from one address after repeated failures, briefly', async () => {
     const user = await signUp('guessed');
-    for (let i = 1; i < throttlePolicy.account.freeFailures; i++) {
-      expect((await login(user.email, `guess number ${i}`)).status).toBe(401);
+    const attacker = '198.51.100.66';
+    for (let i = 1; i <= throttlePolicy.pair.attempts; i++) {
+      expect((await login(user.email, `guess number ${i}`, attacker)).status).toBe(401);
     }
-    expect((await login(user.email, 'one guess too many')).status).toBe(401);
-    const blocked = await login(user.email);
+    // The first attempt over the limit is still checked; the next one waits.
+    expect((await login(user.email, 'one guess too many', attacker)).status).toBe(401);
+    const blocked = await login(user.email, password, attacker);
     expect(blocked.status).toBe(429);
     expect(blocked.headers.get('content-type')).toBe('application/problem+json');
+    expect(blocked.headers.get('ratelimit-policy')).toMatch(/q=\d+;w=900/);
     const wait = Number(blocked.headers.get('retry-after'));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(2);
     await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 100));
-    expect((await login(user.email)).status).toBe(200);
-    // A success forgets the failures: the next typo is not blocked.
-    expect((await login(user.email, 'typo')).status).toBe(401);
-    expect((await login(user.email)).status).toBe(200);
+    expect((await login(user.email, password, attacker)).status).toBe(200);
+    // A success starts the pair afresh: the next typo is not blocked.
+    expect((await login(user.email, 'typo', attacker)).status).toBe(401);
+    expect((await login(user.email, password, attacker)).status).toBe(200);
   });
 
-  it('blocks a client address that fails across many accounts', async () => {
+  it('does not lock the owner out when someone else guesses at the account', async () => {
+    const user = await signUp('owner');
+    for (let i = 0; i <= throttlePolicy.pair.attempts + 1; i++) {
+      await login(user.email, `attacker guess ${i}`, '203.0.113.99');
+    }
+    expect((await login(user.email, password, '203.0.113.99')).status).toBe(429);
+    expect((await login(user.email, password, '192.0.2.200')).status).toBe(200);
+  });
+
+  it('counts a burst of parallel guesses before checking any of them', async () => {
+    const user = await signUp('burst');
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        login(user.email, `parallel guess ${i}`, '198.51.100.77'),
+      ),
+    ).then((responses) => responses.map((r) => r.status));
+    // The free attempts plus the one that crosses the limit are checked; the rest wait.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(throttlePolicy.pair.attempts + 1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20 - throttlePolicy.pair.attempts - 1);
+  });
+
+  it('blocks a client address that tries many accounts', async () => {
     const address = '203.0.113.7';
-    for (let i = 0; i < throttlePolicy.address.freeFailures; i++) {
+    for (let i = 0; i <= throttlePolicy.address.attempts; i++) {
       expect((await login(uniqueEmail('spray'), 'password spray!', address)).status).toBe(401);
     }
     const blocked = await login(uniqueEmail('spray'), 'password spray!', address);

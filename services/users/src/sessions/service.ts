@@ -13,7 +13,7 @@ import {
   revokeFamily,
   spendRefreshToken,
 } from './refresh-tokens.ts';
-import { assertNotThrottled, clearAccountFailures, recordFailedLogin } from './throttle.ts';
+import { recordSuccessfulLogin, reserveLoginAttempt } from './throttle.ts';
 
 export type SessionsDeps = {
   db: Kysely<UsersTables>;
@@ -59,16 +59,15 @@ export async function login(
   clientAddress: string | undefined,
 ): Promise<TokenPair> {
   const { email, password } = credentials;
-  await assertNotThrottled(deps.db, email, clientAddress);
+  await reserveLoginAttempt(deps.db, email, clientAddress);
   const user = await findUserByEmail(deps.db, email);
   // An unknown email still pays for one hash, so it takes as long as a wrong password.
   const valid = await verifyPassword(password, user?.passwordHash ?? decoyHash);
   if (!user || !valid) {
-    await recordFailedLogin(deps.db, email, clientAddress);
     deps.logger.info('login failed', { clientAddress });
     throw invalidCredentials();
   }
-  await clearAccountFailures(deps.db, email);
+  await recordSuccessfulLogin(deps.db, email, clientAddress);
   return deps.db.transaction().execute(async (trx) => {
     const familyId = await createFamily(trx, user.id);
     deps.logger.info('login', { userId: user.id, familyId });

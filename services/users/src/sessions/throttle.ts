@@ -3,97 +3,120 @@ import { type Kysely, sql } from 'kysely';
 import type { UsersTables } from '../tables.ts';
 
 /**
- * Failed logins are counted per account (the email as typed, known or not, so the answer
- * says nothing about which emails exist) and per client address, over a 15-minute window.
- * An account is slowed, not locked: after 5 failures each further one blocks it for
- * 2, 4, 8 ... seconds, capped at a minute, so a guesser gets ~60 tries an hour while the
- * owner waits at most a minute. An address gets 30 failures per window across all accounts.
+ * Login attempts are counted over a 15-minute window under three keys, and each attempt is
+ * counted (reserved) before its password is checked, so a burst of parallel guesses cannot
+ * all slip past the count:
+ * - one account from one address (`pair`): the guesser's own budget. After 5 attempts
+ *   without a success each further one waits 2, 4, 8 … s, at most a minute. An attacker's
+ *   address slows only itself, so the owner elsewhere is not locked out.
+ * - one account from anywhere (`account`): a guess spread over many addresses stops at 100.
+ * - one address across accounts (`address`): password spraying stops at 30.
+ * A success forgets the pair and does not count against the other two.
  */
 export const throttlePolicy = {
   windowSeconds: 15 * 60,
-  account: { freeFailures: 5, maxBlockSeconds: 60 },
-  address: { freeFailures: 30 },
+  pair: { attempts: 5, maxBlockSeconds: 60 },
+  account: { attempts: 100 },
+  address: { attempts: 30 },
 } as const;
 
-type Keys = { account: string; address: string | undefined };
+type Key = { key: string; attempts: number; blockSeconds: ReturnType<typeof sql<number>> };
 
-const keysFor = (email: string, address: string | undefined): Keys => ({
-  account: `account:${email}`,
-  address: address ? `address:${address}` : undefined,
-});
+function keysFor(email: string, address: string | undefined): Key[] {
+  const { windowSeconds, pair, account, address: perAddress } = throttlePolicy;
+  const from = address ?? 'unknown';
+  // Seconds left in the key's window: a limit per window is lifted when its window ends.
+  const restOfWindow = sql<number>`extract(epoch from login_throttle.window_started_at + make_interval(secs => ${windowSeconds}) - now())::float8`;
+  const keys: Key[] = [
+    {
+      key: `pair:${email}|${from}`,
+      attempts: pair.attempts,
+      // This attempt is number failures + 1: the first one over the limit waits 2 s.
+      blockSeconds: sql<number>`least(${pair.maxBlockSeconds}, power(2, login_throttle.failures + 1 - ${pair.attempts}))::float8`,
+    },
+    { key: `account:${email}`, attempts: account.attempts, blockSeconds: restOfWindow },
+  ];
+  if (address)
+    keys.push({
+      key: `address:${address}`,
+      attempts: perAddress.attempts,
+      blockSeconds: restOfWindow,
+    });
+  return keys;
+}
 
-/** Throws 429 with Retry-After while either the account or the address is blocked. */
-export async function assertNotThrottled(
-  db: Kysely<UsersTables>,
-  email: string,
-  address: string | undefined,
-): Promise<void> {
-  const { account, address: addressKey } = keysFor(email, address);
+async function secondsBlocked(db: Kysely<UsersTables>, key: string): Promise<number> {
   const row = await db
     .selectFrom('login_throttle')
-    .select(sql<number>`ceil(extract(epoch from max(blocked_until) - now()))`.as('wait'))
-    .where('key', 'in', addressKey ? [account, addressKey] : [account])
-    .where('blocked_until', '>', sql<Date>`now()`)
-    .executeTakeFirst();
-  const wait = Number(row?.wait ?? 0);
-  if (wait > 0) {
-    throw new AppError('rate_limited', 'too many failed logins; try again later', {
-      headers: { 'retry-after': String(wait) },
-    });
-  }
-}
-
-async function countFailure(db: Kysely<UsersTables>, key: string): Promise<number> {
-  const window = throttlePolicy.windowSeconds;
-  const row = await db
-    .insertInto('login_throttle')
-    .values({ key, failures: 1, window_started_at: sql<Date>`now()`, blocked_until: null })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({
-        failures: sql<number>`case when login_throttle.window_started_at < now() - make_interval(secs => ${window}) then 1 else login_throttle.failures + 1 end`,
-        window_started_at: sql<Date>`case when login_throttle.window_started_at < now() - make_interval(secs => ${window}) then now() else login_throttle.window_started_at end`,
-      }),
-    )
-    .returning('failures')
-    .executeTakeFirstOrThrow();
-  return row.failures;
-}
-
-async function blockFor(db: Kysely<UsersTables>, key: string, seconds: number): Promise<void> {
-  await db
-    .updateTable('login_throttle')
-    .set({ blocked_until: sql<Date>`now() + make_interval(secs => ${seconds})` })
+    .select(sql<number>`ceil(extract(epoch from blocked_until - now()))`.as('wait'))
     .where('key', '=', key)
-    .execute();
+    .executeTakeFirst();
+  return Math.max(1, Number(row?.wait ?? 1));
 }
 
-export async function recordFailedLogin(
+/**
+ * Counts one attempt under each key, unless a key is blocked: then nothing more is counted
+ * and the answer is 429. One statement per key, so concurrent attempts queue on the row.
+ */
+export async function reserveLoginAttempt(
   db: Kysely<UsersTables>,
   email: string,
   address: string | undefined,
 ): Promise<void> {
-  const keys = keysFor(email, address);
-  const accountFailures = await countFailure(db, keys.account);
-  const over = accountFailures - throttlePolicy.account.freeFailures;
-  if (over >= 0) {
-    await blockFor(
-      db,
-      keys.account,
-      Math.min(2 ** (over + 1), throttlePolicy.account.maxBlockSeconds),
-    );
-  }
-  if (keys.address) {
-    const addressFailures = await countFailure(db, keys.address);
-    if (addressFailures >= throttlePolicy.address.freeFailures) {
-      await blockFor(db, keys.address, throttlePolicy.windowSeconds);
+  const window = throttlePolicy.windowSeconds;
+  for (const { key, attempts, blockSeconds } of keysFor(email, address)) {
+    const expired = sql<boolean>`login_throttle.window_started_at < now() - make_interval(secs => ${window})`;
+    const counted = await db
+      .insertInto('login_throttle')
+      .values({ key, failures: 1, window_started_at: sql<Date>`now()`, blocked_until: null })
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({
+            failures: sql<number>`case when ${expired} then 1 else login_throttle.failures + 1 end`,
+            window_started_at: sql<Date>`case when ${expired} then now() else login_throttle.window_started_at end`,
+            // The attempt that goes over the limit is still checked; the ones after it wait.
+            blocked_until: sql<Date>`case when not ${expired} and login_throttle.failures + 1 > ${attempts}
+              then now() + make_interval(secs => ${sql`(${blockSeconds})`}) else null end`,
+          })
+          .where((eb) =>
+            eb.or([
+              eb('login_throttle.blocked_until', 'is', null),
+              eb('login_throttle.blocked_until', '<=', sql<Date>`now()`),
+            ]),
+          ),
+      )
+      .returning('failures')
+      .executeTakeFirst();
+    if (!counted) {
+      const wait = await secondsBlocked(db, key);
+      throw new AppError('rate_limited', 'too many login attempts; try again later', {
+        headers: {
+          'retry-after': String(wait),
+          'ratelimit-policy': `"login";q=${attempts};w=${window}`,
+          ratelimit: `"login";r=0;t=${wait}`,
+        },
+      });
     }
   }
 }
 
-export async function clearAccountFailures(db: Kysely<UsersTables>, email: string): Promise<void> {
+/** A success: the pair starts afresh and the attempt no longer counts for the account or address. */
+export async function recordSuccessfulLogin(
+  db: Kysely<UsersTables>,
+  email: string,
+  address: string | undefined,
+): Promise<void> {
+  const [pair, ...shared] = keysFor(email, address);
+  if (pair) await db.deleteFrom('login_throttle').where('key', '=', pair.key).execute();
   await db
-    .deleteFrom('login_throttle')
-    .where('key', '=', keysFor(email, undefined).account)
+    .updateTable('login_throttle')
+    .set({ failures: sql<number>`greatest(failures - 1, 0)` })
+    .where(
+      'key',
+      'in',
+      shared.map((k) => k.key),
+    )
     .execute();
 }
 
