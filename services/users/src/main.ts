@@ -61,11 +61,11 @@ const purgeTimer = setInterval(purge, 60 * 60_000);
 void purge();
 
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-  await ensureAdmin(
+  const outcome = await ensureAdmin(
     { db: database.db, outbox, logger },
     { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
   );
-  logger.info('admin account ensured', { email: config.ADMIN_EMAIL });
+  logger.info('admin account checked', { email: config.ADMIN_EMAIL, outcome });
 }
 
 runService({

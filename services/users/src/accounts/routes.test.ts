@@ -73,8 +73,10 @@ describe.each(backends)('accounts on %s', (backend) => {
       outbox: users.get().outbox,
       logger: createLogger({ service: 't', write: () => {} }),
     };
-    await ensureAdmin(deps, { email, password });
-    await ensureAdmin(deps, { email, password: 'another password entirely' });
+    expect(await ensureAdmin(deps, { email, password })).toBe('created');
+    expect(await ensureAdmin(deps, { email, password: 'another password entirely' })).toBe(
+      'present',
+    );
     const rows = await users
       .get()
       .db.selectFrom('users')
@@ -82,16 +84,31 @@ describe.each(backends)('accounts on %s', (backend) => {
       .where('email', '=', email)
       .execute();
     expect(rows).toEqual([{ role: 'admin' }]);
+  });
 
-    const customer = uniqueEmail('promoted');
-    await register({ email: customer, password, name: 'Later Admin' });
-    await ensureAdmin(deps, { email: customer, password });
-    const promoted = await users
-      .get()
-      .db.selectFrom('users')
-      .select('role')
-      .where('email', '=', customer)
-      .executeTakeFirst();
-    expect(promoted?.role).toBe('admin');
+  it('promotes an existing account only when ADMIN_PASSWORD is its password', async () => {
+    const deps = {
+      db: users.get().db,
+      outbox: users.get().outbox,
+      logger: createLogger({ service: 't', write: () => {} }),
+    };
+    const squatted = uniqueEmail('squatter');
+    await register({ email: squatted, password: 'the squatter password', name: 'Squatter' });
+    expect(await ensureAdmin(deps, { email: squatted, password })).toBe('refused');
+    const role = async (email: string) =>
+      (
+        await users
+          .get()
+          .db.selectFrom('users')
+          .select('role')
+          .where('email', '=', email)
+          .executeTakeFirst()
+      )?.role;
+    expect(await role(squatted)).toBe('customer');
+
+    const own = uniqueEmail('promoted');
+    await register({ email: own, password, name: 'Later Admin' });
+    expect(await ensureAdmin(deps, { email: own, password })).toBe('promoted');
+    expect(await role(own)).toBe('admin');
   });
 });

@@ -3,7 +3,7 @@ import { AppError, buildEvent, type Logger } from '@shop/platform';
 import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import type { UsersTables } from '../tables.ts';
-import { hashPassword } from './password.ts';
+import { hashPassword, verifyPassword } from './password.ts';
 import {
   findUserByEmail,
   findUserById,
@@ -71,28 +71,41 @@ export async function getUser(deps: Pick<AccountsDeps, 'db'>, id: string): Promi
 
 /**
  * Makes sure the configured admin exists and is an admin; safe at every start of every
- * replica. An existing account keeps its password: the variable only seeds it.
+ * replica. An existing account is promoted only if ADMIN_PASSWORD is its password: anyone
+ * can register any email, so owning the address proves nothing. The variable only seeds
+ * the password; it never changes an existing one.
  */
 export async function ensureAdmin(
   deps: AccountsDeps,
   credentials: { email: string; password: string },
-): Promise<void> {
+): Promise<'created' | 'promoted' | 'present' | 'refused'> {
   const email = credentials.email.trim().toLowerCase();
   const existing = await findUserByEmail(deps.db, email);
-  if (existing?.role === 'admin') return;
-  if (existing) {
-    await setRole(deps.db, existing.id, 'admin');
-    deps.logger.info('admin role granted', { userId: existing.id });
-    return;
+  if (!existing) {
+    try {
+      await registerUser(
+        deps,
+        { email, password: credentials.password, name: 'Administrator' },
+        'admin',
+      );
+      return 'created';
+    } catch (error) {
+      // Another replica, or someone signing up at the same moment, got there first.
+      if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+      return ensureAdmin(deps, credentials);
+    }
   }
-  try {
-    await registerUser(
-      deps,
-      { email, password: credentials.password, name: 'Administrator' },
-      'admin',
+  if (existing.role === 'admin') return 'present';
+  if (!(await verifyPassword(credentials.password, existing.passwordHash))) {
+    deps.logger.error(
+      'ADMIN_EMAIL belongs to a customer account with another password; not promoted',
+      {
+        userId: existing.id,
+      },
     );
-  } catch (error) {
-    // Another replica created it first: it exists, which is all this promises.
-    if (!(error instanceof AppError && error.code === 'conflict')) throw error;
+    return 'refused';
   }
+  await setRole(deps.db, existing.id, 'admin');
+  deps.logger.info('admin role granted', { userId: existing.id });
+  return 'promoted';
 }
