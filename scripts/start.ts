@@ -1,12 +1,13 @@
 // `npm start`: the whole shop on this machine, every service beside its own daprd.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot, startShop } from '@shop/platform/supervisor';
+import { findRepoRoot, type RunningShop, startShop } from '@shop/platform/supervisor';
 
 const repoRoot = findRepoRoot();
+const dataDir = process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data');
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
 const adminEmail = process.env.ADMIN_EMAIL ?? 'admin@shop.local';
-const adminPassword = process.env.ADMIN_PASSWORD ?? randomBytes(12).toString('base64url');
 
 if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   console.error(`shop: GATEWAY_PORT must be a port number, not "${process.env.GATEWAY_PORT}"`);
@@ -18,38 +19,70 @@ function daprLogLevel(value: string | undefined) {
   return levels.find((level) => level === value) ?? 'error';
 }
 
+/**
+ * ADMIN_PASSWORD, or one generated on the first start and kept in the data folder: the
+ * account keeps its first password, so printing a new one each start would be a lie.
+ */
+function adminPassword(): { password: string; generatedIn?: string } {
+  if (process.env.ADMIN_PASSWORD) return { password: process.env.ADMIN_PASSWORD };
+  const file = join(dataDir, 'admin-password');
+  try {
+    return { password: readFileSync(file, 'utf8').trim(), generatedIn: file };
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const password = randomBytes(12).toString('base64url');
+    writeFileSync(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    return { password, generatedIn: file };
+  }
+}
+
 const started = Date.now();
+const admin = adminPassword();
+const starting = new AbortController();
+let startup: Promise<RunningShop> | undefined;
+
+// Signals are handled from the first moment: Ctrl-C during a slow start aborts it, and an
+// aborted start stops whatever it had started, in order, before it settles.
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`shop: ${signal} received, stopping ...`);
+  starting.abort();
+  const shop = await startup?.catch(() => undefined);
+  await shop?.stop();
+  console.log('shop: stopped');
+  process.exit(0);
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => void stop(signal));
+}
+
+startup = startShop({
+  repoRoot,
+  dataDir,
+  gatewayPort,
+  output: 'console',
+  // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
+  daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
+  // Only users needs the admin's credentials.
+  appEnv: { users: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: admin.password } },
+  signal: starting.signal,
+  onCrash: () => process.exit(1),
+});
+
 try {
-  const shop = await startShop({
-    repoRoot,
-    dataDir: process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data'),
-    gatewayPort,
-    output: 'console',
-    // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
-    daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
-    env: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: adminPassword },
-    onCrash: () => process.exit(1),
-  });
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`shop: ${signal} received, stopping ...`);
-    await shop.stop();
-    console.log('shop: stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void stop('SIGHUP'));
-
-  if (!process.env.ADMIN_PASSWORD) {
-    console.log(`shop: admin ${adminEmail} has the generated password ${adminPassword}`);
+  const shop = await startup;
+  if (admin.generatedIn) {
+    console.log(
+      `shop: admin ${adminEmail} has the password ${admin.password} (kept in ${admin.generatedIn})`,
+    );
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`shop: ready in ${seconds}s at ${shop.gatewayUrl} (Ctrl-C stops everything)`);
 } catch (error) {
-  console.error(`shop: ${(error as Error).message}`);
-  process.exit(1);
+  if (!stopping) {
+    console.error(`shop: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot, freePorts } from '@shop/platform/supervisor';
@@ -47,8 +47,10 @@ function alive(pid: number): boolean {
 type Started = { child: ChildProcess; output: () => string; gatewayUrl: string; dataDir: string };
 const started: Started[] = [];
 
-async function startSupervisor(): Promise<Started> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'shop-supervisor-'));
+async function startSupervisor(
+  options: { waitForReady?: boolean; adminPassword?: string; dataDir?: string } = {},
+): Promise<Started> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-supervisor-'));
   const [port] = await freePorts(1);
   const child = spawn(process.execPath, ['scripts/start.ts'], {
     cwd: repoRoot,
@@ -57,7 +59,7 @@ async function startSupervisor(): Promise<Started> {
       GATEWAY_PORT: String(port),
       SHOP_DATA_DIR: dataDir,
       ADMIN_EMAIL: 'root@example.com',
-      ADMIN_PASSWORD: 'a-long-admin-password',
+      ADMIN_PASSWORD: options.adminPassword ?? '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -70,6 +72,7 @@ async function startSupervisor(): Promise<Started> {
   });
   const entry = { child, output: () => output, gatewayUrl: `http://127.0.0.1:${port}`, dataDir };
   started.push(entry);
+  if (options.waitForReady === false) return entry;
   await eventually(async () => (output.includes('shop: ready in') ? true : undefined), {
     timeoutMs: 90_000,
     what: `the ready line; output so far:\n${output}`,
@@ -93,10 +96,10 @@ afterEach(() => {
 // Each case starts a whole shop as a separate process, hence the generous timeouts.
 describe('npm start supervisor', { timeout: 120_000 }, () => {
   it('prints one ready line with the gateway URL, honours GATEWAY_PORT, and Ctrl-C leaves nothing behind', async () => {
-    const shop = await startSupervisor();
+    const shop = await startSupervisor({ adminPassword: 'a-long-admin-password' });
     expect(shop.output()).toContain(`ready in`);
     expect(shop.output()).toContain(`at ${shop.gatewayUrl}`);
-    expect(shop.output()).not.toContain('generated password');
+    expect(shop.output()).not.toContain('has the password');
     const res = await fetch(`${shop.gatewayUrl}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -129,15 +132,44 @@ describe('npm start supervisor', { timeout: 120_000 }, () => {
     });
   });
 
+  it('prints a generated admin password once made, and the same one on the next start', async () => {
+    const first = await startSupervisor();
+    const password = /has the password (\S+)/.exec(first.output())?.[1];
+    expect(password).toBeDefined();
+    first.child.kill('SIGINT');
+    expect(await exitOf(first.child)).toBe(0);
+    expect(readFileSync(join(first.dataDir, 'admin-password'), 'utf8').trim()).toBe(password);
+    const second = await startSupervisor({ dataDir: first.dataDir });
+    expect(/has the password (\S+)/.exec(second.output())?.[1]).toBe(password);
+    second.child.kill('SIGINT');
+    expect(await exitOf(second.child)).toBe(0);
+  });
+
+  it('stops in order when Ctrl-C comes while it is still starting', async () => {
+    const shop = await startSupervisor({ waitForReady: false });
+    await eventually(
+      async () => (descendants(shop.child.pid as number).length >= 4 ? true : undefined),
+      {
+        what: 'the first children',
+      },
+    );
+    const pids = descendants(shop.child.pid as number);
+    shop.child.kill('SIGINT');
+    expect(await exitOf(shop.child)).toBe(0);
+    expect(shop.output()).not.toContain('shop: ready in');
+    expect(shop.output()).toContain('shop: stopped');
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
   it('stops everything and exits non-zero when a child crashes', async () => {
     const shop = await startSupervisor();
     const pids = descendants(shop.child.pid as number);
     const users = pids.find((pid) => {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return (
-        cmdline.includes('src/main.ts') &&
-        readFileSync(`/proc/${pid}/environ`, 'utf8').includes('ADMIN_EMAIL')
-      );
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`).endsWith('/services/users');
+      } catch {
+        return false;
+      }
     });
     expect(users).toBeDefined();
     process.kill(users as number, 'SIGKILL');

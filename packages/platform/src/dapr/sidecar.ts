@@ -3,8 +3,10 @@ import type { Logger } from '../logger.ts';
 
 export const pubsubName = 'pubsub';
 
-// Longer than the publish retries of components/common/resiliency.yaml take together.
-const publishTimeoutMs = 15_000;
+// Longer than the publish attempts of components/common/resiliency.yaml take together
+// (3 attempts of at most 5 s plus backoff), so the relay never gives up on a publish Dapr
+// is still retrying, which would send the event twice.
+const publishTimeoutMs = 20_000;
 
 export type SidecarConfig = {
   DAPR_HOST: string;

@@ -21,8 +21,9 @@ type Child = {
   expected: boolean;
 };
 
-// setpriv (util-linux) arranges for the kernel to kill the child if the supervisor dies
-// without cleaning up (SIGKILL, OOM), so not even a hard kill leaves an orphan behind.
+// setpriv (util-linux) arranges for the kernel to kill each child if the supervisor dies
+// without cleaning up (SIGKILL, OOM), so not even a hard kill leaves a child behind; what a
+// child starts itself (PostgreSQL's workers) watches its parent.
 const setpriv = process.platform === 'linux' ? findExecutables('setpriv')[0] : undefined;
 
 /**
@@ -43,6 +44,9 @@ export class ProcessGroup {
 
   start(spec: ChildSpec): number {
     if (this.#children.has(spec.name)) throw new Error(`${spec.name} is already running`);
+    if (process.platform === 'linux' && !setpriv) {
+      throw new Error('setpriv is missing: install Debian\'s package "util-linux"');
+    }
     this.#specs.set(spec.name, spec);
     const [command, args] = setpriv
       ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]]
@@ -104,7 +108,8 @@ export class ProcessGroup {
     if (!child) return;
     child.expected = true;
     signalGroup(child, options.signal ?? 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), options.graceMs ?? 8_000);
+    // Longer than a service's own SHUTDOWN_TIMEOUT_MS (10 s), so it can finish by itself.
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), options.graceMs ?? 12_000);
     await child.exited;
     clearTimeout(timer);
     // Whatever the child left in its group goes with it.

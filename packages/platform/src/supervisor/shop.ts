@@ -27,6 +27,8 @@ export type ShopOptions = {
   daprLogLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Called once when a process dies that nobody stopped; the shop has stopped by then. */
   onCrash?: (exit: ExitInfo) => void;
+  /** Aborting it while the shop is starting stops what has started and rejects. */
+  signal?: AbortSignal;
 };
 
 export type RunningApp = {
@@ -57,9 +59,11 @@ async function waitFor(
   what: string,
   probe: () => Promise<boolean>,
   alive: () => boolean,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   while (!(await probe().catch(() => false))) {
+    signal?.throwIfAborted();
     if (!alive()) throw new Error(`${what} exited before it was ready (see its log)`);
     if (Date.now() > deadline)
       throw new Error(`${what} was not ready within ${readyTimeoutMs / 1000}s`);
@@ -273,6 +277,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           app.sidecarName,
           () => answers(daprUrl),
           () => group.has(app.sidecarName),
+          options.signal,
         );
         if (app.processName) {
           const name = app.processName;
@@ -281,6 +286,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
             name,
             () => answers(readyUrl),
             () => group.has(name),
+            options.signal,
           );
         }
       }),
