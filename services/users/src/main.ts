@@ -24,7 +24,7 @@ if (config.MIGRATE_ON_START) {
 }
 
 // The secret store answers only once the sidecar is up, and this service cannot sign without it.
-await waitFor('the sidecar', () => sidecar.ready());
+await sidecar.waitUntilReady();
 const keyring = await createKeyring({
   load: () =>
     loadSigningKeys(() =>
@@ -79,15 +79,3 @@ runService({
     await database.close();
   },
 });
-
-async function waitFor(what: string, probe: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await probe();
-      return;
-    } catch (error) {
-      if (attempt % 20 === 0) logger.warn(`still waiting for ${what}`, { error });
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}

@@ -18,6 +18,8 @@ export type Sidecar = {
   client: DaprClient;
   /** Resolves while the sidecar answers its outbound health endpoint; throws otherwise. */
   ready(): Promise<void>;
+  /** Resolves once the sidecar answers, however long that takes (a service that cannot work without it). */
+  waitUntilReady(): Promise<void>;
   /**
    * Publishes a complete CloudEvent to the topic named by its `type`, in the trace of its
    * `traceparent`. The SDK's publish cannot send that header, so Dapr would start a new trace.
@@ -58,13 +60,25 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     logger: { level: LogLevel.Warn, service: sdkLogger(logger) },
   });
 
+  const ready = async () => {
+    const res = await fetch(`${baseUrl}/v1.0/healthz/outbound`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
+  };
+
   return {
     client,
-    async ready() {
-      const res = await fetch(`${baseUrl}/v1.0/healthz/outbound`, {
-        signal: AbortSignal.timeout(1_000),
-      });
-      if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
+    ready,
+    async waitUntilReady() {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await ready();
+        } catch (error) {
+          if (attempt % 40 === 0) logger.warn('still waiting for the sidecar', { error });
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
     },
     async publish(event) {
       const res = await fetch(`${baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
