@@ -158,6 +158,24 @@ describe('gateway proxy', () => {
     expect(forwarded).toBe(`Bearer ${accessToken}`);
   });
 
+  it.each([
+    '/api/v1/auth/..%2F..%2F..%2Fevents%2Fuser.registered',
+    '/api/v1/auth/%2e%2e/%2e%2e/%2e%2e/admin/dead-letters',
+    '/api/v1/auth/..%5C..%5Cadmin',
+    '/api/v1/auth/../../../admin/dead-letters',
+  ])('never forwards a path that could climb out of its prefix: %s', async (path) => {
+    let called = false;
+    const app = gatewayWith(async () => {
+      called = true;
+      return new Response();
+    });
+    const res = await app.request(path, { method: 'POST', body: '{}' });
+    // 404 when the path stays encoded, 401 when URL parsing already resolved it to a
+    // Dapr-only path; never a call to the service.
+    expect([401, 404]).toContain(res.status);
+    expect(called).toBe(false);
+  });
+
   it('forwards only Bearer credentials, never one that names another Dapr app', async () => {
     const seen: Array<string | null> = [];
     const app = gatewayWith(async (_appId, _path, init) => {
