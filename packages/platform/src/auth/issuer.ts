@@ -26,7 +26,7 @@ export type TokenIssuer = {
  * Signs access tokens (RFC 9068 `at+jwt`) with the keyring's current key.
  *
  * @example
- * const tokens = createTokenIssuer({ keyring, issuer: 'shop-users', audience: 'shop' });
+ * const tokens = createTokenIssuer({ keyring, issuer: 'urn:shop:users', audience: 'urn:shop:api' });
  * const { accessToken, expiresIn } = await tokens.issueAccessToken({ userId: user.id, role: user.role });
  */
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {

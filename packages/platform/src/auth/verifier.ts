@@ -110,8 +110,8 @@ function describe(error: errors.JOSEError): string {
  * @example
  * const verifier = createTokenVerifier({
  *   fetchJwks: jwksViaDapr(sidecar.invoke),
- *   issuer: 'shop-users',
- *   audience: 'shop',
+ *   issuer: 'urn:shop:users',
+ *   audience: 'urn:shop:api',
  *   logger,
  * });
  * app.use('/api/v1/orders/*', authenticate(verifier));
