@@ -1,6 +1,6 @@
 // `npm start`: the whole shop on this machine, every service beside its own daprd.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot, type RunningShop, startShop } from '@shop/platform/supervisor';
 
@@ -36,6 +36,31 @@ function adminPassword(): { password: string; generatedIn?: string } {
   }
 }
 
+/**
+ * One supervisor per data folder: a second would open the same embedded databases and Redis
+ * files. A lock left by a supervisor that no longer runs is taken over.
+ */
+function lockDataFolder(): void {
+  mkdirSync(dataDir, { recursive: true });
+  const lock = join(dataDir, 'supervisor.pid');
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(lock, 'utf8'));
+    try {
+      process.kill(holder, 0);
+      console.error(
+        `shop: another npm start (pid ${holder}) is using ${dataDir}; stop it or set SHOP_DATA_DIR`,
+      );
+      process.exit(1);
+    } catch {
+      writeFileSync(lock, String(process.pid));
+    }
+  }
+  process.once('exit', () => rmSync(lock, { force: true }));
+}
+
+lockDataFolder();
 const started = Date.now();
 const admin = adminPassword();
 const starting = new AbortController();

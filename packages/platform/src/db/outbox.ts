@@ -59,9 +59,11 @@ const purgeEveryMs = 10 * 60_000;
  * `FOR UPDATE SKIP LOCKED` plus a lease, so replicas share the work without sending a
  * row twice while the lease holds; a relay that dies mid-batch leaves it to another
  * once the lease runs out. A failed publish is retried, same event id, with capped
- * exponential backoff, and holds back the rows behind it so they keep their order;
- * attempts and the last error are recorded on the row. Sent rows are purged after
- * `retentionMs`.
+ * exponential backoff, and holds back the rows behind it in this relay's batch, so one
+ * relay keeps its events in order (several replicas publish their batches side by side:
+ * consumers must not rely on order across them). Attempts and the last error are recorded
+ * on the row, and every failure is logged, so a row the broker keeps refusing is visible.
+ * Sent rows are purged after `retentionMs`.
  *
  * @example
  * const relay = startOutboxRelay({ db, logger, publish: (event) => sidecar.publish(event) });
