@@ -1,5 +1,5 @@
 import { createLogger, createMemoryDeadLetterStore } from '@shop/platform';
-import { createTestTokens } from '@shop/platform/testing';
+import { createTestTokens, viaSidecar } from '@shop/platform/testing';
 import { createApp } from './app.ts';
 import { createMemoryInboxRepository } from './inbox/repository.ts';
 
@@ -19,9 +19,8 @@ export async function createTestNotifications() {
   });
   const call = async (path: string, init: RequestInit & { userId?: string } = {}) => {
     const headers = new Headers(init.headers);
-    headers.set('dapr-api-token', appApiToken);
     if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
-    return app.request(path, { ...init, headers });
+    return viaSidecar(app, appApiToken)(path, { ...init, headers });
   };
   const deliver = async (event: unknown, route = 'user.registered') => {
     const res = await call(`/events/${route}`, {

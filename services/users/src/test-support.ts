@@ -7,7 +7,7 @@ import {
   signingKeysSecretName,
 } from '@shop/platform/auth';
 import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
-import { startPostgres, testTokenSettings } from '@shop/platform/testing';
+import { startPostgres, testTokenSettings, viaSidecar } from '@shop/platform/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from './app.ts';
 import type { UsersTables } from './tables.ts';
@@ -98,14 +98,12 @@ export function useUsersApp(backend: Backend) {
     path: string,
     options: CallOptions = {},
   ): Promise<Response> => {
-    const headers: Record<string, string> = {
-      'dapr-api-token': appApiToken,
-      'dapr-caller-app-id': options.caller ?? 'gateway',
-    };
+    const headers: Record<string, string> = {};
+    if (options.caller) headers['dapr-caller-app-id'] = options.caller;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.clientAddress) headers['x-forwarded-for'] = options.clientAddress;
-    return get().app.request(path, {
+    return viaSidecar(get().app, appApiToken)(path, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
