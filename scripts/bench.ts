@@ -38,21 +38,27 @@ try {
     { concurrency, seconds },
   );
 
-  // 2. Login at 8 concurrent clients, through the gateway, against the bare hop above.
-  const account = { email: 'bench@example.com', password: 'correct horse battery' };
-  const registered = await shop.gateway('/api/v1/auth/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...account, name: 'Bench' }),
-  });
-  if (registered.status !== 201) throw new Error(`registration failed: ${registered.status}`);
+  // 2. Login at 8 concurrent clients, each its own account (one account hammered in parallel
+  // from one address is what the login throttle is there to stop), against the bare hop.
+  const accounts = Array.from({ length: concurrency }, (_, i) => ({
+    email: `bench-${i}@example.com`,
+    password: 'correct horse battery',
+  }));
+  for (const account of accounts) {
+    const registered = await shop.gateway('/api/v1/auth/register', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...account, name: 'Bench' }),
+    });
+    if (registered.status !== 201) throw new Error(`registration failed: ${registered.status}`);
+  }
   const login = await runLoad(
-    {
+    (client) => ({
       url: `${shop.gatewayUrl}/api/v1/auth/login`,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(account),
-    },
+      body: JSON.stringify(accounts[client]),
+    }),
     { concurrency, seconds },
   );
 

@@ -42,10 +42,11 @@ function once(agent: Agent, target: LoadTarget): Promise<number> {
  * aimed only at loopback.
  */
 export async function runLoad(
-  target: LoadTarget,
+  target: LoadTarget | ((client: number) => LoadTarget),
   options: { concurrency: number; seconds: number; warmupSeconds?: number; expectStatus?: number },
 ): Promise<LoadResult> {
-  const host = new URL(target.url).hostname;
+  const targetOf = typeof target === 'function' ? target : () => target;
+  const host = new URL(targetOf(0).url).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost')
     throw new Error('load is only ever sent to loopback');
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
@@ -55,11 +56,12 @@ export async function runLoad(
     const latencies: number[] = [];
     let errors = 0;
     const end = performance.now() + seconds * 1000;
-    const client = async () => {
+    const client = async (index: number) => {
+      const own = targetOf(index);
       while (performance.now() < end) {
         const started = performance.now();
         try {
-          const status = await once(agent, target);
+          const status = await once(agent, own);
           if (status !== expected) errors++;
         } catch {
           errors++;
@@ -68,7 +70,7 @@ export async function runLoad(
       }
     };
     const began = performance.now();
-    await Promise.all(Array.from({ length: options.concurrency }, client));
+    await Promise.all(Array.from({ length: options.concurrency }, (_, index) => client(index)));
     return { latencies, errors, elapsed: (performance.now() - began) / 1000 };
   };
 
