@@ -142,7 +142,11 @@ describe('createServiceApp', () => {
     });
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);
-    expect(((await res.json()) as Problem).detail).toContain('sidecar: connection refused');
+    const detail = ((await res.json()) as Problem).detail;
+    expect(detail).toBe('not ready: sidecar');
+    expect(
+      lines.some((l) => l.includes('connection refused') && l.includes('"dependency":"sidecar"')),
+    ).toBe(true);
 
     const healthy = buildApp({ database: async () => undefined });
     healthy.markShuttingDown();

@@ -169,10 +169,20 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     );
     const failed = entries
       .map(([name], i) => ({ name, result: results[i] }))
-      .filter((entry) => entry.result?.status === 'rejected')
-      .map((entry) => `${entry.name}: ${(entry.result as PromiseRejectedResult).reason?.message}`);
+      .filter((entry) => entry.result?.status === 'rejected');
     if (failed.length > 0) {
-      throw new AppError('upstream_unavailable', `not ready: ${failed.join('; ')}`);
+      // The reasons go to the log; the answer, which the gateway serves publicly, names
+      // only the dependencies.
+      for (const { name, result } of failed) {
+        logger.warn('not ready', {
+          dependency: name,
+          error: (result as PromiseRejectedResult).reason,
+        });
+      }
+      throw new AppError(
+        'upstream_unavailable',
+        `not ready: ${failed.map((f) => f.name).join(', ')}`,
+      );
     }
     return c.json({ status: 'ready', checks: Object.fromEntries(entries.map(([n]) => [n, 'ok'])) });
   });
