@@ -454,10 +454,14 @@ describe('values that change what is rendered', () => {
     const objects = render(['--set', 'ingress.enabled=true', '--set', 'ingress.host=shop.test']);
     const ingress = named(ofKind(objects, 'Ingress'), 'gateway');
     expect(ingress.spec.rules[0].host).toBe('shop.test');
-    expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({
-      name: 'gateway',
-      port: { name: 'http' },
-    });
+    const paths = ingress.spec.rules[0].http.paths as Array<{
+      path: string;
+      backend: { service: unknown };
+    }>;
+    // The public API only: probes and metrics are not routed out of the cluster.
+    expect(paths.map((p) => p.path)).toEqual(['/api/', '/.well-known/']);
+    for (const p of paths)
+      expect(p.backend.service).toEqual({ name: 'gateway', port: { name: 'http' } });
   });
 
   it('leaves migrating to the services themselves when the hook Jobs are off', () => {
