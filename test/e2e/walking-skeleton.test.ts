@@ -96,6 +96,8 @@ describe('walking skeleton through real sidecars', () => {
     for (const path of [
       '/api/v1/auth/..%2F..%2F..%2Fadmin%2Fdead-letters',
       '/api/v1/auth/%2e%2e%2f%2e%2e%2f%2e%2e%2fevents%2fuser.registered',
+      '/api/v1/auth/%252e%252e/%252e%252e/%252e%252e/admin/dead-letters',
+      '/api/v1/auth/%252e%252e/%252e%252e/%252e%252e/metrics',
     ]) {
       const res = await shop.gateway(path, {
         method: 'POST',

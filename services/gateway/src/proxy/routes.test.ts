@@ -163,6 +163,11 @@ describe('gateway proxy', () => {
     '/api/v1/auth/%2e%2e/%2e%2e/%2e%2e/admin/dead-letters',
     '/api/v1/auth/..%5C..%5Cadmin',
     '/api/v1/auth/../../../admin/dead-letters',
+    '/api/v1/notifications/%252e%252e/%252e%252e/%252e%252e/admin/dead-letters',
+    '/api/v1/auth/%252E%252E%252F%252E%252E%252Fevents',
+    '/api/v1/auth/x%00y',
+    '/api/v1/auth/x%3Fy',
+    '/api/v1/auth/x%0d%0ay',
   ])('never forwards a path that could climb out of its prefix: %s', async (path) => {
     let called = false;
     const app = gatewayWith(async () => {
@@ -173,6 +178,20 @@ describe('gateway proxy', () => {
     // 404 when the path stays encoded, 401 when URL parsing already resolved it to a
     // Dapr-only path; never a call to the service.
     expect([401, 404]).toContain(res.status);
+    expect(called).toBe(false);
+  });
+
+  it('checks the path after the token, so a logged-in caller cannot climb out either', async () => {
+    let called = false;
+    const app = gatewayWith(async () => {
+      called = true;
+      return new Response();
+    });
+    const res = await app.request(
+      '/api/v1/notifications/%252e%252e/%252e%252e/admin/dead-letters',
+      authorized,
+    );
+    expect(res.status).toBe(404);
     expect(called).toBe(false);
   });
 

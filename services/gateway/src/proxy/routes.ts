@@ -55,11 +55,29 @@ function unavailable(appId: string): AppError {
   );
 }
 
-// Dapr decodes the method path and resolves dot segments, and it picks the target app from
-// `Authorization: Basic dapr-app-id:...`; either would let a public path reach another
-// route or another app. So no encoded separator or dot segment passes, and only a Bearer
-// credential is forwarded.
-const smuggledPath = /%(2f|5c|2e)|\\|(^|\/)\.{1,2}(\/|$)/i;
+// Dapr decodes the method path once, resolves dot segments and hands the result to the
+// app, whose server decodes it again; and it picks the target app from
+// `Authorization: Basic dapr-app-id:...`. Either would let a public path reach another
+// route (/events, /admin) or another app. So a path passes only if every segment, decoded
+// once, is a plain name (no separator, no dot segment, no escape left to decode, nothing
+// that ends a path), and only a Bearer credential is forwarded.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const unsafeInSegment = /[/\\%?#;\u0000-\u001f\u007f]/;
+
+function isPlainPath(path: string): boolean {
+  return path
+    .split('/')
+    .slice(1)
+    .every((segment) => {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        return false;
+      }
+      return decoded !== '.' && decoded !== '..' && !unsafeInSegment.test(decoded);
+    });
+}
 
 function bearerOnly(source: Headers, target: Headers): void {
   const authorization = source.get('authorization');
@@ -124,7 +142,7 @@ export function proxyRoutes(deps: ProxyDeps) {
   return router.all('*', (c) => {
     const upstream = upstreamFor(c.req.path);
     const rawPath = new URL(c.req.url).pathname;
-    if (!upstream || smuggledPath.test(rawPath)) {
+    if (!upstream || !isPlainPath(rawPath)) {
       throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     }
     return forward(c, deps, upstream.appId);
