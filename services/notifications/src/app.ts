@@ -30,6 +30,7 @@ export function createApp(deps: NotificationsDeps) {
   app.route(
     '/',
     createEventConsumer({
+      appId: 'notifications',
       logger: deps.logger,
       deadLetters: deps.deadLetters,
       handlers: inboxEventHandlers(deps),

@@ -22,8 +22,9 @@ export async function createTestNotifications() {
     if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
     return viaSidecar(app, appApiToken)(path, { ...init, headers });
   };
+  const fromSubscription = viaSidecar(app, appApiToken, null);
   const deliver = async (event: unknown, route = 'user.registered') => {
-    const res = await call(`/events/${route}`, {
+    const res = await fromSubscription(`/events/${route}`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
       body: JSON.stringify(event),

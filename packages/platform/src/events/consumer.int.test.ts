@@ -73,6 +73,7 @@ beforeAll(async () => {
   app.route(
     '/',
     createEventConsumer({
+      appId: 'probe',
       logger,
       deadLetters,
       handlers: {

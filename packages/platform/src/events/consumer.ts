@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseEvent, type ShopEvent } from './cloud-event.ts';
@@ -44,14 +45,35 @@ export function createMemoryDeadLetterStore(): DeadLetterStore {
  * throws is retried.
  *
  * @example
- * app.route('/', createEventConsumer({ logger, deadLetters, handlers: { 'user.registered': onRegistered } }));
+ * app.route('/', createEventConsumer({ appId: 'notifications', logger, deadLetters, handlers: { 'user.registered': onRegistered } }));
  */
 export function createEventConsumer(options: {
+  /** This app's Dapr id: only its own sidecar's callers may use the admin routes. */
+  appId: string;
   logger: Logger;
   handlers: EventHandlers;
   deadLetters: DeadLetterStore;
 }) {
   const { logger, handlers, deadLetters } = options;
+
+  // An operator inspects and replays through this app's own sidecar (its Dapr API token),
+  // which names no other caller; another app invoking these routes is refused.
+  const onlyOwnSidecar = createMiddleware(async (c, next) => {
+    const caller = c.req.header('dapr-caller-app-id');
+    if (caller && caller !== options.appId) {
+      throw new AppError('forbidden', "only this app's own sidecar may call here");
+    }
+    await next();
+  });
+
+  // Deliveries come from the sidecar's subscriptions, which name no calling app; anything
+  // that does came through service invocation and is no delivery.
+  const onlyDeliveries = createMiddleware(async (c, next) => {
+    if (c.req.header('dapr-caller-app-id')) {
+      throw new AppError('forbidden', 'events arrive through subscriptions, not invocation');
+    }
+    await next();
+  });
 
   const dispatch = async (body: unknown, route?: string): Promise<Delivery> => {
     const parsed = parseEvent(body);
@@ -96,6 +118,9 @@ export function createEventConsumer(options: {
   };
 
   return new Hono()
+    .use('/events/*', onlyDeliveries)
+    .use('/dead-letters', onlyDeliveries)
+    .use('/admin/*', onlyOwnSidecar)
     .post('/events/:type', async (c) => {
       const status = await dispatch(await readBody(c.req.raw), c.req.param('type'));
       return c.json({ status });

@@ -9,6 +9,28 @@ const registered = buildEvent(
 );
 
 describe('user.registered', () => {
+  it('refuses an event sent by another app through service invocation', async () => {
+    const { call } = await createTestNotifications();
+    const res = await call('/events/user.registered', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', 'dapr-caller-app-id': 'users' },
+      body: JSON.stringify(registered),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('opens its dead letters only to callers through its own sidecar', async () => {
+    const { call } = await createTestNotifications();
+    const other = await call('/admin/dead-letters', {
+      headers: { 'dapr-caller-app-id': 'gateway' },
+    });
+    expect(other.status).toBe(403);
+    const own = await call('/admin/dead-letters', {
+      headers: { 'dapr-caller-app-id': 'notifications' },
+    });
+    expect(own.status).toBe(200);
+  });
+
   it('puts one welcome notification in the inbox, however often it is delivered', async () => {
     const { inbox, deliver } = await createTestNotifications();
     expect(await deliver(registered)).toBe('SUCCESS');
