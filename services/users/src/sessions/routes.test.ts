@@ -127,6 +127,33 @@ describe.each(backends)('sessions on %s', (backend) => {
     expect((await login(user.email, password, '203.0.113.8')).status).toBe(200);
   });
 
+  it('lets a success that crosses a limit leave no block behind', async () => {
+    const address = '203.0.113.21';
+    for (let i = 0; i < throttlePolicy.address.attempts; i++) {
+      expect((await login(uniqueEmail('miss'), 'not a password', address)).status).toBe(401);
+    }
+    const user = await signUp('lucky');
+    expect((await login(user.email, password, address)).status).toBe(200);
+    expect((await login(user.email, password, address)).status).toBe(200);
+  });
+
+  it('counts nothing for an attempt that a block refuses', async () => {
+    const address = '203.0.113.31';
+    for (let i = 0; i <= throttlePolicy.address.attempts; i++) {
+      await login(uniqueEmail('spray'), 'password spray!', address);
+    }
+    const user = await signUp('bystander');
+    for (let i = 0; i < 3; i++)
+      expect((await login(user.email, password, address)).status).toBe(429);
+    const counted = await users
+      .get()
+      .db.selectFrom('login_throttle')
+      .select('key')
+      .where('key', 'in', [`pair:${user.email}|${address}`, `account:${user.email}`])
+      .execute();
+    expect(counted).toEqual([]);
+  });
+
   it('rotates: a refresh spends the token and returns a new pair', async () => {
     const user = await signUp();
     const first = (await (await login(user.email)).json()) as Pair;

@@ -1,5 +1,5 @@
 import { AppError } from '@shop/platform';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { UsersTables } from '../tables.ts';
 
 /**
@@ -9,7 +9,8 @@ import type { UsersTables } from '../tables.ts';
  * - one account from one address (`pair`): the guesser's own budget. After 5 attempts
  *   without a success each further one waits 2, 4, 8 … s, at most a minute. An attacker's
  *   address slows only itself, so the owner elsewhere is not locked out.
- * - one account from anywhere (`account`): a guess spread over many addresses stops at 100.
+ * - one account from anywhere (`account`): a guess spread over many addresses stops at 100
+ *   for the rest of the window, for everyone; the price of stopping a distributed guess.
  * - one address across accounts (`address`): password spraying stops at 30.
  * A success forgets the pair and does not count against the other two.
  */
@@ -45,7 +46,7 @@ function keysFor(email: string, address: string | undefined): Key[] {
   return keys;
 }
 
-async function secondsBlocked(db: Kysely<UsersTables>, key: string): Promise<number> {
+async function secondsBlocked(db: Transaction<UsersTables>, key: string): Promise<number> {
   const row = await db
     .selectFrom('login_throttle')
     .select(sql<number>`ceil(extract(epoch from blocked_until - now()))`.as('wait'))
@@ -64,41 +65,44 @@ export async function reserveLoginAttempt(
   address: string | undefined,
 ): Promise<void> {
   const window = throttlePolicy.windowSeconds;
-  for (const { key, attempts, blockSeconds } of keysFor(email, address)) {
-    const expired = sql<boolean>`login_throttle.window_started_at < now() - make_interval(secs => ${window})`;
-    const counted = await db
-      .insertInto('login_throttle')
-      .values({ key, failures: 1, window_started_at: sql<Date>`now()`, blocked_until: null })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({
-            failures: sql<number>`case when ${expired} then 1 else login_throttle.failures + 1 end`,
-            window_started_at: sql<Date>`case when ${expired} then now() else login_throttle.window_started_at end`,
-            // The attempt that goes over the limit is still checked; the ones after it wait.
-            blocked_until: sql<Date>`case when not ${expired} and login_throttle.failures + 1 > ${attempts}
+  // All keys or none: an attempt refused under one key must not count under the others.
+  await db.transaction().execute(async (trx) => {
+    for (const { key, attempts, blockSeconds } of keysFor(email, address)) {
+      const expired = sql<boolean>`login_throttle.window_started_at < now() - make_interval(secs => ${window})`;
+      const counted = await trx
+        .insertInto('login_throttle')
+        .values({ key, failures: 1, window_started_at: sql<Date>`now()`, blocked_until: null })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({
+              failures: sql<number>`case when ${expired} then 1 else login_throttle.failures + 1 end`,
+              window_started_at: sql<Date>`case when ${expired} then now() else login_throttle.window_started_at end`,
+              // The attempt that goes over the limit is still checked; the ones after it wait.
+              blocked_until: sql<Date>`case when not ${expired} and login_throttle.failures + 1 > ${attempts}
               then now() + make_interval(secs => ${sql`(${blockSeconds})`}) else null end`,
-          })
-          .where((eb) =>
-            eb.or([
-              eb('login_throttle.blocked_until', 'is', null),
-              eb('login_throttle.blocked_until', '<=', sql<Date>`now()`),
-            ]),
-          ),
-      )
-      .returning('failures')
-      .executeTakeFirst();
-    if (!counted) {
-      const wait = await secondsBlocked(db, key);
-      throw new AppError('rate_limited', 'too many login attempts; try again later', {
-        headers: {
-          'retry-after': String(wait),
-          'ratelimit-policy': `"login";q=${attempts};w=${window}`,
-          ratelimit: `"login";r=0;t=${wait}`,
-        },
-      });
+            })
+            .where((eb) =>
+              eb.or([
+                eb('login_throttle.blocked_until', 'is', null),
+                eb('login_throttle.blocked_until', '<=', sql<Date>`now()`),
+              ]),
+            ),
+        )
+        .returning('failures')
+        .executeTakeFirst();
+      if (!counted) {
+        const wait = await secondsBlocked(trx, key);
+        throw new AppError('rate_limited', 'too many login attempts; try again later', {
+          headers: {
+            'retry-after': String(wait),
+            'ratelimit-policy': `"login";q=${attempts};w=${window}`,
+            ratelimit: `"login";r=0;t=${wait}`,
+          },
+        });
+      }
     }
-  }
+  });
 }
 
 /** A success: the pair starts afresh and the attempt no longer counts for the account or address. */
@@ -109,15 +113,17 @@ export async function recordSuccessfulLogin(
 ): Promise<void> {
   const [pair, ...shared] = keysFor(email, address);
   if (pair) await db.deleteFrom('login_throttle').where('key', '=', pair.key).execute();
-  await db
-    .updateTable('login_throttle')
-    .set({ failures: sql<number>`greatest(failures - 1, 0)` })
-    .where(
-      'key',
-      'in',
-      shared.map((k) => k.key),
-    )
-    .execute();
+  for (const { key, attempts } of shared) {
+    // Back under its limit, a key blocks nothing: a success must not leave a block behind.
+    await db
+      .updateTable('login_throttle')
+      .set({
+        failures: sql<number>`greatest(failures - 1, 0)`,
+        blocked_until: sql<Date | null>`case when failures - 1 <= ${attempts} then null else blocked_until end`,
+      })
+      .where('key', '=', key)
+      .execute();
+  }
 }
 
 /** Forgets counters whose window has long passed and that block nothing. */
