@@ -1,6 +1,6 @@
 // `npm start`: the whole shop on this machine, every service beside its own daprd.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot, type RunningShop, startShop } from '@shop/platform/supervisor';
 
@@ -26,13 +26,34 @@ function daprLogLevel(value: string | undefined) {
 function adminPassword(): { password: string; generatedIn?: string } {
   if (process.env.ADMIN_PASSWORD) return { password: process.env.ADMIN_PASSWORD };
   const file = join(dataDir, 'admin-password');
-  try {
-    return { password: readFileSync(file, 'utf8').trim(), generatedIn: file };
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const password = randomBytes(12).toString('base64url');
-    writeFileSync(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
-    return { password, generatedIn: file };
+  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (kept) return { password: kept, generatedIn: file };
+  mkdirSync(dataDir, { recursive: true });
+  const password = randomBytes(12).toString('base64url');
+  // Written aside and renamed, so a crash never leaves an empty password file behind.
+  writeFileSync(`${file}.${process.pid}`, `${password}\n`, { mode: 0o600 });
+  renameSync(`${file}.${process.pid}`, file);
+  return { password, generatedIn: file };
+}
+
+/**
+ * Prints the generated admin password only once a login proves it is the account's: an
+ * account registered under that email before would keep its own password.
+ */
+async function announceAdmin(gatewayUrl: string): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: adminEmail, password: admin.password }),
+  }).catch(() => undefined);
+  if (res?.ok) {
+    console.log(
+      `shop: admin ${adminEmail} has the password ${admin.password} (kept in ${admin.generatedIn})`,
+    );
+  } else {
+    console.log(
+      `shop: admin ${adminEmail} exists with another password than the one in ${admin.generatedIn}`,
+    );
   }
 }
 
@@ -43,21 +64,33 @@ function adminPassword(): { password: string; generatedIn?: string } {
 function lockDataFolder(): void {
   mkdirSync(dataDir, { recursive: true });
   const lock = join(dataDir, 'supervisor.pid');
-  try {
-    writeFileSync(lock, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number(readFileSync(lock, 'utf8'));
+  for (;;) {
     try {
-      process.kill(holder, 0);
-      console.error(
-        `shop: another npm start (pid ${holder}) is using ${dataDir}; stop it or set SHOP_DATA_DIR`,
-      );
-      process.exit(1);
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
     } catch {
-      writeFileSync(lock, String(process.pid));
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (isRunning(holder)) {
+        console.error(
+          `shop: another npm start (pid ${holder}) is using ${dataDir}; stop it or set SHOP_DATA_DIR`,
+        );
+        process.exit(1);
+      }
+      // Stale: remove it and race for it again, so two starts cannot both take it over.
+      rmSync(lock, { force: true });
     }
   }
   process.once('exit', () => rmSync(lock, { force: true }));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 lockDataFolder();
@@ -70,7 +103,8 @@ let startup: Promise<RunningShop> | undefined;
 // aborted start stops whatever it had started, in order, before it settles.
 let stopping = false;
 const stop = async (signal: string) => {
-  if (stopping) return;
+  // A second Ctrl-C does not wait for the orderly stop: every child is killed at exit.
+  if (stopping) process.exit(130);
   stopping = true;
   console.log(`shop: ${signal} received, stopping ...`);
   starting.abort();
@@ -98,11 +132,7 @@ startup = startShop({
 
 try {
   const shop = await startup;
-  if (admin.generatedIn) {
-    console.log(
-      `shop: admin ${adminEmail} has the password ${admin.password} (kept in ${admin.generatedIn})`,
-    );
-  }
+  if (admin.generatedIn) await announceAdmin(`${shop.gatewayUrl}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`shop: ready in ${seconds}s at ${shop.gatewayUrl} (Ctrl-C stops everything)`);
 } catch (error) {
