@@ -136,6 +136,19 @@ describe.each(backends)('the outbox on %s', (backend) => {
     for (const target of targets) expect(target.published.length).toBeGreaterThan(0);
   });
 
+  it('releases what it cannot send within its lease, so slow publishes are never sent twice', async () => {
+    const events = Array.from({ length: 12 }, (_, i) => testEvent(`slow${i}`));
+    await commit(...events);
+    // Each publish takes 120 ms against a 1 s lease: a batch of 12 would outlive it.
+    const targets = [broker({ delayMs: 120 }), broker({ delayMs: 120 })];
+    const racing = targets.map((target) =>
+      start({ publish: target.publish, pollIntervalMs: 20, batchSize: 12, leaseMs: 1_000 }),
+    );
+    await Promise.all(racing.map((relay) => relay.drain()));
+    const sent = targets.flatMap((target) => target.published.map((event) => event.id));
+    expect(sent.sort()).toEqual(events.map((event) => event.id).sort());
+  });
+
   it('leaves a batch another relay holds alone until its lease runs out', async () => {
     const held = testEvent('held');
     await commit(held);

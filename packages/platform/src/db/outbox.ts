@@ -136,12 +136,29 @@ export function startOutboxRelay<DB extends PlatformTables>(
       .orderBy('position')
       .execute();
 
+  const release = async (eventIds: string[]) => {
+    if (eventIds.length === 0) return;
+    await db
+      .updateTable('outbox')
+      .set({ claimed_until: null })
+      .where('event_id', 'in', eventIds)
+      .execute();
+  };
+
   const pass = async (): Promise<Pass> => {
     if (Date.now() - lastPurgeAt >= purgeEveryMs) await purge();
     const rows = await claim();
+    const claimedAt = Date.now();
     const sent: string[] = [];
     let failure: { eventId: string; attempts: number; error: unknown } | undefined;
+    let outOfLease = false;
     for (const row of rows) {
+      // Slow publishes must not outlive the claim, or another replica would take these
+      // rows while this one still sends them: past half the lease, the rest is released.
+      if (Date.now() - claimedAt > (leaseSeconds * 1_000) / 2) {
+        outOfLease = true;
+        break;
+      }
       try {
         await publish(row.event);
         sent.push(row.event_id);
@@ -157,7 +174,11 @@ export function startOutboxRelay<DB extends PlatformTables>(
         .where('event_id', 'in', sent)
         .execute();
     }
-    if (!failure) return rows.length === batchSize ? 'more' : 'idle';
+    if (!failure) {
+      if (!outOfLease) return rows.length === batchSize ? 'more' : 'idle';
+      await release(rows.slice(sent.length).map((row) => row.event_id));
+      return 'more';
+    }
 
     const { eventId, attempts, error } = failure;
     const message = error instanceof Error ? error.message : String(error);
@@ -167,14 +188,7 @@ export function startOutboxRelay<DB extends PlatformTables>(
       .where('event_id', '=', eventId)
       .execute();
     // Released, not kept until the lease ends, so the next pass resumes in order.
-    const held = rows.slice(sent.length + 1).map((row) => row.event_id);
-    if (held.length > 0) {
-      await db
-        .updateTable('outbox')
-        .set({ claimed_until: null })
-        .where('event_id', 'in', held)
-        .execute();
-    }
+    await release(rows.slice(sent.length + 1).map((row) => row.event_id));
     logger.warn('outbox publish failed; will retry', { eventId, attempts, error });
     return 'failed';
   };
