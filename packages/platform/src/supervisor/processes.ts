@@ -8,6 +8,8 @@ export type ChildSpec = {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Runs the child as this account (PostgreSQL refuses to run as root). */
+  account?: { uid: number; gid: number };
 };
 
 export type OutputSink = (name: string, line: string) => void;
@@ -54,6 +56,8 @@ export class ProcessGroup {
     const child = spawn(command, args, {
       cwd: spec.cwd,
       env: spec.env,
+      // setpriv runs after the switch, so the death signal it sets survives it.
+      ...(spec.account ?? {}),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

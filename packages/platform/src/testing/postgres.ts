@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePorts } from '../supervisor/ports.ts';
+import { ProcessGroup } from '../supervisor/processes.ts';
 import { ensureDebianProgram, findExecutables } from '../supervisor/system.ts';
 
 export type TestPostgres = {
@@ -42,11 +43,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   try {
     if (account) await chown(dir, account.uid, account.gid);
     const dataDir = join(dir, 'data');
-    await runToEnd(
-      join(bin, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-locale', '-E', 'UTF8', '--no-sync'],
-      { cwd: dir, account },
-    );
+    initdb(bin, dataDir, dir, account);
     const server = await startServer(join(bin, 'postgres'), dataDir, dir, account);
     const url = (database = 'postgres') =>
       `postgres://postgres@127.0.0.1:${server.port}/${encodeURIComponent(database)}`;
@@ -109,42 +106,15 @@ function unprivilegedAccount(): Account {
   return uid !== undefined && gid !== undefined ? { uid, gid } : { uid: 65534, gid: 65534 };
 }
 
-type SpawnOptions = { cwd: string; account: Account | undefined };
-
-function spawnAs(command: string, args: string[], options: SpawnOptions): ChildProcess {
-  return spawn(command, args, {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH, LC_ALL: 'C' },
-    // Node drops root's supplementary groups when it switches the ids.
-    ...(options.account ? { uid: options.account.uid, gid: options.account.gid } : {}),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function collectOutput(child: ChildProcess): () => string {
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return () => output;
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    child.once('error', () => resolve(-1));
-    child.once('exit', (code) => resolve(code));
-  });
-}
-
-async function runToEnd(command: string, args: string[], options: SpawnOptions): Promise<void> {
-  const child = spawnAs(command, args, options);
-  const output = collectOutput(child);
-  const code = await exitOf(child);
-  if (code !== 0) throw new Error(`${command} exited with ${code}:\n${output()}`);
+function initdb(bin: string, dataDir: string, cwd: string, account: Account | undefined): void {
+  const result = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-locale', '-E', 'UTF8', '--no-sync'],
+    { cwd, env: { PATH: process.env.PATH, LC_ALL: 'C' }, encoding: 'utf8', ...(account ?? {}) },
+  );
+  if (result.status !== 0) {
+    throw new Error(`initdb exited with ${result.status}:\n${result.stdout}${result.stderr}`);
+  }
 }
 
 async function startServer(
@@ -153,49 +123,35 @@ async function startServer(
   socketDir: string,
   account: Account | undefined,
 ): Promise<{ port: number; stop(): Promise<void> }> {
-  // setpriv (util-linux) has the kernel kill the server if this process dies without
-  // stopping it; it runs after the switch to `account`, which would otherwise clear it.
-  const setpriv = findExecutables('setpriv')[0];
+  let output = '';
+  const group = new ProcessGroup({
+    output: (_name, line) => {
+      output = `${output}${line}\n`.slice(-8_000);
+    },
+    // A server that dies by itself fails waitUntilReady here, or the queries of its test.
+    onUnexpectedExit: () => {},
+  });
   // The port is free when picked but may be taken before the server binds it: try again.
   for (let attempt = 1; ; attempt++) {
     const [port] = await freePorts(1);
     if (port === undefined) throw new Error('no free port');
-    const args = [
-      ...['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', socketDir],
-      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    ];
-    const child = setpriv
-      ? spawnAs(setpriv, ['--pdeathsig', 'SIGKILL', '--', postgres, ...args], {
-          cwd: socketDir,
-          account,
-        })
-      : spawnAs(postgres, args, { cwd: socketDir, account });
-    const output = collectOutput(child);
-    const exited = exitOf(child);
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // already gone
-      }
-    };
-    const killOnExit = () => killGroup('SIGKILL');
-    process.once('exit', killOnExit);
-    const stop = async () => {
-      // SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for every client to leave.
-      killGroup('SIGINT');
-      const timer = setTimeout(() => killGroup('SIGKILL'), stopGraceMs);
-      await exited;
-      clearTimeout(timer);
-      killGroup('SIGKILL');
-      process.removeListener('exit', killOnExit);
-    };
-
-    const ready = await waitUntilReady(port, exited);
-    if (ready) return { port, stop };
+    group.start({
+      name: 'postgres',
+      command: postgres,
+      args: [
+        ...['-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', socketDir],
+        ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      ],
+      cwd: socketDir,
+      env: { PATH: process.env.PATH, LC_ALL: 'C' },
+      account,
+    });
+    // SIGINT is PostgreSQL's fast shutdown: SIGTERM would wait for every client to leave.
+    const stop = () => group.stop('postgres', { signal: 'SIGINT', graceMs: stopGraceMs });
+    if (await waitUntilReady(port, group.exited('postgres'))) return { port, stop };
     await stop();
-    if (attempt >= 3 || !/already in use/i.test(output())) {
-      throw new Error(`postgres did not start on port ${port}:\n${output()}`);
+    if (attempt >= 3 || !/already in use/i.test(output)) {
+      throw new Error(`postgres did not start on port ${port}:\n${output}`);
     }
   }
 }
