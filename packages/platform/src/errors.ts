@@ -77,7 +77,7 @@ export type Problem = {
 
 export const problemContentType = 'application/problem+json';
 
-export function toProblem(error: AppError, requestId?: string, instance?: string): Problem {
+function toProblem(error: AppError, requestId?: string, instance?: string): Problem {
   return {
     type: `urn:shop:problem:${error.code.replaceAll('_', '-')}`,
     title: titles[error.code],

@@ -4,12 +4,10 @@ export { createSidecar, pubsubName, type Sidecar, type SidecarConfig } from './d
 export {
   AppError,
   type ErrorCode,
-  errorStatus,
   type FieldError,
   type Problem,
   problemContentType,
   problemResponse,
-  toProblem,
 } from './errors.ts';
 export { buildEvent, parseEvent, type ShopEvent } from './events/cloud-event.ts';
 export {
@@ -27,7 +25,6 @@ export {
   type ReadinessChecks,
   type ServiceApp,
   type ServiceAppOptions,
-  validationError,
 } from './http/app.ts';
 export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';

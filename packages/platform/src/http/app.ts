@@ -42,7 +42,7 @@ export type ServiceApp = OpenAPIHono & {
 const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
 const readinessTimeoutMs = 2_000;
 
-export function validationError(error: ZodError): AppError {
+function validationError(error: ZodError): AppError {
   return new AppError('validation_failed', 'the request does not match the schema', {
     errors: error.issues.map((issue) => ({
       path: issue.path.length > 0 ? issue.path.join('.') : '(root)',

@@ -1,10 +1,10 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type GoTool, pinnedVersion, resolveGoTool } from './go-tool.ts';
+import { type GoTool, resolveGoTool } from './go-tool.ts';
 
 const buildinfo = 'github.com/dapr/dapr/pkg/buildinfo';
 
-export const daprdTool: GoTool = {
+const daprdTool: GoTool = {
   name: 'daprd',
   wrapperDir: 'tools/daprd',
   module: 'github.com/dapr/dapr',
@@ -21,9 +21,6 @@ export const daprdTool: GoTool = {
     `daprd ${version} was not found and Go is not installed to build it. Either install Go 1.26 or newer ` +
     `and run \`npm run setup\` again, or install the Dapr CLI and run \`dapr init --slim --runtime-version ${version}\`.`,
 };
-
-/** The pinned Dapr release, read from the wrapper module so there is one place to change it. */
-export const pinnedDaprVersion = (repoRoot: string) => pinnedVersion(repoRoot, daprdTool);
 
 /** A daprd of the pinned version, built and cached on first use. */
 export const resolveDaprd = (repoRoot: string) => resolveGoTool(repoRoot, daprdTool);

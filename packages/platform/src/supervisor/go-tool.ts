@@ -31,7 +31,7 @@ export type GoTool = {
   installHint(version: string): string;
 };
 
-export function pinnedVersion(repoRoot: string, tool: GoTool): string {
+function pinnedVersion(repoRoot: string, tool: GoTool): string {
   const goMod = readFileSync(join(repoRoot, tool.wrapperDir, 'go.mod'), 'utf8');
   const escaped = tool.module.replaceAll('.', '\\.').replaceAll('/', '\\/');
   const match = new RegExp(`^\\s*(?:require\\s+)?${escaped} v(\\S+)`, 'm').exec(goMod);
@@ -39,7 +39,7 @@ export function pinnedVersion(repoRoot: string, tool: GoTool): string {
   return match[1];
 }
 
-export function cachedBinaryPath(tool: GoTool, version: string): string {
+function cachedBinaryPath(tool: GoTool, version: string): string {
   const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
   return join(cacheRoot, 'shop', tool.name, version, tool.name);
 }

@@ -1,5 +1,5 @@
-export { daprdTool, pinnedDaprVersion, resolveDaprd } from './daprd.ts';
-export { cachedBinaryPath, type GoTool, pinnedVersion, resolveGoTool } from './go-tool.ts';
+export { resolveDaprd } from './daprd.ts';
+export { type GoTool, resolveGoTool } from './go-tool.ts';
 export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './manifest.ts';
 export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';
