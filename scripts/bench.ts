@@ -3,7 +3,7 @@
 // ratios much less.
 import { cpus } from 'node:os';
 import { createLogger, createServiceApp } from '@shop/platform';
-import { createTestTokens, startTestShop } from '@shop/platform/testing';
+import { createTestTokens, startTestShop } from '@shop/devkit/testing';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

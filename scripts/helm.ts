@@ -3,7 +3,7 @@
 //   node scripts/helm.ts lint charts/shop
 //   node scripts/helm.ts install shop charts/shop
 import { spawnSync } from 'node:child_process';
-import { findRepoRoot, type GoTool, resolveGoTool } from '@shop/platform/supervisor';
+import { findRepoRoot, type GoTool, resolveGoTool } from '@shop/devkit/supervisor';
 
 const helmModule = 'helm.sh/helm/v4';
 const versionPackage = `${helmModule}/internal/version`;

@@ -1,7 +1,7 @@
 // Everything a fresh machine needs before the shop can run or be tested: the right Node,
 // daprd and helm of their pinned versions (built once and cached, before any test runs so
 // no test competes with a compiler), and the Debian packages.
-import { ensureDebianProgram, findRepoRoot, resolveDaprd } from '@shop/platform/supervisor';
+import { ensureDebianProgram, findRepoRoot, resolveDaprd } from '@shop/devkit/supervisor';
 import { resolveHelm } from './helm.ts';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);

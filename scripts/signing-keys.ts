@@ -9,7 +9,7 @@ import {
   rotateSigningKeySet,
   signingKeysSecretName,
 } from '@shop/platform/auth';
-import { ensureLocalSecrets, findRepoRoot } from '@shop/platform/supervisor';
+import { ensureLocalSecrets, findRepoRoot } from '@shop/devkit/supervisor';
 
 const [command, fileArg] = process.argv.slice(2);
 const file =

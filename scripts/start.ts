@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot, type RunningShop, startShop } from '@shop/platform/supervisor';
+import { findRepoRoot, type RunningShop, startShop } from '@shop/devkit/supervisor';
 
 const repoRoot = findRepoRoot();
 const dataDir = process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data');

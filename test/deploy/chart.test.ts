@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { findRepoRoot } from '@shop/platform/supervisor';
+import { findRepoRoot } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { resolveHelm } from '../../scripts/helm.ts';

@@ -6,7 +6,7 @@ import {
   rotateSigningKeySet,
   signingKeysSecretName,
 } from '@shop/platform/auth';
-import { createTestTokens, eventually, startTestShop, type TestShop } from '@shop/platform/testing';
+import { createTestTokens, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let shop: TestShop;

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot, freePorts } from '@shop/platform/supervisor';
-import { eventually } from '@shop/platform/testing';
+import { findRepoRoot, freePorts } from '@shop/devkit/supervisor';
+import { eventually } from '@shop/devkit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const repoRoot = findRepoRoot();

@@ -1,4 +1,4 @@
-// Wrapper module that pins daprd; packages/platform/src/supervisor/daprd.ts builds it
+// Wrapper module that pins daprd; packages/devkit/src/supervisor/daprd.ts builds it
 // with `go build -tags allcomponents` and reads the pinned version from this file.
 // Go ignores the `replace` directives of a dependency's go.mod, so the ones in
 // github.com/dapr/dapr's own go.mod are repeated below; update them together with

@@ -7,7 +7,7 @@ import {
   signingKeysSecretName,
 } from '@shop/platform/auth';
 import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
-import { startPostgres, testTokenSettings, viaSidecar } from '@shop/platform/testing';
+import { startPostgres, testTokenSettings, viaSidecar } from '@shop/devkit/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from './app.ts';
 import type { UsersTables } from './tables.ts';

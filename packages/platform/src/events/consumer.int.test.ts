@@ -5,8 +5,8 @@ import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from '../http/app.ts';
 import { createLogger } from '../logger.ts';
-import { freePorts } from '../supervisor/ports.ts';
-import { eventually, startTestShop, type TestShop } from '../testing/shop.ts';
+import { freePorts } from '@shop/devkit/supervisor';
+import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { buildEvent } from './cloud-event.ts';
 import { createEventConsumer, createMemoryDeadLetterStore, type Delivery } from './consumer.ts';
 

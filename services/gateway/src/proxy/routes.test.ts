@@ -1,5 +1,5 @@
 import { createLogger } from '@shop/platform';
-import { createTestTokens } from '@shop/platform/testing';
+import { createTestTokens } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSigningKeySet, signingKeysSecretName } from '../auth/index.ts';
+import { generateSigningKeySet, signingKeysSecretName } from '@shop/platform/auth';
 
 /**
  * The local secret store's file (components/local/secretstore.yaml), created once per data

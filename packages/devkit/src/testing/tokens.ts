@@ -7,8 +7,8 @@ import {
   type Role,
   signingKeysSecretName,
   type TokenVerifier,
-} from '../auth/index.ts';
-import { createLogger } from '../logger.ts';
+} from '@shop/platform/auth';
+import { createLogger } from '@shop/platform';
 
 export const testTokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
 
