@@ -2,8 +2,8 @@
 // in the same run on the same machine. Not a CI gate: figures vary between machines, the
 // ratios much less.
 import { cpus } from 'node:os';
-import { createLogger, createServiceApp } from '@shop/platform';
 import { createTestTokens, startTestShop } from '@shop/devkit/testing';
+import { createLogger, createServiceApp } from '@shop/platform';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);

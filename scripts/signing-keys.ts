@@ -4,12 +4,12 @@
 // `npm run keys -- init <secrets-file>` creates such a file for use with the Dapr CLI.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ensureLocalSecrets, findRepoRoot } from '@shop/devkit/supervisor';
 import {
   parseSigningKeySet,
   rotateSigningKeySet,
   signingKeysSecretName,
 } from '@shop/platform/auth';
-import { ensureLocalSecrets, findRepoRoot } from '@shop/devkit/supervisor';
 
 const [command, fileArg] = process.argv.slice(2);
 const file =

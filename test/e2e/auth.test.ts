@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createTestTokens, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import {
   parseSigningKeySet,
   rotateSigningKeySet,
   signingKeysSecretName,
 } from '@shop/platform/auth';
-import { createTestTokens, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let shop: TestShop;

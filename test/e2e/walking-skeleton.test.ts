@@ -1,5 +1,5 @@
-import type { Problem } from '@shop/platform';
 import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import type { Problem } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let shop: TestShop;

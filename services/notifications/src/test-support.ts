@@ -1,5 +1,5 @@
-import { createLogger, createMemoryDeadLetterStore } from '@shop/platform';
 import { createTestTokens, viaSidecar } from '@shop/devkit/testing';
+import { createLogger, createMemoryDeadLetterStore } from '@shop/platform';
 import { createApp } from './app.ts';
 import { createMemoryInboxRepository } from './inbox/repository.ts';
 

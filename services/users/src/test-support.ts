@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { startPostgres, testTokenSettings, viaSidecar } from '@shop/devkit/testing';
 import { createLogger, type ShopEvent } from '@shop/platform';
 import {
   createKeyring,
@@ -7,7 +8,6 @@ import {
   signingKeysSecretName,
 } from '@shop/platform/auth';
 import { createDatabase, migrateToLatest, startOutboxRelay } from '@shop/platform/db';
-import { startPostgres, testTokenSettings, viaSidecar } from '@shop/devkit/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { createApp } from './app.ts';
 import type { UsersTables } from './tables.ts';

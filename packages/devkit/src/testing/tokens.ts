@@ -1,3 +1,4 @@
+import { createLogger } from '@shop/platform';
 import {
   createKeyring,
   createTokenIssuer,
@@ -8,7 +9,6 @@ import {
   signingKeysSecretName,
   type TokenVerifier,
 } from '@shop/platform/auth';
-import { createLogger } from '@shop/platform';
 
 export const testTokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop:api' };
 

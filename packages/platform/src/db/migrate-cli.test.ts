@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startPostgres, type TestPostgres } from '@shop/devkit/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type TestPostgres } from '@shop/devkit/testing';
 import { brokenMigrationsFolder, migrationsFolder } from './testdata/backends.ts';
 
 // The command the Helm hook and `npm run migrate` run, as a real process against a real server.

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
+import { freePorts } from '@shop/devkit/supervisor';
+import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from '../http/app.ts';
 import { createLogger } from '../logger.ts';
-import { freePorts } from '@shop/devkit/supervisor';
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { buildEvent } from './cloud-event.ts';
 import { createEventConsumer, createMemoryDeadLetterStore, type Delivery } from './consumer.ts';
 

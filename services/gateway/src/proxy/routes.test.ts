@@ -1,5 +1,5 @@
-import { createLogger } from '@shop/platform';
 import { createTestTokens } from '@shop/devkit/testing';
+import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 

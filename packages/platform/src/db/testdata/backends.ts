@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
+import { startPostgres } from '@shop/devkit/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildEvent, type ShopEvent } from '../../events/cloud-event.ts';
 import { createLogger, type Logger } from '../../logger.ts';
-import { startPostgres } from '@shop/devkit/testing';
 import { createDatabase, type Database } from '../database.ts';
 import { migrateToLatest } from '../migrations.ts';
 import type { PlatformTables } from '../platform-tables.ts';
