@@ -1,4 +1,5 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 
 // OWASP's first argon2id option: 19 MiB of memory, 2 passes, 1 lane (~35 ms here).
 const params = { memory: 19_456, passes: 2, parallelism: 1 };
@@ -20,6 +21,22 @@ export async function hashPassword(password: string): Promise<string> {
   return `$argon2id$v=19$m=${params.memory},t=${params.passes},p=${params.parallelism}$${encode(salt)}$${encode(key)}`;
 }
 
+/** What one verification cost: the argon2id parameters and sizes it derived with. */
+export type VerificationCost = {
+  memory: number;
+  passes: number;
+  parallelism: number;
+  saltLength: number;
+  hashLength: number;
+};
+
+/**
+ * Publishes each verification's VerificationCost, so a test can check that a login for an
+ * unknown email pays exactly what a wrong password pays, without timing anything. Free
+ * while nobody subscribes.
+ */
+export const verificationCosts = channel('shop:users:password-verification');
+
 const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
@@ -27,11 +44,16 @@ export async function verifyPassword(password: string, encoded: string): Promise
   if (!match) return false;
   const [, memory, passes, parallelism, salt, key] = match;
   const expected = Buffer.from(key as string, 'base64');
-  const actual = await derive(password, Buffer.from(salt as string, 'base64'), {
-    memory: Number(memory),
-    passes: Number(passes),
-    parallelism: Number(parallelism),
-  });
+  const saltBytes = Buffer.from(salt as string, 'base64');
+  const cost = { memory: Number(memory), passes: Number(passes), parallelism: Number(parallelism) };
+  const actual = await derive(password, saltBytes, cost);
+  if (verificationCosts.hasSubscribers) {
+    verificationCosts.publish({
+      ...cost,
+      saltLength: saltBytes.length,
+      hashLength: actual.length,
+    } satisfies VerificationCost);
+  }
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
