@@ -9,16 +9,30 @@ export {
   problemContentType,
   problemResponse,
 } from './errors.ts';
-export { buildEvent, parseEvent, type ShopEvent } from './events/cloud-event.ts';
 export {
+  buildEvent,
+  parseEvent,
+  type ReceivedEvent,
+  type ShopEvent,
+  type VersionedEvent,
+} from './events/cloud-event.ts';
+export {
+  type ConsumedEvents,
   createEventConsumer,
   createMemoryDeadLetterStore,
   type DeadLetter,
   type DeadLetterStore,
   type Delivery,
+  defineConsumer,
+  type EventConsumerDefinition,
   type EventHandlers,
 } from './events/consumer.ts';
-export { type EventData, type EventType, eventSchemas } from './events/schemas.ts';
+export {
+  type EventData,
+  type EventType,
+  type EventVersion,
+  eventCatalog,
+} from './events/schemas.ts';
 export {
   createRouter,
   createServiceApp,

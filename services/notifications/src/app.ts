@@ -7,7 +7,7 @@ import {
 } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { NotificationsConfig } from './config.ts';
-import { inboxEventHandlers } from './inbox/events.ts';
+import { notificationsEvents } from './events.ts';
 import type { InboxRepository } from './inbox/repository.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 
@@ -33,7 +33,7 @@ export function createApp(deps: NotificationsDeps) {
       appId: 'notifications',
       logger: deps.logger,
       deadLetters: deps.deadLetters,
-      handlers: inboxEventHandlers(deps),
+      definition: notificationsEvents(deps),
     }),
   );
   app.use('/api/v1/notifications', authenticate(deps.verifier));

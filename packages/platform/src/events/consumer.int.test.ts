@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from '../http/app.ts';
 import { createLogger } from '../logger.ts';
 import { buildEvent } from './cloud-event.ts';
-import { createEventConsumer, createMemoryDeadLetterStore, type Delivery } from './consumer.ts';
+import {
+  createEventConsumer,
+  createMemoryDeadLetterStore,
+  type Delivery,
+  defineConsumer,
+} from './consumer.ts';
 
 // A probe app in this process, beside a real daprd and a real Redis: its answers are
 // scripted per event, so the test sees exactly what Dapr does with SUCCESS, RETRY and DROP
@@ -76,12 +81,15 @@ beforeAll(async () => {
       appId: 'probe',
       logger,
       deadLetters,
-      handlers: {
-        'user.registered': async (event) => {
-          deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
-          return script.get(event.id)?.shift() ?? 'SUCCESS';
+      definition: defineConsumer({
+        consumes: { 'user.registered': [1] },
+        handlers: {
+          'user.registered': async (event) => {
+            deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
+            return script.get(event.id)?.shift() ?? 'SUCCESS';
+          },
         },
-      },
+      }),
     }),
   );
   const [port] = await freePorts(1);

@@ -2,15 +2,77 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { parseEvent, type ShopEvent } from './cloud-event.ts';
-import type { EventType } from './schemas.ts';
+import { parseEvent, type ReceivedEvent } from './cloud-event.ts';
+import {
+  type EventCatalog,
+  type EventType,
+  type EventVersion,
+  eventCatalog,
+  type ShopCatalog,
+} from './schemas.ts';
 
 /** What a consumer tells Dapr: done, try again later, or give up (Dapr then dead-letters it). */
 export type Delivery = 'SUCCESS' | 'RETRY' | 'DROP';
 
-export type EventHandlers = {
-  [T in EventType]?: (event: ShopEvent<T>) => Promise<Delivery>;
+/**
+ * The event types a consumer takes, each with the versions it accepts (at least one).
+ * Declared beside the handlers, in a module without side effects, so that
+ * `npm run subscriptions` can read it and subscribe the app to exactly these topics.
+ */
+export type ConsumedEvents<C extends EventCatalog = ShopCatalog> = {
+  readonly [T in EventType<C>]?: readonly [EventVersion<T, C>, ...EventVersion<T, C>[]];
 };
+
+/** One handler for each declared type, receiving exactly the versions declared for it. */
+export type EventHandlers<
+  Consumes extends ConsumedEvents<C>,
+  C extends EventCatalog = ShopCatalog,
+> = {
+  -readonly [T in keyof Consumes & EventType<C>]-?: (
+    event: ReceivedEvent<T, NonNullable<Consumes[T]>[number], C>,
+  ) => Promise<Delivery>;
+};
+
+/** A consumer's declaration and handlers, checked against each other; see defineConsumer. */
+export type EventConsumerDefinition = {
+  readonly catalog: EventCatalog;
+  readonly consumes: { readonly [type: string]: readonly number[] | undefined };
+  readonly handlers: {
+    readonly [type: string]:
+      | ((event: ReceivedEvent<string, number, EventCatalog>) => Promise<Delivery>)
+      | undefined;
+  };
+};
+
+/**
+ * Pairs the events a consumer declares with its handlers: the type checker refuses a
+ * declared type without a handler and a handler for a type not declared, and each handler
+ * receives a union of the versions declared for its type. `catalog` is the shop's unless a
+ * test brings its own.
+ *
+ * @example
+ * export const consumes = { 'user.registered': [1] } as const satisfies ConsumedEvents;
+ * const definition = defineConsumer({ consumes, handlers: { 'user.registered': async (event) => 'SUCCESS' } });
+ */
+export function defineConsumer<
+  const Consumes extends ConsumedEvents<C>,
+  Handlers extends EventHandlers<Consumes, C>,
+  C extends EventCatalog = ShopCatalog,
+>(definition: {
+  consumes: Consumes;
+  // Handlers is inferred from the map as given, so a handler for an undeclared type is
+  // refused even where excess-property checks do not reach (a spread of a feature's map).
+  handlers: Handlers & { [Undeclared in Exclude<keyof Handlers, keyof Consumes>]: never };
+  catalog?: C;
+}): EventConsumerDefinition {
+  return {
+    catalog: definition.catalog ?? eventCatalog,
+    consumes: definition.consumes,
+    // Each handler was checked against its declared versions above, and dispatch calls it
+    // only with an event of one of them, so the erased signature is never widened in use.
+    handlers: definition.handlers as unknown as EventConsumerDefinition['handlers'],
+  };
+}
 
 export type DeadLetter = {
   id: string;
@@ -41,20 +103,22 @@ export function createMemoryDeadLetterStore(): DeadLetterStore {
  * The routes Dapr delivers events to (`POST /events/{type}`, from declarative
  * subscriptions), the dead-letter sink (`POST /dead-letters`), and the admin routes to
  * inspect and replay dead letters. Each delivery answers SUCCESS, RETRY or DROP explicitly:
- * a payload that fails its schema is dropped to the dead-letter topic, a handler that
- * throws is retried.
+ * an invalid event (no `time`, a `dataschema` naming no known version, a payload that fails
+ * that version's schema) or a version the definition does not accept is dropped to the
+ * dead-letter topic; a handler that throws is retried.
  *
  * @example
- * app.route('/', createEventConsumer({ appId: 'notifications', logger, deadLetters, handlers: { 'user.registered': onRegistered } }));
+ * app.route('/', createEventConsumer({ appId: 'notifications', logger, deadLetters, definition: defineConsumer({ consumes, handlers }) }));
  */
 export function createEventConsumer(options: {
   /** This app's Dapr id: only its own sidecar's callers may use the admin routes. */
   appId: string;
   logger: Logger;
-  handlers: EventHandlers;
+  definition: EventConsumerDefinition;
   deadLetters: DeadLetterStore;
 }) {
-  const { logger, handlers, deadLetters } = options;
+  const { logger, deadLetters } = options;
+  const { catalog, consumes, handlers } = options.definition;
 
   // An operator inspects and replays through this app's own sidecar (its Dapr API token),
   // which names no other caller; another app invoking these routes is refused.
@@ -76,7 +140,7 @@ export function createEventConsumer(options: {
   });
 
   const dispatch = async (body: unknown, route?: string): Promise<Delivery> => {
-    const parsed = parseEvent(body);
+    const parsed = parseEvent(body, catalog);
     if (!parsed.ok) {
       logger.warn('event rejected', {
         reason: parsed.reason,
@@ -90,9 +154,23 @@ export function createEventConsumer(options: {
       logger.warn('event on the wrong route', { eventId: event.id, type: event.type, route });
       return 'DROP';
     }
-    const handler = handlers[event.type] as ((e: ShopEvent) => Promise<Delivery>) | undefined;
-    if (!handler) {
-      logger.warn('no handler for event', { eventId: event.id, type: event.type });
+    const handler = handlers[event.type];
+    const accepted = consumes[event.type];
+    if (!handler || !accepted) {
+      logger.warn('event rejected', {
+        reason: 'this app does not consume this type',
+        eventId: event.id,
+        type: event.type,
+      });
+      return 'DROP';
+    }
+    if (!accepted.includes(event.version)) {
+      logger.warn('event rejected', {
+        reason: `version ${event.version} not accepted; this app takes ${accepted.map((v) => `v${v}`).join(', ')}`,
+        eventId: event.id,
+        type: event.type,
+        dataschema: event.dataschema,
+      });
       return 'DROP';
     }
     try {

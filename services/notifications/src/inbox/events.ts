@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { EventHandlers, Logger } from '@shop/platform';
+import type { ConsumedEvents, EventHandlers, Logger } from '@shop/platform';
 import type { InboxRepository } from './repository.ts';
+
+/** The events the inbox turns into notifications, with the versions it reads. */
+export const inboxConsumes = { 'user.registered': [1] } as const satisfies ConsumedEvents;
 
 export type InboxEventDeps = { inbox: InboxRepository; logger: Logger };
 
-export function inboxEventHandlers(deps: InboxEventDeps): EventHandlers {
+export function inboxEventHandlers(deps: InboxEventDeps): EventHandlers<typeof inboxConsumes> {
   return {
     'user.registered': async (event) => {
       const outcome = await deps.inbox.insertForEvent(event.id, {
