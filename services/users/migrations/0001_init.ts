@@ -1,8 +1,6 @@
-import { createPlatformTables, dropPlatformTables } from '@shop/platform/db';
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await createPlatformTables(db);
   await db.schema
     .createTable('users')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -48,5 +46,4 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of ['login_throttle', 'refresh_tokens', 'token_families', 'users']) {
     await db.schema.dropTable(table).execute();
   }
-  await dropPlatformTables(db);
 }

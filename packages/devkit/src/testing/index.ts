@@ -1,4 +1,23 @@
+export {
+  type DatabaseBackend,
+  databaseBackends,
+  openTestDatabase,
+  recordingLogger,
+  silentLogger,
+  type TestDatabase,
+  useTestDatabase,
+} from './database.ts';
 export { startPostgres, type TestPostgres } from './postgres.ts';
+export { describeServiceContract, type ServiceContractOptions } from './service-contract.ts';
+export {
+  type CallOptions,
+  recordingPublisher,
+  type ServiceAppDeps,
+  type ServiceAppHarness,
+  type ServiceCall,
+  serviceCaller,
+  useServiceApp,
+} from './service-harness.ts';
 export { eventually, startTestShop, type TestShop } from './shop.ts';
 export { createTestTokens, testTokenSettings } from './tokens.ts';
 export { viaSidecar } from './via-sidecar.ts';

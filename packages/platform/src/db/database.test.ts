@@ -1,54 +1,101 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  databaseBackends,
+  openTestDatabase,
+  recordingLogger,
+  type TestDatabase,
+} from '@shop/devkit/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from './database.ts';
 import { migrateToLatest } from './migrations.ts';
 import {
-  backends,
   brokenMigrationsFolder,
   migrationsFolder,
-  type OpenedDatabase,
-  openDatabase,
-  recordingLogger,
   type TestTables,
-  useDatabase,
+  useWidgetsDatabase,
 } from './testdata/backends.ts';
 
-const tableNames = async (opened: OpenedDatabase) => {
+const tableNames = async (opened: TestDatabase<TestTables>) => {
   const tables = await opened.database.db.introspection.getTables();
   return tables.map((table) => table.name).sort();
 };
 
-describe.each(backends)('migrations on %s', (backend) => {
+describe.each(databaseBackends)('migrations on %s', (backend) => {
   const logger = recordingLogger();
-  let opened: OpenedDatabase;
+  let opened: TestDatabase<TestTables>;
   beforeAll(async () => {
-    opened = await openDatabase(backend, logger);
+    opened = await openTestDatabase<TestTables>(backend, { logger });
   });
   afterAll(() => opened.close());
 
   it('apply once, then find nothing left to do', async () => {
     await migrateToLatest(opened.database.db, migrationsFolder, logger);
-    expect(await tableNames(opened)).toEqual(['inbox', 'outbox', 'widgets']);
+    expect(await tableNames(opened)).toEqual([
+      'dead_letters',
+      'outbox',
+      'platform_migration',
+      'platform_migration_lock',
+      'processed_events',
+      'widgets',
+    ]);
     const applied = () => logger.lines.filter((line) => line.msg === 'migration applied');
-    expect(applied().map((line) => line.migration)).toEqual(['0001_init']);
+    expect(applied().map((line) => line.migration)).toEqual([
+      '0001_outbox_processed_events_dead_letters',
+      '0001_init',
+    ]);
 
     await migrateToLatest(opened.database.db, migrationsFolder, logger);
-    expect(applied()).toHaveLength(1);
+    expect(applied()).toHaveLength(2);
   });
 
   it('name the migration that failed and keep none of its changes', async () => {
     await expect(
       migrateToLatest(opened.database.db, brokenMigrationsFolder, logger),
     ).rejects.toThrow(/migration 0002_broken failed: .*no_such_table/);
-    expect(await tableNames(opened)).toEqual(['inbox', 'outbox', 'widgets']);
+    expect(await tableNames(opened)).toEqual([
+      'dead_letters',
+      'outbox',
+      'platform_migration',
+      'platform_migration_lock',
+      'processed_events',
+      'widgets',
+    ]);
   });
 });
 
-describe.each(backends)('a database on %s', (backend) => {
-  const database = useDatabase(backend);
+describe.each(databaseBackends)(
+  'a database made before the platform versioned its tables, on %s',
+  (backend) => {
+    let opened: TestDatabase<TestTables>;
+    beforeAll(async () => {
+      opened = await openTestDatabase<TestTables>(backend);
+    });
+    afterAll(() => opened.close());
+
+    it('keeps its processed-event receipts under their new name', async () => {
+      const { db } = opened.database;
+      // What a service's first migration used to create for the platform.
+      await sql`create table inbox (consumer text not null, event_id text not null,
+      processed_at timestamptz not null default now(), constraint inbox_pkey primary key (consumer, event_id))`.execute(
+        db,
+      );
+      await sql`insert into inbox (consumer, event_id) values ('users.test', 'e-1')`.execute(db);
+      await migrateToLatest(db, migrationsFolder, recordingLogger());
+      expect(
+        await db.selectFrom('processed_events').select(['consumer', 'event_id']).execute(),
+      ).toEqual([{ consumer: 'users.test', event_id: 'e-1' }]);
+      expect(await db.introspection.getTables()).not.toContainEqual(
+        expect.objectContaining({ name: 'inbox' }),
+      );
+    });
+  },
+);
+
+describe.each(databaseBackends)('a database on %s', (backend) => {
+  const database = useWidgetsDatabase(backend);
   const countWidgets = () =>
     database()
       .db.selectFrom('widgets')

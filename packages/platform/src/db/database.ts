@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { migrateToLatest } from './migrations.ts';
 
 /** A service's handle on its database. */
 export type Database<DB> = {
@@ -78,4 +80,38 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * A service's own database as its main.ts opens it: from its `databaseEnv` settings,
+ * brought up to its latest migration unless a deploy step (the chart's hook) does that.
+ *
+ * @example
+ * const database = await openServiceDatabase<OrdersTables>({ config, logger, migrations: new URL('../migrations', import.meta.url) });
+ */
+export async function openServiceDatabase<DB>(options: {
+  config: {
+    DATABASE_URL?: string | undefined;
+    PGLITE_DATA_DIR?: string | undefined;
+    MIGRATE_ON_START: boolean;
+  };
+  logger: Logger;
+  /** The service's migrations folder. */
+  migrations: URL;
+}): Promise<Database<DB>> {
+  const { config, logger } = options;
+  const database = createDatabase<DB>({
+    url: config.DATABASE_URL,
+    pgliteDataDir: config.PGLITE_DATA_DIR,
+    logger,
+  });
+  if (config.MIGRATE_ON_START) {
+    try {
+      await migrateToLatest(database.db, fileURLToPath(options.migrations), logger);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+  }
+  return database;
 }

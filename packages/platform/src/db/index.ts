@@ -1,5 +1,10 @@
-export { createDatabase, type Database, type DatabaseOptions } from './database.ts';
-export { type EventReceipt, handleEventOnce } from './inbox.ts';
+export {
+  createDatabase,
+  type Database,
+  type DatabaseOptions,
+  openServiceDatabase,
+} from './database.ts';
+export { sqlDeadLetterStore } from './dead-letters.ts';
 export { migrateToLatest } from './migrations.ts';
 export {
   enqueueEvent,
@@ -7,8 +12,5 @@ export {
   type OutboxRelayOptions,
   startOutboxRelay,
 } from './outbox.ts';
-export {
-  createPlatformTables,
-  dropPlatformTables,
-  type PlatformTables,
-} from './platform-tables.ts';
+export type { PlatformTables } from './platform-tables.ts';
+export { type EventReceipt, handleEventOnce } from './processed-events.ts';

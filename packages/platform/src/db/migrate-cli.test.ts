@@ -43,7 +43,9 @@ describe('migrate-cli', () => {
     const first = migrate(migrationsFolder, url);
     expect(first.status, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toContain('"migration":"0001_init"');
-    expect(await tables(url)).toEqual(expect.arrayContaining(['outbox', 'inbox', 'widgets']));
+    expect(await tables(url)).toEqual(
+      expect.arrayContaining(['outbox', 'processed_events', 'dead_letters', 'widgets']),
+    );
     const second = migrate(migrationsFolder, url);
     expect(second.status).toBe(0);
     expect(second.stdout).not.toContain('migration applied');

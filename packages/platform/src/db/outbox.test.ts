@@ -1,3 +1,4 @@
+import { databaseBackends, recordingLogger } from '@shop/devkit/testing';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShopEvent } from '../events/cloud-event.ts';
@@ -7,13 +8,7 @@ import {
   type OutboxRelayOptions,
   startOutboxRelay,
 } from './outbox.ts';
-import {
-  backends,
-  recordingLogger,
-  type TestTables,
-  testEvent,
-  useDatabase,
-} from './testdata/backends.ts';
+import { type TestTables, testEvent, useWidgetsDatabase } from './testdata/backends.ts';
 
 /** Our own thin publish interface, recording what reached "the broker". */
 function broker(options: { failFirst?: number; delayMs?: number } = {}) {
@@ -35,8 +30,8 @@ function broker(options: { failFirst?: number; delayMs?: number } = {}) {
   };
 }
 
-describe.each(backends)('the outbox on %s', (backend) => {
-  const database = useDatabase(backend);
+describe.each(databaseBackends)('the outbox on %s', (backend) => {
+  const database = useWidgetsDatabase(backend);
   const relays: OutboxRelay[] = [];
   const start = (options: Omit<OutboxRelayOptions<TestTables>, 'db' | 'logger'>) => {
     const logger = recordingLogger();

@@ -1,10 +1,11 @@
+import { databaseBackends } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
-import { backends, password, uniqueEmail, useUsersApp } from '../test-support.ts';
+import { password, uniqueEmail, useUsersApp } from '../test-support.ts';
 import { ensureAdmin } from './service.ts';
 
-describe.each(backends)('accounts on %s', (backend) => {
+describe.each(databaseBackends)('accounts on %s', (backend) => {
   const users = useUsersApp(backend);
   const register = (body: unknown, caller?: string) =>
     users.call('POST', '/api/v1/auth/register', { body, ...(caller ? { caller } : {}) });

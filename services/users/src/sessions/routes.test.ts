@@ -1,14 +1,15 @@
+import { databaseBackends } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { type VerificationCost, verificationCosts } from '../accounts/password.ts';
-import { backends, password, uniqueEmail, useUsersApp } from '../test-support.ts';
+import { password, uniqueEmail, useUsersApp } from '../test-support.ts';
 import { purgeRefreshTokens } from './refresh-tokens.ts';
 import { throttlePolicy } from './throttle.ts';
 
 type Pair = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
 
-describe.each(backends)('sessions on %s', (backend) => {
+describe.each(databaseBackends)('sessions on %s', (backend) => {
   const users = useUsersApp(backend);
 
   async function signUp(label = 'user') {
@@ -20,7 +21,10 @@ describe.each(backends)('sessions on %s', (backend) => {
     return { email, id: ((await res.json()) as { id: string }).id };
   }
   const login = (email: string, pass = password, clientAddress = '192.0.2.1') =>
-    users.call('POST', '/api/v1/auth/login', { body: { email, password: pass }, clientAddress });
+    users.call('POST', '/api/v1/auth/login', {
+      body: { email, password: pass },
+      headers: { 'x-forwarded-for': clientAddress },
+    });
   const refresh = (refreshToken: string) =>
     users.call('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
 

@@ -1,9 +1,7 @@
 import type { Kysely } from 'kysely';
-import { createPlatformTables, dropPlatformTables } from '../../platform-tables.ts';
 
-// The shape of a service's first migration: the platform's tables, then its own.
+// The shape of a service's first migration: only its own tables (the platform brings its own).
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await createPlatformTables(db);
   await db.schema
     .createTable('widgets')
     .addColumn('id', 'text', (col) => col.primaryKey())
@@ -13,5 +11,4 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('widgets').execute();
-  await dropPlatformTables(db);
 }

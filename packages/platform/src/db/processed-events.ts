@@ -28,7 +28,7 @@ export async function handleEventOnce<DB extends PlatformTables>(
     // A concurrent duplicate blocks here on the key until the first commits (then it
     // conflicts) or rolls back (then it goes ahead), so the effect can never run twice.
     const inserted = await platformView(trx)
-      .insertInto('inbox')
+      .insertInto('processed_events')
       .values({ consumer: receipt.consumer, event_id: receipt.eventId })
       .onConflict((oc) => oc.columns(['consumer', 'event_id']).doNothing())
       .executeTakeFirst();

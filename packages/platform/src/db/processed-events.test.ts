@@ -1,10 +1,11 @@
+import { databaseBackends } from '@shop/devkit/testing';
 import type { Transaction } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { handleEventOnce } from './inbox.ts';
-import { backends, type TestTables, useDatabase } from './testdata/backends.ts';
+import { handleEventOnce } from './processed-events.ts';
+import { type TestTables, useWidgetsDatabase } from './testdata/backends.ts';
 
-describe.each(backends)('the inbox on %s', (backend) => {
-  const database = useDatabase(backend);
+describe.each(databaseBackends)('processed events on %s', (backend) => {
+  const database = useWidgetsDatabase(backend);
   const widgetIds = async () =>
     (await database().db.selectFrom('widgets').select('id').orderBy('id').execute()).map(
       (row) => row.id,
