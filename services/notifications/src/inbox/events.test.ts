@@ -46,6 +46,16 @@ describe('user.registered', () => {
     expect(await deliver({ nonsense: true })).toBe('DROP');
   });
 
+  it('drops, unrepaired, an event without time or of a version it does not read', async () => {
+    const { inbox, deliver } = await createTestNotifications();
+    const { time: _, ...timeless } = registered;
+    expect(await deliver(timeless)).toBe('DROP');
+    expect(await deliver({ ...registered, dataschema: 'urn:shop:events:user.registered:v2' })).toBe(
+      'DROP',
+    );
+    expect(await inbox.list({ userId: 'u-1', unreadOnly: false, limit: 10 })).toEqual([]);
+  });
+
   it('drops an event delivered on another type’s route', async () => {
     const { deliver } = await createTestNotifications();
     expect(await deliver(registered, 'order.created')).toBe('DROP');
