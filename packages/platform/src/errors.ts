@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 
 /** The closed set of error codes; each maps to exactly one HTTP status. */
@@ -35,7 +36,12 @@ const titles: Record<ErrorCode, string> = {
   upstream_unavailable: 'Service unavailable',
 };
 
-export type FieldError = { path: string; message: string };
+const fieldError = z.object({
+  path: z.string().openapi({ example: 'email' }),
+  message: z.string(),
+});
+
+export type FieldError = z.infer<typeof fieldError>;
 
 /**
  * An expected failure, rendered as RFC 9457 problem+json by the app's one error handler.
@@ -65,15 +71,20 @@ export class AppError extends Error {
   }
 }
 
-export type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  requestId?: string;
-  errors?: FieldError[];
-};
+/** RFC 9457 problem details, as every error is answered; `errors` lists each invalid field. */
+export const problemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'urn:shop:problem:validation-failed' }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(fieldError).optional(),
+  })
+  .openapi('Problem');
+
+export type Problem = z.infer<typeof problemSchema>;
 
 export const problemContentType = 'application/problem+json';
 

@@ -41,6 +41,13 @@ export {
   type ServiceAppOptions,
 } from './http/app.ts';
 export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
+export { isDaprOnlyPath } from './http/dapr-paths.ts';
+export {
+  bearerSecurity,
+  openApiDocumentPath,
+  type ProblemStatus,
+  problemResponses,
+} from './http/openapi.ts';
 export { requireCaller } from './http/require-caller.ts';
 export { type RunServiceOptions, runService } from './http/serve.ts';
 export { createLogger, type Logger, type LogLevel } from './logger.ts';

@@ -6,7 +6,7 @@ export {
   type TokenIssuer,
   type TokenIssuerOptions,
 } from './issuer.ts';
-export { jwksPath, jwksViaDapr } from './jwks-via-dapr.ts';
+export { jwksPath, jwksSchema, jwksViaDapr } from './jwks-via-dapr.ts';
 export { createKeyring, type Keyring, type KeyringOptions } from './keyring.ts';
 export { type AuthenticatedUser, authenticate, requireRole } from './middleware.ts';
 export {

@@ -1,5 +1,5 @@
+import { z } from '@hono/zod-openapi';
 import type { JSONWebKeySet } from 'jose';
-import { z } from 'zod';
 import type { Sidecar } from '../dapr/sidecar.ts';
 
 /** Where the users service serves its public signing keys, behind its Dapr app id. */
@@ -8,20 +8,25 @@ export const jwksPath = '/.well-known/jwks.json';
 // A JWKS fetch happens on the request path (cold start, unknown kid), so it must be short.
 const jwksTimeoutMs = 2_000;
 
-// Only the members an Ed25519 verification key uses survive, so nothing else (a private
-// `d` published by mistake, say) reaches the verifier.
-const jwksSchema = z.object({
-  keys: z.array(
-    z.object({
-      kty: z.string(),
-      crv: z.string().optional(),
-      x: z.string().optional(),
-      kid: z.string().optional(),
-      alg: z.string().optional(),
-      use: z.string().optional(),
-    }),
-  ),
-});
+/**
+ * A JWKS as the users service serves it. Only the members an Ed25519 verification key uses
+ * survive a parse, so nothing else (a private `d` published by mistake, say) reaches the
+ * verifier.
+ */
+export const jwksSchema = z
+  .object({
+    keys: z.array(
+      z.object({
+        kty: z.string(),
+        crv: z.string().optional(),
+        x: z.string().optional(),
+        kid: z.string().optional(),
+        alg: z.string().optional(),
+        use: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('JsonWebKeySet');
 
 /**
  * Fetches the users service's JWKS through Dapr service invocation, for

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError, type Problem } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createRouter, createServiceApp, type ReadinessChecks } from './app.ts';
+import { bearerSecurity, openApiDocumentPath, problemResponses } from './openapi.ts';
 
 const appApiToken = 'test-app-token-0123456789';
 const lines: string[] = [];
@@ -151,5 +152,90 @@ describe('createServiceApp', () => {
     const healthy = buildApp({ database: async () => undefined });
     healthy.markShuttingDown();
     expect((await healthy.request('/readyz')).status).toBe(503);
+  });
+});
+
+type Document = {
+  components: {
+    schemas: Record<string, { required?: string[] }>;
+    securitySchemes: Record<string, object>;
+  };
+  paths: Record<
+    string,
+    Record<string, { security?: unknown; responses: Record<string, Record<string, unknown>> }>
+  >;
+};
+
+describe('the OpenAPI document and the public API', () => {
+  const item = z.object({ id: z.string() }).openapi('Item');
+  const getItem = createRoute({
+    method: 'get',
+    path: '/{id}',
+    security: bearerSecurity,
+    request: { params: z.object({ id: z.string() }) },
+    responses: {
+      200: { description: 'the item', content: { 'application/json': { schema: item } } },
+      ...problemResponses(404, 429),
+    },
+  });
+
+  function itemsApp(publicApiCallers?: string[]) {
+    const app = createServiceApp({
+      service: 'items',
+      logger,
+      appApiToken,
+      ...(publicApiCallers ? { publicApiCallers } : {}),
+    });
+    const items = createRouter().openapi(getItem, (c) =>
+      c.json({ id: c.req.valid('param').id }, 200),
+    );
+    app.route('/api/v1/items', items);
+    app.get('/internal/ping', (c) => c.text('pong'));
+    return app;
+  }
+
+  it('serves the document of routes in mounted sub-apps, only with the app token', async () => {
+    const app = itemsApp();
+    expect((await app.request(openApiDocumentPath)).status).toBe(401);
+    const res = await app.request(openApiDocumentPath, withToken());
+    expect(res.status).toBe(200);
+    const document = (await res.json()) as Document;
+    expect(document).toMatchObject({ openapi: '3.1.0', info: { title: 'shop items' } });
+    expect(document.components.securitySchemes.bearer).toMatchObject({ scheme: 'bearer' });
+    const operation = document.paths['/api/v1/items/{id}']?.get;
+    expect(operation?.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(operation?.responses ?? {})).toEqual(['200', '404', '429', '500']);
+  });
+
+  it('declares each problem as problem+json of one schema, 429 with its headers', async () => {
+    const res = await itemsApp().request(openApiDocumentPath, withToken());
+    const document = (await res.json()) as Document;
+    const responses = document.paths['/api/v1/items/{id}']?.get?.responses;
+    expect(responses?.['404']?.content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+    });
+    expect(document.components.schemas.Problem?.required).toEqual([
+      'type',
+      'title',
+      'status',
+      'detail',
+    ]);
+    expect(responses?.['429']?.headers).toMatchObject({
+      'Retry-After': { required: true },
+      'RateLimit-Policy': { required: true },
+      RateLimit: { required: true },
+    });
+  });
+
+  it('lets only the named apps call the public API, and leaves other paths alone', async () => {
+    const app = itemsApp(['gateway']);
+    const from = (caller: string, path: string) =>
+      app.request(path, withToken({ headers: { 'dapr-caller-app-id': caller } }));
+    const refused = await from('orders', '/api/v1/items/1');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect((await app.request('/api/v1/items/1', withToken())).status).toBe(403);
+    expect((await from('gateway', '/api/v1/items/1')).status).toBe(200);
+    expect((await from('orders', '/internal/ping')).status).toBe(200);
   });
 });

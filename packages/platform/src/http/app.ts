@@ -8,7 +8,9 @@ import { requestContext } from '../context.ts';
 import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createHttpMetrics } from './metrics.ts';
+import { bearerScheme, openApiDocumentPath } from './openapi.ts';
 import { requestIdFrom, traceFrom } from './request-ids.ts';
+import { requireCaller } from './require-caller.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -30,6 +32,11 @@ export type ServiceAppOptions = {
   appApiToken: string;
   /** Paths reachable without the app token: only the gateway's public API uses this. */
   isPublicPath?: (path: string) => boolean;
+  /**
+   * The Dapr apps allowed to call `/api/*`, e.g. `['gateway']`, so no other service reaches
+   * the public API around the gateway's checks; unset, any app that holds the token may.
+   */
+  publicApiCallers?: readonly string[];
   readiness?: ReadinessChecks;
   maxBodyBytes?: number;
 };
@@ -97,11 +104,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * The app every service starts from: request and trace ids, JSON access logs, metrics,
- * the Dapr app-token check, /healthz, /readyz, /metrics, and one error handler that
- * renders every failure as problem+json.
+ * the Dapr app-token check, /healthz, /readyz, /metrics, the OpenAPI 3.1 document of every
+ * route declared with `createRoute` (at /internal/openapi.json, behind the app token), and
+ * one error handler that renders every failure as problem+json.
  *
  * @example
- * const app = createServiceApp({ service: 'users', logger, appApiToken: config.APP_API_TOKEN });
+ * const app = createServiceApp({ service: 'users', logger, appApiToken: config.APP_API_TOKEN, publicApiCallers: ['gateway'] });
  * app.route('/api/v1/auth', authRoutes(deps));
  */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
@@ -158,6 +166,16 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       },
     }),
   );
+
+  if (options.publicApiCallers) {
+    app.use('/api/*', requireCaller(...options.publicApiCallers));
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', bearerScheme);
+  app.doc31(openApiDocumentPath, {
+    openapi: '3.1.0',
+    info: { title: `shop ${options.service}`, version: 'v1' },
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
