@@ -7,6 +7,13 @@ export {
   type TestDatabase,
   useTestDatabase,
 } from './database.ts';
+export {
+  type ObservedResponse,
+  type OpenApiDocument,
+  openApiResponseChecker,
+  responseMismatches,
+  undocumentedRoutes,
+} from './openapi-conformance.ts';
 export { startPostgres, type TestPostgres } from './postgres.ts';
 export { describeServiceContract, type ServiceContractOptions } from './service-contract.ts';
 export {
