@@ -1,16 +1,16 @@
-import { createServiceApp, type Logger, requireCaller } from '@shop/platform';
+import { createServiceApp, type Logger } from '@shop/platform';
 import {
   authenticate,
   createTokenIssuer,
   createTokenVerifier,
-  jwksPath,
   type Keyring,
 } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { registrationRoutes, userRoutes } from './accounts/routes.ts';
-import type { UsersConfig } from './config.ts';
+import { serviceName, type UsersConfig } from './config.ts';
 import { sessionRoutes } from './sessions/routes.ts';
+import { signingKeyRoutes } from './signing-keys/routes.ts';
 import type { UsersTables } from './tables.ts';
 
 export type UsersDeps = {
@@ -31,9 +31,11 @@ export type UsersDeps = {
 
 export function createApp(deps: UsersDeps) {
   const app = createServiceApp({
-    service: 'users',
+    service: serviceName,
     logger: deps.logger,
     appApiToken: deps.config.APP_API_TOKEN,
+    // Clients come through the gateway, which throttles and checks paths first.
+    publicApiCallers: ['gateway'],
     readiness: deps.readiness,
   });
   const { keyring, config, logger } = deps;
@@ -54,12 +56,7 @@ export function createApp(deps: UsersDeps) {
     tokens,
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
   };
-  // Other services fetch the public keys through Dapr; browsers through the gateway.
-  app.get(jwksPath, (c) => {
-    c.header('cache-control', 'public, max-age=300');
-    return c.json(deps.keyring.jwks());
-  });
-  app.use('/api/v1/*', requireCaller('gateway'));
+  app.route('/', signingKeyRoutes(deps));
   app.route('/api/v1/auth', registrationRoutes(deps));
   app.route('/api/v1/auth', sessionRoutes(sessions));
   app.use('/api/v1/users/*', authenticate(verifier));

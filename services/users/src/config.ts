@@ -1,6 +1,9 @@
 import { accessTokenEnv, databaseEnv, serviceEnv } from '@shop/platform';
 import { z } from 'zod';
 
+/** The Dapr app id, the `source` of this service's events and the name in its logs and metrics. */
+export const serviceName = 'users';
+
 export const usersEnv = serviceEnv
   .extend(accessTokenEnv.shape)
   .extend(databaseEnv.shape)

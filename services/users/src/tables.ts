@@ -1,3 +1,4 @@
+import type { Role } from '@shop/platform/auth';
 import type { PlatformTables } from '@shop/platform/db';
 import type { ColumnType, Generated } from 'kysely';
 
@@ -6,7 +7,7 @@ export type UsersTable = {
   /** Trimmed and lower-cased before it is stored, so the unique index is case-insensitive. */
   email: string;
   name: string;
-  role: 'customer' | 'admin';
+  role: Role;
   password_hash: string;
   created_at: ColumnType<Date, Date, never>;
 };

@@ -1,7 +1,6 @@
+import type { Role } from '@shop/platform/auth';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { UsersTable, UsersTables } from '../tables.ts';
-
-export type Role = UsersTable['role'];
 
 export type User = {
   id: string;

@@ -1,20 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter } from '@shop/platform';
+import { createRoute } from '@hono/zod-openapi';
+import { bearerSecurity, createRouter, problemResponses } from '@shop/platform';
+import { publicUser, registration } from './schemas.ts';
 import { type AccountsDeps, getUser, registerUser } from './service.ts';
-
-const registration = z.object({
-  email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
-  password: z.string().min(12).max(128),
-  name: z.string().trim().min(1).max(100),
-});
-
-const publicUser = z.object({
-  id: z.string(),
-  email: z.string(),
-  name: z.string(),
-  role: z.enum(['customer', 'admin']),
-  createdAt: z.string(),
-});
 
 const registerRoute = createRoute({
   method: 'post',
@@ -25,17 +12,21 @@ const registerRoute = createRoute({
       description: 'the new account',
       content: { 'application/json': { schema: publicUser } },
     },
+    ...problemResponses(400, 403, 409, 413),
   },
 });
 
 const meRoute = createRoute({
   method: 'get',
   path: '/me',
+  security: bearerSecurity,
   responses: {
     200: {
       description: 'the caller’s account',
       content: { 'application/json': { schema: publicUser } },
     },
+    // 404: the token is valid but its account has been deleted since.
+    ...problemResponses(401, 403, 404),
   },
 });
 

@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, buildEvent, type Logger } from '@shop/platform';
+import type { Role } from '@shop/platform/auth';
 import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
+import { serviceName } from '../config.ts';
 import type { UsersTables } from '../tables.ts';
 import { hashPassword, verifyPassword } from './password.ts';
-import {
-  findUserByEmail,
-  findUserById,
-  insertUser,
-  type Role,
-  setRole,
-  type User,
-} from './repository.ts';
+import { findUserByEmail, findUserById, insertUser, setRole, type User } from './repository.ts';
+import type { PublicUser } from './schemas.ts';
 
 export type AccountsDeps = {
   db: Kysely<UsersTables>;
   outbox: Pick<OutboxRelay, 'wake'>;
   logger: Logger;
 };
-
-export type PublicUser = { id: string; email: string; name: string; role: Role; createdAt: string };
 
 export function toPublicUser(user: User): PublicUser {
   return {
@@ -55,7 +49,7 @@ export async function registerUser(
       name: user.name,
       registeredAt: user.createdAt.toISOString(),
     };
-    await enqueueEvent(trx, buildEvent('user.registered', data, { source: 'users' }));
+    await enqueueEvent(trx, buildEvent('user.registered', data, { source: serviceName }));
   });
   deps.outbox.wake();
   deps.logger.info('user registered', { userId: user.id, role });

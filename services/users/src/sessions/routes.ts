@@ -1,17 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter } from '@shop/platform';
+import { createRoute, type z } from '@hono/zod-openapi';
+import { createRouter, problemResponses } from '@shop/platform';
+import { credentials, refreshTokenBody, tokenPair } from './schemas.ts';
 import { login, logout, refresh, type SessionsDeps } from './service.ts';
-
-const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
-// Long enough for any token we issue, short enough that nobody makes us hash megabytes.
-const refreshToken = z.object({ refreshToken: z.string().min(1).max(200) });
-
-const tokenPair = z.object({
-  accessToken: z.string(),
-  refreshToken: z.string(),
-  tokenType: z.literal('Bearer'),
-  expiresIn: z.number().int(),
-});
 
 const json = <T extends z.ZodType>(schema: T) => ({
   required: true,
@@ -21,29 +11,36 @@ const json = <T extends z.ZodType>(schema: T) => ({
 const loginRoute = createRoute({
   method: 'post',
   path: '/login',
-  request: { body: json(z.object({ email, password: z.string().min(1).max(128) })) },
+  request: { body: json(credentials) },
   responses: {
     200: { description: 'a new login', content: { 'application/json': { schema: tokenPair } } },
+    // 401: the same answer for an unknown email and a wrong password; 429: throttled.
+    ...problemResponses(400, 401, 403, 413, 429),
   },
 });
 
 const refreshRoute = createRoute({
   method: 'post',
   path: '/refresh',
-  request: { body: json(refreshToken) },
+  request: { body: json(refreshTokenBody) },
   responses: {
     200: {
       description: 'a new pair; the old refresh token is spent',
       content: { 'application/json': { schema: tokenPair } },
     },
+    // 401: unknown, expired, revoked or already spent (which revokes its whole family).
+    ...problemResponses(400, 401, 403, 413),
   },
 });
 
 const logoutRoute = createRoute({
   method: 'post',
   path: '/logout',
-  request: { body: json(refreshToken) },
-  responses: { 204: { description: 'the login is ended' } },
+  request: { body: json(refreshTokenBody) },
+  responses: {
+    204: { description: 'the login is ended' },
+    ...problemResponses(400, 403, 413),
+  },
 });
 
 /** Login, refresh and logout; mounted at /api/v1/auth behind the gateway-only check. */

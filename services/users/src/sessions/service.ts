@@ -1,5 +1,5 @@
 import { AppError, type Logger } from '@shop/platform';
-import type { TokenIssuer } from '@shop/platform/auth';
+import type { Role, TokenIssuer } from '@shop/platform/auth';
 import type { Kysely, Transaction } from 'kysely';
 import { decoyHash, verifyPassword } from '../accounts/password.ts';
 import { findUserByEmail, findUserById } from '../accounts/repository.ts';
@@ -13,6 +13,7 @@ import {
   revokeFamily,
   spendRefreshToken,
 } from './refresh-tokens.ts';
+import type { TokenPair } from './schemas.ts';
 import { recordSuccessfulLogin, reserveLoginAttempt } from './throttle.ts';
 
 export type SessionsDeps = {
@@ -22,13 +23,6 @@ export type SessionsDeps = {
   refreshTokenTtlSeconds: number;
 };
 
-export type TokenPair = {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: 'Bearer';
-  expiresIn: number;
-};
-
 // One answer for an unknown email and a wrong password, so neither reveals the other.
 const invalidCredentials = () => new AppError('unauthenticated', 'the email or password is wrong');
 const invalidRefreshToken = () =>
@@ -36,7 +30,7 @@ const invalidRefreshToken = () =>
 
 async function issuePair(
   deps: SessionsDeps,
-  user: { id: string; role: 'customer' | 'admin' },
+  user: { id: string; role: Role },
   familyId: string,
   db: Transaction<UsersTables>,
 ): Promise<TokenPair> {
