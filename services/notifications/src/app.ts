@@ -6,7 +6,7 @@ import {
   type Sidecar,
 } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
-import type { NotificationsConfig } from './config.ts';
+import { type NotificationsConfig, serviceName } from './config.ts';
 import { notificationsEvents } from './events.ts';
 import type { InboxRepository } from './inbox/repository.ts';
 import { inboxRoutes } from './inbox/routes.ts';
@@ -22,21 +22,23 @@ export type NotificationsDeps = {
 
 export function createApp(deps: NotificationsDeps) {
   const app = createServiceApp({
-    service: 'notifications',
+    service: serviceName,
     logger: deps.logger,
     appApiToken: deps.config.APP_API_TOKEN,
+    // Clients come through the gateway, which checks paths and tokens first.
+    publicApiCallers: ['gateway'],
     readiness: { sidecar: deps.sidecar.ready },
   });
   app.route(
     '/',
     createEventConsumer({
-      appId: 'notifications',
+      appId: serviceName,
       logger: deps.logger,
       deadLetters: deps.deadLetters,
       definition: notificationsEvents(deps),
     }),
   );
-  app.use('/api/v1/notifications', authenticate(deps.verifier));
+  // Also matches /api/v1/notifications itself; a second use() for it would verify twice.
   app.use('/api/v1/notifications/*', authenticate(deps.verifier));
   app.route('/api/v1/notifications', inboxRoutes(deps));
   return app;

@@ -1,5 +1,5 @@
-import { createTestTokens, viaSidecar } from '@shop/devkit/testing';
-import { createLogger, createMemoryDeadLetterStore } from '@shop/platform';
+import { createTestTokens, openApiResponseChecker, viaSidecar } from '@shop/devkit/testing';
+import { createLogger, createMemoryDeadLetterStore, openApiDocumentPath } from '@shop/platform';
 import { createApp } from './app.ts';
 import { createMemoryInboxRepository } from './inbox/repository.ts';
 
@@ -17,10 +17,18 @@ export async function createTestNotifications() {
     inbox,
     deadLetters: createMemoryDeadLetterStore(),
   });
+  // Every answer a test receives is checked against the app's OpenAPI document.
+  const conforming = openApiResponseChecker(async () =>
+    (await viaSidecar(app, appApiToken)(openApiDocumentPath)).json(),
+  );
   const call = async (path: string, init: RequestInit & { userId?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
-    return viaSidecar(app, appApiToken)(path, { ...init, headers });
+    return conforming(
+      init.method ?? 'GET',
+      path,
+      await viaSidecar(app, appApiToken)(path, { ...init, headers }),
+    );
   };
   const fromSubscription = viaSidecar(app, appApiToken, null);
   const deliver = async (event: unknown, route = 'user.registered') => {

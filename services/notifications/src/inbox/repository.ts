@@ -1,9 +1,12 @@
-export type NotificationType =
-  | 'welcome'
-  | 'order_confirmed'
-  | 'order_cancelled'
-  | 'price_drop'
-  | 'back_in_stock';
+export const notificationTypes = [
+  'welcome',
+  'order_confirmed',
+  'order_cancelled',
+  'price_drop',
+  'back_in_stock',
+] as const;
+
+export type NotificationType = (typeof notificationTypes)[number];
 
 export type Notification = {
   id: string;

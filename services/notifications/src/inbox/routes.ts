@@ -1,41 +1,52 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   AppError,
+  bearerSecurity,
   createRouter,
   decodeCursor,
   encodeCursor,
   pageOf,
   pageQuery,
+  problemResponses,
 } from '@shop/platform';
-import type { InboxRepository, Notification } from './repository.ts';
+import { type InboxRepository, type Notification, notificationTypes } from './repository.ts';
 
-const notification = z.object({
-  id: z.string(),
-  type: z.string(),
-  title: z.string(),
-  body: z.string(),
-  data: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-  readAt: z.string().nullable(),
-});
+const notification = z
+  .object({
+    id: z.string(),
+    type: z.enum(notificationTypes),
+    title: z.string(),
+    body: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+    readAt: z.iso.datetime().nullable(),
+  })
+  .openapi('Notification');
 
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  security: bearerSecurity,
   request: { query: pageQuery.extend({ unread: z.stringbool().optional() }) },
   responses: {
     200: {
       description: 'the caller’s notifications, newest first',
       content: { 'application/json': { schema: pageOf(notification) } },
     },
+    ...problemResponses(400, 401, 403),
   },
 });
 
 const readRoute = createRoute({
   method: 'post',
   path: '/{id}/read',
+  security: bearerSecurity,
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
-  responses: { 204: { description: 'marked as read' } },
+  responses: {
+    204: { description: 'marked as read' },
+    // 404 also for another user's notification, so ids reveal nothing.
+    ...problemResponses(400, 401, 403, 404, 413),
+  },
 });
 
 const position = z.object({ createdAt: z.iso.datetime(), id: z.string() });
