@@ -1,6 +1,6 @@
 import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
-import type { GatewayConfig } from './config.ts';
+import { type GatewayConfig, serviceName } from './config.ts';
 import { proxyRoutes } from './proxy/routes.ts';
 import { isPublicPath } from './proxy/upstreams.ts';
 
@@ -13,7 +13,7 @@ export type GatewayDeps = {
 
 export function createApp(deps: GatewayDeps) {
   const app = createServiceApp({
-    service: 'gateway',
+    service: serviceName,
     logger: deps.logger,
     appApiToken: deps.config.APP_API_TOKEN,
     isPublicPath,

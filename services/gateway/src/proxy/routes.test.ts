@@ -213,4 +213,43 @@ describe('gateway proxy', () => {
     });
     expect(res.status).toBe(401);
   });
+
+  it('serves its own OpenAPI document only with the app token, and forwards no /internal/ path', async () => {
+    const invoked: string[] = [];
+    const app = gatewayWith(async (appId, path) => {
+      invoked.push(`${appId}${path}`);
+      return new Response('{}', { headers: { 'content-type': 'application/json' } });
+    });
+    expect((await app.request('/internal/openapi.json')).status).toBe(401);
+    expect((await app.request('/internal/anything')).status).toBe(401);
+    const res = await app.request('/internal/openapi.json', {
+      headers: { 'dapr-api-token': 'gateway-app-token-0123456789' },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'shop gateway' } });
+    expect(invoked).toEqual([]);
+  });
+
+  it('verifies a token once per request, on a prefix and below it', async () => {
+    let verifications = 0;
+    const app = createApp({
+      config: {
+        APP_API_TOKEN: 'gateway-app-token-0123456789',
+        UPSTREAM_TIMEOUT_MS: 200,
+        TRUSTED_PROXY_HOPS: 0,
+      },
+      logger,
+      sidecar: { invoke: async () => new Response(null, { status: 204 }), ready: async () => {} },
+      verifier: {
+        verify: (token) => {
+          verifications++;
+          return tokens.verifier.verify(token);
+        },
+      },
+    });
+    expect((await app.request('/api/v1/notifications', authorized)).status).toBe(204);
+    expect(verifications).toBe(1);
+    expect((await app.request('/api/v1/notifications/n-1/read', authorized)).status).toBe(204);
+    expect(verifications).toBe(2);
+  });
 });

@@ -136,7 +136,7 @@ export function proxyRoutes(deps: ProxyDeps) {
   const router = new Hono();
   for (const { prefix, access } of upstreams) {
     if (access === 'none') continue;
-    router.use(prefix, access === 'required' ? verify : verifyIfPresent);
+    // Also matches the prefix itself; a second use() for it would verify twice.
     router.use(`${prefix}/*`, access === 'required' ? verify : verifyIfPresent);
   }
   return router.all('*', (c) => {

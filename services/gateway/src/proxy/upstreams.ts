@@ -1,3 +1,5 @@
+import { isDaprOnlyPath } from '@shop/platform';
+
 /**
  * Who may reach what: `none` paths carry no identity (sign-up, login, the public keys),
  * `optional` ones serve anyone but check a token that is present, `required` ones need a
@@ -17,9 +19,7 @@ export function upstreamFor(path: string) {
   return upstreams.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
-// Paths only Dapr may call (event deliveries, dead letters, admin); the rest is public.
-const daprOnlyPrefixes = ['/events/', '/dead-letters', '/admin/', '/dapr/'];
-
+/** Reachable without the app token: everything but what only Dapr may call. */
 export function isPublicPath(path: string): boolean {
-  return !daprOnlyPrefixes.some((prefix) => path.startsWith(prefix));
+  return !isDaprOnlyPath(path);
 }
