@@ -1,5 +1,6 @@
 export { accessTokenEnv, databaseEnv, loadConfig, type ServiceEnv, serviceEnv } from './config.ts';
 export { type RequestContext, requestContext } from './context.ts';
+export { CircuitOpenError } from './dapr/breaker.ts';
 export { createSidecar, pubsubName, type Sidecar, type SidecarConfig } from './dapr/sidecar.ts';
 export {
   AppError,

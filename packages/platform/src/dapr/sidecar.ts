@@ -1,5 +1,6 @@
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import type { Logger } from '../logger.ts';
+import { createCalleeBreakers } from './breaker.ts';
 
 export const pubsubName = 'pubsub';
 
@@ -28,6 +29,8 @@ export type Sidecar = {
   /**
    * Calls another app through Dapr service invocation and hands back the raw response.
    * The SDK's `invoker.invoke` throws away status and headers, which a proxy must keep.
+   * Throws CircuitOpenError without calling while `appId` keeps failing (5xx, timeouts,
+   * unreachable); a 4xx never counts against it.
    */
   invoke(appId: string, pathAndQuery: string, init: RequestInit): Promise<Response>;
 };
@@ -45,7 +48,8 @@ function sdkLogger(logger: Logger) {
 
 /**
  * The service's handle on its own sidecar: the SDK client for the Dapr building blocks,
- * plus the calls the SDK does not serve well (readiness, traced publishing, raw invocation).
+ * plus the calls the SDK does not serve well (readiness, traced publishing, raw invocation
+ * behind a circuit breaker per callee).
  */
 export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
   const baseUrl = `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`;
@@ -59,6 +63,8 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     ...(config.DAPR_API_TOKEN ? { daprApiToken: config.DAPR_API_TOKEN } : {}),
     logger: { level: LogLevel.Warn, service: sdkLogger(logger) },
   });
+
+  const breakers = createCalleeBreakers(logger);
 
   const ready = async () => {
     const res = await fetch(`${baseUrl}/v1.0/healthz/outbound`, {
@@ -100,7 +106,9 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     invoke(appId, pathAndQuery, init) {
       const headers = new Headers(init.headers);
       for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
-      return fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers });
+      return breakers.call(appId, () =>
+        fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers }),
+      );
     },
   };
 }

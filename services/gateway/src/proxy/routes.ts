@@ -1,4 +1,10 @@
-import { AppError, type Logger, problemContentType, type Sidecar } from '@shop/platform';
+import {
+  AppError,
+  CircuitOpenError,
+  type Logger,
+  problemContentType,
+  type Sidecar,
+} from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -45,12 +51,12 @@ function pick(source: Headers, names: string[]): Headers {
   return picked;
 }
 
-function unavailable(appId: string): AppError {
+function unavailable(appId: string, retryAfterSeconds = 1, why = ''): AppError {
   return new AppError(
     'upstream_unavailable',
-    `the ${appId} service is unavailable; try again shortly`,
+    `the ${appId} service is unavailable${why}; try again shortly`,
     {
-      headers: { 'retry-after': '1' },
+      headers: { 'retry-after': String(retryAfterSeconds) },
     },
   );
 }
@@ -103,6 +109,9 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
       signal: AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS),
     });
   } catch (error) {
+    if (error instanceof CircuitOpenError) {
+      throw unavailable(appId, error.retryAfterSeconds, ' (it failed repeatedly just now)');
+    }
     deps.logger.warn('upstream call failed', { appId, error });
     throw unavailable(appId);
   }
