@@ -33,15 +33,13 @@ export async function openTestDatabase<DB>(
     await database.close();
     await server?.stop();
   };
-  if (options.migrations) {
-    const folder =
-      options.migrations instanceof URL ? fileURLToPath(options.migrations) : options.migrations;
-    try {
-      await migrateToLatest(database.db, folder, logger);
-    } catch (error) {
-      await close();
-      throw error;
-    }
+  const { migrations } = options;
+  try {
+    const folder = migrations instanceof URL ? fileURLToPath(migrations) : migrations;
+    await migrateToLatest(database.db, folder, logger);
+  } catch (error) {
+    await close();
+    throw error;
   }
   return { database, close };
 }

@@ -20,7 +20,8 @@ import { platformMigrations } from './platform-tables.ts';
  */
 export async function migrateToLatest<DB>(
   db: Kysely<DB>,
-  migrationsFolder: string,
+  /** The service's migrations; without it, only the platform's tables. */
+  migrationsFolder: string | undefined,
   logger: Logger,
 ): Promise<void> {
   await migrate(
@@ -28,6 +29,7 @@ export async function migrateToLatest<DB>(
     { getMigrations: async () => platformMigrations },
     { table: 'platform_migration', logger },
   );
+  if (migrationsFolder === undefined) return;
   const provider = new FileMigrationProvider({
     fs,
     path,

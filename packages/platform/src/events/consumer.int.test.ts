@@ -3,21 +3,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { freePorts } from '@shop/devkit/supervisor';
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import {
+  eventually,
+  openTestDatabase,
+  startTestShop,
+  type TestDatabase,
+  type TestShop,
+} from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlDeadLetterStore } from '../db/dead-letters.ts';
+import type { PlatformTables } from '../db/platform-tables.ts';
 import { createServiceApp } from '../http/app.ts';
 import { createLogger } from '../logger.ts';
 import { buildEvent } from './cloud-event.ts';
 import {
   createEventConsumer,
-  createMemoryDeadLetterStore,
+  type DeadLetterStore,
   type Delivery,
   defineConsumer,
 } from './consumer.ts';
 
-// A probe app in this process, beside a real daprd and a real Redis: its answers are
-// scripted per event, so the test sees exactly what Dapr does with SUCCESS, RETRY and DROP
-// under the shop's own resiliency policy and subscription files.
+// A probe app in this process, beside a real daprd and a real Redis, keeping its dead
+// letters in a real PostgreSQL: its answers are scripted per event, so the test sees
+// exactly what Dapr does with SUCCESS, RETRY and DROP under the shop's own resiliency
+// policy and subscription files.
 const subscriptions = `
 apiVersion: dapr.io/v2alpha1
 kind: Subscription
@@ -45,11 +54,13 @@ scopes: [probe]
 
 let shop: TestShop;
 let server: ServerType;
+let port: number;
 let resourcesDir: string;
+let database: TestDatabase<PlatformTables>;
+let deadLetters: DeadLetterStore;
 let appApiToken = 'not-yet-known-0000000000';
 const deliveries = new Map<string, number>();
 const script = new Map<string, Delivery[]>();
-const deadLetters = createMemoryDeadLetterStore();
 
 function registered(userId: string) {
   return buildEvent(
@@ -64,10 +75,10 @@ function registered(userId: string) {
   );
 }
 
-beforeAll(async () => {
-  resourcesDir = mkdtempSync(join(tmpdir(), 'probe-resources-'));
-  writeFileSync(join(resourcesDir, 'subscriptions.yaml'), subscriptions);
+/** Serves the probe app on `port`, as a freshly started process would: nothing in memory. */
+function startProbe(): ServerType {
   const logger = createLogger({ service: 'probe', write: () => {} });
+  deadLetters = sqlDeadLetterStore(database.database.db);
   const app = createServiceApp({
     service: 'probe',
     logger,
@@ -92,11 +103,18 @@ beforeAll(async () => {
       }),
     }),
   );
-  const [port] = await freePorts(1);
-  server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+  return serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+}
+
+beforeAll(async () => {
+  resourcesDir = mkdtempSync(join(tmpdir(), 'probe-resources-'));
+  writeFileSync(join(resourcesDir, 'subscriptions.yaml'), subscriptions);
+  database = await openTestDatabase<PlatformTables>('postgres');
+  [port] = (await freePorts(1)) as [number];
+  server = startProbe();
   shop = await startTestShop({
     apps: [],
-    sidecarsOnly: [{ appId: 'probe', appPort: port as number }],
+    sidecarsOnly: [{ appId: 'probe', appPort: port }],
     extraResourcesPaths: [resourcesDir],
   });
   appApiToken = shop.apps.probe?.appApiToken as string;
@@ -105,6 +123,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await shop?.stop();
   server?.close();
+  await database?.close();
   rmSync(resourcesDir, { recursive: true, force: true });
 });
 
@@ -125,7 +144,7 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     expect(await deadLetters.get(event.id)).toBeUndefined();
   });
 
-  it('moves an event that keeps failing to the dead-letter topic, where it can be replayed', async () => {
+  it('moves an event that keeps failing to the dead-letter topic, where it can be replayed after a restart', async () => {
     const event = registered('poison');
     script.set(event.id, Array(20).fill('RETRY'));
     await shop.publish(event, 'probe');
@@ -133,6 +152,15 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     // The first delivery plus the four retries of the `delivery` policy in resiliency.yaml.
     expect(deliveries.get(event.id)).toBe(5);
     expect(letter).toMatchObject({ id: event.id, type: 'user.registered' });
+
+    // The app restarts: the dead letter is still there for an operator, through the sidecar.
+    await new Promise((resolve) => server.close(resolve));
+    server = startProbe();
+    const listed = await eventually(async () => {
+      const res = await shop.invoke('probe', '/admin/dead-letters', { via: 'probe' });
+      return res.ok ? ((await res.json()) as { items: Array<{ id: string }> }) : undefined;
+    });
+    expect(listed.items.map((item) => item.id)).toContain(event.id);
 
     script.set(event.id, ['SUCCESS']);
     const replay = await shop.invoke('probe', `/admin/dead-letters/${event.id}/replay`, {
