@@ -39,5 +39,5 @@ export async function createTestNotifications() {
     });
     return ((await res.json()) as { status: string }).status;
   };
-  return { app, inbox, call, deliver };
+  return { app, appApiToken, inbox, call, deliver };
 }

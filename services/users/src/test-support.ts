@@ -1,11 +1,4 @@
-import {
-  type DatabaseBackend,
-  openApiResponseChecker,
-  type ServiceCall,
-  testTokenSettings,
-  useServiceApp,
-} from '@shop/devkit/testing';
-import { openApiDocumentPath } from '@shop/platform';
+import { type DatabaseBackend, testTokenSettings, useServiceApp } from '@shop/devkit/testing';
 import {
   createKeyring,
   generateSigningKeySet,
@@ -20,7 +13,7 @@ import type { UsersTables } from './tables.ts';
  * real signing keys; only the broker is replaced, by a list the test can read.
  */
 export function useUsersApp(backend: DatabaseBackend) {
-  const users = useServiceApp<UsersTables, ReturnType<typeof createApp>>({
+  return useServiceApp<UsersTables, ReturnType<typeof createApp>>({
     backend,
     migrations: new URL('../migrations', import.meta.url),
     async createApp({ db, outbox, logger, appApiToken, onClose }) {
@@ -46,13 +39,6 @@ export function useUsersApp(backend: DatabaseBackend) {
       });
     },
   });
-  // Every answer a test receives is checked against the app's OpenAPI document.
-  const conforming = openApiResponseChecker(async () =>
-    (await users.call('GET', openApiDocumentPath)).json(),
-  );
-  const call: ServiceCall = async (method, path, options) =>
-    conforming(method, path, await users.call(method, path, options));
-  return { ...users, call };
 }
 
 let counter = 0;

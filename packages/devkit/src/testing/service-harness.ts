@@ -1,4 +1,4 @@
-import type { Logger, ShopEvent } from '@shop/platform';
+import { type Logger, openApiDocumentPath, type ShopEvent } from '@shop/platform';
 import { type OutboxRelay, type PlatformTables, startOutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll } from 'vitest';
@@ -8,6 +8,7 @@ import {
   silentLogger,
   type TestDatabase,
 } from './database.ts';
+import { openApiResponseChecker } from './openapi-conformance.ts';
 import { viaSidecar } from './via-sidecar.ts';
 
 /** Anything with Hono's in-process `request`. */
@@ -83,13 +84,16 @@ export type ServiceAppHarness<DB extends PlatformTables, App> = {
   get(): { app: App; db: Kysely<DB>; outbox: OutboxRelay };
   /** Every event the app's outbox relay has published so far. */
   published: ShopEvent[];
+  /** Calls the app as its sidecar would; every answer is checked against the app's own OpenAPI document. */
   call: ServiceCall;
   appApiToken: string;
 };
 
 /**
  * Gives the enclosing describe one service app over a real database on `backend`, with
- * its migrations applied and a real outbox relay whose publishes are recorded.
+ * its migrations applied and a real outbox relay whose publishes are recorded. Every
+ * answer a test receives through `call` must match the app's OpenAPI document, or the
+ * call throws naming the mismatch.
  *
  * @example
  * describe.each(databaseBackends)('orders on %s', (backend) => {
@@ -145,11 +149,16 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
     if (!opened) throw new Error('the service app is not open yet');
     return opened;
   };
+  const asSidecar: ServiceCall = (method, path, callOptions) =>
+    serviceCaller(get().app, appApiToken)(method, path, callOptions);
+  const conforming = openApiResponseChecker(async () =>
+    (await asSidecar('GET', openApiDocumentPath)).json(),
+  );
   return {
     get,
     appApiToken,
     published: publisher.published,
-    call: (method, path, callOptions) =>
-      serviceCaller(get().app, appApiToken)(method, path, callOptions),
+    call: async (method, path, callOptions) =>
+      conforming(method, path, await asSidecar(method, path, callOptions)),
   };
 }
