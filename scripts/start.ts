@@ -9,6 +9,12 @@ const dataDir = process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data');
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
 const adminEmail = process.env.ADMIN_EMAIL ?? 'admin@shop.local';
 
+const database = process.env.SHOP_DATABASE ?? 'postgres';
+
+if (database !== 'postgres' && database !== 'pglite') {
+  console.error(`shop: SHOP_DATABASE must be "postgres" or "pglite", not "${database}"`);
+  process.exit(1);
+}
 if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   console.error(`shop: GATEWAY_PORT must be a port number, not "${process.env.GATEWAY_PORT}"`);
   process.exit(1);
@@ -58,8 +64,7 @@ async function announceAdmin(gatewayUrl: string): Promise<void> {
 }
 
 /**
- * One supervisor per data folder: a second would open the same embedded databases and Redis
- * files. A lock left by a supervisor that no longer runs is taken over.
+ * One supervisor per data folder: a second would open the same database and Redis files. A lock left by a supervisor that no longer runs is taken over.
  */
 function lockDataFolder(): void {
   mkdirSync(dataDir, { recursive: true });
@@ -121,6 +126,7 @@ startup = startShop({
   repoRoot,
   dataDir,
   gatewayPort,
+  database,
   output: 'console',
   // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
   daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),

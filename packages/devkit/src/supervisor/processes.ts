@@ -10,6 +10,8 @@ export type ChildSpec = {
   env: NodeJS.ProcessEnv;
   /** Runs the child as this account (PostgreSQL refuses to run as root). */
   account?: { uid: number; gid: number };
+  /** The signal that stops it gracefully, when SIGTERM is not (PostgreSQL: SIGINT). */
+  stopSignal?: NodeJS.Signals;
 };
 
 export type OutputSink = (name: string, line: string) => void;
@@ -111,7 +113,7 @@ export class ProcessGroup {
     const child = this.#children.get(name);
     if (!child) return;
     child.expected = true;
-    signalGroup(child, options.signal ?? 'SIGTERM');
+    signalGroup(child, options.signal ?? child.spec.stopSignal ?? 'SIGTERM');
     // Longer than a service's own SHUTDOWN_TIMEOUT_MS (10 s), so it can finish by itself.
     const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), options.graceMs ?? 12_000);
     await child.exited;
@@ -132,8 +134,9 @@ export class ProcessGroup {
     return [...this.#children.keys()];
   }
 
-  pids(): number[] {
-    return [...this.#children.values()].flatMap((c) => (c.process.pid ? [c.process.pid] : []));
+  /** The running child's process id (setpriv execs the command, so it is the command's). */
+  pidOf(name: string): number | undefined {
+    return this.#children.get(name)?.process.pid;
   }
 
   /** Last resort when the supervisor itself is exiting: nothing may outlive it. */

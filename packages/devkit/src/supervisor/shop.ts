@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDaprd } from './daprd.ts';
 import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
 import { freePorts } from './ports.ts';
+import { type PostgresHandle, startPostgres } from './postgres.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
 import { type RedisHandle, startRedis } from './redis.ts';
 import { ensureLocalSecrets } from './secrets.ts';
@@ -22,6 +23,14 @@ export type ShopOptions = {
   env?: Record<string, string>;
   appEnv?: Record<string, Record<string, string>>;
   extraResourcesPaths?: string[];
+  /**
+   * Where services with a migrations/ folder keep their data: a database each on one private
+   * PostgreSQL in <dataDir>/postgres (the default), or each its own embedded PGlite in
+   * <dataDir>/pglite/<app>. A DATABASE_URL in `appEnv` wins over either.
+   */
+  database?: 'postgres' | 'pglite';
+  /** fsync on (the default); off for a throw-away shop, where nothing must survive a crash. */
+  durable?: boolean;
   /** 'console' prefixes each line with its process name; 'files' writes logs/<name>.log. */
   output?: 'console' | 'files';
   daprLogLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -46,6 +55,8 @@ export type RunningApp = {
 export type RunningShop = {
   gatewayUrl: string | undefined;
   redis: RedisHandle;
+  /** The private PostgreSQL, unless the shop runs on PGlite. */
+  postgres: PostgresHandle | undefined;
   apps: Record<string, RunningApp>;
   dataDir: string;
   group: ProcessGroup;
@@ -54,6 +65,11 @@ export type RunningShop = {
 };
 
 const readyTimeoutMs = 90_000;
+
+// Seven services on one machine must stay within 1.2 GiB at idle. A 1 MiB young generation
+// and one V8 helper thread save ~14 MiB per service (measured by `npm run bench`); an idle
+// or lightly loaded service needs neither more.
+const nodeMemoryFlags = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 async function waitFor(
   what: string,
@@ -103,7 +119,7 @@ function fileSink(logDir: string): { sink: OutputSink; close(): void } {
 const token = () => randomBytes(24).toString('base64url');
 
 /**
- * Starts the shop on this machine: a private Redis, then each service beside its own
+ * Starts the shop on this machine: a private Redis and PostgreSQL, then each service beside its own
  * daprd, and waits until every sidecar and every service reports ready. Used by
  * `npm start` and by the end-to-end tests alike.
  */
@@ -149,6 +165,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const shop: RunningShop = {
     gatewayUrl: undefined,
     redis: undefined as unknown as RedisHandle,
+    postgres: undefined,
     apps,
     dataDir: options.dataDir,
     group,
@@ -156,7 +173,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       stopping ??= (async () => {
         const appNames = Object.values(apps).flatMap((a) => (a.processName ? [a.processName] : []));
         const sidecarNames = Object.values(apps).map((a) => a.sidecarName);
-        await group.stopInStages([appNames, sidecarNames, ['redis']]);
+        await group.stopInStages([appNames, sidecarNames, ['redis', 'postgres']]);
         files?.close();
       })();
       return stopping;
@@ -165,6 +182,17 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
   try {
     shop.redis = await startRedis(group, options.dataDir, nextPort());
+    const withDatabase = selected.filter((app) => existsSync(join(app.dir, 'migrations')));
+    const databaseUrls: Record<string, string> = {};
+    if (options.database !== 'pglite' && withDatabase.length > 0) {
+      shop.postgres = await startPostgres(group, {
+        clusterDir: join(options.dataDir, 'postgres'),
+        durable: options.durable ?? true,
+      });
+      for (const app of withDatabase) {
+        databaseUrls[app.appId] = await shop.postgres.ensureDatabase(app.appId);
+      }
+    }
     const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
 
@@ -239,18 +267,20 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
       if (app) {
         const [command = 'node', ...args] = app.command;
+        const isNode = command === 'node';
         group.start({
           name: appId,
           // Services run on the same Node as the supervisor (the project's Node 24).
-          command: command === 'node' ? process.execPath : command,
-          args,
+          command: isNode ? process.execPath : command,
+          args: isNode ? [...nodeMemoryFlags, ...args] : args,
           cwd: app.dir,
           env: {
             PATH: process.env.PATH,
             HOME: process.env.HOME,
             NODE_ENV: process.env.NODE_ENV ?? 'development',
-            // The embedded database's files, for a service without a DATABASE_URL.
-            PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId),
+            ...(databaseUrls[appId]
+              ? { DATABASE_URL: databaseUrls[appId] }
+              : { PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId) }),
             ...app.env,
             ...options.env,
             ...options.appEnv?.[appId],

@@ -1,15 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  findRepoRoot,
-  loadManifest,
-  pingRedis,
-  type RunningShop,
-  type ShopOptions,
-  startShop,
-} from '../supervisor/index.ts';
-import { startPostgres, type TestPostgres } from './postgres.ts';
+import { pingRedis, type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
 
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
@@ -38,27 +30,16 @@ export async function startTestShop(
   options: Partial<ShopOptions> & { postgres?: boolean } = {},
 ): Promise<TestShop> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
-  // Services with migrations get a database of their own on one private PostgreSQL,
-  // as in production; `postgres: false` leaves them on embedded PGlite.
-  const withDatabase = loadManifest(findRepoRoot())
-    .apps.filter((app) => (options.apps ?? [app.appId]).includes(app.appId))
-    .filter((app) => existsSync(join(app.dir, 'migrations')));
-  let postgres: TestPostgres | undefined;
-  const appEnv = { ...options.appEnv };
-  if (options.postgres !== false && withDatabase.length > 0) {
-    postgres = await startPostgres();
-    for (const app of withDatabase) {
-      const url = await postgres.createDatabase(app.appId);
-      appEnv[app.appId] = { ...appEnv[app.appId], DATABASE_URL: url };
-    }
-  }
-  let shop: RunningShop;
-  try {
-    shop = await startShop({ output: 'files', daprLogLevel: 'info', ...options, appEnv, dataDir });
-  } catch (error) {
-    await postgres?.stop();
-    throw error;
-  }
+  const shop = await startShop({
+    output: 'files',
+    daprLogLevel: 'info',
+    // A database per service on one private PostgreSQL, as in production; `postgres: false`
+    // leaves them on embedded PGlite. Nothing here must survive a crash.
+    database: options.postgres === false ? 'pglite' : 'postgres',
+    durable: false,
+    ...options,
+    dataDir,
+  });
   const sidecarOf = (appId: string) => {
     const app = shop.apps[appId];
     if (!app) throw new Error(`${appId} is not running in this test shop`);
@@ -135,7 +116,6 @@ export async function startTestShop(
     },
     async stop() {
       await shop.stop();
-      await postgres?.stop();
       if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
         rmSync(dataDir, { recursive: true, force: true });
     },
