@@ -27,9 +27,7 @@ if (config.MIGRATE_ON_START) {
 await sidecar.waitUntilReady();
 const keyring = await createKeyring({
   load: () =>
-    loadSigningKeys(() =>
-      sidecar.client.secret.get(config.SECRET_STORE_NAME, signingKeysSecretName),
-    ),
+    loadSigningKeys(() => sidecar.getSecret(config.SECRET_STORE_NAME, signingKeysSecretName)),
   refreshMs: config.SIGNING_KEYS_REFRESH_MS,
   logger,
 });

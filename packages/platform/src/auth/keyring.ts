@@ -27,7 +27,7 @@ export type KeyringOptions = {
  *
  * @example
  * const keyring = await createKeyring({
- *   load: () => loadSigningKeys(() => sidecar.client.secret.get('secretstore', signingKeysSecretName)),
+ *   load: () => loadSigningKeys(() => sidecar.getSecret('secretstore', signingKeysSecretName)),
  *   refreshMs: 60_000,
  *   logger,
  * });

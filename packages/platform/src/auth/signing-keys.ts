@@ -149,7 +149,7 @@ function toPublicJwk(jwk: NonNullable<SigningKeySet['previous']>) {
  *
  * @example
  * const load = () =>
- *   loadSigningKeys(() => sidecar.client.secret.get('secretstore', signingKeysSecretName));
+ *   loadSigningKeys(() => sidecar.getSecret('secretstore', signingKeysSecretName));
  * const keyring = await createKeyring({ load, logger });
  */
 export async function loadSigningKeys(getSecret: () => Promise<object>): Promise<SigningKeys> {
