@@ -1,31 +1,116 @@
-// `npm run bench`: what a Dapr hop and a token check cost, each against a baseline measured
-// in the same run on the same machine. Not a CI gate: figures vary between machines, the
+// `npm run bench`: the whole shop's memory at idle on each embedded database, and what a
+// Dapr hop, a login and a token check cost, each against a baseline measured in the same
+// run on the same machine. Not a CI gate: figures vary between machines, the
 // ratios much less.
-import { cpus } from 'node:os';
-import { createTestTokens, startTestShop } from '@shop/devkit/testing';
+import { cpus, totalmem } from 'node:os';
+import { createTestTokens, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
+import { formatMemory, measureMemory, type ProcessMemory } from './bench/memory.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = 8;
+const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
+const refusalSamples = 40;
+
+/**
+ * The shop with all seven services: each measured service and sidecar stands for the ones
+ * to come. On PGlite each of the five services with a database (users, catalog, inventory,
+ * orders, payments) carries its own embedded database, as users does here.
+ */
+function projectToSevenServices(
+  rows: ProcessMemory[],
+  database: 'pglite' | 'postgres',
+): { formula: string; mib: number } {
+  const mean = (picked: ProcessMemory[]) =>
+    picked.reduce((sum, row) => sum + row.pssMiB, 0) / Math.max(1, picked.length);
+  const sidecars = rows.filter((row) => row.name.endsWith('-dapr'));
+  const infra = rows.filter((row) => row.name === 'redis' || row.name === 'postgres');
+  const services = rows.filter((row) => !sidecars.includes(row) && !infra.includes(row));
+  const sidecar = mean(sidecars);
+  const infraMiB = infra.reduce((sum, row) => sum + row.pssMiB, 0);
+  if (database === 'postgres') {
+    const service = mean(services);
+    return {
+      formula: `7 x ${service.toFixed(0)} (service) + 7 x ${sidecar.toFixed(0)} (daprd) + ${infraMiB.toFixed(0)} (redis, postgres)`,
+      mib: 7 * service + 7 * sidecar + infraMiB,
+    };
+  }
+  const withDatabase = mean(services.filter((row) => row.name === 'users'));
+  const without = mean(services.filter((row) => row.name !== 'users'));
+  return {
+    formula: `5 x ${withDatabase.toFixed(0)} (service with PGlite) + 2 x ${without.toFixed(0)} (service) + 7 x ${sidecar.toFixed(0)} (daprd) + ${infraMiB.toFixed(0)} (redis)`,
+    mib: 5 * withDatabase + 2 * without + 7 * sidecar + infraMiB,
+  };
+}
+
+/** Median time users takes to refuse a wrong password and an unknown email, alternating. */
+async function timeRefusals(
+  shop: TestShop,
+  accounts: Array<{ email: string }>,
+): Promise<{ wrongMs: number; unknownMs: number }> {
+  const refuse = async (email: string, attempt: number) => {
+    const started = performance.now();
+    const res = await shop.invoke('users', '/api/v1/auth/login', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-forwarded-for': `198.18.${attempt >> 8}.${attempt & 255}`,
+      },
+      body: JSON.stringify({ email, password: 'not the password' }),
+    });
+    await res.body?.cancel();
+    if (res.status !== 401) throw new Error(`a wrong login answered ${res.status}, not 401`);
+    return performance.now() - started;
+  };
+  const wrong: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < refusalSamples; i++) {
+    const account = accounts[i % accounts.length] as { email: string };
+    wrong.push(await refuse(account.email, 2 * i));
+    unknown.push(await refuse(`nobody-${i}@example.com`, 2 * i + 1));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { wrongMs: median(wrong), unknownMs: median(unknown) };
+}
 
 function ratio(name: string, subject: LoadResult, baseline: LoadResult): string {
   return `${name.padEnd(44)} ${(subject.rps / baseline.rps).toFixed(2)}x throughput   p50 ${(subject.p50Ms / baseline.p50Ms).toFixed(2)}x   p99 ${(subject.p99Ms / baseline.p99Ms).toFixed(2)}x`;
 }
 
 console.log(
-  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.versions.node}`,
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`,
 );
 console.log(
   `load: ${concurrency} closed-loop clients, ${seconds} s per case after 1 s of warm-up\n`,
 );
 
-const shop = await startTestShop({ daprLogLevel: 'error' });
+// 1. Memory at idle, the whole shop, on each embedded database. The load cases below run
+// on the last one, the default.
+const gib = 1024;
+let shop: TestShop | undefined;
+for (const database of ['pglite', 'postgres'] as const) {
+  shop = await startTestShop({ daprLogLevel: 'error', postgres: database === 'postgres' });
+  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+  const rows = measureMemory(shop.group);
+  console.log(`memory at idle, ${idleSeconds} s after start, embedded ${database} (PSS):`);
+  console.log(formatMemory(rows));
+  const projected = projectToSevenServices(rows, database);
+  console.log(
+    `  projected to 7 services: ${projected.formula} = ${projected.mib.toFixed(0)} MiB (${(projected.mib / gib).toFixed(2)} GiB), ${projected.mib < 1.2 * gib ? 'under' : 'over'} 1.2 GiB\n`,
+  );
+  if (database === 'pglite') {
+    await shop.stop();
+    shop = undefined;
+  }
+}
+if (!shop) throw new Error('no shop to load');
+
 try {
   const users = shop.apps.users;
   if (!users || !shop.gatewayUrl) throw new Error('the shop did not start users and the gateway');
 
-  // 1. The Dapr hop: one service called directly, and through the gateway and two sidecars.
+  // 2. The Dapr hop: one service called directly, and through the gateway and two sidecars.
   const direct = await runLoad(
     {
       url: `http://127.0.0.1:${users.appPort}/.well-known/jwks.json`,
@@ -38,7 +123,7 @@ try {
     { concurrency, seconds },
   );
 
-  // 2. Login at 8 concurrent clients, each its own account (one account hammered in parallel
+  // 3. Login at 8 concurrent clients, each its own account (one account hammered in parallel
   // from one address is what the login throttle is there to stop), against the bare hop.
   const accounts = Array.from({ length: concurrency }, (_, i) => ({
     email: `bench-${i}@example.com`,
@@ -54,7 +139,7 @@ try {
   }
   const login = await runLoad(
     (client) => ({
-      url: `${shop.gatewayUrl}/api/v1/auth/login`,
+      url: `${shop?.gatewayUrl}/api/v1/auth/login`,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(accounts[client]),
@@ -62,17 +147,32 @@ try {
     { concurrency, seconds },
   );
 
+  // 4. An unknown email must cost what a wrong password costs (the decoy hash), or timing
+  // tells which emails have accounts. One client, alternating, through the gateway's sidecar
+  // as the gateway would call users, each attempt from its own address so the throttle stays out.
+  const refusal = await timeRefusals(shop, accounts);
+
   console.log(formatRow('users, called directly (baseline)', direct));
   console.log(formatRow('gateway -> 2 sidecars -> users', viaDapr));
   console.log(formatRow('login via gateway (argon2id)', login));
   console.log();
   console.log(ratio('Dapr hop vs direct', viaDapr, direct));
   console.log(ratio('login vs bare hop', login, viaDapr));
+  console.log();
+  console.log(
+    `${'login refused, wrong password'.padEnd(44)} median ${refusal.wrongMs.toFixed(1).padStart(7)} ms`,
+  );
+  console.log(
+    `${'login refused, unknown email'.padEnd(44)} median ${refusal.unknownMs.toFixed(1).padStart(7)} ms`,
+  );
+  console.log(
+    `${'unknown email vs wrong password'.padEnd(44)} ${(refusal.unknownMs / refusal.wrongMs).toFixed(2)}x the time`,
+  );
 } finally {
   await shop.stop();
 }
 
-// 3. One token verification against a bare request, in process, so only the work differs.
+// 5. One token verification against a bare request, in process, so only the work differs.
 const tokens = await createTestTokens();
 const token = await tokens.issue('00000000-0000-4000-8000-000000000000');
 const bare = createServiceApp({
