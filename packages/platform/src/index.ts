@@ -1,4 +1,5 @@
 export { accessTokenEnv, databaseEnv, serviceEnv } from './config.ts';
+export { CircuitOpenError } from './dapr/breaker.ts';
 export type { Sidecar } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';
 export { buildEvent, type ShopEvent } from './events/cloud-event.ts';

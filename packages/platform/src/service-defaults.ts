@@ -1,20 +1,27 @@
 import type { z } from 'zod';
 import { loadConfig, type ServiceEnv } from './config.ts';
 import { createSidecar, type Sidecar } from './dapr/sidecar.ts';
+import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 /**
  * What every service's main.ts starts from: its configuration parsed once from the
- * environment, its logger, and its handle on its own sidecar.
+ * environment, its logger, its handle on its own sidecar, and the lifecycle that its
+ * resources and jobs are declared on.
  *
  * @example
- * const { config, logger, sidecar } = serviceDefaults('orders', ordersEnv);
+ * const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, ordersEnv);
  */
 export function serviceDefaults<S extends z.ZodType<ServiceEnv>>(
   service: string,
   schema: S,
-): { config: Readonly<z.infer<S>>; logger: Logger; sidecar: Sidecar } {
+): { config: Readonly<z.infer<S>>; logger: Logger; sidecar: Sidecar; lifecycle: Lifecycle } {
   const config = loadConfig(schema);
   const logger = createLogger({ service, level: config.LOG_LEVEL });
-  return { config, logger, sidecar: createSidecar(config, logger) };
+  return {
+    config,
+    logger,
+    sidecar: createSidecar(config, logger),
+    lifecycle: createLifecycle(logger),
+  };
 }

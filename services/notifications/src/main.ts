@@ -1,10 +1,10 @@
 import { createMemoryDeadLetterStore, runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
 import { createApp } from './app.ts';
-import { notificationsEnv } from './config.ts';
+import { notificationsEnv, serviceName } from './config.ts';
 import { createMemoryInboxRepository } from './inbox/repository.ts';
 
-const { config, logger, sidecar } = serviceDefaults('notifications', notificationsEnv);
+const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, notificationsEnv);
 const app = createApp({
   config,
   logger,
@@ -14,4 +14,4 @@ const app = createApp({
   deadLetters: createMemoryDeadLetterStore(),
 });
 
-runService({ app, config, logger });
+runService({ app, config, logger, lifecycle });

@@ -1,5 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server';
 import type { ServiceEnv } from '../config.ts';
+import type { Lifecycle } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { ServiceApp } from './app.ts';
 
@@ -7,13 +8,13 @@ export type RunServiceOptions = {
   app: ServiceApp;
   config: Pick<ServiceEnv, 'APP_PORT' | 'APP_HOST' | 'SHUTDOWN_TIMEOUT_MS'>;
   logger: Logger;
-  /** Closes what the service opened (pools, timers), after the server has drained. */
-  onShutdown?: () => Promise<void>;
+  /** Its jobs stop and its resources close once the server has drained. */
+  lifecycle: Pick<Lifecycle, 'close'>;
 };
 
 /**
  * Serves the app on APP_HOST:APP_PORT and shuts it down gracefully on SIGTERM or SIGINT: /readyz turns red,
- * in-flight requests finish, then `onShutdown` runs; past the timeout the process exits anyway.
+ * in-flight requests finish, then the lifecycle's jobs stop and its resources close; past the timeout the process exits anyway.
  */
 export function runService(options: RunServiceOptions): ServerType {
   const { app, logger, config } = options;
@@ -37,7 +38,7 @@ export function runService(options: RunServiceOptions): ServerType {
         server.close(() => resolve());
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
-      await options.onShutdown?.();
+      await options.lifecycle.close();
       logger.info('stopped');
       process.exit(0);
     } catch (error) {

@@ -10,11 +10,12 @@ import {
   hashRefreshToken,
   insertRefreshToken,
   newRefreshToken,
+  purgeRefreshTokens,
   revokeFamily,
   spendRefreshToken,
 } from './refresh-tokens.ts';
 import type { TokenPair } from './schemas.ts';
-import { recordSuccessfulLogin, reserveLoginAttempt } from './throttle.ts';
+import { purgeThrottle, recordSuccessfulLogin, reserveLoginAttempt } from './throttle.ts';
 
 export type SessionsDeps = {
   db: Kysely<UsersTables>;
@@ -98,4 +99,11 @@ export async function logout(deps: SessionsDeps, refreshToken: string): Promise<
   if (!token) return;
   await revokeFamily(deps.db, token.familyId, 'logout');
   deps.logger.info('logout', { familyId: token.familyId });
+}
+
+/** Deletes expired and revoked refresh tokens and stale throttle entries; run periodically. */
+export async function purgeSessions(deps: Pick<SessionsDeps, 'db' | 'logger'>): Promise<void> {
+  const purged = await purgeRefreshTokens(deps.db);
+  await purgeThrottle(deps.db);
+  deps.logger.info('expired and revoked sessions purged', purged);
 }

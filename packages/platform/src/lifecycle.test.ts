@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { createLifecycle } from './lifecycle.ts';
+import { createLogger } from './logger.ts';
+
+function recorded() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger({
+    service: 'test',
+    level: 'debug',
+    write: (line) => void lines.push(JSON.parse(line)),
+  });
+  return { logger, lines };
+}
+
+describe('a service lifecycle', () => {
+  it('stops jobs first, then closes resources in the reverse order of their declaration', async () => {
+    const { logger } = recorded();
+    const lifecycle = createLifecycle(logger);
+    const order: string[] = [];
+    lifecycle.closes('database', { close: async () => void order.push('database') });
+    lifecycle.closes('relay', { stop: async () => void order.push('relay') });
+    let finishJob: () => void = () => {};
+    lifecycle.every('slow job', 60_000, async () => {
+      await new Promise<void>((resolve) => {
+        finishJob = resolve;
+      });
+      order.push('job finished');
+    });
+    const closed = lifecycle.close();
+    finishJob();
+    await closed;
+    expect(order).toEqual(['job finished', 'relay', 'database']);
+  });
+
+  it('runs a job at once and again after each interval, logging a failure and going on', async () => {
+    const { logger, lines } = recorded();
+    const lifecycle = createLifecycle(logger);
+    let runs = 0;
+    lifecycle.every('flaky job', 10, async () => {
+      runs++;
+      if (runs === 1) throw new Error('first run fails');
+    });
+    await expect.poll(() => runs).toBeGreaterThanOrEqual(3);
+    await lifecycle.close();
+    const after = runs;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runs).toBe(after);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'job failed; it runs again later', job: 'flaky job' }),
+    );
+  });
+
+  it('closes every resource even when one fails, and says which', async () => {
+    const { logger, lines } = recorded();
+    const lifecycle = createLifecycle(logger);
+    const closed: string[] = [];
+    lifecycle.closes('first', { close: () => void closed.push('first') });
+    lifecycle.closes('broken', {
+      close: () => {
+        throw new Error('cannot close');
+      },
+    });
+    await lifecycle.close();
+    expect(closed).toEqual(['first']);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'closing failed', resource: 'broken' }),
+    );
+  });
+});

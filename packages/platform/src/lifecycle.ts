@@ -1,0 +1,74 @@
+import type { Logger } from './logger.ts';
+
+/** Anything a service opens and must close on shutdown: pools, relays, keyrings, timers. */
+export type Closable = { close(): unknown } | { stop(): unknown };
+
+/**
+ * What a service runs besides answering requests, declared once in main.ts: resources to
+ * close on shutdown and periodic jobs. On shutdown jobs stop first (a run in progress
+ * finishes), then resources close in the reverse of the order they were declared, so
+ * whatever was opened on top of another (a relay on a database) is closed before it.
+ */
+export type Lifecycle = {
+  /**
+   * Closes `resource` on shutdown; returns it, so it can be declared where it is opened.
+   *
+   * @example
+   * const database = lifecycle.closes('database', await openServiceDatabase({ config, logger, migrations }));
+   */
+  closes<T extends Closable>(name: string, resource: T): T;
+  /**
+   * Runs `job` now and then every `intervalMs`. A failed run is logged and the next one
+   * still comes; runs never overlap, so a slow one delays the next instead of piling up.
+   *
+   * @example
+   * lifecycle.every('session purge', 60 * 60_000, () => purgeSessions({ db, logger }));
+   */
+  every(name: string, intervalMs: number, job: () => Promise<unknown>): void;
+  /** Stops every job, then closes every resource; a failure is logged and the rest still close. */
+  close(): Promise<void>;
+};
+
+export function createLifecycle(logger: Logger): Lifecycle {
+  const resources: Array<{ name: string; resource: Closable }> = [];
+  const jobs: Array<{ stop(): Promise<void> }> = [];
+  let closing = false;
+
+  return {
+    closes(name, resource) {
+      resources.push({ name, resource });
+      return resource;
+    },
+    every(name, intervalMs, job) {
+      let timer: NodeJS.Timeout | undefined;
+      let running: Promise<void> | undefined;
+      const run = () => {
+        running = job()
+          .then(() => logger.debug('job done', { job: name }))
+          .catch((error) => logger.warn('job failed; it runs again later', { job: name, error }))
+          .finally(() => {
+            running = undefined;
+            if (!closing) timer = setTimeout(run, intervalMs);
+          });
+      };
+      run();
+      jobs.push({
+        async stop() {
+          clearTimeout(timer);
+          await running;
+        },
+      });
+    },
+    async close() {
+      closing = true;
+      await Promise.all(jobs.map((job) => job.stop()));
+      for (const { name, resource } of resources.reverse()) {
+        try {
+          await ('close' in resource ? resource.close() : resource.stop());
+        } catch (error) {
+          logger.error('closing failed', { resource: name, error });
+        }
+      }
+    },
+  };
+}
