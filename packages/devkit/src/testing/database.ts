@@ -21,7 +21,8 @@ export type TestDatabase<DB> = { database: Database<DB>; close(): Promise<void> 
  */
 export async function openTestDatabase<DB>(
   backend: DatabaseBackend,
-  options: { migrations?: URL | string; logger?: Logger } = {},
+  /** `migrations: false` leaves the database empty, not even the platform's tables. */
+  options: { migrations?: URL | string | false; logger?: Logger } = {},
 ): Promise<TestDatabase<DB>> {
   const logger = options.logger ?? silentLogger();
   const server = backend === 'postgres' ? await startPostgres() : undefined;
@@ -34,6 +35,7 @@ export async function openTestDatabase<DB>(
     await server?.stop();
   };
   const { migrations } = options;
+  if (migrations === false) return { database, close };
   try {
     const folder = migrations instanceof URL ? fileURLToPath(migrations) : migrations;
     await migrateToLatest(database.db, folder, logger);

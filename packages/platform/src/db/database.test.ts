@@ -27,7 +27,7 @@ describe.each(databaseBackends)('migrations on %s', (backend) => {
   const logger = recordingLogger();
   let opened: TestDatabase<TestTables>;
   beforeAll(async () => {
-    opened = await openTestDatabase<TestTables>(backend, { logger });
+    opened = await openTestDatabase<TestTables>(backend, { logger, migrations: false });
   });
   afterAll(() => opened.close());
 
@@ -71,7 +71,7 @@ describe.each(databaseBackends)(
   (backend) => {
     let opened: TestDatabase<TestTables>;
     beforeAll(async () => {
-      opened = await openTestDatabase<TestTables>(backend);
+      opened = await openTestDatabase<TestTables>(backend, { migrations: false });
     });
     afterAll(() => opened.close());
 
