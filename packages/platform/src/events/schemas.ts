@@ -12,6 +12,27 @@ export type EventCatalog = {
   };
 };
 
+/** An amount of money in minor units (cents); never a float. */
+const money = z.number().int().min(0);
+/** An ISO 4217 code; the shop sells in one (`SHOP_CURRENCY`). */
+const currency = z.string().regex(/^[A-Z]{3}$/);
+const quantity = z.number().int().min(0);
+const positiveQuantity = z.number().int().min(1);
+const orderLine = z.object({
+  productId: z.uuid(),
+  quantity: positiveQuantity,
+  /** The catalog's price when the order was placed. */
+  unitPrice: money,
+});
+
+/** Why an order was cancelled. */
+export const cancelReasons = [
+  'out_of_stock',
+  'payment_declined',
+  'customer_request',
+  'expired',
+] as const;
+
 /**
  * The shop's events, in one place. A topic is named after its event type.
  */
@@ -24,6 +45,119 @@ export const eventCatalog = {
         email: z.email(),
         name: z.string().min(1).max(100),
         registeredAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'product.created': {
+    current: 1,
+    versions: {
+      1: z.object({
+        productId: z.uuid(),
+        sku: z.string().min(1),
+        name: z.string().min(1),
+        category: z.string().min(1),
+        price: money,
+        currency,
+        /** Units inventory starts the product's stock with. */
+        initialStock: quantity,
+        createdAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'product.updated': {
+    current: 1,
+    versions: {
+      1: z.object({
+        productId: z.uuid(),
+        name: z.string().min(1),
+        category: z.string().min(1),
+        /** Both prices, so a consumer can tell a price drop without a read of its own. */
+        previousPrice: money,
+        price: money,
+        currency,
+        updatedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'product.deleted': {
+    current: 1,
+    versions: {
+      1: z.object({ productId: z.uuid(), deletedAt: z.iso.datetime() }),
+    },
+  },
+  'stock.changed': {
+    current: 1,
+    versions: {
+      1: z.object({
+        productId: z.uuid(),
+        available: quantity,
+        reserved: quantity,
+        sold: quantity,
+        /** Grows by one with every change of the product's stock; replicas apply only newer ones. */
+        version: z.number().int().min(1),
+        changedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'order.created': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        userId: z.string().min(1),
+        items: z.array(orderLine).min(1),
+        total: money,
+        currency,
+        paymentMethod: z.string().min(1),
+        createdAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'stock.reserved': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        items: z.array(z.object({ productId: z.uuid(), quantity: positiveQuantity })).min(1),
+        reservedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'stock.rejected': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        /** The lines that could not be reserved; nothing of the order was. */
+        shortages: z
+          .array(
+            z.object({ productId: z.uuid(), requested: positiveQuantity, available: quantity }),
+          )
+          .min(1),
+        rejectedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'order.confirmed': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        userId: z.string().min(1),
+        total: money,
+        currency,
+        confirmedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'order.cancelled': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        userId: z.string().min(1),
+        reason: z.enum(cancelReasons),
+        cancelledAt: z.iso.datetime(),
       }),
     },
   },
