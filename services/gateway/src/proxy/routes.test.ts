@@ -252,4 +252,29 @@ describe('gateway proxy', () => {
     expect((await app.request('/api/v1/notifications/n-1/read', authorized)).status).toBe(204);
     expect(verifications).toBe(2);
   });
+
+  it.each([
+    ['/api/v1/products', 'catalog'],
+    ['/api/v1/products/p-1', 'catalog'],
+    ['/api/v1/categories', 'catalog'],
+    ['/api/v1/wishlist/p-1', 'catalog'],
+    ['/api/v1/products/p-1/stock', 'inventory'],
+  ])('routes %s to %s', async (path, appId) => {
+    const invoked: string[] = [];
+    const app = gatewayWith(async (target) => {
+      invoked.push(target);
+      return new Response(null, { status: 204 });
+    });
+    expect((await app.request(path, authorized)).status).toBe(204);
+    expect(invoked).toEqual([appId]);
+  });
+
+  it('serves products to anyone, but a product’s stock and a wishlist only with a valid token', async () => {
+    const app = gatewayWith(async () => new Response(null, { status: 204 }));
+    expect((await app.request('/api/v1/products/p-1')).status).toBe(204);
+    expect((await app.request('/api/v1/products/p-1/stock')).status).toBe(401);
+    expect((await app.request('/api/v1/wishlist')).status).toBe(401);
+    const forged = { headers: { authorization: 'Bearer not-a-token' } };
+    expect((await app.request('/api/v1/products/p-1', forged)).status).toBe(401);
+  });
 });

@@ -9,7 +9,7 @@ import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { clientAddress } from './client-address.ts';
-import { upstreamFor, upstreams } from './upstreams.ts';
+import { upstreamFor } from './upstreams.ts';
 
 export type ProxyDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
@@ -142,18 +142,21 @@ export function proxyRoutes(deps: ProxyDeps) {
   const verifyIfPresent = createMiddleware(async (c, next) =>
     c.req.header('authorization') ? verify(c, next) : next(),
   );
-  const router = new Hono();
-  for (const { prefix, access } of upstreams) {
-    if (access === 'none') continue;
-    // Also matches the prefix itself; a second use() for it would verify twice.
-    router.use(`${prefix}/*`, access === 'required' ? verify : verifyIfPresent);
-  }
-  return router.all('*', (c) => {
+  const policies = { none: undefined, optional: verifyIfPresent, required: verify };
+  // One handler finds the upstream and applies its policy, so each request is verified at
+  // most once, whichever routes overlap (a product's stock lies below the products).
+  return new Hono().all('*', async (c) => {
     const upstream = upstreamFor(c.req.path);
     const rawPath = new URL(c.req.url).pathname;
     if (!upstream || !isPlainPath(rawPath)) {
       throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     }
-    return forward(c, deps, upstream.appId);
+    const policy = policies[upstream.access];
+    if (!policy) return forward(c, deps, upstream.appId);
+    let response: Response | undefined;
+    await policy(c, async () => {
+      response = await forward(c, deps, upstream.appId);
+    });
+    return response ?? c.res;
   });
 }

@@ -7,16 +7,33 @@ import { isDaprOnlyPath } from '@shop/platform';
  */
 export type AccessPolicy = 'none' | 'optional' | 'required';
 
-/** Which Dapr app serves each public path prefix; the first match wins. */
-export const upstreams: ReadonlyArray<{ prefix: string; appId: string; access: AccessPolicy }> = [
-  { prefix: '/api/v1/auth', appId: 'users', access: 'none' },
-  { prefix: '/.well-known/jwks.json', appId: 'users', access: 'none' },
-  { prefix: '/api/v1/users', appId: 'users', access: 'required' },
-  { prefix: '/api/v1/notifications', appId: 'notifications', access: 'required' },
+/**
+ * Which Dapr app serves each public path: a path belongs to the first entry whose segments
+ * it starts with, `*` standing for any one segment (so a product's stock, served by
+ * inventory, is listed before the products catalog serves).
+ */
+export const upstreams: ReadonlyArray<{ route: string; appId: string; access: AccessPolicy }> = [
+  { route: '/api/v1/auth', appId: 'users', access: 'none' },
+  { route: '/.well-known/jwks.json', appId: 'users', access: 'none' },
+  { route: '/api/v1/users', appId: 'users', access: 'required' },
+  { route: '/api/v1/products/*/stock', appId: 'inventory', access: 'required' },
+  { route: '/api/v1/products', appId: 'catalog', access: 'optional' },
+  { route: '/api/v1/categories', appId: 'catalog', access: 'optional' },
+  { route: '/api/v1/wishlist', appId: 'catalog', access: 'required' },
+  { route: '/api/v1/notifications', appId: 'notifications', access: 'required' },
 ];
 
+function startsWithRoute(path: string, route: string): boolean {
+  const routeSegments = route.split('/');
+  const pathSegments = path.split('/');
+  return (
+    pathSegments.length >= routeSegments.length &&
+    routeSegments.every((segment, i) => segment === '*' || segment === pathSegments[i])
+  );
+}
+
 export function upstreamFor(path: string) {
-  return upstreams.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
+  return upstreams.find(({ route }) => startsWithRoute(path, route));
 }
 
 /** Reachable without the app token: everything but what only Dapr may call. */
