@@ -33,6 +33,13 @@ export const cancelReasons = [
   'expired',
 ] as const;
 
+/** Why a charge did not go through: the processor's answer, in the shop's words. */
+export const paymentFailureReasons = [
+  'card_declined',
+  'insufficient_funds',
+  'processing_error',
+] as const;
+
 /**
  * The shop's events, in one place. A topic is named after its event type.
  */
@@ -135,6 +142,44 @@ export const eventCatalog = {
           )
           .min(1),
         rejectedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'payment.succeeded': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        paymentId: z.uuid(),
+        amount: money,
+        currency,
+        provider: z.string().min(1),
+        /** The processor's id for the charge. */
+        providerRef: z.string().min(1),
+        succeededAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'payment.failed': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        reason: z.enum(paymentFailureReasons),
+        failedAt: z.iso.datetime(),
+      }),
+    },
+  },
+  'payment.refunded': {
+    current: 1,
+    versions: {
+      1: z.object({
+        orderId: z.uuid(),
+        paymentId: z.uuid(),
+        refundId: z.uuid(),
+        amount: money,
+        currency,
+        refundedAt: z.iso.datetime(),
       }),
     },
   },
