@@ -259,6 +259,9 @@ describe('gateway proxy', () => {
     ['/api/v1/categories', 'catalog'],
     ['/api/v1/wishlist/p-1', 'catalog'],
     ['/api/v1/products/p-1/stock', 'inventory'],
+    ['/api/v1/orders/o-1/timeline', 'orders'],
+    ['/api/v1/admin/orders', 'orders'],
+    ['/api/v1/admin/payments', 'payments'],
   ])('routes %s to %s', async (path, appId) => {
     const invoked: string[] = [];
     const app = gatewayWith(async (target) => {

@@ -20,6 +20,9 @@ export const upstreams: ReadonlyArray<{ route: string; appId: string; access: Ac
   { route: '/api/v1/products', appId: 'catalog', access: 'optional' },
   { route: '/api/v1/categories', appId: 'catalog', access: 'optional' },
   { route: '/api/v1/wishlist', appId: 'catalog', access: 'required' },
+  { route: '/api/v1/orders', appId: 'orders', access: 'required' },
+  { route: '/api/v1/admin/orders', appId: 'orders', access: 'required' },
+  { route: '/api/v1/admin/payments', appId: 'payments', access: 'required' },
   { route: '/api/v1/notifications', appId: 'notifications', access: 'required' },
 ];
 
