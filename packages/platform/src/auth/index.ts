@@ -3,7 +3,7 @@ export { tokenVerifierViaDapr } from './dapr-verifier.ts';
 export { createTokenIssuer, type TokenIssuer } from './issuer.ts';
 export { jwksPath, jwksSchema } from './jwks-via-dapr.ts';
 export { createKeyring, type Keyring } from './keyring.ts';
-export { authenticate } from './middleware.ts';
+export { authenticate, requireRole } from './middleware.ts';
 export {
   generateSigningKeySet,
   loadSigningKeys,
