@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '@shop/platform';
-import { createDatabase, type Database, migrateToLatest } from '@shop/platform/db';
+import {
+  createDatabase,
+  type Database,
+  type DatabaseOptions,
+  migrateToLatest,
+} from '@shop/platform/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startPostgres } from './postgres.ts';
@@ -22,12 +27,17 @@ export type TestDatabase<DB> = { database: Database<DB>; close(): Promise<void> 
 export async function openTestDatabase<DB>(
   backend: DatabaseBackend,
   /** `migrations: false` leaves the database empty, not even the platform's tables. */
-  options: { migrations?: URL | string | false; logger?: Logger } = {},
+  options: {
+    migrations?: URL | string | false;
+    logger?: Logger;
+    pgliteExtensions?: DatabaseOptions['pgliteExtensions'];
+  } = {},
 ): Promise<TestDatabase<DB>> {
   const logger = options.logger ?? silentLogger();
   const server = backend === 'postgres' ? await startPostgres() : undefined;
   const database = createDatabase<DB>({
     url: server ? await server.createDatabase('test') : undefined,
+    pgliteExtensions: options.pgliteExtensions,
     logger,
   });
   const close = async () => {
@@ -58,7 +68,12 @@ export async function openTestDatabase<DB>(
  */
 export function useTestDatabase<DB>(
   backend: DatabaseBackend,
-  options: { migrations?: URL | string; logger?: Logger; emptyBeforeEach?: boolean } = {},
+  options: {
+    migrations?: URL | string;
+    logger?: Logger;
+    emptyBeforeEach?: boolean;
+    pgliteExtensions?: DatabaseOptions['pgliteExtensions'];
+  } = {},
 ): () => Database<DB> {
   let opened: TestDatabase<DB> | undefined;
   beforeAll(async () => {

@@ -1,5 +1,10 @@
 import { type Logger, openApiDocumentPath, type ShopEvent } from '@shop/platform';
-import { type OutboxRelay, type PlatformTables, startOutboxRelay } from '@shop/platform/db';
+import {
+  type DatabaseOptions,
+  type OutboxRelay,
+  type PlatformTables,
+  startOutboxRelay,
+} from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll } from 'vitest';
 import {
@@ -106,6 +111,8 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
   migrations: URL;
   createApp(deps: ServiceAppDeps<DB>): App | Promise<App>;
   appApiToken?: string;
+  /** Extensions the service's migrations create, loaded into PGlite (see openServiceDatabase). */
+  pgliteExtensions?: DatabaseOptions['pgliteExtensions'];
 }): ServiceAppHarness<DB, App> {
   const appApiToken = options.appApiToken ?? 'test-app-token-0123456789';
   const publisher = recordingPublisher();
@@ -123,6 +130,7 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
   beforeAll(async () => {
     const database = await openTestDatabase<DB>(options.backend, {
       migrations: options.migrations,
+      pgliteExtensions: options.pgliteExtensions,
       logger,
     });
     const { db } = database.database;

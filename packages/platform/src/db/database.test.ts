@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import {
   databaseBackends,
   openTestDatabase,
@@ -187,5 +188,25 @@ describe('an embedded PGlite with a data folder', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.each(databaseBackends)('an extension a migration creates, on %s', (backend) => {
+  let opened: TestDatabase<TestTables>;
+  beforeAll(async () => {
+    opened = await openTestDatabase<TestTables>(backend, {
+      migrations: false,
+      pgliteExtensions: { pg_trgm },
+    });
+  });
+  afterAll(() => opened.close());
+
+  it('is available on the embedded database as on PostgreSQL', async () => {
+    const { db } = opened.database;
+    await sql`create extension if not exists pg_trgm`.execute(db);
+    const { rows } = await sql<{
+      close: boolean;
+    }>`select similarity('running', 'runnning') > 0.5 as close`.execute(db);
+    expect(rows).toEqual([{ close: true }]);
   });
 });

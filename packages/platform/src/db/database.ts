@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { type Extensions, PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
@@ -19,6 +19,12 @@ export type DatabaseOptions = {
   url?: string | undefined;
   /** Where the embedded PGlite keeps its files; in memory when absent. */
   pgliteDataDir?: string | undefined;
+  /**
+   * PostgreSQL extensions the embedded PGlite loads, by name (PGlite ships contrib
+   * extensions as modules, e.g. `{ pg_trgm }` from `@electric-sql/pglite/contrib/pg_trgm`);
+   * a migration still runs `create extension`, which on PostgreSQL finds the server's own.
+   */
+  pgliteExtensions?: Extensions | undefined;
   logger: Logger;
 };
 
@@ -48,7 +54,7 @@ const pgTypes: pg.CustomTypesConfig = {
  * const order = await database.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
  */
 export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
-  const { url, pgliteDataDir, logger } = options;
+  const { url, pgliteDataDir, pgliteExtensions, logger } = options;
   let db: Kysely<DB>;
   if (url) {
     const pool = new pg.Pool({
@@ -67,7 +73,7 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
         pglite: async () => {
           // PGlite makes its own folder but not the ones above it.
           if (pgliteDataDir) await mkdir(pgliteDataDir, { recursive: true });
-          return PGlite.create(pgliteDataDir);
+          return PGlite.create(pgliteDataDir, { extensions: pgliteExtensions ?? {} });
         },
       }),
     });
@@ -98,11 +104,14 @@ export async function openServiceDatabase<DB>(options: {
   logger: Logger;
   /** The service's migrations folder. */
   migrations: URL;
+  /** Extensions its migrations create, for the embedded PGlite; see DatabaseOptions. */
+  pgliteExtensions?: Extensions;
 }): Promise<Database<DB>> {
   const { config, logger } = options;
   const database = createDatabase<DB>({
     url: config.DATABASE_URL,
     pgliteDataDir: config.PGLITE_DATA_DIR,
+    pgliteExtensions: options.pgliteExtensions,
     logger,
   });
   if (config.MIGRATE_ON_START) {
