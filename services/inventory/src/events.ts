@@ -1,0 +1,20 @@
+import { type ConsumedEvents, defineConsumer } from '@shop/platform';
+import { reservationConsumes, reservationEventHandlers } from './reservations/events.ts';
+import { stockConsumes, stockEventHandlers } from './stock/events.ts';
+import type { StockDeps } from './stock/service.ts';
+
+/**
+ * Every event inventory consumes, gathered from its features. Free of side effects:
+ * `npm run subscriptions` imports it to write this app's Dapr subscriptions.
+ */
+export const consumes = {
+  ...stockConsumes,
+  ...reservationConsumes,
+} as const satisfies ConsumedEvents;
+
+export function inventoryEvents(deps: StockDeps) {
+  return defineConsumer({
+    consumes,
+    handlers: { ...stockEventHandlers(deps), ...reservationEventHandlers(deps) },
+  });
+}

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { createTestTokens, type DatabaseBackend, useServiceApp } from '@shop/devkit/testing';
+import { buildEvent, type ShopEvent } from '@shop/platform';
+import { createApp } from './app.ts';
+import type { InventoryTables } from './tables.ts';
+
+/**
+ * The inventory app over a real database (a private PostgreSQL or an in-memory PGlite),
+ * with real token checks; only the broker is replaced, by a list the test can read.
+ */
+export function useInventoryApp(backend: DatabaseBackend) {
+  const tokens = createTestTokens();
+  const harness = useServiceApp<InventoryTables, ReturnType<typeof createApp>>({
+    backend,
+    migrations: new URL('../migrations', import.meta.url),
+    async createApp({ db, outbox, logger, appApiToken }) {
+      return createApp({
+        config: { APP_API_TOKEN: appApiToken },
+        logger,
+        db,
+        outbox,
+        verifier: (await tokens).verifier,
+        readiness: { sidecar: async () => {}, database: async () => {} },
+      });
+    },
+  });
+
+  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
+  const deliver = async (event: unknown, route?: string): Promise<string> => {
+    const type = route ?? (event as { type: string }).type;
+    const res = await harness.call('POST', `/events/${type}`, { body: event, caller: null });
+    return ((await res.json()) as { status: string }).status;
+  };
+
+  const stockOf = (productId: string) =>
+    harness
+      .get()
+      .db.selectFrom('stock')
+      .select(['available', 'reserved', 'sold', 'version'])
+      .where('product_id', '=', productId)
+      .executeTakeFirst();
+
+  const movementsOf = (productId: string) =>
+    harness
+      .get()
+      .db.selectFrom('stock_movements')
+      .select([
+        'reason',
+        'actor',
+        'order_id',
+        'available_delta',
+        'reserved_delta',
+        'sold_delta',
+        'version',
+      ])
+      .where('product_id', '=', productId)
+      .orderBy('id')
+      .execute();
+
+  const reservationOf = async (orderId: string) =>
+    (
+      await harness
+        .get()
+        .db.selectFrom('reservations')
+        .select('status')
+        .where('order_id', '=', orderId)
+        .executeTakeFirst()
+    )?.status;
+
+  /** Everything the outbox has published so far, once it has sent all it holds. */
+  const publishedAfterDrain = async (): Promise<ShopEvent[]> => {
+    await harness.get().outbox.drain();
+    return harness.published;
+  };
+
+  return {
+    ...harness,
+    deliver,
+    stockOf,
+    movementsOf,
+    reservationOf,
+    publishedAfterDrain,
+    adminToken: async (userId = randomUUID()) => (await tokens).issue(userId, 'admin'),
+    customerToken: async (userId = randomUUID()) => (await tokens).issue(userId, 'customer'),
+  };
+}
+
+const source = 'test';
+
+export function productCreated(productId: string, initialStock: number) {
+  return buildEvent(
+    'product.created',
+    {
+      productId,
+      sku: `SKU-${productId.slice(0, 8)}`,
+      name: 'Test product',
+      category: 'tests',
+      price: 1_000,
+      currency: 'USD',
+      initialStock,
+      createdAt: new Date().toISOString(),
+    },
+    { source },
+  );
+}
+
+export function productDeleted(productId: string) {
+  return buildEvent(
+    'product.deleted',
+    { productId, deletedAt: new Date().toISOString() },
+    { source },
+  );
+}
+
+export function orderCreated(
+  orderId: string,
+  items: Array<{ productId: string; quantity: number }>,
+) {
+  return buildEvent(
+    'order.created',
+    {
+      orderId,
+      userId: 'u-1',
+      items: items.map((item) => ({ ...item, unitPrice: 1_000 })),
+      total: items.reduce((sum, item) => sum + item.quantity * 1_000, 0),
+      currency: 'USD',
+      paymentMethod: 'pm_card_visa',
+      createdAt: new Date().toISOString(),
+    },
+    { source },
+  );
+}
+
+export function orderConfirmed(orderId: string) {
+  return buildEvent(
+    'order.confirmed',
+    {
+      orderId,
+      userId: 'u-1',
+      total: 1_000,
+      currency: 'USD',
+      confirmedAt: new Date().toISOString(),
+    },
+    { source },
+  );
+}
+
+export function orderCancelled(orderId: string) {
+  return buildEvent(
+    'order.cancelled',
+    {
+      orderId,
+      userId: 'u-1',
+      reason: 'customer_request',
+      cancelledAt: new Date().toISOString(),
+    },
+    { source },
+  );
+}
+
+/**
+ * Runs `task` over every item with at most `parallelism` in flight, as a broker's
+ * concurrent deliveries would, and answers the results in item order.
+ */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  parallelism: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: parallelism }, worker));
+  return results;
+}
