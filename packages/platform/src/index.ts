@@ -1,6 +1,6 @@
 export { accessTokenEnv, databaseEnv, serviceEnv } from './config.ts';
 export { CircuitOpenError } from './dapr/breaker.ts';
-export type { Sidecar } from './dapr/sidecar.ts';
+export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';
 export { buildEvent, type ShopEvent } from './events/cloud-event.ts';
 export {
@@ -11,11 +11,12 @@ export {
   defineConsumer,
   type EventHandlers,
 } from './events/consumer.ts';
-export { eventCatalog } from './events/schemas.ts';
+export { cancelReasons, eventCatalog } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
 export { bearerSecurity, openApiDocumentPath, problemResponses } from './http/openapi.ts';
 export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
+export { requireCaller } from './http/require-caller.ts';
 export { runService } from './http/serve.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';

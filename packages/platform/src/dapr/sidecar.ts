@@ -9,6 +9,24 @@ export const pubsubName = 'pubsub';
 // is still retrying, which would send the event twice.
 const publishTimeoutMs = 20_000;
 
+/** One entry of a Dapr state store as read: its value and the ETag a conditional write names. */
+export type StateEntry = { value: unknown; etag: string | undefined };
+
+export type SaveStateOptions = {
+  /** Write only over this ETag; a mismatch answers 'conflict'. */
+  etag?: string | undefined;
+  /**
+   * `first-write`: without an `etag`, the write only creates the key (for stores that keep
+   * the mode per entry, like Redis, only when the entry there was written first-write too);
+   * `last-write` (Dapr's default) overwrites.
+   */
+  concurrency?: 'first-write' | 'last-write';
+  /** Dapr's `ttlInSeconds` metadata: the store drops the entry after this long. */
+  ttlSeconds?: number;
+  /** Gives up (throws) after this long; a cache must not hold a request up. */
+  timeoutMs?: number;
+};
+
 export type SidecarConfig = {
   DAPR_HOST: string;
   DAPR_HTTP_PORT: number;
@@ -40,7 +58,41 @@ export type Sidecar = {
    * unreachable); a 4xx never counts against it.
    */
   invoke(appId: string, pathAndQuery: string, init: RequestInit): Promise<Response>;
+  /**
+   * Reads one key of a Dapr state store (Dapr's HTTP state API, not the SDK, whose load
+   * costs ~33 MiB): undefined when the key is absent. Throws when the store does not answer
+   * within `timeoutMs` or fails.
+   */
+  getState(
+    store: string,
+    key: string,
+    options?: { timeoutMs?: number },
+  ): Promise<StateEntry | undefined>;
+  /**
+   * Writes one key; 'conflict' when the ETag did not match (Dapr's 409). Throws when the
+   * store fails or does not answer in time, and also when a first-write create finds the
+   * key taken: Dapr reports that as the store's own error (500), not as a 409.
+   *
+   * @example
+   * const entry = await sidecar.getState('statestore', key);
+   * await sidecar.saveState('statestore', key, next, { etag: entry?.etag, concurrency: 'first-write', ttlSeconds: 300 });
+   */
+  saveState(
+    store: string,
+    key: string,
+    value: unknown,
+    options?: SaveStateOptions,
+  ): Promise<'saved' | 'conflict'>;
+  /** Deletes one key (only at `etag` when given); deleting an absent key succeeds. */
+  deleteState(
+    store: string,
+    key: string,
+    options?: { etag?: string; timeoutMs?: number },
+  ): Promise<'deleted' | 'conflict'>;
 };
+
+// Long enough for a healthy local store, short enough that a dead one barely delays a read.
+const defaultStateTimeoutMs = 2_000;
 
 function sdkLogger(logger: Logger) {
   const text = (args: unknown[]) => args.map(String).join(' ');
@@ -55,7 +107,8 @@ function sdkLogger(logger: Logger) {
 
 /**
  * The service's handle on its own sidecar, over Dapr's HTTP API: readiness, secrets, traced
- * publishing, and raw invocation behind a circuit breaker per callee.
+ * publishing, raw invocation behind a circuit breaker per callee, and state-store reads and
+ * writes with ETags, first-write concurrency and TTLs.
  */
 export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
   const baseUrl = `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`;
@@ -85,6 +138,11 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     });
     if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
   };
+
+  const stateUrl = (store: string, key?: string) =>
+    `${baseUrl}/v1.0/state/${encodeURIComponent(store)}${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
+  const stateFailure = async (what: string, res: Response) =>
+    new Error(`state ${what} failed: ${res.status} ${await res.text()}`);
 
   return {
     ready,
@@ -126,6 +184,45 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
       return breakers.call(appId, () =>
         fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers }),
       );
+    },
+    async getState(store, key, options = {}) {
+      const res = await fetch(stateUrl(store, key), {
+        headers: tokenHeader,
+        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      });
+      if (res.status === 204 || res.status === 404) return undefined;
+      if (!res.ok) throw await stateFailure(`get of ${key}`, res);
+      const text = await res.text();
+      if (text === '') return undefined;
+      return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
+    },
+    async saveState(store, key, value, options = {}) {
+      const entry = {
+        key,
+        value,
+        ...(options.etag ? { etag: options.etag } : {}),
+        ...(options.concurrency ? { options: { concurrency: options.concurrency } } : {}),
+        ...(options.ttlSeconds ? { metadata: { ttlInSeconds: String(options.ttlSeconds) } } : {}),
+      };
+      const res = await fetch(stateUrl(store), {
+        method: 'POST',
+        headers: { ...tokenHeader, 'content-type': 'application/json' },
+        body: JSON.stringify([entry]),
+        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      });
+      if (res.ok) return 'saved';
+      if (res.status === 409) return 'conflict';
+      throw await stateFailure(`save of ${key}`, res);
+    },
+    async deleteState(store, key, options = {}) {
+      const res = await fetch(stateUrl(store, key), {
+        method: 'DELETE',
+        headers: { ...tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
+        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      });
+      if (res.ok) return 'deleted';
+      if (res.status === 409) return 'conflict';
+      throw await stateFailure(`delete of ${key}`, res);
     },
   };
 }

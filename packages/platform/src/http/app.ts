@@ -3,6 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
+import type { Registry } from 'prom-client';
 import type { ZodError } from 'zod';
 import { requestContext } from '../context.ts';
 import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
@@ -44,6 +45,8 @@ export type ServiceAppOptions = {
 export type ServiceApp = OpenAPIHono & {
   /** Turns /readyz red while in-flight requests drain on shutdown. */
   markShuttingDown(): void;
+  /** The registry /metrics serves, for a service's own counters beside the HTTP ones. */
+  metricsRegistry: Registry;
 };
 
 const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
@@ -121,6 +124,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.markShuttingDown = () => {
     shuttingDown = true;
   };
+  app.metricsRegistry = metrics.registry;
 
   app.use('*', async (c, next) => {
     const started = performance.now();

@@ -1,0 +1,133 @@
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Db, type Product, productColumns, toProduct } from './repository.ts';
+import type { ProductSort } from './schemas.ts';
+
+export type ProductSearch = {
+  q?: string | undefined;
+  category?: string | undefined;
+  minPrice?: number | undefined;
+  maxPrice?: number | undefined;
+  inStock?: boolean | undefined;
+  sort: ProductSort;
+  limit: number;
+  /** Where the previous page ended, in this sort's order. */
+  after?: SearchPosition | undefined;
+};
+
+/** A row's place in a sort: its sort key (rank and name similarity for relevance) and id. */
+export type SearchPosition = { keys: number[] | string[]; id: string };
+
+export type RankedProduct = Product & { textRank: number; nameSimilarity: number };
+
+// A query that ends in a bare word (no quote, no leading minus) is still being typed:
+// that word may be a prefix ("runn" for running).
+const trailingBareWord = /(?:^|\s)([\p{L}\p{N}]+)$/u;
+
+/**
+ * The tsquery for `q`: websearch_to_tsquery semantics (quoted phrases, `-negation`, `or`)
+ * with English stemming, and the last bare word also matched as a prefix of an unstemmed
+ * word. User input only ever reaches SQL as bound parameters; the prefix term is built from
+ * letters and digits alone, so it carries no tsquery operator of its own.
+ */
+export function textQuery(q: string): RawBuilder<unknown> {
+  const lastWord = trailingBareWord.exec(q)?.[1];
+  const head = lastWord === undefined ? q : q.slice(0, q.length - lastWord.length);
+  // An odd number of quotes before it means the word sits inside an unfinished phrase.
+  if (lastWord === undefined || (head.match(/"/g)?.length ?? 0) % 2 === 1) {
+    return sql`websearch_to_tsquery('english', ${q})`;
+  }
+  // && with an empty query (no head, or only stop words) yields the other operand.
+  return sql`(websearch_to_tsquery('english', ${head}) &&
+    (websearch_to_tsquery('english', ${lastWord}) || to_tsquery('simple', ${`${lastWord}:*`})))`;
+}
+
+/** Plain words only: a query with a phrase or a negation means exactly what it says. */
+function allowsTypos(q: string): boolean {
+  return !/["]|(?:^|\s)-/.test(q);
+}
+
+/**
+ * One page of live products: filtered, optionally matched against `q`, in the sort's order,
+ * after `after`. Keyset pagination (never OFFSET): the position is the last row's sort key
+ * plus its id, so products added between pages cause no duplicate and no gap.
+ */
+export async function searchProducts(db: Db, search: ProductSearch): Promise<RankedProduct[]> {
+  const { q } = search;
+  const query = q === undefined ? undefined : textQuery(q);
+  const matches = db
+    .selectFrom('products')
+    .select(productColumns)
+    .select([
+      (query ? sql<number>`ts_rank(search_vector, ${query})::float8` : sql<number>`0::float8`).as(
+        'text_rank',
+      ),
+      (q === undefined
+        ? sql<number>`0::float8`
+        : sql<number>`word_similarity(${q}, name)::float8`
+      ).as('name_similarity'),
+    ])
+    .where('deleted_at', 'is', null)
+    .$if(query !== undefined, (qb) =>
+      qb.where((eb) => {
+        const matchesText = sql<SqlBool>`search_vector @@ ${query}`;
+        // Typo tolerance: pg_trgm's `<%` holds when some run of the name's words is at
+        // least pg_trgm.word_similarity_threshold (0.6 by default) similar to q.
+        return q !== undefined && allowsTypos(q)
+          ? eb.or([matchesText, sql<SqlBool>`${q} <% name`])
+          : matchesText;
+      }),
+    )
+    .$if(search.category !== undefined, (qb) => qb.where('category', '=', search.category ?? ''))
+    .$if(search.minPrice !== undefined, (qb) => qb.where('price', '>=', search.minPrice ?? 0))
+    .$if(search.maxPrice !== undefined, (qb) => qb.where('price', '<=', search.maxPrice ?? 0))
+    .$if(search.inStock === true, (qb) => qb.where('available', '>', 0))
+    .$if(search.inStock === false, (qb) => qb.where('available', '=', 0));
+
+  let page = db.selectFrom(matches.as('matches')).selectAll();
+  const { after } = search;
+  const keyset = (columns: string[], direction: 'asc' | 'desc') => {
+    const ordered = [...columns, 'id'];
+    for (const column of ordered) page = page.orderBy(sql.ref(column), direction);
+    if (after) {
+      const values = [...after.keys, after.id];
+      const row = (items: Array<Expression<unknown>>) => sql`(${sql.join(items)})`;
+      const operator = direction === 'asc' ? sql`>` : sql`<`;
+      page = page.where(
+        sql<SqlBool>`${row(ordered.map((c) => sql.ref(c)))} ${operator} ${row(values.map((v) => sql.val(v)))}`,
+      );
+    }
+  };
+  switch (search.sort) {
+    case 'relevance':
+      keyset(['text_rank', 'name_similarity'], 'desc');
+      break;
+    case 'newest':
+      keyset(['created_at'], 'desc');
+      break;
+    case 'price':
+      keyset(['price'], 'asc');
+      break;
+    case '-price':
+      keyset(['price'], 'desc');
+      break;
+  }
+  const rows = await page.limit(search.limit).execute();
+  return rows.map((row) => ({
+    ...toProduct(row),
+    textRank: Number(row.text_rank),
+    nameSimilarity: Number(row.name_similarity),
+  }));
+}
+
+/** Where `product` sits in `sort`, for the next page's cursor. */
+export function positionOf(product: RankedProduct, sort: ProductSort): SearchPosition {
+  switch (sort) {
+    case 'relevance':
+      return { keys: [product.textRank, product.nameSimilarity], id: product.id };
+    case 'newest':
+      return { keys: [product.createdAt.toISOString()], id: product.id };
+    case 'price':
+    case '-price':
+      return { keys: [product.price], id: product.id };
+  }
+}

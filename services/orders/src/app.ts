@@ -1,0 +1,57 @@
+import {
+  createEventConsumer,
+  createServiceApp,
+  type DeadLetterStore,
+  type Logger,
+} from '@shop/platform';
+import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
+import type { OutboxRelay } from '@shop/platform/db';
+import type { Kysely } from 'kysely';
+import { type OrdersConfig, serviceName } from './config.ts';
+import { ordersEvents } from './events.ts';
+import { expiryRoutes } from './expiry/routes.ts';
+import type { CatalogClient } from './orders/catalog.ts';
+import { adminOrderRoutes, orderRoutes } from './orders/routes.ts';
+import type { OrdersTables } from './tables.ts';
+
+export type OrdersAppDeps = {
+  config: Pick<OrdersConfig, 'APP_API_TOKEN' | 'SHOP_CURRENCY' | 'ORDER_TTL_SECONDS'>;
+  logger: Logger;
+  db: Kysely<OrdersTables>;
+  outbox: Pick<OutboxRelay, 'wake'>;
+  verifier: Pick<TokenVerifier, 'verify'>;
+  catalog: CatalogClient;
+  deadLetters: DeadLetterStore;
+  readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
+};
+
+export function createApp(deps: OrdersAppDeps) {
+  const { config, logger, db, outbox } = deps;
+  const app = createServiceApp({
+    service: serviceName,
+    logger,
+    appApiToken: config.APP_API_TOKEN,
+    // Clients come through the gateway, which throttles and checks paths and tokens first.
+    publicApiCallers: ['gateway'],
+    readiness: deps.readiness,
+  });
+  app.route(
+    '/',
+    createEventConsumer({
+      appId: serviceName,
+      logger,
+      deadLetters: deps.deadLetters,
+      definition: ordersEvents({ db, outbox, logger }),
+    }),
+  );
+  app.route('/', expiryRoutes({ db, outbox, logger, orderTtlSeconds: config.ORDER_TTL_SECONDS }));
+  // Each also matches its prefix itself; a second use() for it would verify twice.
+  app.use('/api/v1/orders/*', authenticate(deps.verifier));
+  app.use('/api/v1/admin/orders/*', authenticate(deps.verifier), requireRole('admin'));
+  app.route(
+    '/api/v1/orders',
+    orderRoutes({ db, outbox, logger, catalog: deps.catalog, currency: config.SHOP_CURRENCY }),
+  );
+  app.route('/api/v1/admin/orders', adminOrderRoutes({ db }));
+  return app;
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { createTestTokens, type DatabaseBackend, useServiceApp } from '@shop/devkit/testing';
+import { AppError, buildEvent } from '@shop/platform';
+import type { Role } from '@shop/platform/auth';
+import { sqlDeadLetterStore } from '@shop/platform/db';
+import { createApp } from './app.ts';
+import type { CatalogClient, CatalogProduct } from './orders/catalog.ts';
+import type { OrderView } from './orders/schemas.ts';
+import type { OrdersTables } from './tables.ts';
+
+/**
+ * The catalog as orders sees it, in process: products can be added and removed, a lookup
+ * can be held until the test lets it go, and an outage can be switched on.
+ */
+export function fakeCatalog() {
+  const products = new Map<string, CatalogProduct>();
+  let held: Promise<void> | undefined;
+  let down = false;
+  const client: CatalogClient & {
+    add(product: Partial<CatalogProduct> & { price: number }): CatalogProduct;
+    remove(id: string): void;
+    /** Holds every lookup until the returned function is called. */
+    hold(): () => void;
+    setDown(value: boolean): void;
+  } = {
+    async productsByIds(ids) {
+      if (held) await held;
+      if (down) throw new AppError('upstream_unavailable', 'the catalog is down');
+      const items = ids.flatMap((id) => products.get(id) ?? []);
+      return { items, missing: ids.filter((id) => !products.has(id)) };
+    },
+    add(product) {
+      const full = { id: randomUUID(), name: 'Product', currency: 'USD', ...product };
+      products.set(full.id, full);
+      return full;
+    },
+    remove: (id) => void products.delete(id),
+    hold() {
+      let release = () => {};
+      held = new Promise<void>((resolve) => {
+        release = () => {
+          held = undefined;
+          resolve();
+        };
+      });
+      return release;
+    },
+    setDown: (value) => {
+      down = value;
+    },
+  };
+  return client;
+}
+
+/**
+ * The orders app over a real database (PGlite or a private PostgreSQL), real token checks
+ * and a real outbox whose publishes are recorded; the catalog is the in-process fake above.
+ */
+export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSeconds?: number } = {}) {
+  const catalog = fakeCatalog();
+  let tokens: Awaited<ReturnType<typeof createTestTokens>> | undefined;
+  const harness = useServiceApp<OrdersTables, ReturnType<typeof createApp>>({
+    backend,
+    migrations: new URL('../migrations', import.meta.url),
+    async createApp({ db, outbox, logger, appApiToken }) {
+      tokens = await createTestTokens();
+      return createApp({
+        config: {
+          APP_API_TOKEN: appApiToken,
+          SHOP_CURRENCY: 'USD',
+          ORDER_TTL_SECONDS: options.orderTtlSeconds ?? 900,
+        },
+        logger,
+        db,
+        outbox,
+        verifier: tokens.verifier,
+        catalog,
+        deadLetters: sqlDeadLetterStore(db),
+        readiness: { sidecar: async () => {}, database: async () => {} },
+      });
+    },
+  });
+
+  /** A fresh user's access token, so tests sharing the database never see each other's orders. */
+  const newUser = async (role: Role = 'customer') => {
+    if (!tokens) throw new Error('the orders app is not open yet');
+    const id = randomUUID();
+    return { id, token: await tokens.issue(id, role) };
+  };
+
+  const place = (
+    token: string,
+    body: unknown,
+    key: string | undefined = randomUUID(),
+  ): Promise<Response> =>
+    harness.call('POST', '/api/v1/orders', {
+      body,
+      token,
+      ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
+    });
+
+  /** A product in the fake catalog and a pending order of `quantity` of it. */
+  const placePending = async (token: string, quantity = 1): Promise<OrderView> => {
+    const product = catalog.add({ price: 1250, name: 'Lamp' });
+    const res = await place(token, {
+      items: [{ productId: product.id, quantity }],
+      paymentMethod: 'pm_card_visa',
+    });
+    if (res.status !== 202) throw new Error(`placing failed: ${res.status} ${await res.text()}`);
+    return (await res.json()) as OrderView;
+  };
+
+  /** Delivers an event as Dapr's subscription would; resolves to the consumer's answer. */
+  const deliver = async (event: { type: string }): Promise<string> => {
+    const res = await harness.call('POST', `/events/${event.type}`, { body: event, caller: null });
+    return ((await res.json()) as { status: string }).status;
+  };
+
+  return { ...harness, catalog, newUser, place, placePending, deliver };
+}
+
+const at = () => new Date().toISOString();
+
+/** The saga's events about one order, as inventory and payments would publish them. */
+export const sagaEvents = {
+  stockReserved: (order: OrderView) =>
+    buildEvent(
+      'stock.reserved',
+      {
+        orderId: order.id,
+        items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+        reservedAt: at(),
+      },
+      { source: 'inventory' },
+    ),
+  stockRejected: (order: OrderView) =>
+    buildEvent(
+      'stock.rejected',
+      {
+        orderId: order.id,
+        shortages: order.items.map(({ productId, quantity }) => ({
+          productId,
+          requested: quantity,
+          available: 0,
+        })),
+        rejectedAt: at(),
+      },
+      { source: 'inventory' },
+    ),
+  paymentSucceeded: (order: OrderView) =>
+    buildEvent(
+      'payment.succeeded',
+      {
+        orderId: order.id,
+        paymentId: randomUUID(),
+        amount: order.total,
+        currency: order.currency,
+        provider: 'test',
+        providerRef: `ch_${randomUUID()}`,
+        succeededAt: at(),
+      },
+      { source: 'payments' },
+    ),
+  paymentFailed: (order: OrderView) =>
+    buildEvent(
+      'payment.failed',
+      { orderId: order.id, reason: 'card_declined', failedAt: at() },
+      { source: 'payments' },
+    ),
+  paymentRefunded: (order: OrderView) =>
+    buildEvent(
+      'payment.refunded',
+      {
+        orderId: order.id,
+        paymentId: randomUUID(),
+        refundId: randomUUID(),
+        amount: order.total,
+        currency: order.currency,
+        refundedAt: at(),
+      },
+      { source: 'payments' },
+    ),
+};
