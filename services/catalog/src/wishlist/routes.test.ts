@@ -1,0 +1,72 @@
+import { databaseBackends } from '@shop/devkit/testing';
+import { describe, expect, it } from 'vitest';
+import type { ProductView } from '../products/schemas.ts';
+import { productBody, useCatalogApp } from '../test-support.ts';
+
+describe.each(databaseBackends)('wishlists on %s', (backend) => {
+  const catalog = useCatalogApp(backend);
+  const create = async () => {
+    const res = await catalog.call('POST', '/api/v1/products', {
+      body: productBody(),
+      token: catalog.admin(),
+    });
+    return (await res.json()) as ProductView;
+  };
+  const wishlist = async (token: string) => {
+    const res = await catalog.call('GET', '/api/v1/wishlist', { token });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: ProductView[] }).items.map((p) => p.id);
+  };
+  const put = (token: string, id: string) =>
+    catalog.call('PUT', `/api/v1/wishlist/${id}`, { token });
+
+  it('adds a product once however often it is put, and removes it', async () => {
+    const token = await catalog.tokenFor('wisher-1');
+    const product = await create();
+    expect((await put(token, product.id)).status).toBe(204);
+    expect((await put(token, product.id)).status).toBe(204);
+    expect(await wishlist(token)).toEqual([product.id]);
+    expect((await catalog.call('DELETE', `/api/v1/wishlist/${product.id}`, { token })).status).toBe(
+      204,
+    );
+    expect((await catalog.call('DELETE', `/api/v1/wishlist/${product.id}`, { token })).status).toBe(
+      204,
+    );
+    expect(await wishlist(token)).toEqual([]);
+  });
+
+  it('keeps each user’s wishlist their own', async () => {
+    const ada = await catalog.tokenFor('wisher-ada');
+    const bob = await catalog.tokenFor('wisher-bob');
+    const product = await create();
+    await put(ada, product.id);
+    expect(await wishlist(bob)).toEqual([]);
+  });
+
+  it('answers 404 for an unknown or deleted product, and 400 for a bad id', async () => {
+    const token = await catalog.tokenFor('wisher-2');
+    expect((await put(token, crypto.randomUUID())).status).toBe(404);
+    const product = await create();
+    await catalog.call('DELETE', `/api/v1/products/${product.id}`, { token: catalog.admin() });
+    expect((await put(token, product.id)).status).toBe(404);
+    expect((await put(token, 'nope')).status).toBe(400);
+  });
+
+  it('takes a deleted product off every wishlist', async () => {
+    const ada = await catalog.tokenFor('wisher-3');
+    const bob = await catalog.tokenFor('wisher-4');
+    const kept = await create();
+    const gone = await create();
+    for (const token of [ada, bob]) {
+      await put(token, kept.id);
+      await put(token, gone.id);
+    }
+    await catalog.call('DELETE', `/api/v1/products/${gone.id}`, { token: catalog.admin() });
+    expect(await wishlist(ada)).toEqual([kept.id]);
+    expect(await wishlist(bob)).toEqual([kept.id]);
+  });
+
+  it('needs a token', async () => {
+    expect((await catalog.call('GET', '/api/v1/wishlist')).status).toBe(401);
+  });
+});
