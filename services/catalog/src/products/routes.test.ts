@@ -20,7 +20,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
     catalog.call('PATCH', `/api/v1/products/${id}`, { body, headers, token: catalog.admin() });
   const eventsFor = async (productId: string) => {
     await catalog.get().outbox.drain();
-    return catalog.published.filter((event) => event.data.productId === productId);
+    return catalog.published
+      .filter((event) => (event.data as { productId?: string }).productId === productId)
+      .map((event) => ({ ...event, data: event.data as Record<string, unknown> }));
   };
   const productRows = () =>
     catalog

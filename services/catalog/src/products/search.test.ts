@@ -19,7 +19,7 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
   };
   const search = async (params: Record<string, string | number | boolean>) => {
     const query = new URLSearchParams(
-      Object.entries({ category, ...params }).map(([k, v]) => [k, String(v)]),
+      Object.entries({ category, ...params }).map(([k, v]): [string, string] => [k, String(v)]),
     );
     const res = await catalog.call('GET', `/api/v1/products?${query}`);
     expect(res.status).toBe(200);
@@ -154,7 +154,7 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
       'in %s order, lose and repeat nothing while products are added between pages',
       async (sort) => {
         category = `search-pages-${sort}`;
-        const q = sort === 'relevance' ? { q: 'desk' } : {};
+        const q: Record<string, string> = sort === 'relevance' ? { q: 'desk' } : {};
         const initial: string[] = [];
         for (let i = 0; i < 7; i++) {
           const description = 'desk '.repeat(i % 3);
