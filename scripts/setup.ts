@@ -1,7 +1,12 @@
 // Everything a fresh machine needs before the shop can run or be tested: the right Node,
-// daprd and helm of their pinned versions (built once and cached, before any test runs so
-// no test competes with a compiler), and the Debian packages.
-import { ensureDebianProgram, findRepoRoot, resolveDaprd } from '@shop/devkit/supervisor';
+// daprd, helm and stripe-mock of their pinned versions (built once and cached, before any
+// test runs so no test competes with a compiler), and the Debian packages.
+import {
+  ensureDebianProgram,
+  findRepoRoot,
+  resolveDaprd,
+  resolveStripeMock,
+} from '@shop/devkit/supervisor';
 import { resolveHelm } from './helm.ts';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
@@ -17,9 +22,12 @@ try {
   const repoRoot = findRepoRoot();
   const daprd = resolveDaprd(repoRoot);
   const helm = resolveHelm(repoRoot);
+  const stripeMock = resolveStripeMock(repoRoot);
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
-  console.log(`shop: ready (node ${process.versions.node}, daprd ${daprd}, helm ${helm})`);
+  console.log(
+    `shop: ready (node ${process.versions.node}, daprd ${daprd}, helm ${helm}, stripe-mock ${stripeMock})`,
+  );
 } catch (error) {
   console.error(`shop: ${(error as Error).message}`);
   process.exit(1);

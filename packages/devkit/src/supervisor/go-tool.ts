@@ -23,6 +23,8 @@ export type GoTool = {
   buildEnv?: Record<string, string>;
   /** Arguments that make the binary print its version (a leading `v` is ignored). */
   versionArgs: string[];
+  /** The version in what `versionArgs` printed, for a binary that prints more than the version. */
+  versionFrom?(output: string): string | undefined;
   /** A variable naming a binary to use as it is. */
   pathVariable: string;
   /** Places to look before PATH, e.g. where an official installer puts it. */
@@ -46,7 +48,9 @@ function cachedBinaryPath(tool: GoTool, version: string): string {
 
 function versionOf(tool: GoTool, binary: string): string | undefined {
   const result = spawnSync(binary, tool.versionArgs, { encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? result.stdout.trim().replace(/^v/, '') : undefined;
+  if (result.status !== 0) return undefined;
+  const output = result.stdout.trim();
+  return (tool.versionFrom ? tool.versionFrom(output) : output)?.replace(/^v/, '');
 }
 
 /**

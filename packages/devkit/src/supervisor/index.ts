@@ -6,4 +6,10 @@ export { type ExitInfo, ProcessGroup } from './processes.ts';
 export { pingRedis } from './redis.ts';
 export { ensureLocalSecrets } from './secrets.ts';
 export { type RunningApp, type RunningShop, type ShopOptions, startShop } from './shop.ts';
+export {
+  type RunningStripeMock,
+  resolveStripeMock,
+  startStripeMock,
+  stripeMockTool,
+} from './stripe-mock.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';

@@ -1,0 +1,97 @@
+import { type GoTool, resolveGoTool } from './go-tool.ts';
+import { findRepoRoot } from './manifest.ts';
+import { freePorts } from './ports.ts';
+import { ProcessGroup } from './processes.ts';
+
+const stripeMockModule = 'github.com/stripe/stripe-mock';
+
+export const stripeMockTool: GoTool = {
+  name: 'stripe-mock',
+  wrapperDir: 'tools/stripe-mock',
+  module: stripeMockModule,
+  mainPackage: stripeMockModule,
+  // Unstamped, a source build reports itself as `master`.
+  ldflags: (version) => `-s -w -X main.version=${version}`,
+  buildEnv: { CGO_ENABLED: '0' },
+  versionArgs: ['-version'],
+  // It prints `stripe-mock <version>`.
+  versionFrom: (output) => /^stripe-mock (\S+)$/m.exec(output)?.[1],
+  pathVariable: 'STRIPE_MOCK_PATH',
+  installHint: (version) =>
+    `stripe-mock ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
+    `or newer, or install stripe-mock ${version} and point STRIPE_MOCK_PATH at it.`,
+};
+
+/** A stripe-mock of the pinned version, built and cached on first use. */
+export const resolveStripeMock = (repoRoot: string) => resolveGoTool(repoRoot, stripeMockTool);
+
+export type RunningStripeMock = {
+  /** Where the Stripe SDK should send its requests, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  stop(): Promise<void>;
+};
+
+/**
+ * A private stripe-mock (Stripe's API answered from its OpenAPI fixtures, stateless; it
+ * reflects request parameters and the Idempotency-Key header into its answers) on a free
+ * loopback port; resolves once it answers.
+ *
+ * @example
+ * const stripeMock = await startStripeMock();
+ * const stripe = new Stripe('sk_test_123', { host: '127.0.0.1', port: new URL(stripeMock.url).port, protocol: 'http' });
+ * await stripeMock.stop();
+ */
+export async function startStripeMock(
+  options: {
+    repoRoot?: string;
+    /** A JSON file of fixtures (`{ "resources": { "payment_intent": {...} } }`) answered instead of the bundled ones. */
+    fixtures?: string;
+  } = {},
+): Promise<RunningStripeMock> {
+  const binary = resolveStripeMock(options.repoRoot ?? findRepoRoot());
+  // It serves HTTPS too unless told where; on loopback, so neither port is open to others.
+  const [port, httpsPort] = await freePorts(2);
+  let output = '';
+  const group = new ProcessGroup({
+    output: (_name, line) => {
+      output = `${output}${line}\n`.slice(-4_000);
+    },
+    // One that dies by itself fails its start below, or the requests of its test.
+    onUnexpectedExit: () => {},
+  });
+  group.start({
+    name: 'stripe-mock',
+    command: binary,
+    args: [
+      '-http-addr',
+      `127.0.0.1:${port}`,
+      '-https-addr',
+      `127.0.0.1:${httpsPort}`,
+      ...(options.fixtures ? ['-fixtures', options.fixtures] : []),
+    ],
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => group.stop('stripe-mock', { graceMs: 2_000 });
+  // It loads and indexes its whole OpenAPI spec before it listens.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (await answers(url)) return { url, stop };
+    if (!group.has('stripe-mock') || Date.now() > deadline) {
+      await stop();
+      throw new Error(`stripe-mock did not answer on ${url}\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    // Any HTTP answer (401 without a key) means it is listening.
+    await fetch(`${url}/v1/balance`, { signal: AbortSignal.timeout(1_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
