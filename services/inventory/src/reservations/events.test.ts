@@ -62,6 +62,18 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
     expect(changed.at(-1)?.data).toMatchObject({ available: 0, reserved: 3, version: 2 });
   });
 
+  it('matches a product id however the order spells it', async () => {
+    const productId = await newProduct(3);
+    const orderId = randomUUID();
+    await inventory.deliver(
+      orderCreated(orderId, [
+        { productId: productId.toUpperCase(), quantity: 1 },
+        { productId, quantity: 1 },
+      ]),
+    );
+    expect(await inventory.stockOf(productId)).toMatchObject({ available: 1, reserved: 2 });
+  });
+
   it('reserves nothing when one line is short, and names each short line', async () => {
     const [plenty, scarce, gone] = [await newProduct(10), await newProduct(1), randomUUID()];
     const orderId = randomUUID();

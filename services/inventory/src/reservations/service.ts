@@ -2,8 +2,7 @@ import { buildEvent } from '@shop/platform';
 import { enqueueEvent } from '@shop/platform/db';
 import type { Transaction } from 'kysely';
 import { serviceName } from '../config.ts';
-import type { Movement } from '../stock/repository.ts';
-import { lockStock } from '../stock/repository.ts';
+import { lockStock, type Movement } from '../stock/repository.ts';
 import { moveStock } from '../stock/service.ts';
 import type { InventoryTables } from '../tables.ts';
 import {
@@ -20,11 +19,16 @@ type Trx = Transaction<InventoryTables>;
 /** Who caused a change: the event that carried it, for the order it belongs to. */
 export type Cause = { eventId: string; orderId: string };
 
-/** An order's lines with one line per product (quantities of repeated products summed), in product_id order. */
+/**
+ * An order's lines with one line per product (quantities of repeated products summed), in
+ * product_id order. Ids are lower-cased as PostgreSQL prints a uuid, so a line matches its
+ * stock row however the producer spelled it.
+ */
 export function linesByProduct(items: readonly ReservationLine[]): ReservationLine[] {
   const totals = new Map<string, number>();
   for (const item of items) {
-    totals.set(item.productId, (totals.get(item.productId) ?? 0) + item.quantity);
+    const productId = item.productId.toLowerCase();
+    totals.set(productId, (totals.get(productId) ?? 0) + item.quantity);
   }
   return [...totals]
     .map(([productId, quantity]) => ({ productId, quantity }))

@@ -14,7 +14,9 @@ export function stockEventHandlers(deps: StockDeps): EventHandlers<typeof stockC
       let outcome: Awaited<ReturnType<typeof openStock>> | 'duplicate event' = 'duplicate event';
       const receipt = { consumer: 'inventory.open-stock', eventId: event.id };
       await handleEventOnce(deps.db, receipt, async (trx) => {
-        const input = { ...event.data, eventId: event.id };
+        // Lower-cased as PostgreSQL prints a uuid, so its stock.changed names it as every later one does.
+        const productId = event.data.productId.toLowerCase();
+        const input = { ...event.data, productId, eventId: event.id };
         outcome = await openStock(trx, input, new Date());
       });
       deps.outbox.wake();

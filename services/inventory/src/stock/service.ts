@@ -1,6 +1,5 @@
 import { AppError, buildEvent, type Logger } from '@shop/platform';
-import type { OutboxRelay } from '@shop/platform/db';
-import { enqueueEvent } from '@shop/platform/db';
+import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely, Transaction } from 'kysely';
 import { serviceName } from '../config.ts';
 import type { InventoryTables } from '../tables.ts';
