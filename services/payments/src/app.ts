@@ -1,0 +1,49 @@
+import {
+  createEventConsumer,
+  createServiceApp,
+  type DeadLetterStore,
+  type Logger,
+} from '@shop/platform';
+import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
+import type { OutboxRelay } from '@shop/platform/db';
+import type { Kysely } from 'kysely';
+import { type PaymentsConfig, serviceName } from './config.ts';
+import { paymentsEvents } from './events.ts';
+import { adminPaymentRoutes } from './payments/routes.ts';
+import type { PaymentProvider } from './providers/provider.ts';
+import type { PaymentsTables } from './tables.ts';
+
+export type PaymentsAppDeps = {
+  config: Pick<PaymentsConfig, 'APP_API_TOKEN'>;
+  logger: Logger;
+  db: Kysely<PaymentsTables>;
+  outbox: Pick<OutboxRelay, 'wake'>;
+  provider: PaymentProvider;
+  verifier: Pick<TokenVerifier, 'verify'>;
+  deadLetters: DeadLetterStore;
+  readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
+};
+
+export function createApp(deps: PaymentsAppDeps) {
+  const app = createServiceApp({
+    service: serviceName,
+    logger: deps.logger,
+    appApiToken: deps.config.APP_API_TOKEN,
+    // Clients come through the gateway, which checks paths and tokens first.
+    publicApiCallers: ['gateway'],
+    readiness: deps.readiness,
+  });
+  app.route(
+    '/',
+    createEventConsumer({
+      appId: serviceName,
+      logger: deps.logger,
+      deadLetters: deps.deadLetters,
+      definition: paymentsEvents(deps),
+    }),
+  );
+  // Also matches /api/v1/admin/payments itself; a second use() for it would verify twice.
+  app.use('/api/v1/admin/payments/*', authenticate(deps.verifier), requireRole('admin'));
+  app.route('/api/v1/admin/payments', adminPaymentRoutes(deps));
+  return app;
+}
