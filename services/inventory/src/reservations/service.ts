@@ -24,7 +24,7 @@ export type Cause = { eventId: string; orderId: string };
  * product_id order. Ids are lower-cased as PostgreSQL prints a uuid, so a line matches its
  * stock row however the producer spelled it.
  */
-export function linesByProduct(items: readonly ReservationLine[]): ReservationLine[] {
+function linesByProduct(items: readonly ReservationLine[]): ReservationLine[] {
   const totals = new Map<string, number>();
   for (const item of items) {
     const productId = item.productId.toLowerCase();
