@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createTestTokens, type DatabaseBackend, useServiceApp } from '@shop/devkit/testing';
+import {
+  createTestTokens,
+  type DatabaseBackend,
+  eventually,
+  useServiceApp,
+} from '@shop/devkit/testing';
 import { AppError, buildEvent } from '@shop/platform';
 import type { Role } from '@shop/platform/auth';
 import { sqlDeadLetterStore } from '@shop/platform/db';
@@ -88,16 +93,30 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
     return { id, token: await tokens.issue(id, role) };
   };
 
+  /** Places an order with a fresh Idempotency-Key, the given one, or (null) none. */
   const place = (
     token: string,
     body: unknown,
-    key: string | undefined = randomUUID(),
+    key: string | null = randomUUID(),
   ): Promise<Response> =>
     harness.call('POST', '/api/v1/orders', {
       body,
       token,
-      ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
+      ...(key === null ? {} : { headers: { 'idempotency-key': key } }),
     });
+
+  /** Resolves once a request has claimed `key` (it is then in flight, or done). */
+  const keyClaimed = (key: string) =>
+    eventually(
+      () =>
+        harness
+          .get()
+          .db.selectFrom('idempotency_keys')
+          .select('key')
+          .where('key', '=', key)
+          .executeTakeFirst(),
+      { what: `the Idempotency-Key ${key} to be claimed` },
+    );
 
   /** A product in the fake catalog and a pending order of `quantity` of it. */
   const placePending = async (token: string, quantity = 1): Promise<OrderView> => {
@@ -116,7 +135,7 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
     return ((await res.json()) as { status: string }).status;
   };
 
-  return { ...harness, catalog, newUser, place, placePending, deliver };
+  return { ...harness, catalog, newUser, place, keyClaimed, placePending, deliver };
 }
 
 const at = () => new Date().toISOString();

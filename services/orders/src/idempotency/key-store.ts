@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { AppError } from '@shop/platform';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { OrdersTables } from '../tables.ts';
 
@@ -21,7 +22,7 @@ export const keyRetentionSeconds = 24 * 3600;
  * How long an attempt may hold a key before another request with it may take over: a
  * process that died mid-request must not block its key for a day. Far longer than any
  * attempt takes (catalog calls time out after seconds), and a late attempt still cannot
- * complete a key it lost, so a takeover never yields a second order.
+ * complete a key it lost (it answers 409), so a takeover never yields a second order.
  */
 const abandonedAfterSeconds = 120;
 
@@ -134,7 +135,10 @@ export async function completeKey(
     .where('status', '=', 'in_flight')
     .executeTakeFirst();
   if (completed.numUpdatedRows === 0n) {
-    throw new Error('this attempt lost its Idempotency-Key to a takeover; nothing was placed');
+    throw new AppError(
+      'conflict',
+      'another request with this Idempotency-Key took it over; this one placed nothing',
+    );
   }
 }
 
