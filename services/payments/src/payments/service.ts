@@ -37,7 +37,7 @@ const providerRetry = retry(handleAll, {
 });
 
 /** One key per order and kind, so every attempt at one charge (or refund) is the same one to the processor. */
-export const chargeIdempotencyKey = (orderId: string) => orderId;
+const chargeIdempotencyKey = (orderId: string) => orderId;
 export const refundIdempotencyKey = (orderId: string) => `${orderId}:refund`;
 
 /** Remembers what `order.created` says the order will need charged. */
