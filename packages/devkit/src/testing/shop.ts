@@ -6,6 +6,14 @@ import { pingRedis, type RunningShop, type ShopOptions, startShop } from '../sup
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
   gateway(path: string, init?: RequestInit): Promise<Response>;
+  /** A request to the public gateway with `body` sent as JSON and `token` as its bearer credential. */
+  send(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<Response>;
+  /** Logs in through the gateway and returns the access token; throws unless the login succeeds. */
+  login(email: string, password: string): Promise<string>;
   /** Calls `path` on `appId` through the sidecar of `via` (default: the gateway's), as that app would. */
   invoke(appId: string, path: string, init?: RequestInit & { via?: string }): Promise<Response>;
   /** Publishes a complete CloudEvent through the sidecar of `via` (default: the first app). */
@@ -47,14 +55,30 @@ export async function startTestShop(
   };
   const firstApp = Object.keys(shop.apps)[0] ?? 'gateway';
 
+  const gateway = (path: string, init?: RequestInit) => {
+    if (!shop.gatewayUrl) throw new Error('this test shop runs no gateway');
+    return fetch(`${shop.gatewayUrl}${path}`, {
+      ...init,
+      signal: init?.signal ?? AbortSignal.timeout(20_000),
+    });
+  };
+  const send: TestShop['send'] = (method, path, options = {}) => {
+    const headers = new Headers(options.headers);
+    if (options.body !== undefined) headers.set('content-type', 'application/json');
+    if (options.token) headers.set('authorization', `Bearer ${options.token}`);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    return gateway(path, { method, headers, body });
+  };
+
   return {
     ...shop,
-    gateway(path, init) {
-      if (!shop.gatewayUrl) throw new Error('this test shop runs no gateway');
-      return fetch(`${shop.gatewayUrl}${path}`, {
-        ...init,
-        signal: init?.signal ?? AbortSignal.timeout(20_000),
-      });
+    gateway,
+    send,
+    async login(email, password) {
+      const res = await send('POST', '/api/v1/auth/login', { body: { email, password } });
+      if (res.status !== 200)
+        throw new Error(`login of ${email} failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { accessToken: string }).accessToken;
     },
     invoke(appId, path, init = {}) {
       const via = sidecarOf(init.via ?? 'gateway');
