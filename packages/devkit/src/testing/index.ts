@@ -7,6 +7,7 @@ export {
   type TestDatabase,
   useTestDatabase,
 } from './database.ts';
+export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export {
   type ObservedResponse,
   type OpenApiDocument,
