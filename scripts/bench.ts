@@ -1,48 +1,20 @@
 // `npm run bench`: the whole shop's memory at idle on each embedded database, and what a
-// Dapr hop, a login and a token check cost, each against a baseline measured in the same
-// run on the same machine. Not a CI gate: figures vary between machines, the
+// Dapr hop, a login, the catalog's reads and searches, inventory's reservations and a token
+// check cost, each against a baseline measured in the same run on the same machine. Not a CI gate: figures vary between machines, the
 // ratios much less.
 import { cpus, totalmem } from 'node:os';
 import { createTestTokens, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';
+import { benchReads, benchReservations, seedProducts } from './bench/catalog.ts';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
-import { formatMemory, measureMemory, type ProcessMemory } from './bench/memory.ts';
+import { formatMemory, measureMemory } from './bench/memory.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = 8;
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const refusalSamples = 40;
-
-/**
- * The shop with all seven services: each measured service and sidecar stands for the ones
- * to come. On PGlite each of the five services with a database (users, catalog, inventory,
- * orders, payments) carries its own embedded database, as users does here.
- */
-function projectToSevenServices(
-  rows: ProcessMemory[],
-  database: 'pglite' | 'postgres',
-): { formula: string; mib: number } {
-  const mean = (picked: ProcessMemory[]) =>
-    picked.reduce((sum, row) => sum + row.pssMiB, 0) / Math.max(1, picked.length);
-  const sidecars = rows.filter((row) => row.name.endsWith('-dapr'));
-  const infra = rows.filter((row) => row.name === 'redis' || row.name === 'postgres');
-  const services = rows.filter((row) => !sidecars.includes(row) && !infra.includes(row));
-  const sidecar = mean(sidecars);
-  const infraMiB = infra.reduce((sum, row) => sum + row.pssMiB, 0);
-  if (database === 'postgres') {
-    const service = mean(services);
-    return {
-      formula: `7 x ${service.toFixed(0)} (service) + 7 x ${sidecar.toFixed(0)} (daprd) + ${infraMiB.toFixed(0)} (redis, postgres)`,
-      mib: 7 * service + 7 * sidecar + infraMiB,
-    };
-  }
-  const withDatabase = mean(services.filter((row) => row.name === 'users'));
-  const without = mean(services.filter((row) => row.name !== 'users'));
-  return {
-    formula: `5 x ${withDatabase.toFixed(0)} (service with PGlite) + 2 x ${without.toFixed(0)} (service) + 7 x ${sidecar.toFixed(0)} (daprd) + ${infraMiB.toFixed(0)} (redis)`,
-    mib: 5 * withDatabase + 2 * without + 7 * sidecar + infraMiB,
-  };
-}
+const catalogProducts = 10_000;
+const admin = { email: 'bench-admin@example.com', password: 'bench admin password' };
 
 /** Median time users takes to refuse a wrong password and an unknown email, alternating. */
 async function timeRefusals(
@@ -90,14 +62,19 @@ console.log(
 const gib = 1024;
 let shop: TestShop | undefined;
 for (const database of ['pglite', 'postgres'] as const) {
-  shop = await startTestShop({ daprLogLevel: 'error', postgres: database === 'postgres' });
+  shop = await startTestShop({
+    daprLogLevel: 'error',
+    postgres: database === 'postgres',
+    appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
+  });
   await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
   const rows = measureMemory(shop.group);
   console.log(`memory at idle, ${idleSeconds} s after start, embedded ${database} (PSS):`);
   console.log(formatMemory(rows));
-  const projected = projectToSevenServices(rows, database);
+  const total = rows.reduce((sum, row) => sum + row.pssMiB, 0);
+  const services = Object.keys(shop.apps).length;
   console.log(
-    `  projected to 7 services: ${projected.formula} = ${projected.mib.toFixed(0)} MiB (${(projected.mib / gib).toFixed(2)} GiB), ${projected.mib < 1.2 * gib ? 'under' : 'over'} 1.2 GiB\n`,
+    `  the whole shop, ${services} services: ${(total / gib).toFixed(2)} GiB, ${total < 1.2 * gib ? 'under' : 'over'} the 1.2 GiB bound\n`,
   );
   if (database === 'pglite') {
     await shop.stop();
@@ -168,11 +145,31 @@ try {
   console.log(
     `${'unknown email vs wrong password'.padEnd(44)} ${(refusal.unknownMs / refusal.wrongMs).toFixed(2)}x the time`,
   );
+
+  // 5. The catalog: a product read served from the Dapr state store (hit) and from the
+  // database (miss), and a ranked search over 10,000 products, against the bare hop.
+  const ids = await seedProducts(shop, catalogProducts);
+  const reads = await benchReads(shop, ids, { concurrency, seconds });
+  console.log();
+  console.log(formatRow('product read, cache hit', reads.hit));
+  console.log(formatRow('product read, cache miss', reads.miss));
+  console.log(formatRow(`search over ${catalogProducts} products`, reads.search));
+  console.log(ratio('cache hit vs bare hop', reads.hit, viaDapr));
+  console.log(ratio('cache miss vs bare hop', reads.miss, viaDapr));
+  console.log(ratio('search vs bare hop', reads.search, viaDapr));
+
+  // 6. Reservations: one-unit orders published at once, until inventory has placed them all.
+  const adminToken = await shop.login(admin.email, admin.password);
+  const reserved = await benchReservations(shop, adminToken, { products: 10, orders: 1_000 });
+  console.log();
+  console.log(
+    `${'reservations (order.created -> reserved)'.padEnd(44)} ${reserved.perSecond.toFixed(0).padStart(7)} orders/s   ${reserved.orders} in ${reserved.seconds.toFixed(1)} s`,
+  );
 } finally {
   await shop.stop();
 }
 
-// 5. One token verification against a bare request, in process, so only the work differs.
+// 7. One token verification against a bare request, in process, so only the work differs.
 const tokens = await createTestTokens();
 const token = await tokens.issue('00000000-0000-4000-8000-000000000000');
 const bare = createServiceApp({

@@ -38,7 +38,8 @@ function once(agent: Agent, target: LoadTarget): Promise<number> {
 
 /**
  * Closed-loop load: `concurrency` clients each send their next request as soon as the
- * previous one is answered, for `seconds` after a warm-up. Bounded in time and count, and
+ * previous one is answered, for `seconds` after a warm-up. A function target is asked for
+ * each request anew, with the client's index. Bounded in time and count, and
  * aimed only at loopback.
  */
 export async function runLoad(
@@ -57,11 +58,10 @@ export async function runLoad(
     let errors = 0;
     const end = performance.now() + seconds * 1000;
     const client = async (index: number) => {
-      const own = targetOf(index);
       while (performance.now() < end) {
         const started = performance.now();
         try {
-          const status = await once(agent, own);
+          const status = await once(agent, targetOf(index));
           if (status !== expected) errors++;
         } catch {
           errors++;
