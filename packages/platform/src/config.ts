@@ -38,6 +38,15 @@ export const databaseEnv = z.object({
   MIGRATE_ON_START: z.stringbool().default(true),
 });
 
+/** What every service that prices things shares: the one currency the shop sells in. */
+export const shopCurrencyEnv = z.object({
+  /** An ISO 4217 code; a price in any other currency is refused. */
+  SHOP_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
+    .default('USD'),
+});
+
 /** Parses the environment once into a frozen, typed object; throws one error naming every bad variable. */
 export function loadConfig<S extends z.ZodType>(
   schema: S,

@@ -1,4 +1,4 @@
-export { accessTokenEnv, databaseEnv, serviceEnv } from './config.ts';
+export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './config.ts';
 export { CircuitOpenError } from './dapr/breaker.ts';
 export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';

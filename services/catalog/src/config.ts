@@ -1,4 +1,4 @@
-import { accessTokenEnv, databaseEnv, serviceEnv } from '@shop/platform';
+import { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from '@shop/platform';
 import { z } from 'zod';
 
 /** The Dapr app id, the `source` of this service's events and the name in its logs and metrics. */
@@ -7,12 +7,8 @@ export const serviceName = 'catalog';
 export const catalogEnv = serviceEnv
   .extend(accessTokenEnv.shape)
   .extend(databaseEnv.shape)
+  .extend(shopCurrencyEnv.shape)
   .extend({
-    /** The one currency the shop sells in; a product priced in another is refused. */
-    SHOP_CURRENCY: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD')
-      .default('USD'),
     /** The Dapr state store that caches single-product reads. */
     STATE_STORE_NAME: z.string().min(1).default('statestore'),
     PRODUCT_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),

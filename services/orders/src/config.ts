@@ -1,4 +1,4 @@
-import { accessTokenEnv, databaseEnv, serviceEnv } from '@shop/platform';
+import { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from '@shop/platform';
 import { z } from 'zod';
 
 /** The Dapr app id, the `source` of this service's events and the name in its logs and metrics. */
@@ -7,12 +7,8 @@ export const serviceName = 'orders';
 export const ordersEnv = serviceEnv
   .extend(accessTokenEnv.shape)
   .extend(databaseEnv.shape)
+  .extend(shopCurrencyEnv.shape)
   .extend({
-    /** The one currency the shop sells in; a product priced in another cannot be ordered. */
-    SHOP_CURRENCY: z
-      .string()
-      .regex(/^[A-Z]{3}$/)
-      .default('USD'),
     /** How long an order may stay pending before the expiry sweep cancels it. */
     ORDER_TTL_SECONDS: z.coerce.number().int().min(1).default(900),
   });
