@@ -1,4 +1,21 @@
 export {
+  adminOrders,
+  createProductWithStock,
+  type OrderView,
+  type PaymentView,
+  type Placement,
+  paymentsOf,
+  placeOrder,
+  readJson,
+  runPool,
+  type StockView,
+  stockOf,
+  type TimelineEntry,
+  timelineOf,
+  waitForSettled,
+  waitForTerminal,
+} from './checkout.ts';
+export {
   type DatabaseBackend,
   databaseBackends,
   openTestDatabase,
@@ -7,6 +24,7 @@ export {
   type TestDatabase,
   useTestDatabase,
 } from './database.ts';
+export { type EventProbe, startEventProbe } from './event-probe.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export {
   type ObservedResponse,
