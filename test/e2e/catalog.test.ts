@@ -23,24 +23,18 @@ const json = (method: string, body: unknown, token?: string): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-async function login(email: string, password: string): Promise<string> {
-  const res = await shop.gateway('/api/v1/auth/login', json('POST', { email, password }));
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
 beforeAll(async () => {
   shop = await startTestShop({
     apps: ['gateway', 'users', 'catalog'],
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
-  adminToken = await login(admin.email, admin.password);
+  adminToken = await shop.login(admin.email, admin.password);
   const registered = await shop.gateway(
     '/api/v1/auth/register',
     json('POST', { ...customer, name: 'Shopper' }),
   );
   expect(registered.status).toBe(201);
-  customerToken = await login(customer.email, customer.password);
+  customerToken = await shop.login(customer.email, customer.password);
 });
 
 afterAll(async () => {

@@ -1,100 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
-import { freePorts } from '@shop/devkit/supervisor';
-import { eventually, silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
 import {
-  buildEvent,
-  createEventConsumer,
-  createMemoryDeadLetterStore,
-  createServiceApp,
-  defineConsumer,
-  type ShopEvent,
-} from '@shop/platform';
+  type EventProbe,
+  eventually,
+  startEventProbe,
+  startTestShop,
+  type TestShop,
+} from '@shop/devkit/testing';
+import { buildEvent, type ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Inventory beside its real sidecar, fed through the real broker. Catalog and orders are
 // played by this test: it publishes their events through inventory's sidecar, and a
 // sidecar-only probe app subscribed to inventory's topics records what inventory publishes.
-const probeTopics = ['stock.reserved', 'stock.rejected', 'stock.changed'] as const;
-const probeSubscriptions = probeTopics
-  .map(
-    (topic) => `apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: probe-${topic.replace('.', '-')}
-spec:
-  pubsubname: pubsub
-  topic: ${topic}
-  routes:
-    default: /events/${topic}
-scopes: [probe]
-`,
-  )
-  .join('---\n');
-
 const admin = { email: 'stock-admin@example.com', password: 'correct horse battery staple' };
 let shop: TestShop;
-let probe: ServerType;
-let resourcesDir: string;
-let probeApiToken = 'not-yet-known-0000000000';
-const received: ShopEvent[] = [];
+let probe: EventProbe;
+let received: ShopEvent[];
 let adminToken: string;
 let customerToken: string;
 
-function startProbe(port: number): ServerType {
-  const logger = silentLogger('probe');
-  const record = async (event: ShopEvent) => {
-    received.push(event);
-    return 'SUCCESS' as const;
-  };
-  const app = createServiceApp({
-    service: 'probe',
-    logger,
-    get appApiToken() {
-      return probeApiToken;
-    },
-  });
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: 'probe',
-      logger,
-      deadLetters: createMemoryDeadLetterStore(),
-      definition: defineConsumer({
-        consumes: { 'stock.reserved': [1], 'stock.rejected': [1], 'stock.changed': [1] },
-        handlers: { 'stock.reserved': record, 'stock.rejected': record, 'stock.changed': record },
-      }),
-    }),
-  );
-  return serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
-}
-
-async function login(email: string, password: string): Promise<string> {
-  const res = await shop.gateway('/api/v1/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
 beforeAll(async () => {
-  resourcesDir = mkdtempSync(join(tmpdir(), 'inventory-probe-'));
-  writeFileSync(join(resourcesDir, 'subscriptions.yaml'), probeSubscriptions);
-  const [port] = (await freePorts(1)) as [number];
-  probe = startProbe(port);
+  probe = await startEventProbe(['stock.reserved', 'stock.rejected', 'stock.changed']);
+  received = probe.received;
   shop = await startTestShop({
     apps: ['gateway', 'users', 'inventory'],
-    sidecarsOnly: [{ appId: 'probe', appPort: port }],
-    extraResourcesPaths: [resourcesDir],
+    ...probe.shopOptions,
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
-  probeApiToken = shop.apps.probe?.appApiToken as string;
-  adminToken = await login(admin.email, admin.password);
+  probe.attach(shop);
+  adminToken = await shop.login(admin.email, admin.password);
   const customer = { email: 'shopper@example.com', password: 'correct horse battery' };
   const registered = await shop.gateway('/api/v1/auth/register', {
     method: 'POST',
@@ -102,13 +36,12 @@ beforeAll(async () => {
     body: JSON.stringify({ ...customer, name: 'Shopper' }),
   });
   expect(registered.status).toBe(201);
-  customerToken = await login(customer.email, customer.password);
+  customerToken = await shop.login(customer.email, customer.password);
 });
 
 afterAll(async () => {
   await shop?.stop();
-  probe?.close();
-  if (resourcesDir) rmSync(resourcesDir, { recursive: true, force: true });
+  probe?.stop();
 });
 
 const source = 'e2e';

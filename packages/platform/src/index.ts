@@ -5,13 +5,12 @@ export { AppError, type Problem, problemContentType } from './errors.ts';
 export { buildEvent, type ShopEvent } from './events/cloud-event.ts';
 export {
   type ConsumedEvents,
-  createEventConsumer,
   createMemoryDeadLetterStore,
   type DeadLetterStore,
   defineConsumer,
   type EventHandlers,
 } from './events/consumer.ts';
-export { cancelReasons, eventCatalog } from './events/schemas.ts';
+export { cancelReasons, type EventType, eventCatalog } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
 export { bearerSecurity, openApiDocumentPath, problemResponses } from './http/openapi.ts';

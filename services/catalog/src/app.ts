@@ -1,9 +1,4 @@
-import {
-  createEventConsumer,
-  createServiceApp,
-  type DeadLetterStore,
-  type Logger,
-} from '@shop/platform';
+import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -53,15 +48,7 @@ export function createApp(deps: CatalogDeps) {
     registry: app.metricsRegistry,
   });
   const products = { ...deps, cache };
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: serviceName,
-      logger,
-      deadLetters: deps.deadLetters,
-      definition: catalogEvents(products),
-    }),
-  );
+  app.consumeEvents({ definition: catalogEvents(products), deadLetters: deps.deadLetters });
   app.route('/internal', internalProductRoutes(products));
   // Reading products needs no token; the admin routes authenticate themselves.
   app.route('/api/v1/products', productsRoutes(products));

@@ -1,4 +1,4 @@
-import { createEventConsumer, createServiceApp, type Logger } from '@shop/platform';
+import { createServiceApp, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import { type OutboxRelay, sqlDeadLetterStore } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -25,16 +25,11 @@ export function createApp(deps: InventoryDeps) {
     publicApiCallers: ['gateway'],
     readiness: deps.readiness,
   });
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: serviceName,
-      logger: deps.logger,
-      // In the service's own database, so they survive a restart and every replica sees them.
-      deadLetters: sqlDeadLetterStore(deps.db),
-      definition: inventoryEvents(deps),
-    }),
-  );
+  // In the service's own database, so they survive a restart and every replica sees them.
+  app.consumeEvents({
+    definition: inventoryEvents(deps),
+    deadLetters: sqlDeadLetterStore(deps.db),
+  });
   // Stock levels are for admins only; customers see `available` on the catalog's product.
   app.use('/api/v1/products/:id/stock', authenticate(deps.verifier), requireRole('admin'));
   app.route('/api/v1/products', stockRoutes(deps));

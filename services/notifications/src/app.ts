@@ -1,10 +1,4 @@
-import {
-  createEventConsumer,
-  createServiceApp,
-  type DeadLetterStore,
-  type Logger,
-  type Sidecar,
-} from '@shop/platform';
+import { createServiceApp, type DeadLetterStore, type Logger, type Sidecar } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type NotificationsConfig, serviceName } from './config.ts';
 import { notificationsEvents } from './events.ts';
@@ -29,15 +23,7 @@ export function createApp(deps: NotificationsDeps) {
     publicApiCallers: ['gateway'],
     readiness: { sidecar: deps.sidecar.ready },
   });
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: serviceName,
-      logger: deps.logger,
-      deadLetters: deps.deadLetters,
-      definition: notificationsEvents(deps),
-    }),
-  );
+  app.consumeEvents({ definition: notificationsEvents(deps), deadLetters: deps.deadLetters });
   // Also matches /api/v1/notifications itself; a second use() for it would verify twice.
   app.use('/api/v1/notifications/*', authenticate(deps.verifier));
   app.route('/api/v1/notifications', inboxRoutes(deps));

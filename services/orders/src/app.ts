@@ -1,9 +1,4 @@
-import {
-  createEventConsumer,
-  createServiceApp,
-  type DeadLetterStore,
-  type Logger,
-} from '@shop/platform';
+import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -35,15 +30,10 @@ export function createApp(deps: OrdersAppDeps) {
     publicApiCallers: ['gateway'],
     readiness: deps.readiness,
   });
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: serviceName,
-      logger,
-      deadLetters: deps.deadLetters,
-      definition: ordersEvents({ db, outbox, logger }),
-    }),
-  );
+  app.consumeEvents({
+    definition: ordersEvents({ db, outbox, logger }),
+    deadLetters: deps.deadLetters,
+  });
   app.route('/', expiryRoutes({ db, outbox, logger, orderTtlSeconds: config.ORDER_TTL_SECONDS }));
   // Each also matches its prefix itself; a second use() for it would verify twice.
   app.use('/api/v1/orders/*', authenticate(deps.verifier));

@@ -1,9 +1,4 @@
-import {
-  createEventConsumer,
-  createServiceApp,
-  type DeadLetterStore,
-  type Logger,
-} from '@shop/platform';
+import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -33,15 +28,7 @@ export function createApp(deps: PaymentsAppDeps) {
     publicApiCallers: ['gateway'],
     readiness: deps.readiness,
   });
-  app.route(
-    '/',
-    createEventConsumer({
-      appId: serviceName,
-      logger: deps.logger,
-      deadLetters: deps.deadLetters,
-      definition: paymentsEvents(deps),
-    }),
-  );
+  app.consumeEvents({ definition: paymentsEvents(deps), deadLetters: deps.deadLetters });
   // Also matches /api/v1/admin/payments itself; a second use() for it would verify twice.
   app.use('/api/v1/admin/payments/*', authenticate(deps.verifier), requireRole('admin'));
   app.route('/api/v1/admin/payments', adminPaymentRoutes(deps));

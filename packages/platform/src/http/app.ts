@@ -7,6 +7,11 @@ import type { Registry } from 'prom-client';
 import type { ZodError } from 'zod';
 import { requestContext } from '../context.ts';
 import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
+import {
+  createEventConsumer,
+  type DeadLetterStore,
+  type EventConsumerDefinition,
+} from '../events/consumer.ts';
 import type { Logger } from '../logger.ts';
 import { createHttpMetrics } from './metrics.ts';
 import { bearerScheme, openApiDocumentPath } from './openapi.ts';
@@ -45,6 +50,17 @@ export type ServiceAppOptions = {
 export type ServiceApp = OpenAPIHono & {
   /** Turns /readyz red while in-flight requests drain on shutdown. */
   markShuttingDown(): void;
+  /**
+   * Takes the events `definition` declares, delivered by Dapr's subscriptions, with the
+   * dead-letter sink and its admin routes (see createEventConsumer), under this app's name.
+   *
+   * @example
+   * app.consumeEvents({ definition: ordersEvents(deps), deadLetters: sqlDeadLetterStore(db) });
+   */
+  consumeEvents(options: {
+    definition: EventConsumerDefinition;
+    deadLetters: DeadLetterStore;
+  }): void;
   /** The registry /metrics serves, for a service's own counters beside the HTTP ones. */
   metricsRegistry: Registry;
 };
@@ -125,6 +141,12 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     shuttingDown = true;
   };
   app.metricsRegistry = metrics.registry;
+  app.consumeEvents = ({ definition, deadLetters }) => {
+    app.route(
+      '/',
+      createEventConsumer({ appId: options.service, logger, definition, deadLetters }),
+    );
+  };
 
   app.use('*', async (c, next) => {
     const started = performance.now();
