@@ -14,7 +14,7 @@ export type Lifecycle = {
    * Closes `resource` on shutdown; returns it, so it can be declared where it is opened.
    *
    * @example
-   * const database = lifecycle.closes('database', await openServiceDatabase({ config, logger, migrations }));
+   * const keyring = lifecycle.closes('keyring', await signingKeyringViaDapr({ config, sidecar, logger }));
    */
   closes<T extends Closable>(name: string, resource: T): T;
   /**

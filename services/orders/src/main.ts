@@ -1,18 +1,16 @@
 import { runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
-import { openServiceDatabase, sqlDeadLetterStore, startOutboxRelay } from '@shop/platform/db';
+import { openServiceStorage, sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
 import { ordersEnv, serviceName } from './config.ts';
 import { purgeExpiredKeys } from './idempotency/key-store.ts';
 import { catalogViaDapr } from './orders/catalog.ts';
 import type { OrdersTables } from './tables.ts';
 
-const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, ordersEnv);
+const service = serviceDefaults(serviceName, ordersEnv);
+const { config, logger, sidecar, lifecycle } = service;
 const migrations = new URL('../migrations', import.meta.url);
-const database = await openServiceDatabase<OrdersTables>({ config, logger, migrations });
-const { db } = lifecycle.closes('database', database);
-const outbox = startOutboxRelay({ db, publish: sidecar.publish, logger });
-lifecycle.closes('outbox relay', outbox);
+const { db, outbox, readiness } = await openServiceStorage<OrdersTables>(service, { migrations });
 lifecycle.every('idempotency key purge', 60 * 60_000, async () => {
   logger.info('expired idempotency keys purged', { keys: await purgeExpiredKeys(db) });
 });
@@ -25,6 +23,6 @@ const app = createApp({
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
   catalog: catalogViaDapr(sidecar, logger),
   deadLetters: sqlDeadLetterStore(db),
-  readiness: { sidecar: sidecar.ready, database: database.ping },
+  readiness,
 });
 runService({ app, config, logger, lifecycle });

@@ -1,17 +1,15 @@
 import { runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
-import { openServiceDatabase, sqlDeadLetterStore, startOutboxRelay } from '@shop/platform/db';
+import { openServiceStorage, sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
 import { paymentsEnv, serviceName } from './config.ts';
 import { paymentProviderFrom } from './providers/select.ts';
 import type { PaymentsTables } from './tables.ts';
 
-const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, paymentsEnv);
+const service = serviceDefaults(serviceName, paymentsEnv);
+const { config, logger, sidecar, lifecycle } = service;
 const migrations = new URL('../migrations', import.meta.url);
-const database = await openServiceDatabase<PaymentsTables>({ config, logger, migrations });
-const { db } = lifecycle.closes('database', database);
-const outbox = startOutboxRelay({ db, publish: sidecar.publish, logger });
-lifecycle.closes('outbox relay', outbox);
+const { db, outbox, readiness } = await openServiceStorage<PaymentsTables>(service, { migrations });
 const provider = await paymentProviderFrom(config);
 logger.info('payment provider', { provider: provider.name });
 
@@ -23,6 +21,6 @@ const app = createApp({
   provider,
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
   deadLetters: sqlDeadLetterStore(db),
-  readiness: { sidecar: sidecar.ready, database: database.ping },
+  readiness,
 });
 runService({ app, config, logger, lifecycle });

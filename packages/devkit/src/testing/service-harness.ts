@@ -111,7 +111,7 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
   migrations: URL;
   createApp(deps: ServiceAppDeps<DB>): App | Promise<App>;
   appApiToken?: string;
-  /** Extensions the service's migrations create, loaded into PGlite (see openServiceDatabase). */
+  /** Extensions the service's migrations create, loaded into PGlite (see DatabaseOptions). */
   pgliteExtensions?: DatabaseOptions['pgliteExtensions'];
 }): ServiceAppHarness<DB, App> {
   const appApiToken = options.appApiToken ?? 'test-app-token-0123456789';

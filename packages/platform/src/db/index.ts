@@ -2,7 +2,6 @@ export {
   createDatabase,
   type Database,
   type DatabaseOptions,
-  openServiceDatabase,
 } from './database.ts';
 export { sqlDeadLetterStore } from './dead-letters.ts';
 export { migrateToLatest } from './migrations.ts';
@@ -14,3 +13,4 @@ export {
 } from './outbox.ts';
 export type { PlatformTables } from './platform-tables.ts';
 export { type EventReceipt, handleEventOnce } from './processed-events.ts';
+export { openServiceStorage } from './service-storage.ts';
