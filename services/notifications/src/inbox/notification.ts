@@ -1,0 +1,68 @@
+/**
+ * The notification as the inbox, the live stream and the email outbox all see it: one
+ * document per (event, user) in the `notifications` collection.
+ */
+
+export const notificationTypes = [
+  'welcome',
+  'order_confirmed',
+  'order_cancelled',
+  'price_drop',
+  'back_in_stock',
+] as const;
+
+export type NotificationType = (typeof notificationTypes)[number];
+
+export type Notification = {
+  /** A uuid, the document's `_id`; what clients see as `id`. */
+  id: string;
+  userId: string;
+  type: NotificationType;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  readAt: Date | null;
+  /**
+   * Per user, strictly increasing in insertion order of allocation (gaps allowed: a seq
+   * taken by an insert that turned out a duplicate is never reused). Allocated from the
+   * `counters` collection before the insert; the live stream resumes after it.
+   */
+  seq: number;
+  /**
+   * `<event id>:<user id>`, unique in the collection: one event gives one user at most one
+   * notification however often it is delivered.
+   */
+  sourceKey: string;
+};
+
+/** The stored shape: `_id` instead of `id`, otherwise the same fields. */
+export type NotificationDocument = Omit<Notification, 'id'> & { _id: string };
+
+export const notificationsCollection = 'notifications';
+
+export function sourceKeyOf(eventId: string, userId: string): string {
+  return `${eventId}:${userId}`;
+}
+
+/**
+ * Called after a notification was inserted (never for a duplicate), so the live stream can
+ * push it; a stream that misses one catches up by `seq`.
+ */
+export type NotificationCreated = (notification: Notification) => void;
+
+/**
+ * Where a notification that should also go by email is handed over. Idempotent by
+ * `notification.sourceKey`: the event handlers call it again on every redelivery (the
+ * earlier attempt may have failed after the insert), and for a type whose in-app
+ * preference is off with a notification that was never inserted (a fresh `id` each time).
+ */
+export type EmailOutbox = {
+  enqueue(mail: { notification: Notification; to: string }): Promise<void>;
+};
+
+/** What the event handlers hand notifications to besides the inbox; both optional. */
+export type NotificationSinks = {
+  onCreated?: NotificationCreated | undefined;
+  email?: EmailOutbox | undefined;
+};
