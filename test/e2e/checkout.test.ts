@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { checkInvariants, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import {
+  checkInvariants,
+  createProductWithStock,
+  eventually,
+  paymentsOf as listPayments,
+  stockOf as readStock,
+  startTestShop,
+  type TestShop,
+  waitForSettled,
+} from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The checkout saga through every real service and sidecar: orders, inventory and payments
@@ -12,8 +21,6 @@ type Order = {
   total: number;
 };
 type Timeline = { items: Array<{ step: string; eventId: string }> };
-type Stock = { available: number; reserved: number; sold: number };
-type Payments = { items: Array<{ kind: 'charge' | 'refund'; status: string; amount: number }> };
 
 let shop: TestShop;
 let adminToken: string;
@@ -59,43 +66,13 @@ afterAll(async () => {
 
 let skus = 0;
 /** A product with `stock` units, once inventory has opened its stock. */
-async function productWithStock(stock: number): Promise<{ id: string; price: number }> {
-  const res = await shop.gateway(
-    '/api/v1/products',
-    json(
-      'POST',
-      {
-        sku: `CHECKOUT-${++skus}`,
-        name: `Checkout item ${skus}`,
-        category: 'e2e',
-        price: 2_500,
-        currency: 'USD',
-        stock,
-      },
-      { authorization: `Bearer ${adminToken}` },
-    ),
-  );
-  expect(res.status).toBe(201);
-  const product = (await res.json()) as { id: string; price: number };
-  await eventually(
-    async () => {
-      const stockRes = await shop.gateway(
-        `/api/v1/products/${product.id}/stock`,
-        bearer(adminToken),
-      );
-      return stockRes.ok && ((await stockRes.json()) as Stock).available === stock
-        ? true
-        : undefined;
-    },
-    { what: `inventory to open the stock of ${product.id}` },
-  );
-  return product;
-}
+const productWithStock = (stock: number) =>
+  createProductWithStock(shop, adminToken, { sku: `CHECKOUT-${++skus}`, stock });
 
-const stockOf = (productId: string) =>
-  read<Stock>(`/api/v1/products/${productId}/stock`, adminToken);
-const paymentsOf = (orderId: string) =>
-  read<Payments>(`/api/v1/admin/payments?orderId=${orderId}`, adminToken);
+const stockOf = (productId: string) => readStock(shop, adminToken, productId);
+const paymentsOf = async (orderId: string) => ({
+  items: await listPayments(shop, adminToken, orderId),
+});
 
 async function placeOrder(productId: string, quantity: number, paymentMethod: string) {
   const res = await shop.gateway(
@@ -114,14 +91,7 @@ async function placeOrder(productId: string, quantity: number, paymentMethod: st
 }
 
 /** The order once the saga has settled it. */
-const settled = (orderId: string) =>
-  eventually(
-    async () => {
-      const order = await read<Order>(`/api/v1/orders/${orderId}`, customerToken);
-      return order.status === 'pending' ? undefined : order;
-    },
-    { timeoutMs: 60_000, what: `order ${orderId} to be settled` },
-  );
+const settled = (orderId: string) => waitForSettled(shop, customerToken, orderId);
 
 const stepsOf = async (orderId: string) =>
   (await read<Timeline>(`/api/v1/orders/${orderId}/timeline`, customerToken)).items.map(
