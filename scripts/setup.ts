@@ -5,6 +5,7 @@ import {
   ensureDebianProgram,
   findRepoRoot,
   resolveDaprd,
+  resolveMailpit,
   resolveStripeMock,
 } from '@shop/devkit/supervisor';
 import { resolveHelm } from './helm.ts';
@@ -23,6 +24,7 @@ try {
   const daprd = resolveDaprd(repoRoot);
   const helm = resolveHelm(repoRoot);
   const stripeMock = resolveStripeMock(repoRoot);
+  resolveMailpit(repoRoot); // the private mail server of npm start and the tests
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
   console.log(

@@ -141,6 +141,11 @@ try {
   if (admin.generatedIn) await announceAdmin(`${shop.gatewayUrl}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`shop: ready in ${seconds}s at ${shop.gatewayUrl} (Ctrl-C stops everything)`);
+  if (shop.mailpit) {
+    console.log(
+      `shop: mail sent by the shop is caught by a private mailpit: ${shop.mailpit.apiUrl}/api/v1/messages (JSON; one mail: /api/v1/message/<ID>)`,
+    );
+  }
 } catch (error) {
   if (!stopping) {
     console.error(`shop: ${(error as Error).message}`);

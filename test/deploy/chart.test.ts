@@ -449,9 +449,43 @@ describe('values that change what is rendered', () => {
     ]);
     for (const deployment of ofKind<Workload>(objects, 'Deployment')) {
       const annotations = deployment.spec.template.metadata.annotations ?? {};
-      expect(annotations['dapr.io/env-from-secret']).toBe('REDIS_PASSWORD=redis:redis-password');
+      const fromSecrets = annotations['dapr.io/env-from-secret']?.split(',') ?? [];
+      expect(fromSecrets).toContain('REDIS_PASSWORD=redis:redis-password');
+      // Beside it only what the service's own sidecar needs (notifications' SMTP server).
+      expect(fromSecrets.filter((ref) => !ref.startsWith('SMTP_'))).toHaveLength(1);
       expect(annotations['dapr.io/env']).not.toContain('REDIS_PASSWORD');
     }
+  });
+
+  it("gives only notifications' sidecar the SMTP server of its email binding, from a Secret", () => {
+    const objects = render([
+      '--set',
+      'services.notifications.sidecarSecretEnv.SMTP_HOST.secret=mail',
+    ]);
+    const email = named(ofKind(shippedFromComponents(objects), 'Component'), 'email');
+    expect(email.spec.type).toBe('bindings.smtp');
+    expect(email.scopes).toEqual(['notifications']);
+    const envRefs = (email.spec.metadata as Array<{ envRef?: string }>).flatMap((m) =>
+      m.envRef ? [m.envRef] : [],
+    );
+    for (const deployment of ofKind<Workload>(objects, 'Deployment')) {
+      const annotations = deployment.spec.template.metadata.annotations ?? {};
+      const fromSecrets = annotations['dapr.io/env-from-secret']?.split(',') ?? [];
+      const smtp = fromSecrets.filter((ref) => ref.startsWith('SMTP_')).sort();
+      if (deployment.metadata.name !== 'notifications') {
+        expect(smtp, deployment.metadata.name).toEqual([]);
+        continue;
+      }
+      // Every variable the component reads by envRef, which Dapr resolves only when named here.
+      expect(smtp.map((ref) => ref.split('=')[0])).toEqual([...envRefs].sort());
+      expect(smtp).toEqual([
+        'SMTP_HOST=mail:host',
+        'SMTP_PASSWORD=shop-smtp:password',
+        'SMTP_PORT=shop-smtp:port',
+        'SMTP_USER=shop-smtp:user',
+      ]);
+    }
+    expect(ofKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain('shop-smtp');
   });
 
   it('routes an Ingress to the gateway when enabled', () => {

@@ -39,15 +39,18 @@ app.kubernetes.io/component: {{ .component | default .name | quote }}
 {{- end }}
 
 {{/*
-The Dapr environment for the sidecar, as the injector's two annotations: plain values
-(dapr.io/env) and Secret references (dapr.io/env-from-secret, "NAME=secret:key"). A name
-under sidecarSecretEnv replaces the same name under sidecarEnv.
+The Dapr environment for one service's sidecar, as the injector's two annotations: plain
+values (dapr.io/env) and Secret references (dapr.io/env-from-secret, "NAME=secret:key"):
+the broker's for every sidecar, then the service's own sidecarSecretEnv (the SMTP server
+of notifications' email binding, say). A Secret reference replaces a plain value of the
+same name. Takes (dict "root" $ "service" $s).
 */}}
 {{- define "shop.sidecarEnvAnnotations" -}}
-{{- $broker := .Values.broker -}}
+{{- $broker := .root.Values.broker -}}
+{{- $secretEnv := merge (deepCopy (.service.sidecarSecretEnv | default dict)) $broker.sidecarSecretEnv -}}
 {{- $pairs := list -}}
 {{- range $name := keys $broker.sidecarEnv | sortAlpha }}
-{{- if not (hasKey $broker.sidecarSecretEnv $name) }}
+{{- if not (hasKey $secretEnv $name) }}
 {{- $pairs = append $pairs (printf "%s=%v" $name (index $broker.sidecarEnv $name)) -}}
 {{- end }}
 {{- end }}
@@ -55,8 +58,8 @@ under sidecarSecretEnv replaces the same name under sidecarEnv.
 dapr.io/env: {{ join "," $pairs | quote }}
 {{- end }}
 {{- $refs := list -}}
-{{- range $name := keys $broker.sidecarSecretEnv | sortAlpha }}
-{{- $ref := index $broker.sidecarSecretEnv $name -}}
+{{- range $name := keys $secretEnv | sortAlpha }}
+{{- $ref := index $secretEnv $name -}}
 {{- $refs = append $refs (printf "%s=%s:%s" $name $ref.secret $ref.key) -}}
 {{- end }}
 {{- if $refs }}

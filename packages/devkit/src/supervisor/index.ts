@@ -1,5 +1,12 @@
 export { resolveDaprd } from './daprd.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
+export {
+  type MailpitHandle,
+  mailpitProcessName,
+  mailpitTool,
+  resolveMailpit,
+  startMailpit,
+} from './mailpit.ts';
 export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './manifest.ts';
 export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDaprd } from './daprd.ts';
+import { type MailpitHandle, mailpitProcessName, startMailpit } from './mailpit.ts';
 import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
 import { freePorts } from './ports.ts';
 import { type PostgresHandle, startPostgres } from './postgres.ts';
@@ -57,6 +58,8 @@ export type RunningShop = {
   redis: RedisHandle;
   /** The private PostgreSQL, unless the shop runs on PGlite. */
   postgres: PostgresHandle | undefined;
+  /** The private mail server that notifications' email binding delivers to, when it runs. */
+  mailpit: MailpitHandle | undefined;
   apps: Record<string, RunningApp>;
   dataDir: string;
   group: ProcessGroup;
@@ -154,7 +157,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   });
 
   const appCount = selected.length + sidecarsOnly.length;
-  const ports = await freePorts(1 + appCount * 5);
+  // notifications' sidecar loads the email binding, which needs a mail server to point at.
+  const needsMail = [...selected.map((a) => a.appId), ...sidecarsOnly.map((s) => s.appId)].includes(
+    'notifications',
+  );
+  const ports = await freePorts(1 + appCount * 5 + (needsMail ? 2 : 0));
   const nextPort = () => {
     const port = ports.shift();
     if (port === undefined) throw new Error('ran out of reserved ports');
@@ -166,6 +173,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     gatewayUrl: undefined,
     redis: undefined as unknown as RedisHandle,
     postgres: undefined,
+    mailpit: undefined,
     apps,
     dataDir: options.dataDir,
     group,
@@ -173,7 +181,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       stopping ??= (async () => {
         const appNames = Object.values(apps).flatMap((a) => (a.processName ? [a.processName] : []));
         const sidecarNames = Object.values(apps).map((a) => a.sidecarName);
-        await group.stopInStages([appNames, sidecarNames, ['redis', 'postgres']]);
+        await group.stopInStages([
+          appNames,
+          sidecarNames,
+          ['redis', 'postgres', mailpitProcessName],
+        ]);
         files?.close();
       })();
       return stopping;
@@ -192,6 +204,14 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       for (const app of withDatabase) {
         databaseUrls[app.appId] = await shop.postgres.ensureDatabase(app.appId);
       }
+    }
+    if (needsMail) {
+      shop.mailpit = await startMailpit(group, {
+        repoRoot,
+        dataDir: options.dataDir,
+        smtpPort: nextPort(),
+        httpPort: nextPort(),
+      });
     }
     const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
@@ -261,6 +281,12 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           REDIS_HOST: shop.redis.address,
           REDIS_PASSWORD: '',
           SHOP_SECRETS_FILE: secretsFile,
+          ...(shop.mailpit && {
+            SMTP_HOST: shop.mailpit.smtpHost,
+            SMTP_PORT: String(shop.mailpit.smtpPort),
+            SMTP_USER: '',
+            SMTP_PASSWORD: '',
+          }),
           ...tokens,
         },
       });

@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pingRedis, type RunningShop, type ShopOptions, startShop } from '../supervisor/index.ts';
+import {
+  mailpitProcessName,
+  pingRedis,
+  type RunningShop,
+  type ShopOptions,
+  startShop,
+} from '../supervisor/index.ts';
 
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
@@ -128,6 +134,8 @@ export async function startTestShop(
         eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
       if (name === 'redis') {
         await wait(async () => ((await pingRedis(shop.redis.port)) ? true : undefined));
+      } else if (name === mailpitProcessName && shop.mailpit) {
+        await wait(() => answers(`${shop.mailpit?.apiUrl}/api/v1/messages?limit=1`));
       } else if (app?.sidecarName === name) {
         const sidecar = `http://127.0.0.1:${app.daprHttpPort}/v1.0`;
         await wait(() => answers(`${sidecar}/healthz/outbound`));

@@ -83,6 +83,23 @@ export type Sidecar = {
     value: unknown,
     options?: SaveStateOptions,
   ): Promise<'saved' | 'conflict'>;
+  /**
+   * Invokes an output binding (Dapr's HTTP bindings API, not the SDK, whose load costs
+   * ~33 MiB) and resolves to what it answered, as text ('' when nothing). Throws when the
+   * binding fails or does not answer within `timeoutMs`, and so when its target (a mail
+   * server, say) is down: the call is not retried here, because a binding that took effect
+   * before failing would take it twice.
+   *
+   * @example
+   * await sidecar.invokeBinding('email', 'create', '<p>Hello</p>', { emailTo: 'ada@example.com', subject: 'Hello' });
+   */
+  invokeBinding(
+    name: string,
+    operation: string,
+    data: unknown,
+    metadata?: Record<string, string>,
+    options?: { timeoutMs?: number },
+  ): Promise<string>;
   /** Deletes one key (only at `etag` when given); deleting an absent key succeeds. */
   deleteState(
     store: string,
@@ -93,6 +110,8 @@ export type Sidecar = {
 
 // Long enough for a healthy local store, short enough that a dead one barely delays a read.
 const defaultStateTimeoutMs = 2_000;
+// A binding reaches outside (an SMTP server's greeting and TLS can take seconds).
+const defaultBindingTimeoutMs = 15_000;
 
 function sdkLogger(logger: Logger) {
   const text = (args: unknown[]) => args.map(String).join(' ');
@@ -213,6 +232,17 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
       if (res.ok) return 'saved';
       if (res.status === 409) return 'conflict';
       throw await stateFailure(`save of ${key}`, res);
+    },
+    async invokeBinding(name, operation, data, metadata = {}, options = {}) {
+      const res = await fetch(`${baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
+        method: 'POST',
+        headers: { ...tokenHeader, 'content-type': 'application/json' },
+        body: JSON.stringify({ operation, data, metadata }),
+        signal: AbortSignal.timeout(options.timeoutMs ?? defaultBindingTimeoutMs),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
+      return text;
     },
     async deleteState(store, key, options = {}) {
       const res = await fetch(stateUrl(store, key), {
