@@ -5,6 +5,7 @@ import {
   ensureDebianProgram,
   findRepoRoot,
   resolveDaprd,
+  resolveFerretDB,
   resolveMailpit,
   resolveStripeMock,
 } from '@shop/devkit/supervisor';
@@ -25,6 +26,7 @@ try {
   const helm = resolveHelm(repoRoot);
   const stripeMock = resolveStripeMock(repoRoot);
   resolveMailpit(repoRoot); // the private mail server of npm start and the tests
+  resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
   console.log(

@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutables } from './system.ts';
 
@@ -21,6 +30,12 @@ export type GoTool = {
   /** Version stamps, so the binary reports the release it was built from. */
   ldflags(version: string): string;
   buildEnv?: Record<string, string>;
+  /**
+   * Files the pinned module lacks but its build needs (paths relative to the module root).
+   * When given, the main package is built inside a writable copy of the module with these
+   * written in, by the module's own go.mod, instead of from the wrapper module.
+   */
+  generatedFiles?(version: string): Record<string, string>;
   /** Arguments that make the binary print its version (a leading `v` is ignored). */
   versionArgs: string[];
   /** The version in what `versionArgs` printed, for a binary that prints more than the version. */
@@ -79,31 +94,71 @@ function build(go: string, repoRoot: string, tool: GoTool, version: string, targ
   const started = performance.now();
   mkdirSync(join(target, '..'), { recursive: true });
   const partial = `${target}.${process.pid}.partial`;
+  const wrapperDir = join(repoRoot, tool.wrapperDir);
+  const env = { ...process.env, ...tool.buildEnv };
+  const source = tool.generatedFiles
+    ? moduleCopyWith(go, wrapperDir, tool, version, env)
+    : { dir: wrapperDir, mainPackage: tool.mainPackage, remove() {} };
   const tags = tool.buildTags?.length ? ['-tags', tool.buildTags.join(',')] : [];
-  const result = spawnSync(
-    go,
-    [
-      'build',
-      ...tags,
-      '-trimpath',
-      '-ldflags',
-      tool.ldflags(version),
-      '-o',
-      partial,
-      tool.mainPackage,
-    ],
-    {
-      cwd: join(repoRoot, tool.wrapperDir),
-      stdio: 'inherit',
-      env: { ...process.env, ...tool.buildEnv },
-    },
-  );
-  if (result.status !== 0 || versionOf(tool, partial) !== version) {
-    rmSync(partial, { force: true });
-    throw new Error(`building ${tool.name} ${version} failed (see the go output above)`);
+  try {
+    const result = spawnSync(
+      go,
+      [
+        'build',
+        ...tags,
+        '-trimpath',
+        '-ldflags',
+        tool.ldflags(version),
+        '-o',
+        partial,
+        source.mainPackage,
+      ],
+      { cwd: source.dir, stdio: 'inherit', env },
+    );
+    if (result.status !== 0 || versionOf(tool, partial) !== version) {
+      rmSync(partial, { force: true });
+      throw new Error(`building ${tool.name} ${version} failed (see the go output above)`);
+    }
+  } finally {
+    source.remove();
   }
   // A rename is atomic, so a concurrent run never sees a half-written binary.
   renameSync(partial, target);
   const seconds = Math.round((performance.now() - started) / 1000);
   console.error(`shop: ${tool.name} ${version} built in ${seconds} s, cached at ${target}`);
+}
+
+/**
+ * A writable copy of the pinned module (as the wrapper's go.sum verified it) with the
+ * tool's generated files written in; the module cache itself is read-only, and `go build
+ * -overlay` refuses to replace files beneath it.
+ */
+function moduleCopyWith(
+  go: string,
+  wrapperDir: string,
+  tool: GoTool,
+  version: string,
+  env: NodeJS.ProcessEnv,
+): { dir: string; mainPackage: string; remove(): void } {
+  const download = spawnSync(go, ['mod', 'download', '-json', tool.module], {
+    cwd: wrapperDir,
+    encoding: 'utf8',
+    env,
+  });
+  const moduleDir = download.status === 0 ? (JSON.parse(download.stdout).Dir as string) : '';
+  if (!moduleDir) throw new Error(`go mod download ${tool.module} failed: ${download.stderr}`);
+  const copyRoot = mkdtempSync(join(tmpdir(), `shop-${tool.name}-src-`));
+  const dir = join(copyRoot, 'module');
+  cpSync(moduleDir, dir, { recursive: true });
+  // Files in the module cache are read-only, and the copy keeps their modes.
+  spawnSync('chmod', ['-R', 'u+w', dir]);
+  for (const [path, content] of Object.entries(tool.generatedFiles?.(version) ?? {})) {
+    writeFileSync(join(dir, path), content);
+  }
+  const relative = tool.mainPackage.slice(tool.module.length);
+  return {
+    dir,
+    mainPackage: `.${relative || '/'}`,
+    remove: () => rmSync(copyRoot, { recursive: true, force: true }),
+  };
 }

@@ -1,4 +1,5 @@
 export { resolveDaprd } from './daprd.ts';
+export { type FerretDBHandle, ferretdbTool, resolveFerretDB } from './ferretdb.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
 export {
   type MailpitHandle,

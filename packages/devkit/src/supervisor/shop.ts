@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDaprd } from './daprd.ts';
+import { type FerretDBHandle, resolveFerretDB, startFerretDB } from './ferretdb.ts';
 import { type MailpitHandle, mailpitProcessName, startMailpit } from './mailpit.ts';
 import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
 import { freePorts } from './ports.ts';
@@ -58,6 +59,8 @@ export type RunningShop = {
   redis: RedisHandle;
   /** The private PostgreSQL, unless the shop runs on PGlite. */
   postgres: PostgresHandle | undefined;
+  /** The private FerretDB, when a selected app keeps documents (see usesDocumentDatabase). */
+  ferretdb: FerretDBHandle | undefined;
   /** The private mail server that notifications' email binding delivers to, when it runs. */
   mailpit: MailpitHandle | undefined;
   apps: Record<string, RunningApp>;
@@ -122,6 +125,17 @@ function fileSink(logDir: string): { sink: OutputSink; close(): void } {
 const token = () => randomBytes(24).toString('base64url');
 
 /**
+ * An app keeps documents when it depends on the `mongodb` driver, as one keeps SQL data
+ * when it has migrations/; it gets a database of its own name on the private FerretDB.
+ */
+function usesDocumentDatabase(app: ManifestApp): boolean {
+  const manifest = JSON.parse(readFileSync(join(app.dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  return manifest.dependencies?.mongodb !== undefined;
+}
+
+/**
  * Starts the shop on this machine: a private Redis and PostgreSQL, then each service beside its own
  * daprd, and waits until every sidecar and every service reports ready. Used by
  * `npm start` and by the end-to-end tests alike.
@@ -173,6 +187,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     gatewayUrl: undefined,
     redis: undefined as unknown as RedisHandle,
     postgres: undefined,
+    ferretdb: undefined,
     mailpit: undefined,
     apps,
     dataDir: options.dataDir,
@@ -184,7 +199,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         await group.stopInStages([
           appNames,
           sidecarNames,
-          ['redis', 'postgres', mailpitProcessName],
+          ['redis', 'postgres', 'ferretdb', mailpitProcessName],
         ]);
         files?.close();
       })();
@@ -196,6 +211,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     shop.redis = await startRedis(group, options.dataDir, nextPort());
     const withDatabase = selected.filter((app) => existsSync(join(app.dir, 'migrations')));
     const databaseUrls: Record<string, string> = {};
+    const mongoUrls: Record<string, string> = {};
     if (options.database !== 'pglite' && withDatabase.length > 0) {
       shop.postgres = await startPostgres(group, {
         clusterDir: join(options.dataDir, 'postgres'),
@@ -212,6 +228,14 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         smtpPort: nextPort(),
         httpPort: nextPort(),
       });
+    }
+    const withDocuments = selected.filter(usesDocumentDatabase);
+    if (withDocuments.length > 0) {
+      shop.ferretdb = await startFerretDB(group, {
+        binary: resolveFerretDB(repoRoot),
+        dataDir: join(options.dataDir, 'ferretdb'),
+      });
+      for (const app of withDocuments) mongoUrls[app.appId] = shop.ferretdb.url(app.appId);
     }
     const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
@@ -307,6 +331,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
             ...(databaseUrls[appId]
               ? { DATABASE_URL: databaseUrls[appId] }
               : { PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId) }),
+            ...(mongoUrls[appId] ? { MONGODB_URL: mongoUrls[appId] } : {}),
             ...app.env,
             ...options.env,
             ...options.appEnv?.[appId],

@@ -33,6 +33,7 @@ export {
   responseMismatches,
   undocumentedRoutes,
 } from './openapi-conformance.ts';
+export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';
 export { startPostgres, type TestPostgres } from './postgres.ts';
 export { describeServiceContract, type ServiceContractOptions } from './service-contract.ts';
 export {

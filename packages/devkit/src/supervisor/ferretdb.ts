@@ -1,0 +1,103 @@
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { type GoTool, resolveGoTool } from './go-tool.ts';
+import { freePorts } from './ports.ts';
+import type { ProcessGroup } from './processes.ts';
+
+const ferretdbModule = 'github.com/FerretDB/FerretDB';
+
+export const ferretdbTool: GoTool = {
+  name: 'ferretdb',
+  wrapperDir: 'tools/ferretdb',
+  module: ferretdbModule,
+  mainPackage: `${ferretdbModule}/cmd/ferretdb`,
+  // Its release builds generate build/version/version.txt, which the published module
+  // lacks; without it the binary panics at start.
+  generatedFiles: (version) => ({ 'build/version/version.txt': `v${version}` }),
+  ldflags: () => '-s -w',
+  buildEnv: { CGO_ENABLED: '0' },
+  versionArgs: ['--version'],
+  // It prints `version: v1.24.2` followed by commit, branch and build details.
+  versionFrom: (output) => /^version: (\S+)$/m.exec(output)?.[1],
+  pathVariable: 'FERRETDB_PATH',
+  installHint: (version) =>
+    `FerretDB ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
+    `or newer, or build FerretDB ${version} and point FERRETDB_PATH at it.`,
+};
+
+/** A FerretDB of the pinned version, built and cached on first use. */
+export const resolveFerretDB = (repoRoot: string) => resolveGoTool(repoRoot, ferretdbTool);
+
+export type FerretDBHandle = {
+  port: number;
+  /** A `mongodb://` URL for `database` on this server. */
+  url(database: string): string;
+};
+
+const startTimeoutMs = 15_000;
+
+/**
+ * A private FerretDB in `group` (process `name`, default `ferretdb`): a MongoDB-compatible
+ * server over SQLite files in `dataDir`, on a free loopback port, with its telemetry off
+ * and no debug listener (its default, port 8088, would collide between instances).
+ * Resolves once it accepts connections; a restart of the process keeps the data.
+ */
+export async function startFerretDB(
+  group: ProcessGroup,
+  options: { binary: string; dataDir: string; name?: string },
+): Promise<FerretDBHandle> {
+  const name = options.name ?? 'ferretdb';
+  mkdirSync(options.dataDir, { recursive: true });
+  // The port is free when picked but may be taken before the server binds it: try again.
+  for (let attempt = 1; ; attempt++) {
+    const [port] = await freePorts(1);
+    if (port === undefined) throw new Error('no free port');
+    group.start({
+      name,
+      command: options.binary,
+      args: [
+        `--listen-addr=127.0.0.1:${port}`,
+        '--handler=sqlite',
+        // A directory URI: one SQLite file per database. The trailing slash is required.
+        `--sqlite-url=file:${options.dataDir}/`,
+        `--state-dir=${options.dataDir}`,
+        '--telemetry=disable',
+        '--debug-addr=-',
+        '--log-level=warn',
+      ],
+      cwd: options.dataDir,
+      env: { PATH: process.env.PATH },
+    });
+    if (await acceptsConnections(port, () => group.has(name))) {
+      return {
+        port,
+        url: (database) => `mongodb://127.0.0.1:${port}/${encodeURIComponent(database)}`,
+      };
+    }
+    await group.stop(name, { graceMs: 2_000 });
+    if (attempt >= 3) throw new Error(`ferretdb did not start on port ${port} (see its log)`);
+  }
+}
+
+/** Waits (up to 15 s) until the server on `port` accepts a connection, while `alive` holds. */
+export async function acceptsConnections(port: number, alive: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline && alive()) {
+    if (await connects(port)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => done(true));
+  });
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { acceptsConnections, resolveFerretDB, startFerretDB } from '../supervisor/ferretdb.ts';
+import { findRepoRoot } from '../supervisor/manifest.ts';
+import { ProcessGroup } from '../supervisor/processes.ts';
+
+export type TestMongo = {
+  /** A `mongodb://` URL of a database nobody has used yet on this server. */
+  freshDatabaseUrl(): string;
+  /** Stops the server and starts it again on the same port and files (what survives a crash). */
+  restart(): Promise<void>;
+  /** Stops the server and deletes its folder. */
+  stop(): Promise<void>;
+};
+
+const processName = 'ferretdb';
+
+/**
+ * A private, throw-away FerretDB (MongoDB wire protocol over SQLite) for one test file, in
+ * a temp folder, on a free loopback port. Nothing is assumed running.
+ *
+ * @example
+ * const mongo = await startTestMongo();
+ * const client = new MongoClient(mongo.freshDatabaseUrl());
+ * await mongo.stop();
+ */
+export async function startTestMongo(): Promise<TestMongo> {
+  const binary = resolveFerretDB(findRepoRoot());
+  const dir = await mkdtemp(join(tmpdir(), 'shop-ferretdb-'));
+  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
+  let output = '';
+  const group = new ProcessGroup({
+    output: (_name, line) => {
+      output = `${output}${line}\n`.slice(-8_000);
+    },
+    // A server that dies by itself fails its start here, or the queries of its test.
+    onUnexpectedExit: () => {},
+  });
+  const stopServer = () => group.stop(processName, { graceMs: 5_000 });
+  try {
+    const server = await startFerretDB(group, { binary, dataDir: dir, name: processName });
+    return {
+      freshDatabaseUrl: () => server.url(`test_${randomUUID().replaceAll('-', '')}`),
+      async restart() {
+        await stopServer();
+        group.restart(processName);
+        if (!(await acceptsConnections(server.port, () => group.has(processName)))) {
+          throw new Error(`ferretdb did not start again\n${output}`);
+        }
+      },
+      async stop() {
+        await stopServer();
+        process.removeListener('exit', removeOnExit);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await stopServer();
+    process.removeListener('exit', removeOnExit);
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${(error as Error).message}\n${output}`);
+  }
+}
+
+/**
+ * Gives the enclosing describe a private FerretDB, started once before its tests and
+ * stopped after them.
+ *
+ * @example
+ * const mongo = useTestMongo();
+ * it('...', async () => { const client = new MongoClient(mongo().freshDatabaseUrl()); ... });
+ */
+export function useTestMongo(): () => TestMongo {
+  let started: TestMongo | undefined;
+  beforeAll(async () => {
+    started = await startTestMongo();
+  }, 60_000);
+  afterAll(() => started?.stop());
+  return () => {
+    if (!started) throw new Error('the test FerretDB is not started yet');
+    return started;
+  };
+}
