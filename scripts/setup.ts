@@ -8,6 +8,7 @@ import {
   resolveFerretDB,
   resolveMailpit,
   resolveStripeMock,
+  resolveVegeta,
 } from '@shop/devkit/supervisor';
 import { resolveHelm } from './helm.ts';
 
@@ -25,6 +26,7 @@ try {
   const daprd = resolveDaprd(repoRoot);
   const helm = resolveHelm(repoRoot);
   const stripeMock = resolveStripeMock(repoRoot);
+  resolveVegeta(repoRoot); // for npm run bench's checkouts at a constant rate
   resolveMailpit(repoRoot); // the private mail server of npm start and the tests
   resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
   ensureDebianProgram('redis-server', 'redis-server');

@@ -21,3 +21,4 @@ export {
   stripeMockTool,
 } from './stripe-mock.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';
+export { resolveVegeta, vegetaTool } from './vegeta.ts';
