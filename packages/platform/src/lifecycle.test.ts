@@ -66,4 +66,19 @@ describe('a service lifecycle', () => {
       expect.objectContaining({ msg: 'closing failed', resource: 'broken' }),
     );
   });
+
+  it('ends what must end before the drain, all at once, a failure logged and the rest still ended', async () => {
+    const { logger, lines } = recorded();
+    const lifecycle = createLifecycle(logger);
+    const ended: string[] = [];
+    lifecycle.endsBeforeDrain('streams', async () => void ended.push('streams'));
+    lifecycle.endsBeforeDrain('broken', () => {
+      throw new Error('boom');
+    });
+    lifecycle.endsBeforeDrain('sockets', () => void ended.push('sockets'));
+    lifecycle.closes('database', { close: () => void ended.push('database') });
+    await lifecycle.beginDrain();
+    expect(ended.sort()).toEqual(['sockets', 'streams']);
+    expect(lines).toContainEqual(expect.objectContaining({ resource: 'broken' }));
+  });
 });

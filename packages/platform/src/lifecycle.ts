@@ -25,6 +25,17 @@ export type Lifecycle = {
    * lifecycle.every('session purge', 60 * 60_000, () => purgeSessions({ db, logger }));
    */
   every(name: string, intervalMs: number, job: () => Promise<unknown>): void;
+  /**
+   * Runs `end` as soon as shutdown begins, before the server waits for the requests in
+   * flight: for responses that never finish by themselves (event streams), which would
+   * otherwise hold that wait until the shutdown timeout and be cut instead of closed.
+   *
+   * @example
+   * lifecycle.endsBeforeDrain('notification streams', () => streams.close());
+   */
+  endsBeforeDrain(name: string, end: () => unknown): void;
+  /** Runs every `endsBeforeDrain`; runService calls it first on shutdown. */
+  beginDrain(): Promise<void>;
   /** Stops every job, then closes every resource; a failure is logged and the rest still close. */
   close(): Promise<void>;
 };
@@ -32,9 +43,24 @@ export type Lifecycle = {
 export function createLifecycle(logger: Logger): Lifecycle {
   const resources: Array<{ name: string; resource: Closable }> = [];
   const jobs: Array<{ stop(): Promise<void> }> = [];
+  const beforeDrain: Array<{ name: string; end: () => unknown }> = [];
   let closing = false;
 
   return {
+    endsBeforeDrain(name, end) {
+      beforeDrain.push({ name, end });
+    },
+    async beginDrain() {
+      await Promise.all(
+        beforeDrain.map(async ({ name, end }) => {
+          try {
+            await end();
+          } catch (error) {
+            logger.error('ending before the drain failed', { resource: name, error });
+          }
+        }),
+      );
+    },
     closes(name, resource) {
       resources.push({ name, resource });
       return resource;

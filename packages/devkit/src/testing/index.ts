@@ -25,6 +25,11 @@ export {
   useTestDatabase,
 } from './database.ts';
 export { type EventProbe, startEventProbe } from './event-probe.ts';
+export {
+  type EventStreamReader,
+  readEventStream,
+  type ServerSentEvent,
+} from './event-stream.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export {
   type ObservedResponse,

@@ -8,8 +8,8 @@ export type RunServiceOptions = {
   app: ServiceApp;
   config: Pick<ServiceEnv, 'APP_PORT' | 'APP_HOST' | 'SHUTDOWN_TIMEOUT_MS'>;
   logger: Logger;
-  /** Its jobs stop and its resources close once the server has drained. */
-  lifecycle: Pick<Lifecycle, 'close'>;
+  /** What it ends before the drain ends first; its jobs stop and its resources close once the server has drained. */
+  lifecycle: Pick<Lifecycle, 'beginDrain' | 'close'>;
 };
 
 /**
@@ -34,6 +34,7 @@ export function runService(options: RunServiceOptions): ServerType {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     try {
+      await options.lifecycle.beginDrain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         if ('closeIdleConnections' in server) server.closeIdleConnections();

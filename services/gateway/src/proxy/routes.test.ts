@@ -1,4 +1,4 @@
-import { createTestTokens } from '@shop/devkit/testing';
+import { createTestTokens, readEventStream } from '@shop/devkit/testing';
 import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
@@ -279,5 +279,74 @@ describe('gateway proxy', () => {
     expect((await app.request('/api/v1/wishlist')).status).toBe(401);
     const forged = { headers: { authorization: 'Bearer not-a-token' } };
     expect((await app.request('/api/v1/products/p-1', forged)).status).toBe(401);
+  });
+});
+
+describe('gateway proxy with an event stream', () => {
+  /** An upstream event stream that sends `first`, and `second` after `gapMs`, until aborted. */
+  function eventStreamUpstream(seen: { signal?: AbortSignal; headers?: Headers }, gapMs: number) {
+    return async (_appId: string, _path: string, init: RequestInit) => {
+      seen.signal = init.signal ?? undefined;
+      seen.headers = new Headers(init.headers);
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode('id: 1\nevent: notification\ndata: {}\n\n'));
+          const later = setTimeout(
+            () => controller.enqueue(encoder.encode('id: 2\nevent: notification\ndata: {}\n\n')),
+            gapMs,
+          );
+          init.signal?.addEventListener('abort', () => {
+            clearTimeout(later);
+            controller.error(init.signal?.reason);
+          });
+        },
+      });
+      return new Response(body, {
+        headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+      });
+    };
+  }
+
+  it('passes Last-Event-ID on and keeps the stream open past the upstream timeout', async () => {
+    const seen: { signal?: AbortSignal; headers?: Headers } = {};
+    // Past the 200 ms UPSTREAM_TIMEOUT_MS, which bounds every other exchange.
+    const app = gatewayWith(eventStreamUpstream(seen, 600));
+    const res = await app.request('/api/v1/notifications/stream', {
+      headers: { ...authorized.headers, 'last-event-id': '7', accept: 'text/event-stream' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(seen.headers?.get('last-event-id')).toBe('7');
+    const stream = readEventStream(res);
+    expect((await stream.nextEvent()).id).toBe('1');
+    expect((await stream.nextEvent()).id).toBe('2');
+    expect(seen.signal?.aborted).toBe(false);
+    await stream.close();
+  });
+
+  it('ends the upstream stream when the client goes away', async () => {
+    const seen: { signal?: AbortSignal } = {};
+    const app = gatewayWith(eventStreamUpstream(seen, 60_000));
+    const client = new AbortController();
+    const res = await app.request('/api/v1/notifications/stream', {
+      ...authorized,
+      signal: client.signal,
+    });
+    const stream = readEventStream(res);
+    expect((await stream.nextEvent()).id).toBe('1');
+    client.abort();
+    expect(seen.signal?.aborted).toBe(true);
+  });
+
+  it('still times out an upstream that sends no headers', async () => {
+    const app = gatewayWith(
+      (_appId, _path, init) =>
+        new Promise((_, reject) =>
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        ),
+    );
+    const res = await app.request('/api/v1/notifications/stream', authorized);
+    expect(res.status).toBe(503);
   });
 });

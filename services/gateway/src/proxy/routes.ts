@@ -27,6 +27,8 @@ const requestHeaders = [
   'idempotency-key',
   'if-match',
   'if-none-match',
+  // An EventSource that reconnects names the last event it got.
+  'last-event-id',
   'tracestate',
   'user-agent',
 ];
@@ -100,15 +102,28 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
   if (address) headers.set('x-forwarded-for', address);
   const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
 
+  // The timeout bounds the whole exchange, except an event stream's body, which stays open
+  // for as long as the client keeps it. Either ends early when the client goes away.
+  const upstreamCall = new AbortController();
+  const timeout = setTimeout(
+    () => upstreamCall.abort(new DOMException('upstream timed out', 'TimeoutError')),
+    deps.config.UPSTREAM_TIMEOUT_MS,
+  );
+  timeout.unref();
+  c.req.raw.signal.addEventListener('abort', () => upstreamCall.abort(c.req.raw.signal.reason), {
+    once: true,
+  });
+
   let upstream: Response;
   try {
     upstream = await deps.sidecar.invoke(appId, `${url.pathname}${url.search}`, {
       method: c.req.method,
       headers,
       body: hasBody ? await c.req.arrayBuffer() : null,
-      signal: AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS),
+      signal: upstreamCall.signal,
     });
   } catch (error) {
+    clearTimeout(timeout);
     if (error instanceof CircuitOpenError) {
       throw unavailable(appId, error.retryAfterSeconds, ' (it failed repeatedly just now)');
     }
@@ -119,6 +134,7 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
   // A 5xx that is not our services' problem+json comes from Dapr itself (the callee is
   // down, its sidecar is gone, a circuit is open): the client learns only that it is unavailable.
   const contentType = upstream.headers.get('content-type') ?? '';
+  if (contentType.startsWith('text/event-stream')) clearTimeout(timeout);
   if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
     deps.logger.warn('upstream unavailable', {
       appId,

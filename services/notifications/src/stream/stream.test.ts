@@ -1,0 +1,281 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createTestTokens,
+  readEventStream,
+  silentLogger,
+  useTestMongo,
+  viaSidecar,
+} from '@shop/devkit/testing';
+import { createServiceApp } from '@shop/platform';
+import { authenticate } from '@shop/platform/auth';
+import { type Collection, MongoClient } from 'mongodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Notification, NotificationDocument } from '../inbox/notification.ts';
+import { mongoNotificationFeed } from './feed.ts';
+import { createStreamHub, type StreamHub } from './hub.ts';
+import { streamRoutes } from './routes.ts';
+
+// Two replicas are two hubs (and two apps) over one real database (FerretDB): a
+// notification stored through either reaches a stream held by the other.
+const mongo = useTestMongo();
+let client: MongoClient;
+let notifications: Collection<NotificationDocument>;
+const hubs: StreamHub[] = [];
+const appApiToken = 'notifications-app-token-0123';
+
+beforeAll(async () => {
+  client = new MongoClient(mongo().freshDatabaseUrl());
+  notifications = client.db().collection<NotificationDocument>('notifications');
+  await notifications.createIndex({ userId: 1, seq: -1 }, { unique: true });
+});
+afterEach(() => {
+  for (const hub of hubs.splice(0)) hub.close();
+});
+afterAll(() => client?.close());
+
+/** Cursors per query, of every query a replica made. */
+let queries: number[] = [];
+
+function replica(options: { gapWaitMs?: number; pollIntervalMs?: number } = {}) {
+  const feed = mongoNotificationFeed(notifications);
+  const hub = createStreamHub({
+    feed: {
+      ...feed,
+      after: (cursors, limit) => {
+        queries.push(cursors.length);
+        return feed.after(cursors, limit);
+      },
+    },
+    logger: silentLogger('notifications'),
+    pollIntervalMs: options.pollIntervalMs ?? 50,
+    gapWaitMs: options.gapWaitMs ?? 5_000,
+  });
+  hubs.push(hub);
+  return hub;
+}
+
+function notification(userId: string, seq: number): Notification {
+  return {
+    id: randomUUID(),
+    userId,
+    type: 'welcome',
+    title: `#${seq}`,
+    body: 'hello',
+    data: {},
+    createdAt: new Date(),
+    readAt: null,
+    seq,
+    sourceKey: `${randomUUID()}:${userId}`,
+  };
+}
+
+/** Stores it as a replica would; returns it for that replica's onCreated hook. */
+async function store(userId: string, seq: number): Promise<Notification> {
+  const n = notification(userId, seq);
+  const { id, ...rest } = n;
+  await notifications.insertOne({ _id: id, ...rest });
+  return n;
+}
+
+function collect() {
+  const seen: number[] = [];
+  let wake: () => void = () => {};
+  return {
+    seen,
+    send: (n: Notification) => {
+      seen.push(n.seq);
+      wake();
+    },
+    async until(count: number, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (seen.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${seen} within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+      return seen;
+    },
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the stream hub', () => {
+  it('gets what another replica stored by polling, each once, in seq order', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica(), replica()];
+    const received = collect();
+    await a.subscribe({ userId, send: received.send });
+    // Replica b stores three and pushes them to its own (empty) streams.
+    for (const seq of [1, 2, 3]) b.push(await store(userId, seq));
+    expect(await received.until(3)).toEqual([1, 2, 3]);
+    await pause(200);
+    expect(received.seen).toEqual([1, 2, 3]);
+  });
+
+  it('starts after the latest existing one, or after Last-Event-ID with nothing skipped or repeated', async () => {
+    const userId = `u-${randomUUID()}`;
+    for (const seq of [1, 2, 3, 4]) await store(userId, seq);
+    const hub = replica();
+    const live = collect();
+    const resumed = collect();
+    await hub.subscribe({ userId, send: live.send });
+    await hub.subscribe({ userId, afterSeq: 2, send: resumed.send });
+    const fifth = await store(userId, 5);
+    // The fast path and the poll both see #5; it is still sent once.
+    hub.push(fifth);
+    expect(await resumed.until(3)).toEqual([3, 4, 5]);
+    await pause(200);
+    expect(live.seen).toEqual([5]);
+    expect(resumed.seen).toEqual([3, 4, 5]);
+  });
+
+  it('holds back a seq above a missing one until the missing one appears', async () => {
+    const userId = `u-${randomUUID()}`;
+    const hub = replica();
+    const received = collect();
+    await hub.subscribe({ userId, afterSeq: 0, send: received.send });
+    // #2 becomes visible before #1 (two replicas inserting at once).
+    hub.push(await store(userId, 2));
+    await pause(300);
+    expect(received.seen).toEqual([]);
+    await store(userId, 1);
+    expect(await received.until(2)).toEqual([1, 2]);
+  });
+
+  it('moves past a seq that never appears once gapWaitMs has passed', async () => {
+    const userId = `u-${randomUUID()}`;
+    const hub = replica({ gapWaitMs: 300 });
+    const received = collect();
+    await hub.subscribe({ userId, afterSeq: 0, send: received.send });
+    await store(userId, 2);
+    await store(userId, 3);
+    expect(await received.until(2)).toEqual([2, 3]);
+    // Too late: the stream has moved on (the inbox still lists it).
+    await store(userId, 1);
+    await pause(300);
+    expect(received.seen).toEqual([2, 3]);
+  });
+
+  it('asks the store once per tick for every stream of the replica', async () => {
+    const users = Array.from({ length: 50 }, () => `u-${randomUUID()}`);
+    const hub = replica();
+    const streams = users.map((userId) => ({ userId, ...collect() }));
+    await Promise.all(streams.map(({ userId, send }) => hub.subscribe({ userId, send })));
+    expect(hub.size()).toBe(50);
+    queries = [];
+    await Promise.all(users.map((userId) => store(userId, 1)));
+    for (const stream of streams) expect(await stream.until(1)).toEqual([1]);
+    expect(queries.length).toBeGreaterThan(0);
+    expect(new Set(queries)).toEqual(new Set([50]));
+  });
+
+  it('ends every stream when it closes, and no longer polls', async () => {
+    const hub = replica();
+    const subscription = await hub.subscribe({ userId: 'u-close', send: () => {} });
+    hub.close();
+    await subscription.closed;
+    expect(hub.size()).toBe(0);
+  });
+});
+
+describe('GET /api/v1/notifications/stream', () => {
+  let tokens: Awaited<ReturnType<typeof createTestTokens>>;
+  beforeAll(async () => {
+    tokens = await createTestTokens();
+  });
+
+  function streamingApp(hub: StreamHub) {
+    const app = createServiceApp({
+      service: 'notifications',
+      logger: silentLogger('notifications'),
+      appApiToken,
+      publicApiCallers: ['gateway'],
+    });
+    app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
+    app.route('/api/v1/notifications/stream', streamRoutes({ streams: hub, heartbeatMs: 100 }));
+    return viaSidecar(app, appApiToken);
+  }
+
+  async function open(call: ReturnType<typeof streamingApp>, userId: string, lastEventId?: string) {
+    const headers = new Headers({ authorization: `Bearer ${await tokens.issue(userId)}` });
+    if (lastEventId) headers.set('last-event-id', lastEventId);
+    const res = await call('/api/v1/notifications/stream', { headers });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const stream = readEventStream(res);
+    expect(await stream.next()).toEqual({ kind: 'comment', text: 'subscribed' });
+    return stream;
+  }
+
+  it('needs an access token, and refuses a Last-Event-ID that is no seq', async () => {
+    const call = streamingApp(replica());
+    expect((await call('/api/v1/notifications/stream')).status).toBe(401);
+    const res = await call('/api/v1/notifications/stream', {
+      headers: {
+        authorization: `Bearer ${await tokens.issue('u-x')}`,
+        'last-event-id': 'abc',
+      },
+    });
+    expect(res.status).toBe(400);
+  });
+
+  it('sends each new notification as an event with its seq as id, and heartbeats between', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica(), replica()];
+    const stream = await open(streamingApp(a), userId);
+    streamingApp(b);
+    const stored = await store(userId, 1);
+    b.push(stored);
+    const event = await stream.nextEvent();
+    expect(event).toMatchObject({ id: '1', event: 'notification' });
+    expect(JSON.parse(event.data)).toEqual({
+      id: stored.id,
+      type: 'welcome',
+      title: '#1',
+      body: 'hello',
+      data: {},
+      createdAt: stored.createdAt.toISOString(),
+      readAt: null,
+    });
+    expect(await stream.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
+    await stream.close();
+  });
+
+  it('resumes after Last-Event-ID on the other replica with no gap and no duplicate', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica(), replica()];
+    const first = await open(streamingApp(a), userId);
+    await store(userId, 1);
+    await store(userId, 2);
+    expect((await first.nextEvent()).id).toBe('1');
+    expect((await first.nextEvent()).id).toBe('2');
+    await first.close();
+    await store(userId, 3);
+    // Reconnected to the other replica, as a load balancer may.
+    const second = await open(streamingApp(b), userId, '2');
+    expect((await second.nextEvent()).id).toBe('3');
+    await store(userId, 4);
+    expect((await second.nextEvent()).id).toBe('4');
+    await second.close();
+  });
+
+  it('ends the stream cleanly when the hub closes on shutdown', async () => {
+    const hub = replica();
+    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
+    hub.close();
+    await stream.ended();
+  });
+
+  it('lets go of the subscription when the client goes away', async () => {
+    const hub = replica();
+    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
+    expect(hub.size()).toBe(1);
+    await stream.close();
+    const deadline = Date.now() + 5_000;
+    while (hub.size() > 0 && Date.now() < deadline) await pause(20);
+    expect(hub.size()).toBe(0);
+  });
+});
