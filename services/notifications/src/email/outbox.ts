@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { type Collection, type Db, MongoServerError } from 'mongodb';
+import type { EmailOutbox, Notification, NotificationType } from '../inbox/notification.ts';
+import { renderMail } from './render.ts';
+
+/**
+ * One mail to send, keyed by the notification's sourceKey (one per event and user), so a
+ * redelivered event hands over the same mail again and the outbox keeps one.
+ */
+export type EmailOutboxDocument = {
+  _id: string;
+  notificationId: string;
+  userId: string;
+  type: NotificationType;
+  to: string;
+  subject: string;
+  html: string;
+  status: 'pending' | 'sent';
+  attempts: number;
+  /** Not before then: the backoff after a failure, or the lease of a sender that claimed it. */
+  nextAttemptAt: Date;
+  /** Whose claim the current attempt is; only that sender may settle it. */
+  claim: string | null;
+  lastError: string | null;
+  createdAt: Date;
+  sentAt: Date | null;
+};
+
+/**
+ * A sender's claim on one attempt at one mail: `<mail id>@<the time it fell due>`. The
+ * unique `_id` lets exactly one sender of all replicas make each attempt. (A conditional
+ * findOneAndUpdate would not do: two concurrent ones on FerretDB 1.x both took the same
+ * mail, measured in email.test.ts.)
+ */
+export type EmailClaimDocument = { _id: string; mailId: string; claimedAt: Date };
+
+export type EmailOutboxStore = {
+  mails: Collection<EmailOutboxDocument>;
+  claims: Collection<EmailClaimDocument>;
+};
+
+export function emailOutboxStore(db: Db, prefix = 'email_'): EmailOutboxStore {
+  return {
+    mails: db.collection<EmailOutboxDocument>(`${prefix}outbox`),
+    claims: db.collection<EmailClaimDocument>(`${prefix}claims`),
+  };
+}
+
+export async function ensureEmailOutboxIndexes(store: EmailOutboxStore): Promise<void> {
+  await store.mails.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'due' });
+  await store.claims.createIndex({ mailId: 1 }, { name: 'mail' });
+}
+
+const isDuplicateKey = (error: unknown) =>
+  error instanceof MongoServerError && error.code === 11000;
+
+/** The outbox the event handlers enqueue to: the mail rendered now, sent later by the sender. */
+export function mongoEmailOutbox(
+  store: EmailOutboxStore,
+  clock: () => Date = () => new Date(),
+): EmailOutbox {
+  return {
+    async enqueue({ notification, to }: { notification: Notification; to: string }) {
+      const now = clock();
+      try {
+        await store.mails.insertOne({
+          _id: notification.sourceKey,
+          notificationId: notification.id,
+          userId: notification.userId,
+          type: notification.type,
+          to,
+          ...renderMail(notification),
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          claim: null,
+          lastError: null,
+          createdAt: now,
+          sentAt: null,
+        });
+      } catch (error) {
+        // Handed over before (a redelivery): the first one stands, sent or not.
+        if (isDuplicateKey(error)) return;
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Takes up to `limit` due mails, each for `leaseMs`: a mail is this sender's only if its
+ * claim went in first; it is then not due again until the lease has run out, when another
+ * sender may take it over (its holder died).
+ */
+/** A mail a sender holds, with the time it fell due (which names its claim). */
+export type ClaimedMail = EmailOutboxDocument & { dueAt: Date };
+
+const claimId = (mailId: string, dueAt: Date) => `${mailId}@${dueAt.getTime()}`;
+
+export async function claimDueMail(
+  store: EmailOutboxStore,
+  now: Date,
+  leaseMs: number,
+  limit: number,
+): Promise<ClaimedMail[]> {
+  const due = await store.mails
+    .find({ status: 'pending', nextAttemptAt: { $lte: now } })
+    .sort({ nextAttemptAt: 1 })
+    .limit(limit)
+    .toArray();
+  const claimed: ClaimedMail[] = [];
+  for (const mail of due) {
+    try {
+      await store.claims.insertOne({
+        _id: claimId(mail._id, mail.nextAttemptAt),
+        mailId: mail._id,
+        claimedAt: now,
+      });
+    } catch (error) {
+      if (isDuplicateKey(error)) continue;
+      throw error;
+    }
+    const claim = randomUUID();
+    const nextAttemptAt = new Date(now.getTime() + leaseMs);
+    await store.mails.updateOne({ _id: mail._id }, { $set: { claim, nextAttemptAt } });
+    claimed.push({ ...mail, claim, nextAttemptAt, dueAt: mail.nextAttemptAt });
+  }
+  return claimed;
+}
+
+export async function markSent(
+  store: EmailOutboxStore,
+  mail: EmailOutboxDocument,
+  now: Date,
+): Promise<void> {
+  await store.mails.updateOne(
+    { _id: mail._id, claim: mail.claim },
+    { $set: { status: 'sent', sentAt: now, claim: null, lastError: null } },
+  );
+  await store.claims.deleteMany({ mailId: mail._id });
+}
+
+export async function markFailed(
+  store: EmailOutboxStore,
+  mail: EmailOutboxDocument,
+  retryAt: Date,
+  error: string,
+): Promise<void> {
+  await store.mails.updateOne(
+    { _id: mail._id, claim: mail.claim },
+    {
+      $set: { nextAttemptAt: retryAt, claim: null, lastError: error.slice(0, 500) },
+      $inc: { attempts: 1 },
+    },
+  );
+}
+
+/** Gives a claimed mail back unattempted: due as before, its claim withdrawn. */
+export async function release(store: EmailOutboxStore, mail: ClaimedMail): Promise<void> {
+  await store.mails.updateOne(
+    { _id: mail._id, claim: mail.claim },
+    { $set: { nextAttemptAt: mail.dueAt, claim: null } },
+  );
+  await store.claims.deleteOne({ _id: claimId(mail._id, mail.dueAt) });
+}
