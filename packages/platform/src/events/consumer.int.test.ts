@@ -148,9 +148,9 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     const event = registered('poison');
     script.set(event.id, Array(20).fill('RETRY'));
     await shop.publish(event, 'probe');
-    const letter = await eventually(() => deadLetters.get(event.id), { timeoutMs: 30_000 });
-    // The first delivery plus the four retries of the `delivery` policy in resiliency.yaml.
-    expect(deliveries.get(event.id)).toBe(5);
+    const letter = await eventually(() => deadLetters.get(event.id), { timeoutMs: 120_000 });
+    // The first delivery plus the eight retries of the `delivery` policy in resiliency.yaml.
+    expect(deliveries.get(event.id)).toBe(9);
     expect(letter).toMatchObject({ id: event.id, type: 'user.registered' });
 
     // The app restarts: the dead letter is still there for an operator, through the sidecar.
@@ -169,7 +169,8 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     });
     expect(await replay.json()).toEqual({ id: event.id, delivery: 'SUCCESS' });
     expect(await deadLetters.get(event.id)).toBeUndefined();
-  });
+    // About 25 s of retries (resiliency.yaml), then the replay.
+  }, 150_000);
 
   it('dead-letters a payload that breaks its schema without retrying it', async () => {
     const event = { ...registered('broken'), data: { userId: 'broken' } };
