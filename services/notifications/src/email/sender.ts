@@ -1,5 +1,18 @@
 import type { Logger, Sidecar } from '@shop/platform';
-import { claimDueMail, type EmailOutboxStore, markFailed, markSent, release } from './outbox.ts';
+import type { Db } from 'mongodb';
+import type { z } from 'zod';
+import type { EmailOutbox } from '../inbox/notification.ts';
+import type { emailEnv } from './config.ts';
+import {
+  claimDueMail,
+  type EmailOutboxStore,
+  emailOutboxStore,
+  ensureEmailOutboxIndexes,
+  markFailed,
+  markSent,
+  mongoEmailOutbox,
+  release,
+} from './outbox.ts';
 
 /** The Dapr output binding the mails go through (components/common/email.yaml). */
 export const emailBinding = 'email';
@@ -62,4 +75,35 @@ export async function sendDueMail(options: EmailSenderOptions): Promise<number> 
     sent++;
   }
   return sent;
+}
+
+/**
+ * The outbox the event handlers enqueue to, with its sender running every
+ * EMAIL_SEND_INTERVAL_MS on the service's lifecycle (on every replica; claims keep each
+ * attempt to one).
+ *
+ * @example
+ * const email = await startEmail({ db: database.mongo, sidecar, logger, config, lifecycle });
+ */
+export async function startEmail(deps: {
+  db: Db;
+  sidecar: Pick<Sidecar, 'invokeBinding'>;
+  logger: Logger;
+  config: z.infer<typeof emailEnv>;
+  lifecycle: { every(name: string, intervalMs: number, job: () => Promise<unknown>): void };
+}): Promise<EmailOutbox> {
+  const store = emailOutboxStore(deps.db);
+  await ensureEmailOutboxIndexes(store);
+  const { config } = deps;
+  deps.lifecycle.every('email sender', config.EMAIL_SEND_INTERVAL_MS, () =>
+    sendDueMail({
+      outbox: store,
+      sidecar: deps.sidecar,
+      logger: deps.logger,
+      from: config.EMAIL_FROM,
+      backoffMs: config.EMAIL_RETRY_BASE_MS,
+      maxBackoffMs: config.EMAIL_RETRY_MAX_MS,
+    }),
+  );
+  return mongoEmailOutbox(store);
 }

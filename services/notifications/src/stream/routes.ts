@@ -42,14 +42,14 @@ function toView(n: Notification) {
 }
 
 /** Mounted at /api/v1/notifications/stream behind authenticate(). */
-export function streamRoutes(deps: { streams: StreamHub; heartbeatMs: number }) {
+export function streamRoutes(deps: { hub: StreamHub; heartbeatMs: number }) {
   return createRouter().openapi(streamRoute, (c) => {
     const lastEventId = c.req.valid('header')['last-event-id'];
     const userId = c.get('user').id;
     return streamSSE(c, async (stream) => {
       // Written in the order the hub hands them over, however slowly this client reads.
       let writing = Promise.resolve();
-      const subscription = await deps.streams.subscribe({
+      const subscription = await deps.hub.subscribe({
         userId,
         afterSeq: lastEventId === undefined ? undefined : Number(lastEventId),
         send: (notification) => {

@@ -195,7 +195,7 @@ describe('GET /api/v1/notifications/stream', () => {
       publicApiCallers: ['gateway'],
     });
     app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
-    app.route('/api/v1/notifications/stream', streamRoutes({ streams: hub, heartbeatMs: 100 }));
+    app.route('/api/v1/notifications/stream', streamRoutes({ hub, heartbeatMs: 100 }));
     return viaSidecar(app, appApiToken);
   }
 

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { buildEvent } from '@shop/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Mail through the real `email` binding (bindings.smtp in notifications' sidecar) to the
+// shop's private mailpit, read back over mailpit's HTTP API.
+let shop: TestShop;
+const password = 'correct horse battery';
+
+beforeAll(async () => {
+  shop = await startTestShop({
+    apps: ['gateway', 'users', 'notifications'],
+    appEnv: {
+      notifications: {
+        EMAIL_FROM: 'Shop <no-reply@shop.test>',
+        EMAIL_SEND_INTERVAL_MS: '200',
+        EMAIL_RETRY_BASE_MS: '200',
+        EMAIL_RETRY_MAX_MS: '1000',
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await shop?.stop();
+});
+
+type Summary = {
+  ID: string;
+  Subject: string;
+  From: { Address: string };
+  To: Array<{ Address: string }>;
+};
+
+async function mailsTo(address: string): Promise<Summary[]> {
+  const query = encodeURIComponent(`to:"${address}"`);
+  const res = await fetch(`${shop.mailpit?.apiUrl}/api/v1/search?query=${query}`);
+  return ((await res.json()) as { messages: Summary[] }).messages;
+}
+
+async function htmlOf(id: string): Promise<string> {
+  const res = await fetch(`${shop.mailpit?.apiUrl}/api/v1/message/${id}`);
+  return ((await res.json()) as { HTML: string }).HTML;
+}
+
+async function register(email: string): Promise<string> {
+  const res = await shop.send('POST', '/api/v1/auth/register', {
+    body: { email, password, name: 'Mail E2E' },
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+const arrives = (address: string, count = 1) =>
+  eventually(
+    async () => {
+      const mails = await mailsTo(address);
+      return mails.length >= count ? mails : undefined;
+    },
+    { timeoutMs: 30_000, what: `mail to ${address}` },
+  );
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2_000));
+
+describe('email through the SMTP binding', () => {
+  it('sends the welcome mail on registration, once', async () => {
+    const email = `welcome-${randomUUID()}@example.com`;
+    await register(email);
+    const [mail] = await arrives(email);
+    expect(mail).toMatchObject({
+      Subject: 'Welcome to Shop, Mail E2E',
+      From: { Address: 'no-reply@shop.test' },
+      To: [{ Address: email }],
+    });
+    expect(await htmlOf(mail?.ID ?? '')).toContain('<h1>Welcome to Shop, Mail E2E</h1>');
+    await settle();
+    expect(await mailsTo(email)).toHaveLength(1);
+  });
+
+  it('mails order confirmations and cancellations', async () => {
+    const email = `orders-${randomUUID()}@example.com`;
+    const userId = await register(email);
+    await arrives(email);
+    const orderId = randomUUID();
+    await shop.publish(
+      buildEvent(
+        'order.confirmed',
+        { orderId, userId, total: 4200, currency: 'USD', confirmedAt: new Date().toISOString() },
+        { source: 'orders' },
+      ),
+      'notifications',
+    );
+    await shop.publish(
+      buildEvent(
+        'order.cancelled',
+        { orderId, userId, reason: 'customer_request', cancelledAt: new Date().toISOString() },
+        { source: 'orders' },
+      ),
+      'notifications',
+    );
+    const subjects = (await arrives(email, 3)).map((m) => m.Subject).sort();
+    expect(subjects).toEqual(['Order cancelled', 'Order confirmed', 'Welcome to Shop, Mail E2E']);
+  });
+
+  it('sends exactly one mail after the mail server comes back, and one notification', async () => {
+    await shop.kill('mailpit');
+    const email = `outage-${randomUUID()}@example.com`;
+    let restarted = false;
+    try {
+      await register(email);
+      // The sender has tried and failed at least twice meanwhile.
+      await eventually(
+        async () =>
+          (shop.log('notifications').match(/mail not sent; retrying later/g)?.length ?? 0) >= 2
+            ? true
+            : undefined,
+        { timeoutMs: 30_000, what: 'failed sends while mailpit is down' },
+      );
+      await shop.restart('mailpit');
+      restarted = true;
+    } finally {
+      if (!restarted) await shop.restart('mailpit');
+    }
+    await arrives(email);
+    await settle();
+    expect(await mailsTo(email)).toHaveLength(1);
+    const token = await shop.login(email, password);
+    const inbox = (await (await shop.send('GET', '/api/v1/notifications', { token })).json()) as {
+      items: Array<{ type: string }>;
+    };
+    expect(inbox.items.map((n) => n.type)).toEqual(['welcome']);
+  }, 90_000);
+});

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { readEventStream, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { buildEvent } from '@shop/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The live stream through the real gateway, both sidecars and Dapr service invocation:
+// events arrive while the response is still open, however long it has been open.
+let shop: TestShop;
+const password = 'correct horse battery';
+
+beforeAll(async () => {
+  shop = await startTestShop({
+    apps: ['gateway', 'users', 'notifications'],
+    appEnv: {
+      notifications: {
+        STREAM_POLL_INTERVAL_MS: '100',
+        STREAM_HEARTBEAT_MS: '1000',
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await shop?.stop();
+});
+
+async function newUser(): Promise<{ userId: string; token: string }> {
+  const email = `stream-${randomUUID()}@example.com`;
+  const res = await shop.send('POST', '/api/v1/auth/register', {
+    body: { email, password, name: 'Stream E2E' },
+  });
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  return { userId: id, token: await shop.login(email, password) };
+}
+
+async function openStream(token: string, lastEventId?: string) {
+  const res = await shop.gateway('/api/v1/notifications/stream', {
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'text/event-stream',
+      ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+    },
+    // Open for as long as the test reads it (TestShop's default would abort it at 20 s).
+    signal: AbortSignal.timeout(120_000),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  const stream = readEventStream(res);
+  expect(await stream.next()).toEqual({ kind: 'comment', text: 'subscribed' });
+  return stream;
+}
+
+function orderConfirmed(userId: string) {
+  return buildEvent(
+    'order.confirmed',
+    {
+      orderId: randomUUID(),
+      userId,
+      total: 1250,
+      currency: 'USD',
+      confirmedAt: new Date().toISOString(),
+    },
+    { source: 'orders' },
+  );
+}
+
+describe('GET /api/v1/notifications/stream through the gateway', () => {
+  it('streams a notification while the response stays open, then the next one', async () => {
+    const { userId, token } = await newUser();
+    // From the start: the welcome notification, whenever its event got through.
+    const stream = await openStream(token, '0');
+    const welcome = await stream.nextEvent(20_000);
+    expect(welcome).toMatchObject({ id: '1', event: 'notification' });
+    expect(JSON.parse(welcome.data)).toMatchObject({ type: 'welcome', readAt: null });
+    await shop.publish(orderConfirmed(userId), 'notifications');
+    const confirmed = await stream.nextEvent(20_000);
+    expect(confirmed.id).toBe('2');
+    expect(JSON.parse(confirmed.data)).toMatchObject({
+      type: 'order_confirmed',
+      title: 'Order confirmed',
+    });
+    await stream.close();
+  });
+
+  it('resumes after Last-Event-ID with no gap and no duplicate', async () => {
+    const { userId, token } = await newUser();
+    const first = await openStream(token, '0');
+    expect((await first.nextEvent(20_000)).id).toBe('1');
+    await first.close();
+    await shop.publish(orderConfirmed(userId), 'notifications');
+    await shop.publish(orderConfirmed(userId), 'notifications');
+    const resumed = await openStream(token, '1');
+    const ids = [(await resumed.nextEvent(20_000)).id, (await resumed.nextEvent(20_000)).id];
+    expect(ids).toEqual(['2', '3']);
+    await shop.publish(orderConfirmed(userId), 'notifications');
+    expect((await resumed.nextEvent(20_000)).id).toBe('4');
+    await resumed.close();
+  });
+
+  it('outlives the 10 s invoke timeout of components/common/resiliency.yaml, with heartbeats', async () => {
+    const { userId, token } = await newUser();
+    const stream = await openStream(token);
+    const started = Date.now();
+    let heartbeats = 0;
+    while (Date.now() - started < 12_000) {
+      const item = await stream.next(5_000);
+      expect(item.kind).toBe('comment');
+      heartbeats++;
+    }
+    expect(heartbeats).toBeGreaterThanOrEqual(5);
+    await shop.publish(orderConfirmed(userId), 'notifications');
+    expect((await stream.nextEvent(20_000)).event).toBe('notification');
+    await stream.close();
+  }, 60_000);
+
+  it('ends open streams cleanly when notifications shuts down', async () => {
+    const { token } = await newUser();
+    const stream = await openStream(token);
+    const app = shop.apps.notifications;
+    if (!app?.processName) throw new Error('no notifications process');
+    // SIGTERM: the service ends its streams before it drains, not at its timeout.
+    const stopped = shop.group.stop(app.processName, { signal: 'SIGTERM', graceMs: 20_000 });
+    await stream.ended(8_000);
+    await stopped;
+    const log = shop.log('notifications');
+    expect(log).toContain('"msg":"stopped"');
+    expect(log).not.toContain('shutdown timed out');
+    await shop.restart('notifications');
+  }, 60_000);
+});
