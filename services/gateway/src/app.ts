@@ -1,6 +1,7 @@
 import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
 import { type GatewayConfig, serviceName } from './config.ts';
+import { graphqlRoutes } from './graphql/routes.ts';
 import { proxyRoutes } from './proxy/routes.ts';
 import { isPublicPath } from './proxy/upstreams.ts';
 
@@ -19,6 +20,8 @@ export function createApp(deps: GatewayDeps) {
     isPublicPath,
     readiness: { sidecar: deps.sidecar.ready },
   });
+  // GraphQL before the proxy, whose catch-all would take /graphql for a REST path.
+  app.route('/', graphqlRoutes(deps));
   app.route('/', proxyRoutes(deps));
   return app;
 }

@@ -1,0 +1,153 @@
+import type DataLoader from 'dataloader';
+import { problemError, type Upstream } from './upstream.ts';
+
+/** What each resolver gets: the services, called as this request's client, and its loaders. */
+export type GraphQLContext = {
+  upstream: Upstream;
+  /** Products by id, one catalog batch read per tick of the request. */
+  products: DataLoader<string, Product | null>;
+};
+
+export type Product = { id: string; name: string };
+type Page<T> = { items: T[]; nextCursor: string | null };
+type Order = { id: string; items: Array<{ productId: string }> };
+
+// Dapr decodes a method path once before the service decodes it again, so an id is put in
+// a path only when it is a plain segment (what the REST proxy lets through); anything else
+// cannot name a resource, as REST answers for such a path.
+const plainSegment = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
+
+function segment(id: string, what: string): string {
+  if (!plainSegment.test(id)) throw problemError('not_found', `no such ${what}`);
+  return id;
+}
+
+function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+type Args = Record<string, never>;
+type PageArgs = { first?: number | null; after?: string | null };
+
+export const resolvers = {
+  ProductSort: { price_desc: '-price' },
+  Query: {
+    products: (
+      _: unknown,
+      args: PageArgs & {
+        q?: string;
+        category?: string;
+        minPrice?: number;
+        maxPrice?: number;
+        inStock?: boolean;
+        sort?: string;
+      },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Page<Product>>(
+        'catalog',
+        `/api/v1/products${query({
+          q: args.q,
+          category: args.category,
+          minPrice: args.minPrice,
+          maxPrice: args.maxPrice,
+          inStock: args.inStock,
+          sort: args.sort,
+          limit: args.first,
+          cursor: args.after,
+        })}`,
+      ),
+    product: (_: unknown, { id }: { id: string }, { upstream }: GraphQLContext) =>
+      upstream<Product>('catalog', `/api/v1/products/${segment(id, 'product')}`),
+    categories: async (_: unknown, __: Args, { upstream }: GraphQLContext) =>
+      (await upstream<{ items: unknown[] }>('catalog', '/api/v1/categories')).items,
+    me: (_: unknown, __: Args, { upstream }: GraphQLContext) =>
+      upstream('users', '/api/v1/users/me'),
+    myOrders: (_: unknown, args: PageArgs & { status?: string }, { upstream }: GraphQLContext) =>
+      upstream<Page<Order>>(
+        'orders',
+        `/api/v1/orders${query({ status: args.status, limit: args.first, cursor: args.after })}`,
+      ),
+    order: (_: unknown, { id }: { id: string }, { upstream }: GraphQLContext) =>
+      upstream<Order>('orders', `/api/v1/orders/${segment(id, 'order')}`),
+    // Its items are read only when asked for (see Wishlist.items).
+    wishlist: () => ({}),
+    notifications: (
+      _: unknown,
+      args: PageArgs & { unread?: boolean },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Page<unknown>>(
+        'notifications',
+        `/api/v1/notifications${query({ unread: args.unread, limit: args.first, cursor: args.after })}`,
+      ),
+  },
+  Mutation: {
+    placeOrder: (
+      _: unknown,
+      { input, idempotencyKey }: { input: unknown; idempotencyKey: string },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Order>('orders', '/api/v1/orders', {
+        method: 'POST',
+        body: input,
+        headers: { 'idempotency-key': idempotencyKey },
+      }),
+    cancelOrder: (_: unknown, { id }: { id: string }, { upstream }: GraphQLContext) =>
+      upstream<Order>('orders', `/api/v1/orders/${segment(id, 'order')}/cancel`, {
+        method: 'POST',
+      }),
+    addToWishlist: async (
+      _: unknown,
+      { productId }: { productId: string },
+      { upstream }: GraphQLContext,
+    ) => {
+      await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, {
+        method: 'PUT',
+      });
+      return {};
+    },
+    removeFromWishlist: async (
+      _: unknown,
+      { productId }: { productId: string },
+      { upstream }: GraphQLContext,
+    ) => {
+      await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, {
+        method: 'DELETE',
+      });
+      return {};
+    },
+    markNotificationRead: async (
+      _: unknown,
+      { id }: { id: string },
+      { upstream }: GraphQLContext,
+    ) => {
+      await upstream('notifications', `/api/v1/notifications/${segment(id, 'notification')}/read`, {
+        method: 'POST',
+      });
+      return true;
+    },
+  },
+  Order: {
+    timeline: async (order: Order, _: Args, { upstream }: GraphQLContext) =>
+      (
+        await upstream<{ items: unknown[] }>(
+          'orders',
+          `/api/v1/orders/${segment(order.id, 'order')}/timeline`,
+        )
+      ).items,
+  },
+  OrderItem: {
+    product: (item: { productId: string }, _: Args, { products }: GraphQLContext) =>
+      products.load(item.productId),
+  },
+  Wishlist: {
+    items: async (_: unknown, __: Args, { upstream }: GraphQLContext) =>
+      (await upstream<Page<Product>>('catalog', '/api/v1/wishlist')).items,
+  },
+};
