@@ -1,5 +1,5 @@
 // `npm run bench`: the whole shop's memory at idle on each embedded database, and what a
-// Dapr hop, a login, the catalog's reads and searches, inventory's reservations and a token
+// Dapr hop, a login, live notification streams, the catalog's reads and searches, inventory's reservations and a token
 // check cost, each against a baseline measured in the same run on the same machine. Not a CI gate: figures vary between machines, the
 // ratios much less.
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +9,7 @@ import { benchReads, benchReservations, seedProducts } from './bench/catalog.ts'
 import { benchCheckouts, formatCheckouts } from './bench/checkout.ts';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
 import { formatMemory, measureMemory } from './bench/memory.ts';
+import { benchStreams, formatStreams } from './bench/streams.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = 8;
@@ -150,6 +151,15 @@ try {
   console.log(
     `${'unknown email vs wrong password'.padEnd(44)} ${(refusal.unknownMs / refusal.wrongMs).toFixed(2)}x the time`,
   );
+
+  // 4b. Live notification streams (services/notifications/src/stream): 1,000 open through
+  // the gateway, one notification each from a published order.confirmed; publish -> arrival
+  // against the bare hop, and memory per open stream on its four processes.
+  const streamed = await benchStreams(shop, {
+    streams: Number(process.env.BENCH_STREAMS ?? 1_000),
+  });
+  console.log();
+  console.log(formatStreams(streamed, viaDapr.p99Ms));
 
   // 5. The catalog: a product read served from the Dapr state store (hit) and from the
   // database (miss), and a ranked search over 10,000 products, against the bare hop.

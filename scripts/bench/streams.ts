@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type EventStreamReader, readEventStream, type TestShop } from '@shop/devkit/testing';
+import { buildEvent } from '@shop/platform';
+import { createTokenIssuer, loadSigningKeys } from '@shop/platform/auth';
+import { measureMemory } from './memory.ts';
+
+export type StreamsResult = {
+  streams: number;
+  /** Stream requests answered 503/504 (and tried again) while the streams were opening. */
+  refused: number;
+  /** Streams that got their notification before the deadline. */
+  delivered: number;
+  /** From the start of each order.confirmed publish to its event read on the stream. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** From the notification's createdAt (set just before its insert) to its arrival: the stream's own part. */
+  fromCreatedP50Ms: number;
+  fromCreatedP99Ms: number;
+  /** PSS per process on the stream's path: before the streams opened, and with all open. */
+  idle: Record<string, number>;
+  open: Record<string, number>;
+};
+
+// The processes one open stream costs memory in.
+const streamPath = ['gateway', 'gateway-dapr', 'notifications', 'notifications-dapr'];
+
+function pssOfStreamPath(shop: TestShop): Record<string, number> {
+  return Object.fromEntries(
+    measureMemory(shop.group)
+      .filter((row) => streamPath.includes(row.name))
+      .map((row) => [row.name, row.pssMiB]),
+  );
+}
+
+const sum = (mib: Record<string, number>) => Object.values(mib).reduce((a, b) => a + b, 0);
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+/** Runs `work` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/**
+ * `streams` users (access tokens signed with the shop's own key, so no sign-up's password
+ * hash is in the way) each open the live stream through the gateway; then one
+ * order.confirmed event per user is published through notifications' sidecar, and each
+ * stream's notification is timed from the start of its publish to its arrival.
+ */
+export async function benchStreams(
+  shop: TestShop,
+  options: { streams: number; settleMs?: number },
+): Promise<StreamsResult> {
+  if (!shop.gatewayUrl) throw new Error('the shop runs no gateway');
+  const secrets = JSON.parse(readFileSync(join(shop.dataDir, 'secrets.json'), 'utf8'));
+  const keys = await loadSigningKeys(async () => secrets);
+  const issuer = createTokenIssuer({
+    keyring: { current: () => keys.current },
+    issuer: 'urn:shop:users',
+    audience: 'urn:shop:api',
+    ttlSeconds: 3_600,
+  });
+  const users = await Promise.all(
+    Array.from({ length: options.streams }, async () => {
+      const userId = randomUUID();
+      const { accessToken } = await issuer.issueAccessToken({ userId, role: 'customer' });
+      return { userId, accessToken };
+    }),
+  );
+
+  const settle = () => new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 3_000));
+  await settle();
+  const idle = pssOfStreamPath(shop);
+
+  const streams = new Map<string, EventStreamReader>();
+  const abort = new AbortController();
+  let refused = 0;
+  await pool(users, 50, async ({ userId, accessToken }) => {
+    let res: Response;
+    // A client (an EventSource) tries again after a 503/504, so the bench does too, counted.
+    for (let attempt = 1; ; attempt++) {
+      res = await fetch(`${shop.gatewayUrl}/api/v1/notifications/stream`, {
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'text/event-stream' },
+        signal: abort.signal,
+      });
+      if (res.status === 200 || attempt === 3 || res.status < 500) break;
+      refused++;
+      await res.body?.cancel();
+    }
+    if (res.status !== 200) throw new Error(`stream refused: ${res.status} ${await res.text()}`);
+    const stream = readEventStream(res);
+    const first = await stream.next(30_000);
+    if (first.kind !== 'comment') throw new Error('the stream did not start with its comment');
+    streams.set(userId, stream);
+  });
+  await settle();
+  const open = pssOfStreamPath(shop);
+
+  const published = new Map<string, number>();
+  const latencies: number[] = [];
+  const fromCreated: number[] = [];
+  const arrivals = Promise.all(
+    users.map(async ({ userId }) => {
+      const stream = streams.get(userId) as EventStreamReader;
+      try {
+        const event = await stream.nextEvent(60_000);
+        latencies.push(performance.now() - (published.get(userId) as number));
+        const { createdAt } = JSON.parse(event.data) as { createdAt: string };
+        fromCreated.push(Date.now() - Date.parse(createdAt));
+      } catch {
+        // counted as not delivered
+      }
+    }),
+  );
+  await pool(users, 20, async ({ userId }) => {
+    const event = buildEvent(
+      'order.confirmed',
+      {
+        orderId: randomUUID(),
+        userId,
+        total: 1_000,
+        currency: 'USD',
+        confirmedAt: new Date().toISOString(),
+      },
+      { source: 'orders' },
+    );
+    published.set(userId, performance.now());
+    await shop.publish(event, 'notifications');
+  });
+  await arrivals;
+  abort.abort();
+  await Promise.all([...streams.values()].map((stream) => stream.close()));
+
+  const sorted = latencies.sort((a, b) => a - b);
+  const sortedFromCreated = fromCreated.sort((a, b) => a - b);
+  return {
+    streams: options.streams,
+    refused,
+    delivered: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.at(-1) ?? Number.NaN,
+    fromCreatedP50Ms: percentile(sortedFromCreated, 50),
+    fromCreatedP99Ms: percentile(sortedFromCreated, 99),
+    idle,
+    open,
+  };
+}
+
+export function formatStreams(result: StreamsResult, bareHopP99Ms: number): string {
+  const perStreamKiB = (mib: number) => ((mib * 1024) / result.streams).toFixed(1);
+  const byProcess = streamPath
+    .map((name) => `${name} ${perStreamKiB((result.open[name] ?? 0) - (result.idle[name] ?? 0))}`)
+    .join(', ');
+  return [
+    `${`${result.streams} open streams, one notification each`.padEnd(44)} ${result.delivered}/${result.streams} delivered, ${result.refused} opens retried after a 503/504`,
+    `${'publish -> arrival on the stream'.padEnd(44)} p50 ${result.p50Ms.toFixed(1)} ms   p99 ${result.p99Ms.toFixed(1)} ms   max ${result.maxMs.toFixed(1)} ms`,
+    `${'notification created -> arrival'.padEnd(44)} p50 ${result.fromCreatedP50Ms.toFixed(1)} ms   p99 ${result.fromCreatedP99Ms.toFixed(1)} ms`,
+    `${'publish p99 vs bare hop p99'.padEnd(44)} ${(result.p99Ms / bareHopP99Ms).toFixed(1)}x (bare hop p99 ${bareHopP99Ms.toFixed(1)} ms)`,
+    `${'memory per open stream (PSS)'.padEnd(44)} ${perStreamKiB(sum(result.open) - sum(result.idle))} KiB   (${sum(result.idle).toFixed(1)} -> ${sum(result.open).toFixed(1)} MiB)`,
+    `${'  by process, KiB per stream'.padEnd(44)} ${byProcess}`,
+  ].join('\n');
+}
