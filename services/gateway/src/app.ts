@@ -1,15 +1,19 @@
 import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
+import type { Redis } from 'ioredis';
 import { type GatewayConfig, serviceName } from './config.ts';
 import { graphqlRoutes } from './graphql/routes.ts';
 import { proxyRoutes } from './proxy/routes.ts';
 import { isPublicPath } from './proxy/upstreams.ts';
+import { createRateLimit, type RateLimitBudgets } from './rate-limit/index.ts';
 
 export type GatewayDeps = {
   config: Pick<GatewayConfig, 'APP_API_TOKEN' | 'UPSTREAM_TIMEOUT_MS' | 'TRUSTED_PROXY_HOPS'>;
   logger: Logger;
   sidecar: Pick<Sidecar, 'invoke' | 'ready'>;
   verifier: Pick<TokenVerifier, 'verify'>;
+  /** Budgets per client, kept in `redis` so every replica spends the same ones; none when unset. */
+  rateLimits?: { redis: Redis; budgets: RateLimitBudgets };
 };
 
 export function createApp(deps: GatewayDeps) {
@@ -22,6 +26,14 @@ export function createApp(deps: GatewayDeps) {
   });
   // GraphQL before the proxy, whose catch-all would take /graphql for a REST path.
   app.route('/', graphqlRoutes(deps));
-  app.route('/', proxyRoutes(deps));
+  const rateLimit =
+    deps.rateLimits &&
+    createRateLimit({
+      ...deps.rateLimits,
+      logger: deps.logger,
+      registry: app.metricsRegistry,
+      trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
+    });
+  app.route('/', proxyRoutes({ ...deps, rateLimit }));
   return app;
 }

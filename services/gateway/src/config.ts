@@ -4,11 +4,46 @@ import { z } from 'zod';
 /** The Dapr app id, and the name in this service's logs and metrics. */
 export const serviceName = 'gateway';
 
+const windowUnits = { s: 1, m: 60, h: 3600 } as const;
+
+/**
+ * A rate-limit budget written `<requests>/<window>`, the window in seconds or with a unit:
+ * `20/60s`, `600/1m`, `5000/1h` (`20/60` means seconds).
+ */
+const rateLimitBudget = z
+  .string()
+  .trim()
+  .regex(/^\d+\/\d+[smh]?$/, 'a budget such as 20/60s (requests per window: s, m or h)')
+  .transform((value) => {
+    const [requests = '', window = ''] = value.split('/');
+    const unit = /[smh]$/.test(window) ? (window.slice(-1) as keyof typeof windowUnits) : 's';
+    return {
+      requests: Number(requests),
+      windowSeconds: Number.parseInt(window, 10) * windowUnits[unit],
+    };
+  })
+  .refine((budget) => budget.requests >= 1 && budget.windowSeconds >= 1, {
+    message: 'a budget needs at least 1 request in a window of at least 1 s',
+  });
+
+export type RateLimitBudget = z.output<typeof rateLimitBudget>;
+
 export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
   /** How long the gateway waits for a service before answering 503. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+  /** The Redis (`host:port`) where every gateway replica keeps one set of rate-limit counters. */
+  REDIS_HOST: z.string().min(1, 'REDIS_HOST must name the Redis that holds the rate limits'),
+  REDIS_PASSWORD: z.string().optional(),
+  /** Sign-up, login, refresh and logout (/api/v1/auth), per client address. */
+  RATE_LIMIT_AUTH: rateLimitBudget.prefault('20/60s'),
+  /** Product search (GET /api/v1/products with `q`), per user or else per client address. */
+  RATE_LIMIT_SEARCH: rateLimitBudget.prefault('60/60s'),
+  /** Checkout (POST /api/v1/orders), per user. */
+  RATE_LIMIT_CHECKOUT: rateLimitBudget.prefault('10/60s'),
+  /** Every other public route, per user or else per client address. */
+  RATE_LIMIT_DEFAULT: rateLimitBudget.prefault('300/60s'),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnv>;

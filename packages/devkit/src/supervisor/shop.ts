@@ -19,6 +19,11 @@ export type ShopOptions = {
   gatewayPort?: number;
   /** Which apps of dapr.yaml to run; all when not given. */
   apps?: string[];
+  /**
+   * More than one instance of an app, each beside its own sidecar under the same app id:
+   * `{ gateway: 2 }` adds `gateway-2` (process `gateway-2`, sidecar `gateway-2-dapr`).
+   */
+  replicas?: Record<string, number>;
   /** Apps that run elsewhere (in a test process, say) and get only a sidecar from here. */
   sidecarsOnly?: Array<{ appId: string; appPort: number }>;
   /** Extra variables for every service, and per app. */
@@ -44,6 +49,8 @@ export type ShopOptions = {
 
 export type RunningApp = {
   appId: string;
+  /** `appId`, or `<appId>-<n>` for the nth replica; its key in RunningShop.apps. */
+  instance: string;
   appPort: number;
   daprHttpPort: number;
   daprGrpcPort: number;
@@ -124,15 +131,24 @@ function fileSink(logDir: string): { sink: OutputSink; close(): void } {
 
 const token = () => randomBytes(24).toString('base64url');
 
+function dependsOn(app: ManifestApp, name: string): boolean {
+  const manifest = JSON.parse(readFileSync(join(app.dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  return manifest.dependencies?.[name] !== undefined;
+}
+
 /**
  * An app keeps documents when it depends on the `mongodb` driver, as one keeps SQL data
  * when it has migrations/; it gets a database of its own name on the private FerretDB.
  */
 function usesDocumentDatabase(app: ManifestApp): boolean {
-  const manifest = JSON.parse(readFileSync(join(app.dir, 'package.json'), 'utf8')) as {
-    dependencies?: Record<string, string>;
-  };
-  return manifest.dependencies?.mongodb !== undefined;
+  return dependsOn(app, 'mongodb');
+}
+
+/** An app that talks to Redis itself (the gateway's rate limits) gets the shop's Redis too. */
+function usesRedis(app: ManifestApp): boolean {
+  return dependsOn(app, 'ioredis');
 }
 
 /**
@@ -170,7 +186,13 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     },
   });
 
-  const appCount = selected.length + sidecarsOnly.length;
+  const extraReplicas = selected.flatMap((app) =>
+    Array.from({ length: Math.max(0, (options.replicas?.[app.appId] ?? 1) - 1) }, (_, i) => ({
+      app,
+      instance: `${app.appId}-${i + 2}`,
+    })),
+  );
+  const appCount = selected.length + extraReplicas.length + sidecarsOnly.length;
   // notifications' sidecar loads the email binding, which needs a mail server to point at.
   const needsMail = [...selected.map((a) => a.appId), ...sidecarsOnly.map((s) => s.appId)].includes(
     'notifications',
@@ -240,22 +262,28 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
 
-    const startOne = (appId: string, app: ManifestApp | undefined, fixedAppPort?: number) => {
+    const startOne = (
+      appId: string,
+      app: ManifestApp | undefined,
+      fixedAppPort?: number,
+      instance = appId,
+    ) => {
       const appPort =
-        fixedAppPort ?? (appId === 'gateway' ? options.gatewayPort : undefined) ?? nextPort();
+        fixedAppPort ?? (instance === 'gateway' ? options.gatewayPort : undefined) ?? nextPort();
       const running: RunningApp = {
         appId,
+        instance,
         appPort,
         daprHttpPort: nextPort(),
         daprGrpcPort: nextPort(),
         appApiToken: token(),
         daprApiToken: token(),
-        processName: app ? appId : undefined,
-        sidecarName: `${appId}-dapr`,
+        processName: app ? instance : undefined,
+        sidecarName: `${instance}-dapr`,
       };
       const internalGrpcPort = nextPort();
       const metricsPort = nextPort();
-      apps[appId] = running;
+      apps[instance] = running;
       const tokens = { APP_API_TOKEN: running.appApiToken, DAPR_API_TOKEN: running.daprApiToken };
 
       group.start({
@@ -319,7 +347,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         const [command = 'node', ...args] = app.command;
         const isNode = command === 'node';
         group.start({
-          name: appId,
+          name: instance,
           // Services run on the same Node as the supervisor (the project's Node 24).
           command: isNode ? process.execPath : command,
           args: isNode ? [...nodeMemoryFlags, ...args] : args,
@@ -332,6 +360,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
               ? { DATABASE_URL: databaseUrls[appId] }
               : { PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId) }),
             ...(mongoUrls[appId] ? { MONGODB_URL: mongoUrls[appId] } : {}),
+            ...(usesRedis(app) ? { REDIS_HOST: shop.redis.address, REDIS_PASSWORD: '' } : {}),
             ...app.env,
             ...options.env,
             ...options.appEnv?.[appId],
@@ -348,6 +377,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
     const started = [
       ...selected.map((app) => startOne(app.appId, app)),
+      ...extraReplicas.map(({ app, instance }) => startOne(app.appId, app, undefined, instance)),
       ...sidecarsOnly.map((s) => startOne(s.appId, undefined, s.appPort)),
     ];
 

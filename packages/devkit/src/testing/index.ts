@@ -31,6 +31,7 @@ export {
   type ServerSentEvent,
 } from './event-stream.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
+export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';
 export {
   type ObservedResponse,
   type OpenApiDocument,
@@ -38,8 +39,8 @@ export {
   responseMismatches,
   undocumentedRoutes,
 } from './openapi-conformance.ts';
-export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';
 export { startPostgres, type TestPostgres } from './postgres.ts';
+export { startTestRedis, type TestRedis } from './redis.ts';
 export { describeServiceContract, type ServiceContractOptions } from './service-contract.ts';
 export {
   type CallOptions,

@@ -32,6 +32,15 @@ export type TestShop = RunningShop & {
   restart(name: string): Promise<void>;
 };
 
+// Tests send far more from one address and as one user than any client may; a test of the
+// limits themselves sets its own through `appEnv.gateway`.
+const testRateLimits = {
+  RATE_LIMIT_AUTH: '1000000/60s',
+  RATE_LIMIT_SEARCH: '1000000/60s',
+  RATE_LIMIT_CHECKOUT: '1000000/60s',
+  RATE_LIMIT_DEFAULT: '1000000/60s',
+};
+
 /**
  * The whole shop (or the named apps) in a throw-away folder, logs to files, for tests.
  *
@@ -52,6 +61,7 @@ export async function startTestShop(
     database: options.postgres === false ? 'pglite' : 'postgres',
     durable: false,
     ...options,
+    appEnv: { ...options.appEnv, gateway: { ...testRateLimits, ...options.appEnv?.gateway } },
     dataDir,
   });
   const sidecarOf = (appId: string) => {

@@ -16,6 +16,11 @@ export type ProxyDeps = {
   verifier: Pick<TokenVerifier, 'verify'>;
   logger: Logger;
   config: { UPSTREAM_TIMEOUT_MS: number; TRUSTED_PROXY_HOPS: number };
+  /**
+   * Spends the caller's rate-limit budget, after the route's token check so an
+   * authenticated caller counts as its user; returns headers for the answer, throws 429.
+   */
+  rateLimit?: (c: Context) => Promise<Record<string, string>>;
 };
 
 // Only these travel between client and service; everything else (cookies, hop-by-hop,
@@ -149,6 +154,20 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
   });
 }
 
+async function limitedForward(c: Context, deps: ProxyDeps, appId: string): Promise<Response> {
+  const limitHeaders = (await deps.rateLimit?.(c)) ?? {};
+  let response: Response;
+  try {
+    response = await forward(c, deps, appId);
+  } catch (error) {
+    if (error instanceof AppError) Object.assign(error.headers, limitHeaders);
+    throw error;
+  }
+  // Appended, so a service's own policy (the login throttle's) stays beside the gateway's.
+  for (const [name, value] of Object.entries(limitHeaders)) response.headers.append(name, value);
+  return response;
+}
+
 /**
  * Forwards each public path to its service through the gateway's own Dapr sidecar,
  * refusing a missing or bad access token first where the path's policy asks for one.
@@ -168,10 +187,10 @@ export function proxyRoutes(deps: ProxyDeps) {
       throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     }
     const policy = policies[upstream.access];
-    if (!policy) return forward(c, deps, upstream.appId);
+    if (!policy) return limitedForward(c, deps, upstream.appId);
     let response: Response | undefined;
     await policy(c, async () => {
-      response = await forward(c, deps, upstream.appId);
+      response = await limitedForward(c, deps, upstream.appId);
     });
     return response ?? c.res;
   });

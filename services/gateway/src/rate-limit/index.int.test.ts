@@ -1,0 +1,276 @@
+import {
+  createTestTokens,
+  recordingLogger,
+  startTestRedis,
+  type TestRedis,
+} from '@shop/devkit/testing';
+import { createLogger } from '@shop/platform';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../app.ts';
+import type { RateLimitBudget } from '../config.ts';
+import { connectRateLimitStore, type RateLimitBudgets } from './index.ts';
+
+type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
+
+const tokens = await createTestTokens();
+const alice = await tokens.issue('alice');
+const bob = await tokens.issue('bob');
+const quiet = createLogger({ service: 'gateway', write: () => {} });
+
+const budget = (requests: number, windowSeconds = 60): RateLimitBudget => ({
+  requests,
+  windowSeconds,
+});
+const smallBudgets: RateLimitBudgets = {
+  auth: budget(3),
+  search: budget(2),
+  checkout: budget(1),
+  default: budget(4),
+};
+
+let redis: TestRedis;
+const clients: Redis[] = [];
+beforeAll(async () => {
+  redis = await startTestRedis();
+}, 30_000);
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await redis?.stop();
+});
+beforeEach(async () => {
+  await redis.start();
+  const admin = new Redis({ host: redis.host, port: redis.port });
+  await admin.flushall();
+  admin.disconnect();
+});
+
+async function connected(logger = quiet): Promise<Redis> {
+  const client = connectRateLimitStore({ REDIS_HOST: redis.address }, logger);
+  clients.push(client);
+  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  return client;
+}
+
+const ok: Invoke = async () => Response.json({ ok: true });
+
+/** A gateway replica over the shared Redis; requests come from the X-Forwarded-For address. */
+async function gateway(
+  options: { budgets?: RateLimitBudgets; invoke?: Invoke; logger?: typeof quiet } = {},
+) {
+  const logger = options.logger ?? quiet;
+  return createApp({
+    config: {
+      APP_API_TOKEN: 'gateway-app-token-0123456789',
+      UPSTREAM_TIMEOUT_MS: 1_000,
+      TRUSTED_PROXY_HOPS: 1,
+    },
+    logger,
+    sidecar: { invoke: options.invoke ?? ok, ready: async () => {} },
+    verifier: tokens.verifier,
+    rateLimits: { redis: await connected(logger), budgets: options.budgets ?? smallBudgets },
+  });
+}
+
+function from(address: string, init: RequestInit & { token?: string } = {}): RequestInit {
+  const headers = new Headers(init.headers);
+  headers.set('x-forwarded-for', address);
+  if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+  return { ...init, headers };
+}
+
+const login = (address: string) =>
+  from(address, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+
+describe('gateway rate limits', () => {
+  it('counts down a budget in RateLimit headers, then refuses with 429 problem+json', async () => {
+    const app = await gateway();
+    const remaining: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await app.request('/api/v1/auth/login', login('203.0.113.1'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('ratelimit-policy')).toBe('"auth";q=3;w=60');
+      remaining.push(res.headers.get('ratelimit') ?? '');
+    }
+    expect(remaining.map((value) => value.replace(/;t=\d+$/, ''))).toEqual([
+      '"auth";r=2',
+      '"auth";r=1',
+      '"auth";r=0',
+    ]);
+    for (const value of remaining) {
+      const reset = Number(/;t=(\d+)$/.exec(value)?.[1]);
+      expect(reset).toBeGreaterThanOrEqual(1);
+      expect(reset).toBeLessThanOrEqual(60);
+    }
+
+    const refused = await app.request('/api/v1/auth/login', login('203.0.113.1'));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers.get('ratelimit-policy')).toBe('"auth";q=3;w=60');
+    expect(refused.headers.get('ratelimit')).toBe(`"auth";r=0;t=${retryAfter}`);
+    expect(await refused.json()).toMatchObject({
+      type: 'urn:shop:problem:rate-limited',
+      status: 429,
+      title: 'Too many requests',
+    });
+  });
+
+  it('never forwards a refused request', async () => {
+    const calls: string[] = [];
+    const app = await gateway({
+      invoke: async (_appId, path) => {
+        calls.push(path);
+        return Response.json({});
+      },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await app.request('/api/v1/auth/register', login('203.0.113.2'))).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('keeps auth, search, checkout and the rest in separate budgets', async () => {
+    const app = await gateway();
+    const address = '203.0.113.3';
+    for (let i = 0; i < 3; i++) await app.request('/api/v1/auth/login', login(address));
+    expect((await app.request('/api/v1/auth/login', login(address))).status).toBe(429);
+
+    const search = await app.request('/api/v1/products?q=lamp', from(address));
+    expect(search.status).toBe(200);
+    expect(search.headers.get('ratelimit-policy')).toBe('"search";q=2;w=60');
+    await app.request('/api/v1/products?q=chair', from(address));
+    expect((await app.request('/api/v1/products?q=desk', from(address))).status).toBe(429);
+
+    // A listing without q is no search, and a product page is neither.
+    const listing = await app.request('/api/v1/products?category=home', from(address));
+    expect(listing.status).toBe(200);
+    expect(listing.headers.get('ratelimit-policy')).toBe('"default";q=4;w=60');
+    const product = await app.request('/api/v1/products/p-1', from(address));
+    expect(product.headers.get('ratelimit')).toMatch(/^"default";r=2;t=\d+$/);
+
+    const order = () =>
+      app.request('/api/v1/orders', from(address, { method: 'POST', body: '{}', token: alice }));
+    const placed = await order();
+    expect(placed.status).toBe(200);
+    expect(placed.headers.get('ratelimit-policy')).toBe('"checkout";q=1;w=60');
+    expect((await order()).status).toBe(429);
+    // Reading orders is not checking out.
+    const list = await app.request('/api/v1/orders', from(address, { token: alice }));
+    expect(list.status).toBe(200);
+    expect(list.headers.get('ratelimit-policy')).toBe('"default";q=4;w=60');
+  });
+
+  it('limits anonymous callers per address and signed-in callers per user', async () => {
+    const app = await gateway();
+    const browse = (address: string, token?: string) =>
+      app.request('/api/v1/categories', from(address, token ? { token } : {}));
+
+    for (let i = 0; i < 4; i++) expect((await browse('198.51.100.1')).status).toBe(200);
+    expect((await browse('198.51.100.1')).status).toBe(429);
+    // Another address, and a signed-in user at the spent address, have budgets of their own.
+    expect((await browse('198.51.100.2')).status).toBe(200);
+    expect((await browse('198.51.100.1', alice)).headers.get('ratelimit')).toMatch(
+      /^"default";r=3;/,
+    );
+
+    // A user is one budget from every address; another user is not affected.
+    for (let i = 0; i < 3; i++) await browse(`198.51.100.${10 + i}`, alice);
+    expect((await browse('198.51.100.20', alice)).status).toBe(429);
+    expect((await browse('198.51.100.20', bob)).status).toBe(200);
+  });
+
+  it('checks the token before it spends a budget, so a bad token spends none', async () => {
+    const app = await gateway();
+    for (let i = 0; i < 6; i++) {
+      const res = await app.request('/api/v1/wishlist', from('198.51.100.30', { token: 'bad' }));
+      expect(res.status).toBe(401);
+      expect(res.headers.get('ratelimit')).toBeNull();
+    }
+    const res = await app.request('/api/v1/wishlist', from('198.51.100.30', { token: bob }));
+    expect(res.headers.get('ratelimit')).toMatch(/^"default";r=3;/);
+  });
+
+  it('shares one budget between replicas over the same Redis', async () => {
+    const replicas = [await gateway(), await gateway()];
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const replica = replicas[i % 2];
+      statuses.push((await replica?.request('/api/v1/categories', from('192.0.2.1')))?.status ?? 0);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+
+  it('keeps a service’s own RateLimit policy beside the gateway’s', async () => {
+    const app = await gateway({
+      invoke: async () =>
+        Response.json(
+          { status: 429 },
+          {
+            status: 429,
+            headers: {
+              'content-type': 'application/problem+json',
+              'retry-after': '4',
+              'ratelimit-policy': '"login";q=5;w=900',
+              ratelimit: '"login";r=0;t=4',
+            },
+          },
+        ),
+    });
+    const res = await app.request('/api/v1/auth/login', login('192.0.2.2'));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('4');
+    expect(res.headers.get('ratelimit-policy')).toBe('"login";q=5;w=900, "auth";q=3;w=60');
+    expect(res.headers.get('ratelimit')).toMatch(/^"login";r=0;t=4, "auth";r=2;t=\d+$/);
+  });
+
+  it('adds the headers to an answer the gateway makes itself', async () => {
+    const app = await gateway({ invoke: async () => new Response('bad gateway', { status: 502 }) });
+    const res = await app.request('/api/v1/categories', from('192.0.2.3'));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('ratelimit-policy')).toBe('"default";q=4;w=60');
+  });
+
+  it('gives a spent budget back when its window ends', async () => {
+    const app = await gateway({ budgets: { ...smallBudgets, default: budget(1, 1) } });
+    expect((await app.request('/api/v1/categories', from('192.0.2.4'))).status).toBe(200);
+    const refused = await app.request('/api/v1/categories', from('192.0.2.4'));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await app.request('/api/v1/categories', from('192.0.2.4'))).status).toBe(200);
+  });
+
+  it('lets requests through unchecked, with a warning and a metric, while Redis is down', async () => {
+    const logger = recordingLogger();
+    const app = await gateway({ logger });
+    await redis.pause();
+    for (let i = 0; i < 6; i++) {
+      const res = await app.request('/api/v1/categories', from('192.0.2.5'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('ratelimit')).toBeNull();
+    }
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toMatch(/gateway_rate_limit_unchecked_total\{budget="default"[^}]*\} 6/);
+    const warnings = logger.lines.filter(
+      (line) => line.msg === 'rate-limit store unavailable; requests pass unchecked',
+    );
+    // One warning for the outage, not one per request.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', budget: 'default' });
+
+    // Back in service once Redis is.
+    await redis.start();
+    const started = Date.now();
+    let res = await app.request('/api/v1/categories', from('192.0.2.5'));
+    while (!res.headers.get('ratelimit') && Date.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res = await app.request('/api/v1/categories', from('192.0.2.5'));
+    }
+    expect(res.headers.get('ratelimit')).toMatch(/^"default";r=3;/);
+  }, 20_000);
+});

@@ -1,0 +1,3 @@
+export { type BudgetName, budgetsFrom, type RateLimitBudgets } from './budgets.ts';
+export { createRateLimit, type RateLimit, type RateLimitOptions } from './limiter.ts';
+export { connectRateLimitStore } from './store.ts';
