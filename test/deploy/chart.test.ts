@@ -488,6 +488,24 @@ describe('values that change what is rendered', () => {
     expect(ofKind(objects, 'Secret').map((s) => s.metadata.name)).not.toContain('shop-smtp');
   });
 
+  it("points the gateway's shared rate limits at the broker's Redis, also for Tilt", () => {
+    const kindValues = join(chartDir, 'dev', 'values-kind.yaml');
+    for (const [args, redis] of [
+      [[], 'redis-master.redis.svc.cluster.local:6379'],
+      [['--values', kindValues], 'redis:6379'],
+    ] as const) {
+      const gateway = named(ofKind<Workload>(render([...args]), 'Deployment'), 'gateway');
+      const [app] = gateway.spec.template.spec.containers;
+      if (!app) throw new Error('the gateway has no container');
+      const sidecarEnv = gateway.spec.template.metadata.annotations?.['dapr.io/env'] ?? '';
+      expect(sidecarEnv).toContain(`REDIS_HOST=${redis}`);
+      expect(envOf(app, 'REDIS_HOST')?.value).toBe(redis);
+      for (const budget of ['AUTH', 'SEARCH', 'CHECKOUT', 'DEFAULT']) {
+        expect(envOf(app, `RATE_LIMIT_${budget}`)?.value).toMatch(/^\d+\/\d+[smh]?$/);
+      }
+    }
+  });
+
   it('routes an Ingress to the gateway when enabled', () => {
     const objects = render(['--set', 'ingress.enabled=true', '--set', 'ingress.host=shop.test']);
     const ingress = named(ofKind(objects, 'Ingress'), 'gateway');
