@@ -16,6 +16,7 @@ export const errorStatus = {
   rate_limited: 429,
   internal: 500,
   upstream_unavailable: 503,
+  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -34,6 +35,7 @@ const titles: Record<ErrorCode, string> = {
   rate_limited: 'Too many requests',
   internal: 'Internal server error',
   upstream_unavailable: 'Service unavailable',
+  upstream_timeout: 'Upstream timed out',
 };
 
 const fieldError = z.object({

@@ -13,7 +13,12 @@ export {
 export { cancelReasons, type EventType, eventCatalog } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
-export { bearerSecurity, openApiDocumentPath, problemResponses } from './http/openapi.ts';
+export {
+  bearerScheme,
+  bearerSecurity,
+  openApiDocumentPath,
+  problemResponses,
+} from './http/openapi.ts';
 export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
 export { runService } from './http/serve.ts';

@@ -29,10 +29,23 @@ const rateLimitBudget = z
 export type RateLimitBudget = z.output<typeof rateLimitBudget>;
 
 export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
-  /** How long the gateway waits for a service before answering 503. */
+  /** How long the gateway waits for a service before answering 504. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+  /** Browser origins allowed to call the API (CORS), comma-separated; none when empty. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  /** How long the merged OpenAPI document keeps each service's part before asking again. */
+  OPENAPI_CACHE_TTL_MS: z.coerce.number().int().min(0).default(300_000),
   /** The Redis (`host:port`) where every gateway replica keeps one set of rate-limit counters. */
   REDIS_HOST: z.string().min(1, 'REDIS_HOST must name the Redis that holds the rate limits'),
   REDIS_PASSWORD: z.string().optional(),

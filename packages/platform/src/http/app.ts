@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
@@ -45,6 +46,12 @@ export type ServiceAppOptions = {
   publicApiCallers?: readonly string[];
   readiness?: ReadinessChecks;
   maxBodyBytes?: number;
+  /**
+   * Middleware run on every request right after its ids are set and before anything that
+   * may refuse it (the app token, the body limit), so what it adds to the answer (security
+   * headers, CORS) is on every answer, refusals included: the gateway's public edges.
+   */
+  edges?: readonly MiddlewareHandler[];
 };
 
 export type ServiceApp = OpenAPIHono & {
@@ -103,6 +110,7 @@ const codeForStatus: Record<number, ErrorCode> = {
   422: 'unprocessable',
   429: 'rate_limited',
   503: 'upstream_unavailable',
+  504: 'upstream_timeout',
 };
 
 function tokensEqual(presented: string | undefined, expected: string): boolean {
@@ -173,6 +181,8 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       }
     });
   });
+
+  for (const edge of options.edges ?? []) app.use('*', edge);
 
   app.use('*', async (c, next) => {
     const path = c.req.path;

@@ -30,6 +30,7 @@ const descriptions: Record<ProblemStatus, string> = {
   429: 'too many requests; retry after the number of seconds in Retry-After',
   500: 'an unexpected error; quote the request id when reporting it',
   503: 'a dependency is unavailable; retry after the seconds in Retry-After',
+  504: 'a dependency did not answer in time; the request may or may not have taken effect',
 };
 
 type ProblemResponse = {

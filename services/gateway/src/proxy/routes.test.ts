@@ -107,7 +107,7 @@ describe('gateway proxy', () => {
     expect(await res.text()).not.toContain('ERR_DIRECT_INVOKE');
   });
 
-  it('answers 503 instead of hanging when the callee does not answer in time', async () => {
+  it('answers 504 upstream_timeout instead of hanging when the callee does not answer in time', async () => {
     const app = gatewayWith(
       (_appId, _path, init) =>
         new Promise((_, reject) =>
@@ -116,7 +116,12 @@ describe('gateway proxy', () => {
     );
     const started = Date.now();
     const res = await app.request('/api/v1/users/me', authorized);
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(504);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({
+      type: 'urn:shop:problem:upstream-timeout',
+      status: 504,
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -347,6 +352,6 @@ describe('gateway proxy with an event stream', () => {
         ),
     );
     const res = await app.request('/api/v1/notifications/stream', authorized);
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(504);
   });
 });

@@ -132,6 +132,21 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
     if (error instanceof CircuitOpenError) {
       throw unavailable(appId, error.retryAfterSeconds, ' (it failed repeatedly just now)');
     }
+    // Our own deadline passed: the service may still be working on it, so unlike an
+    // unreachable one (503) this is a 504, and the client cannot tell whether it took effect.
+    if (
+      upstreamCall.signal.reason instanceof DOMException &&
+      upstreamCall.signal.reason.name === 'TimeoutError'
+    ) {
+      deps.logger.warn('upstream call timed out', {
+        appId,
+        timeoutMs: deps.config.UPSTREAM_TIMEOUT_MS,
+      });
+      throw new AppError(
+        'upstream_timeout',
+        `the ${appId} service did not answer within ${deps.config.UPSTREAM_TIMEOUT_MS} ms`,
+      );
+    }
     deps.logger.warn('upstream call failed', { appId, error });
     throw unavailable(appId);
   }

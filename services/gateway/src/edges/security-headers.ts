@@ -1,0 +1,58 @@
+import type { MiddlewareHandler } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+
+/** Paths that serve the browsable API reference, whose page needs its own scripts and styles. */
+export const docsPathPrefix = '/docs';
+
+const everywhere = {
+  // The API is called from other origins through CORS only, never embedded or opened.
+  crossOriginResourcePolicy: 'same-origin',
+  referrerPolicy: 'no-referrer',
+  strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+  xFrameOptions: 'DENY',
+} as const;
+
+const noneOfAnything = ["'none'"];
+
+// JSON and event streams run no scripts: a response that a browser renders anyway loads nothing.
+const apiHeaders = secureHeaders({
+  ...everywhere,
+  contentSecurityPolicy: {
+    defaultSrc: noneOfAnything,
+    frameAncestors: noneOfAnything,
+    baseUri: noneOfAnything,
+    formAction: noneOfAnything,
+  },
+});
+
+// The reference page runs only the gateway's own scripts; its UI injects <style> elements
+// and inline style attributes (so 'unsafe-inline' for styles, never for scripts), draws
+// icons from data: URLs and calls only this origin (the document, "try it" requests).
+const docsHeaders = secureHeaders({
+  ...everywhere,
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'", 'blob:'],
+    objectSrc: noneOfAnything,
+    frameAncestors: noneOfAnything,
+    baseUri: noneOfAnything,
+    formAction: noneOfAnything,
+  },
+});
+
+function isDocsPath(path: string): boolean {
+  return path === docsPathPrefix || path.startsWith(`${docsPathPrefix}/`);
+}
+
+/**
+ * Hono's secureHeaders on every answer: a Content-Security-Policy that allows nothing for
+ * the API, and one that allows the gateway's own assets for the /docs page.
+ */
+export function securityHeaders(): MiddlewareHandler {
+  return (c, next) => (isDocsPath(c.req.path) ? docsHeaders : apiHeaders)(c, next);
+}
