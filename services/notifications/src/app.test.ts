@@ -1,23 +1,20 @@
 import {
   createTestTokens,
   type OpenApiDocument,
+  silentLogger,
   undocumentedRoutes,
   viaSidecar,
 } from '@shop/devkit/testing';
-import {
-  createLogger,
-  createMemoryDeadLetterStore,
-  openApiDocumentPath,
-  type Problem,
-} from '@shop/platform';
+import { buildEvent, openApiDocumentPath, type Problem } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
-import { createMemoryInboxRepository } from './inbox/repository.ts';
-import { createTestNotifications } from './test-support.ts';
+import { createTestNotifications, useTestNotifications } from './test-support.ts';
 
 describe('notifications app', () => {
+  const notifications = useTestNotifications();
+
   it('documents every public route with its error responses', async () => {
-    const { app, call } = await createTestNotifications();
+    const { app, call } = await notifications();
     const res = await call(openApiDocumentPath);
     expect(res.status).toBe(200);
     expect(undocumentedRoutes(app.routes, (await res.json()) as OpenApiDocument)).toEqual([]);
@@ -25,9 +22,11 @@ describe('notifications app', () => {
 
   it.each([
     ['GET', '/api/v1/notifications'],
+    ['GET', '/api/v1/notifications/unread-count'],
+    ['GET', '/api/v1/notifications/preferences'],
     ['POST', '/api/v1/notifications/n-1/read'],
   ])('refuses %s %s from an app other than the gateway', async (method, path) => {
-    const { call } = await createTestNotifications();
+    const { call } = await notifications();
     const res = await call(path, {
       method,
       userId: 'alice',
@@ -38,24 +37,66 @@ describe('notifications app', () => {
     expect(((await res.json()) as Problem).detail).toContain('gateway');
   });
 
+  it('keeps its dead letters and its notifications across a restart of the database server', async () => {
+    const mongo = notifications.mongo();
+    const before = await notifications();
+    const poison = { id: 'poison-1', type: 'user.registered', specversion: '1.0', data: {} };
+    const sink = await before.app.request('/dead-letters', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'dapr-api-token': before.appApiToken },
+      body: JSON.stringify(poison),
+    });
+    expect(sink.status).toBe(200);
+    const welcome = buildEvent(
+      'user.registered',
+      {
+        userId: 'kim',
+        email: 'kim@example.com',
+        name: 'Kim',
+        registeredAt: new Date().toISOString(),
+      },
+      { source: 'users' },
+    );
+    expect(await before.deliver(welcome)).toBe('SUCCESS');
+
+    await mongo.restart();
+    const after = await createTestNotifications(mongo, { databaseUrl: before.databaseUrl });
+    try {
+      const letters = await after.call('/admin/dead-letters', {
+        headers: { 'dapr-caller-app-id': 'notifications' },
+      });
+      expect(((await letters.json()) as { items: unknown[] }).items).toEqual([
+        expect.objectContaining({ id: 'poison-1', type: 'user.registered', event: poison }),
+      ]);
+      expect(await after.notificationsOf('kim')).toEqual([
+        expect.objectContaining({ type: 'welcome', sourceKey: `${welcome.id}:kim` }),
+      ]);
+      // The same event after the restart still finds its notification there.
+      expect(await after.deliver(welcome)).toBe('SUCCESS');
+      expect(await after.notificationsOf('kim')).toHaveLength(1);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('verifies the access token once per request, on the list path and below it', async () => {
     const tokens = await createTestTokens();
     let verifications = 0;
-    const appApiToken = 'notifications-app-token-0123';
+    const subject = await notifications();
     const app = createApp({
-      config: { APP_API_TOKEN: appApiToken },
-      logger: createLogger({ service: 'notifications', write: () => {} }),
-      sidecar: { ready: async () => {} },
+      config: { APP_API_TOKEN: subject.appApiToken },
+      logger: silentLogger(),
+      db: subject.db,
+      audience: { page: async () => ({ userIds: [], nextCursor: null }) },
+      readiness: { sidecar: async () => {}, database: async () => {} },
       verifier: {
         verify: (token) => {
           verifications++;
           return tokens.verifier.verify(token);
         },
       },
-      inbox: createMemoryInboxRepository(),
-      deadLetters: createMemoryDeadLetterStore(),
     });
-    const call = viaSidecar(app, appApiToken);
+    const call = viaSidecar(app, subject.appApiToken);
     const authorization = `Bearer ${await tokens.issue('alice')}`;
     expect((await call('/api/v1/notifications', { headers: { authorization } })).status).toBe(200);
     expect(verifications).toBe(1);

@@ -1,17 +1,26 @@
-import { createServiceApp, type DeadLetterStore, type Logger, type Sidecar } from '@shop/platform';
+import { createServiceApp, type Logger } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type NotificationsConfig, serviceName } from './config.ts';
+import type { NotificationsDb } from './database.ts';
+import { mongoDeadLetterStore } from './dead-letters.ts';
 import { notificationsEvents } from './events.ts';
-import type { InboxRepository } from './inbox/repository.ts';
+import type { NotificationSinks } from './inbox/notification.ts';
 import { inboxRoutes } from './inbox/routes.ts';
+import { preferencesRoutes } from './preferences/routes.ts';
+import type { StreamHub } from './stream/hub.ts';
+import { streamRoutes } from './stream/routes.ts';
+import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
-export type NotificationsDeps = {
+export type NotificationsDeps = NotificationSinks & {
   config: Pick<NotificationsConfig, 'APP_API_TOKEN'>;
   logger: Logger;
-  sidecar: Pick<Sidecar, 'ready'>;
+  db: NotificationsDb;
   verifier: Pick<TokenVerifier, 'verify'>;
-  inbox: InboxRepository;
-  deadLetters: DeadLetterStore;
+  /** Who has a product on their wishlist (the catalog, through Dapr). */
+  audience: WishlistAudience;
+  readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
+  /** The live stream (src/stream); its route exists only where a hub is given. */
+  streams?: { hub: StreamHub; heartbeatMs: number } | undefined;
 };
 
 export function createApp(deps: NotificationsDeps) {
@@ -21,11 +30,22 @@ export function createApp(deps: NotificationsDeps) {
     appApiToken: deps.config.APP_API_TOKEN,
     // Clients come through the gateway, which checks paths and tokens first.
     publicApiCallers: ['gateway'],
-    readiness: { sidecar: deps.sidecar.ready },
+    readiness: deps.readiness,
   });
-  app.consumeEvents({ definition: notificationsEvents(deps), deadLetters: deps.deadLetters });
+  // In the service's own database, so they survive a restart and every replica sees them.
+  app.consumeEvents({
+    definition: notificationsEvents(deps),
+    deadLetters: mongoDeadLetterStore(deps.db),
+  });
   // Also matches /api/v1/notifications itself; a second use() for it would verify twice.
   app.use('/api/v1/notifications/*', authenticate(deps.verifier));
+  app.route('/api/v1/notifications/preferences', preferencesRoutes(deps));
+  if (deps.streams) {
+    app.route(
+      '/api/v1/notifications/stream',
+      streamRoutes({ ...deps.streams, logger: deps.logger }),
+    );
+  }
   app.route('/api/v1/notifications', inboxRoutes(deps));
   return app;
 }

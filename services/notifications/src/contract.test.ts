@@ -1,15 +1,18 @@
 import { describeServiceContract } from '@shop/devkit/testing';
 import { beforeAll, describe } from 'vitest';
-import { createTestNotifications } from './test-support.ts';
+import { type TestNotifications, useTestNotifications } from './test-support.ts';
 
 describe('notifications', () => {
-  let subject: Awaited<ReturnType<typeof createTestNotifications>>;
+  const notifications = useTestNotifications();
+  let subject: TestNotifications;
   beforeAll(async () => {
-    subject = await createTestNotifications();
+    subject = await notifications();
   });
   describeServiceContract({
     subject: () => ({ app: subject.app, appApiToken: subject.appApiToken }),
     publicRoute: { method: 'GET', path: '/api/v1/notifications' },
+    // No jsonRoute: its one JSON route authenticates first, so malformed JSON from a user
+    // is tested in preferences/routes.test.ts.
     consumesEvents: true,
   });
 });

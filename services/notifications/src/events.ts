@@ -1,12 +1,29 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
-import { type InboxEventDeps, inboxConsumes, inboxEventHandlers } from './inbox/events.ts';
+import { orderUpdateConsumes, orderUpdateHandlers } from './order-updates/events.ts';
+import { welcomeConsumes, welcomeHandlers } from './welcome/events.ts';
+import {
+  type WishlistAlertDeps,
+  wishlistAlertConsumes,
+  wishlistAlertHandlers,
+} from './wishlist-alerts/events.ts';
 
 /**
  * Every event notifications consumes, gathered from its features. Free of side effects:
  * `npm run subscriptions` imports it to write this app's Dapr subscriptions.
  */
-export const consumes = { ...inboxConsumes } as const satisfies ConsumedEvents;
+export const consumes = {
+  ...welcomeConsumes,
+  ...orderUpdateConsumes,
+  ...wishlistAlertConsumes,
+} as const satisfies ConsumedEvents;
 
-export function notificationsEvents(deps: InboxEventDeps) {
-  return defineConsumer({ consumes, handlers: { ...inboxEventHandlers(deps) } });
+export function notificationsEvents(deps: WishlistAlertDeps) {
+  return defineConsumer({
+    consumes,
+    handlers: {
+      ...welcomeHandlers(deps),
+      ...orderUpdateHandlers(deps),
+      ...wishlistAlertHandlers(deps),
+    },
+  });
 }

@@ -1,21 +1,74 @@
-import { createTestTokens, openApiResponseChecker, viaSidecar } from '@shop/devkit/testing';
-import { createLogger, createMemoryDeadLetterStore, openApiDocumentPath } from '@shop/platform';
+import {
+  createTestTokens,
+  openApiResponseChecker,
+  silentLogger,
+  type TestMongo,
+  useTestMongo,
+  viaSidecar,
+} from '@shop/devkit/testing';
+import { openApiDocumentPath } from '@shop/platform';
+import { afterAll } from 'vitest';
 import { createApp } from './app.ts';
-import { createMemoryInboxRepository } from './inbox/repository.ts';
+import { openNotificationsDatabase } from './database.ts';
+import type { EmailOutbox, Notification } from './inbox/notification.ts';
+import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 const appApiToken = 'notifications-app-token-0123';
 
-/** The notifications app with its inbox, real token checks, and a way to call it as Dapr would. */
-export async function createTestNotifications() {
+/** Wishlists as the test declares them, paged like the catalog's. */
+export function wishlistAudienceOf(
+  wishlisters: Record<string, readonly string[]>,
+  pageSize = 100,
+): WishlistAudience & { pagesRead: number } {
+  const audience = {
+    pagesRead: 0,
+    async page(productId: string, cursor: string | null) {
+      audience.pagesRead++;
+      const all = wishlisters[productId] ?? [];
+      const start = cursor ? Number(cursor) : 0;
+      const end = start + pageSize;
+      return { userIds: all.slice(start, end), nextCursor: end < all.length ? String(end) : null };
+    },
+  };
+  return audience;
+}
+
+/** An email outbox that keeps what it is handed, one per sourceKey as the real one does. */
+export function recordingEmailOutbox(): EmailOutbox & {
+  mails: Map<string, { notification: Notification; to: string }>;
+} {
+  const mails = new Map<string, { notification: Notification; to: string }>();
+  return {
+    mails,
+    async enqueue(mail) {
+      if (!mails.has(mail.notification.sourceKey)) mails.set(mail.notification.sourceKey, mail);
+    },
+  };
+}
+
+/**
+ * The notifications app over a fresh database on the test file's FerretDB, with real token
+ * checks, the created hook and email outbox recorded, and the catalog's wishlists replaced
+ * by `audience`. `close` disconnects.
+ */
+export async function createTestNotifications(
+  mongo: TestMongo,
+  options: { audience?: WishlistAudience; databaseUrl?: string } = {},
+) {
   const tokens = await createTestTokens();
-  const inbox = createMemoryInboxRepository();
+  const databaseUrl = options.databaseUrl ?? mongo.freshDatabaseUrl();
+  const database = await openNotificationsDatabase(databaseUrl, silentLogger());
+  const created: Notification[] = [];
+  const email = recordingEmailOutbox();
   const app = createApp({
     config: { APP_API_TOKEN: appApiToken },
-    logger: createLogger({ service: 'notifications', write: () => {} }),
-    sidecar: { ready: async () => {} },
+    logger: silentLogger('notifications'),
+    db: database.db,
     verifier: tokens.verifier,
-    inbox,
-    deadLetters: createMemoryDeadLetterStore(),
+    audience: options.audience ?? wishlistAudienceOf({}),
+    readiness: { sidecar: async () => {}, database: database.ping },
+    onCreated: (notification) => void created.push(notification),
+    email,
   });
   // Every answer a test receives is checked against the app's OpenAPI document.
   const conforming = openApiResponseChecker(async () =>
@@ -31,13 +84,53 @@ export async function createTestNotifications() {
     );
   };
   const fromSubscription = viaSidecar(app, appApiToken, null);
-  const deliver = async (event: unknown, route = 'user.registered') => {
-    const res = await fromSubscription(`/events/${route}`, {
+  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
+  const deliver = async (event: unknown, route?: string) => {
+    const type = route ?? (event as { type: string }).type;
+    const res = await fromSubscription(`/events/${type}`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
       body: JSON.stringify(event),
     });
     return ((await res.json()) as { status: string }).status;
   };
-  return { app, appApiToken, inbox, call, deliver };
+  const notificationsOf = (userId: string) =>
+    database.db.notifications.find({ userId }).sort({ seq: 1 }).toArray();
+  return {
+    app,
+    appApiToken,
+    databaseUrl,
+    db: database.db,
+    call,
+    deliver,
+    created,
+    mails: email.mails,
+    notificationsOf,
+    close: () => database.close(),
+  };
+}
+
+export type TestNotifications = Awaited<ReturnType<typeof createTestNotifications>>;
+
+/**
+ * Gives the enclosing describe a private FerretDB; each call of the answer opens the app
+ * over a database of its own, and all are closed after the describe's tests.
+ *
+ * @example
+ * const notifications = useTestNotifications();
+ * it('...', async () => { const { deliver, call } = await notifications(); ... });
+ */
+export function useTestNotifications() {
+  const mongo = useTestMongo();
+  const opened: TestNotifications[] = [];
+  // Registered after the FerretDB's own hook, so it runs before the server stops.
+  afterAll(async () => {
+    await Promise.all(opened.map((subject) => subject.close()));
+  });
+  const open = async (options: { audience?: WishlistAudience; databaseUrl?: string } = {}) => {
+    const subject = await createTestNotifications(mongo(), options);
+    opened.push(subject);
+    return subject;
+  };
+  return Object.assign(open, { mongo });
 }

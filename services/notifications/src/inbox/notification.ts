@@ -24,9 +24,13 @@ export type Notification = {
   createdAt: Date;
   readAt: Date | null;
   /**
-   * Per user, strictly increasing in insertion order of allocation (gaps allowed: a seq
-   * taken by an insert that turned out a duplicate is never reused). Allocated from the
-   * `counters` collection before the insert; the live stream resumes after it.
+   * Per user, strictly increasing in order of allocation (gaps allowed: a seq taken by an
+   * insert that turned out a duplicate is never reused). Allocated before the insert, in
+   * blocks from the one counter in `counters` (`_id: 'notifications'`, findOneAndUpdate
+   * $inc), so it grows across all users and a batch costs one round trip; the live stream
+   * resumes after it. Two handlers allocating at once may insert out of seq order, so a
+   * reader resuming after seq n can miss a smaller seq inserted just after it read.
+   * 0 only on a notification handed to the email outbox alone (in-app off): never inserted.
    */
   seq: number;
   /**

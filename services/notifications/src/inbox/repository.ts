@@ -1,76 +1,130 @@
-export const notificationTypes = [
-  'welcome',
-  'order_confirmed',
-  'order_cancelled',
-  'price_drop',
-  'back_in_stock',
-] as const;
+import { randomUUID } from 'node:crypto';
+import { MongoBulkWriteError } from 'mongodb';
+import { duplicateKeyCode, isDuplicateKeyError, type NotificationsDb } from '../database.ts';
+import type { Notification, NotificationDocument } from './notification.ts';
 
-export type NotificationType = (typeof notificationTypes)[number];
+/** What an event handler decides a notification says; the store adds id, seq and times. */
+export type NotificationDraft = Pick<
+  Notification,
+  'userId' | 'type' | 'title' | 'body' | 'data' | 'sourceKey'
+>;
 
-export type Notification = {
-  id: string;
-  userId: string;
-  type: NotificationType;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  createdAt: Date;
-  readAt: Date | null;
-};
+export function toNotification({ _id, ...rest }: NotificationDocument): Notification {
+  return { id: _id, ...rest };
+}
 
-/** Newest first; a page starts strictly after `after` (the last item of the previous page). */
-export type InboxQuery = {
-  userId: string;
-  unreadOnly: boolean;
-  limit: number;
-  after?: { createdAt: Date; id: string } | undefined;
-};
+function toDocument({ id, ...rest }: Notification): NotificationDocument {
+  return { _id: id, ...rest };
+}
 
 /**
- * A per-user inbox. `insertForEvent` records the notification together with the id of the
- * event that caused it, so a redelivered event adds nothing.
+ * Takes `count` seqs in one atomic increment of the one notifications counter and answers
+ * the first. One counter for every user still gives each user strictly growing seqs, and
+ * costs a batch of any size one round trip (FerretDB updates by reading the whole
+ * collection, so a counter per user made a fan-out to n users cost n²). The first
+ * increment creates the counter; two concurrent first ones can both try, and the loser
+ * of that unique `_id` race retries against the winner's.
  */
-export type InboxRepository = {
-  insertForEvent(eventId: string, notification: Notification): Promise<'inserted' | 'duplicate'>;
-  list(query: InboxQuery): Promise<Notification[]>;
-  markRead(userId: string, id: string, at: Date): Promise<'marked' | 'not_found'>;
-};
+export async function allocateSeqs(db: NotificationsDb, count: number): Promise<number> {
+  for (;;) {
+    try {
+      const counter = await db.counters.findOneAndUpdate(
+        { _id: notificationsCounter },
+        { $inc: { seq: count } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      if (!counter) throw new Error('the notifications counter was not returned');
+      return counter.seq - count + 1;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+}
 
-const newestFirst = (a: Notification, b: Notification) =>
-  b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+const notificationsCounter = 'notifications';
 
 /**
- * Kept in memory until the notifications service gets its MongoDB inbox; the interface is
- * the one that store will implement.
+ * Inserts the notifications, with fresh seqs, in one unordered batch;
+ * those whose sourceKey is already stored are refused by the unique index and answered as
+ * duplicates. No look-up first: on FerretDB a query on any field but `_id` reads the whole
+ * collection, and a redelivered event is rare, so a duplicate merely leaves a gap in its
+ * user's seqs (allowed: seqs only have to grow).
  */
-export function createMemoryInboxRepository(): InboxRepository {
-  const seenEvents = new Set<string>();
-  const all: Notification[] = [];
+export async function insertNotifications(
+  db: NotificationsDb,
+  drafts: readonly NotificationDraft[],
+  now: Date,
+): Promise<{ inserted: Notification[]; duplicateSourceKeys: Set<string> }> {
+  if (drafts.length === 0) return { inserted: [], duplicateSourceKeys: new Set() };
+  const firstSeq = await allocateSeqs(db, drafts.length);
+  const notifications: Notification[] = drafts.map((draft, index) => ({
+    id: randomUUID(),
+    ...draft,
+    createdAt: now,
+    readAt: null,
+    seq: firstSeq + index,
+  }));
+  const refused = new Set<number>();
+  try {
+    await db.notifications.insertMany(notifications.map(toDocument), { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = [error.writeErrors].flat();
+    const unexpected = writeErrors.find((writeError) => writeError.code !== duplicateKeyCode);
+    if (unexpected || writeErrors.length === 0) throw error;
+    for (const writeError of writeErrors) refused.add(writeError.index);
+  }
   return {
-    async insertForEvent(eventId, notification) {
-      if (seenEvents.has(eventId)) return 'duplicate';
-      seenEvents.add(eventId);
-      all.push(notification);
-      all.sort(newestFirst);
-      return 'inserted';
-    },
-    async list({ userId, unreadOnly, limit, after }) {
-      return all
-        .filter((n) => n.userId === userId && (!unreadOnly || n.readAt === null))
-        .filter(
-          (n) =>
-            !after ||
-            n.createdAt < after.createdAt ||
-            (n.createdAt.getTime() === after.createdAt.getTime() && n.id < after.id),
-        )
-        .slice(0, limit);
-    },
-    async markRead(userId, id, at) {
-      const found = all.find((n) => n.id === id && n.userId === userId);
-      if (!found) return 'not_found';
-      found.readAt ??= at;
-      return 'marked';
-    },
+    inserted: notifications.filter((_, index) => !refused.has(index)),
+    duplicateSourceKeys: new Set(
+      notifications.filter((_, index) => refused.has(index)).map((n) => n.sourceKey),
+    ),
   };
+}
+
+/** The stored notifications among these sourceKeys, by sourceKey (one query for a page of users). */
+export async function notificationsBySourceKey(
+  db: NotificationsDb,
+  sourceKeys: string[],
+): Promise<Map<string, Notification>> {
+  if (sourceKeys.length === 0) return new Map();
+  const found = await db.notifications.find({ sourceKey: { $in: sourceKeys } }).toArray();
+  return new Map(found.map((doc) => [doc.sourceKey, toNotification(doc)]));
+}
+
+/** Newest first; a page starts strictly below `beforeSeq` (the last item of the previous page). */
+export async function listNotifications(
+  db: NotificationsDb,
+  query: { userId: string; unreadOnly: boolean; limit: number; beforeSeq?: number | undefined },
+): Promise<Notification[]> {
+  const docs = await db.notifications
+    .find({
+      userId: query.userId,
+      ...(query.unreadOnly ? { readAt: null } : {}),
+      ...(query.beforeSeq === undefined ? {} : { seq: { $lt: query.beforeSeq } }),
+    })
+    .sort({ seq: -1 })
+    .limit(query.limit)
+    .toArray();
+  return docs.map(toNotification);
+}
+
+/** Marks one of the user's notifications read (keeping the first time); another user's is not_found. */
+export async function markRead(
+  db: NotificationsDb,
+  userId: string,
+  id: string,
+  at: Date,
+): Promise<'marked' | 'not_found'> {
+  const updated = await db.notifications.updateOne(
+    { _id: id, userId, readAt: null },
+    { $set: { readAt: at } },
+  );
+  if (updated.matchedCount === 1) return 'marked';
+  const alreadyRead = await db.notifications.countDocuments({ _id: id, userId }, { limit: 1 });
+  return alreadyRead === 1 ? 'marked' : 'not_found';
+}
+
+export function countUnread(db: NotificationsDb, userId: string): Promise<number> {
+  return db.notifications.countDocuments({ userId, readAt: null });
 }

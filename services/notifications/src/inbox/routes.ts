@@ -9,7 +9,9 @@ import {
   pageQuery,
   problemResponses,
 } from '@shop/platform';
-import { type InboxRepository, type Notification, notificationTypes } from './repository.ts';
+import type { NotificationsDb } from '../database.ts';
+import { type Notification, notificationTypes } from './notification.ts';
+import { countUnread, listNotifications, markRead } from './repository.ts';
 
 const notification = z
   .object({
@@ -37,6 +39,23 @@ const listRoute = createRoute({
   },
 });
 
+const unreadCountRoute = createRoute({
+  method: 'get',
+  path: '/unread-count',
+  security: bearerSecurity,
+  responses: {
+    200: {
+      description: 'how many of the caller’s notifications are unread',
+      content: {
+        'application/json': {
+          schema: z.object({ unread: z.number().int().min(0) }).openapi('UnreadCount'),
+        },
+      },
+    },
+    ...problemResponses(401, 403),
+  },
+});
+
 const readRoute = createRoute({
   method: 'post',
   path: '/{id}/read',
@@ -49,7 +68,8 @@ const readRoute = createRoute({
   },
 });
 
-const position = z.object({ createdAt: z.iso.datetime(), id: z.string() });
+/** A page ends at a seq; the next starts below it (a user's seqs are unique and only grow). */
+const position = z.object({ seq: z.number().int().min(1) });
 
 function toView(n: Notification) {
   return {
@@ -64,28 +84,30 @@ function toView(n: Notification) {
 }
 
 /** Mounted at /api/v1/notifications behind authenticate(): a user sees only their own. */
-export function inboxRoutes(deps: { inbox: InboxRepository }) {
+export function inboxRoutes(deps: { db: NotificationsDb }) {
   return createRouter()
     .openapi(listRoute, async (c) => {
       const query = c.req.valid('query');
       const after = query.cursor ? decodeCursor(query.cursor, position) : undefined;
-      const items = await deps.inbox.list({
+      const items = await listNotifications(deps.db, {
         userId: c.get('user').id,
         unreadOnly: query.unread ?? false,
         // One extra tells whether another page exists without a count query.
         limit: query.limit + 1,
-        after: after && { createdAt: new Date(after.createdAt), id: after.id },
+        beforeSeq: after?.seq,
       });
       const page = items.slice(0, query.limit);
       const last = page.at(-1);
       const nextCursor =
-        items.length > query.limit && last
-          ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
-          : null;
+        items.length > query.limit && last ? encodeCursor({ seq: last.seq }) : null;
       return c.json({ items: page.map(toView), nextCursor }, 200);
     })
+    .openapi(unreadCountRoute, async (c) =>
+      c.json({ unread: await countUnread(deps.db, c.get('user').id) }, 200),
+    )
     .openapi(readRoute, async (c) => {
-      const outcome = await deps.inbox.markRead(
+      const outcome = await markRead(
+        deps.db,
         c.get('user').id,
         c.req.valid('param').id,
         new Date(),

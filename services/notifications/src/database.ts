@@ -1,0 +1,88 @@
+import type { Logger } from '@shop/platform';
+import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
+import type { DeadLetterDocument } from './dead-letters.ts';
+import type { NotificationDocument } from './inbox/notification.ts';
+import type { PreferencesDocument } from './preferences/repository.ts';
+import type { RecipientDocument } from './recipients/repository.ts';
+import type { StockLevelDocument } from './wishlist-alerts/stock-levels.ts';
+
+/** The last notification `seq` given out (one counter, `_id: 'notifications'`). */
+export type CounterDocument = { _id: string; seq: number };
+
+/** The service's collections, typed; repositories are plain functions over this. */
+export type NotificationsDb = {
+  notifications: Collection<NotificationDocument>;
+  counters: Collection<CounterDocument>;
+  preferences: Collection<PreferencesDocument>;
+  recipients: Collection<RecipientDocument>;
+  stockLevels: Collection<StockLevelDocument>;
+  deadLetters: Collection<DeadLetterDocument>;
+};
+
+export function collectionsOf(db: Db): NotificationsDb {
+  return {
+    notifications: db.collection<NotificationDocument>('notifications'),
+    counters: db.collection<CounterDocument>('counters'),
+    preferences: db.collection<PreferencesDocument>('preferences'),
+    recipients: db.collection<RecipientDocument>('recipients'),
+    stockLevels: db.collection<StockLevelDocument>('stock_levels'),
+    deadLetters: db.collection<DeadLetterDocument>('dead_letters'),
+  };
+}
+
+/**
+ * Creates the indexes the service's guarantees rest on; creating an existing one again is a
+ * no-op, so every start runs it. No transactions anywhere (FerretDB v1 has none): each
+ * guarantee is one unique index or one single-document update.
+ */
+export async function ensureIndexes(db: NotificationsDb): Promise<void> {
+  // One notification per event per user, however often the event is delivered.
+  await db.notifications.createIndex({ sourceKey: 1 }, { unique: true, name: 'source_key' });
+  // A user's inbox newest first, and the stream's resume point; a seq is never given twice.
+  await db.notifications.createIndex({ userId: 1, seq: -1 }, { unique: true, name: 'user_seq' });
+  await db.notifications.createIndex({ userId: 1, readAt: 1 }, { name: 'user_unread' });
+  await db.deadLetters.createIndex({ receivedAt: 1 }, { name: 'received_at' });
+}
+
+export type NotificationsDatabase = {
+  db: NotificationsDb;
+  /** The database itself, for collections a feature keeps on its own (the email outbox). */
+  mongo: Db;
+  /** Resolves while the server answers a ping; throws otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/**
+ * Connects to the database named in `url` and makes sure of its indexes.
+ *
+ * @example
+ * const database = lifecycle.closes('database', await openNotificationsDatabase(config.MONGODB_URL, logger));
+ */
+export async function openNotificationsDatabase(
+  url: string,
+  logger: Logger,
+): Promise<NotificationsDatabase> {
+  // Short server selection, so /readyz and a failing request answer instead of hanging 30 s.
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5_000 });
+  await client.connect();
+  const mongo = client.db();
+  const db = collectionsOf(mongo);
+  await ensureIndexes(db);
+  logger.info('database: MongoDB', { database: mongo.databaseName });
+  return {
+    db,
+    mongo,
+    async ping() {
+      await mongo.command({ ping: 1 });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The server's code for a write refused because a unique index already holds its value. */
+export const duplicateKeyCode = 11000;
+
+export function isDuplicateKeyError(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === duplicateKeyCode;
+}
