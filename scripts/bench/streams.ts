@@ -84,6 +84,7 @@ export async function benchStreams(
   const streams = new Map<string, EventStreamReader>();
   const abort = new AbortController();
   let refused = 0;
+  const retried = new Set<string>();
   await pool(users, 50, async ({ userId, accessToken }) => {
     let res: Response;
     // A client (an EventSource) tries again after a 503/504, so the bench does too, counted.
@@ -94,6 +95,7 @@ export async function benchStreams(
       });
       if (res.status === 200 || attempt === 3 || res.status < 500) break;
       refused++;
+      retried.add(userId);
       await res.body?.cancel();
     }
     if (res.status !== 200) throw new Error(`stream refused: ${res.status} ${await res.text()}`);
@@ -117,7 +119,10 @@ export async function benchStreams(
         const { createdAt } = JSON.parse(event.data) as { createdAt: string };
         fromCreated.push(Date.now() - Date.parse(createdAt));
       } catch {
-        // counted as not delivered
+        // Counted as not delivered; the log says which, for a look at the services' logs.
+        console.error(
+          `bench: no notification on the stream of ${userId}${retried.has(userId) ? ' (its open was retried)' : ''}`,
+        );
       }
     }),
   );

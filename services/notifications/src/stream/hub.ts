@@ -36,7 +36,8 @@ type Subscriber = {
 export type StreamHub = {
   /**
    * Sends `send` each of the user's notifications above `afterSeq` (the latest when not
-   * given), in `seq` order, each once. Resolves once the stream is registered.
+   * given), in `seq` order, each once. Resolves once the stream is registered; rejects when
+   * the store cannot say where the stream starts.
    */
   subscribe(options: {
     userId: string;
@@ -67,6 +68,35 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     endAll = resolve;
   });
   let timer: NodeJS.Timeout | undefined;
+
+  // Streams opened together ask for their starting points in one query: on a store that
+  // scans per query (FerretDB), 1,000 opens would otherwise be 1,000 scans.
+  type Waiter = { resolve(seq: number): void; reject(error: unknown): void };
+  let waiting = new Map<string, Waiter[]>();
+  let asking = false;
+  const ask = async () => {
+    while (waiting.size > 0) {
+      const batch = waiting;
+      waiting = new Map();
+      try {
+        const latest = await feed.latestSeqs([...batch.keys()]);
+        for (const [userId, waiters] of batch) {
+          for (const waiter of waiters) waiter.resolve(latest.get(userId) ?? 0);
+        }
+      } catch (error) {
+        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    asking = false;
+  };
+  const latestSeq = (userId: string) =>
+    new Promise<number>((resolve, reject) => {
+      waiting.set(userId, [...(waiting.get(userId) ?? []), { resolve, reject }]);
+      if (!asking) {
+        asking = true;
+        void ask();
+      }
+    });
 
   const hold = (subscriber: Subscriber, notification: Notification) => {
     if (notification.seq > subscriber.lastSent) subscriber.held.set(notification.seq, notification);
@@ -129,7 +159,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     async subscribe({ userId, afterSeq, send }) {
       const subscriber: Subscriber = {
         userId,
-        lastSent: afterSeq ?? (await feed.latestSeq(userId)),
+        lastSent: afterSeq ?? (await latestSeq(userId)),
         held: new Map(),
         gapSince: undefined,
         send,

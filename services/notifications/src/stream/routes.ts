@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { bearerSecurity, createRouter, problemResponses } from '@shop/platform';
+import { bearerSecurity, createRouter, type Logger, problemResponses } from '@shop/platform';
 import { streamSSE } from 'hono/streaming';
 import type { Notification } from '../inbox/notification.ts';
-import type { StreamHub } from './hub.ts';
+import type { StreamHub, StreamSubscription } from './hub.ts';
 
 const streamRoute = createRoute({
   method: 'get',
@@ -42,26 +42,33 @@ function toView(n: Notification) {
 }
 
 /** Mounted at /api/v1/notifications/stream behind authenticate(). */
-export function streamRoutes(deps: { hub: StreamHub; heartbeatMs: number }) {
+export function streamRoutes(deps: { hub: StreamHub; heartbeatMs: number; logger: Logger }) {
   return createRouter().openapi(streamRoute, (c) => {
     const lastEventId = c.req.valid('header')['last-event-id'];
     const userId = c.get('user').id;
     return streamSSE(c, async (stream) => {
       // Written in the order the hub hands them over, however slowly this client reads.
       let writing = Promise.resolve();
-      const subscription = await deps.hub.subscribe({
-        userId,
-        afterSeq: lastEventId === undefined ? undefined : Number(lastEventId),
-        send: (notification) => {
-          writing = writing.then(() =>
-            stream.writeSSE({
-              event: 'notification',
-              id: String(notification.seq),
-              data: JSON.stringify(toView(notification)),
-            }),
-          );
-        },
-      });
+      let subscription: StreamSubscription;
+      try {
+        subscription = await deps.hub.subscribe({
+          userId,
+          afterSeq: lastEventId === undefined ? undefined : Number(lastEventId),
+          send: (notification) => {
+            writing = writing.then(() =>
+              stream.writeSSE({
+                event: 'notification',
+                id: String(notification.seq),
+                data: JSON.stringify(toView(notification)),
+              }),
+            );
+          },
+        });
+      } catch (error) {
+        // The store is down: the client reconnects (after Last-Event-ID) once it is back.
+        deps.logger.warn('a stream could not start', { error });
+        return;
+      }
       // Sends the headers through every hop at once, and tells the client it is subscribed.
       await stream.write(': subscribed\n\n');
       const gone = new Promise<void>((resolve) => stream.onAbort(resolve));

@@ -33,8 +33,9 @@ afterEach(() => {
 });
 afterAll(() => client?.close());
 
-/** Cursors per query, of every query a replica made. */
+/** Cursors per query, of every query a replica made; and its starting-point queries. */
 let queries: number[] = [];
+let startQueries = 0;
 
 function replica(options: { gapWaitMs?: number; pollIntervalMs?: number } = {}) {
   const feed = mongoNotificationFeed(notifications);
@@ -44,6 +45,10 @@ function replica(options: { gapWaitMs?: number; pollIntervalMs?: number } = {}) 
       after: (cursors, limit) => {
         queries.push(cursors.length);
         return feed.after(cursors, limit);
+      },
+      latestSeqs: (userIds) => {
+        startQueries++;
+        return feed.latestSeqs(userIds);
       },
     },
     logger: silentLogger('notifications'),
@@ -159,15 +164,21 @@ describe('the stream hub', () => {
     expect(received.seen).toEqual([2, 3]);
   });
 
-  it('asks the store once per tick for every stream of the replica', async () => {
+  it('asks the store once per tick for every stream of the replica, and once for streams opened together', async () => {
     const users = Array.from({ length: 50 }, () => `u-${randomUUID()}`);
+    await Promise.all(users.slice(0, 10).map((userId) => store(userId, 1)));
     const hub = replica();
     const streams = users.map((userId) => ({ userId, ...collect() }));
+    startQueries = 0;
     await Promise.all(streams.map(({ userId, send }) => hub.subscribe({ userId, send })));
     expect(hub.size()).toBe(50);
+    // The first asks alone; every other open waited for it and went in one more query.
+    expect(startQueries).toBeLessThanOrEqual(2);
     queries = [];
-    await Promise.all(users.map((userId) => store(userId, 1)));
-    for (const stream of streams) expect(await stream.until(1)).toEqual([1]);
+    await Promise.all(users.map((userId, i) => store(userId, i < 10 ? 2 : 1)));
+    for (const [i, stream] of streams.entries()) {
+      expect(await stream.until(1)).toEqual([i < 10 ? 2 : 1]);
+    }
     expect(queries.length).toBeGreaterThan(0);
     expect(new Set(queries)).toEqual(new Set([50]));
   });
@@ -195,7 +206,10 @@ describe('GET /api/v1/notifications/stream', () => {
       publicApiCallers: ['gateway'],
     });
     app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
-    app.route('/api/v1/notifications/stream', streamRoutes({ hub, heartbeatMs: 100 }));
+    app.route(
+      '/api/v1/notifications/stream',
+      streamRoutes({ hub, heartbeatMs: 100, logger: silentLogger('notifications') }),
+    );
     return viaSidecar(app, appApiToken);
   }
 
