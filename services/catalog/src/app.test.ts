@@ -6,7 +6,7 @@ import { useCatalogApp } from './test-support.ts';
 describe('catalog app', () => {
   const catalog = useCatalogApp('pglite');
 
-  it('documents every public route with its error responses, the batch read and the bearer scheme', async () => {
+  it('documents every public route with its error responses, the internal reads and the bearer scheme', async () => {
     const res = await catalog.call('GET', openApiDocumentPath);
     expect(res.status).toBe(200);
     const document = (await res.json()) as OpenApiDocument;
@@ -18,6 +18,7 @@ describe('catalog app', () => {
       '/api/v1/wishlist',
       '/api/v1/wishlist/{productId}',
       '/internal/products/batch',
+      '/internal/products/{id}/wishlisters',
     ]);
     expect(document.paths?.['/api/v1/products']?.post).toMatchObject({
       security: [{ bearer: [] }],

@@ -8,7 +8,7 @@ import { catalogEvents } from './events.ts';
 import { createProductCache, type StateStore } from './products/cache.ts';
 import { internalProductRoutes, productsRoutes } from './products/routes.ts';
 import type { CatalogTables } from './tables.ts';
-import { wishlistRoutes } from './wishlist/routes.ts';
+import { internalWishlistRoutes, wishlistRoutes } from './wishlist/routes.ts';
 
 export type CatalogDeps = {
   config: Pick<
@@ -50,6 +50,7 @@ export function createApp(deps: CatalogDeps) {
   const products = { ...deps, cache };
   app.consumeEvents({ definition: catalogEvents(products), deadLetters: deps.deadLetters });
   app.route('/internal', internalProductRoutes(products));
+  app.route('/internal', internalWishlistRoutes(deps));
   // Reading products needs no token; the admin routes authenticate themselves.
   app.route('/api/v1/products', productsRoutes(products));
   app.route('/api/v1/categories', categoryRoutes(deps));

@@ -61,3 +61,25 @@ export async function listWishlist(db: Db, userId: string): Promise<Product[]> {
     .execute();
   return rows.map(toProduct);
 }
+
+/**
+ * One page of the users with this live product on their wishlist, by user id, starting
+ * after `afterUserId`; one more than `limit` tells whether another page follows.
+ */
+export async function listWishlisters(
+  db: Db,
+  productId: string,
+  page: { afterUserId: string | undefined; limit: number },
+): Promise<string[]> {
+  let query = db
+    .selectFrom('wishlist_items')
+    .innerJoin('products', 'products.id', 'wishlist_items.product_id')
+    .select('wishlist_items.user_id')
+    .where('wishlist_items.product_id', '=', productId)
+    .where('products.deleted_at', 'is', null);
+  if (page.afterUserId !== undefined) {
+    query = query.where('wishlist_items.user_id', '>', page.afterUserId);
+  }
+  const rows = await query.orderBy('wishlist_items.user_id').limit(page.limit).execute();
+  return rows.map((row) => row.user_id);
+}

@@ -69,4 +69,61 @@ describe.each(databaseBackends)('wishlists on %s', (backend) => {
   it('needs a token', async () => {
     expect((await catalog.call('GET', '/api/v1/wishlist')).status).toBe(401);
   });
+
+  describe('GET /internal/products/{id}/wishlisters', () => {
+    const wishlisters = (id: string, query = '', caller: string | null = 'notifications') =>
+      catalog.call('GET', `/internal/products/${id}/wishlisters${query}`, { caller });
+    type Page = { items: Array<{ userId: string }>; nextCursor: string | null };
+
+    it('pages through exactly the product’s wishlisters, each once, for notifications', async () => {
+      const [kettle, toaster] = [await create(), await create()];
+      const users = Array.from({ length: 7 }, (_, i) => `lister-${i}`);
+      for (const userId of users) {
+        expect((await put(await catalog.tokenFor(userId), kettle.id)).status).toBe(204);
+      }
+      expect((await put(await catalog.tokenFor('toaster-fan'), toaster.id)).status).toBe(204);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `?limit=3&cursor=${cursor}` : '?limit=3';
+        const res = await wishlisters(kettle.id, query);
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as Page;
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        seen.push(...page.items.map((item) => item.userId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(users);
+    });
+
+    it('answers an empty page for a product nobody wishes for, or that is deleted', async () => {
+      const product = await create();
+      expect(await (await wishlisters(product.id)).json()).toEqual({ items: [], nextCursor: null });
+      expect((await put(await catalog.tokenFor('late-fan'), product.id)).status).toBe(204);
+      const deleted = await catalog.call('DELETE', `/api/v1/products/${product.id}`, {
+        token: catalog.admin(),
+      });
+      expect(deleted.status).toBe(204);
+      expect(await (await wishlisters(product.id)).json()).toEqual({ items: [], nextCursor: null });
+    });
+
+    it.each(['gateway', 'orders', null])('refuses the caller %s with 403', async (caller) => {
+      const product = await create();
+      expect((await wishlisters(product.id, '', caller)).status).toBe(403);
+    });
+
+    it.each(['?limit=0', '?limit=101', '?cursor=nonsense'])(
+      'answers %s with 400 problem+json',
+      async (query) => {
+        const product = await create();
+        const res = await wishlisters(product.id, query);
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+      },
+    );
+
+    it('answers 400 for an id that is no uuid', async () => {
+      expect((await wishlisters('not-a-uuid')).status).toBe(400);
+    });
+  });
 });

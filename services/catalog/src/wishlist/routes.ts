@@ -1,10 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AppError, bearerSecurity, createRouter, problemResponses } from '@shop/platform';
+import {
+  AppError,
+  bearerSecurity,
+  createRouter,
+  decodeCursor,
+  encodeCursor,
+  pageOf,
+  pageQuery,
+  problemResponses,
+  requireCaller,
+} from '@shop/platform';
 import type { Kysely } from 'kysely';
 import { product, productId } from '../products/schemas.ts';
 import { toProductView } from '../products/service.ts';
 import type { CatalogTables } from '../tables.ts';
-import { addToWishlist, listWishlist, removeFromWishlist } from './repository.ts';
+import { addToWishlist, listWishlist, listWishlisters, removeFromWishlist } from './repository.ts';
 
 const productParams = z.object({
   productId: productId.openapi({ param: { name: 'productId', in: 'path' } }),
@@ -64,4 +74,46 @@ export function wishlistRoutes(deps: { db: Kysely<CatalogTables> }) {
       await removeFromWishlist(deps.db, c.get('user').id, c.req.valid('param').productId);
       return c.body(null, 204);
     });
+}
+
+const wishlistersRoute = createRoute({
+  method: 'get',
+  path: '/products/{id}/wishlisters',
+  description:
+    'The users with a product on their wishlist, a page at a time, for notifications (price drops, back in stock), through Dapr only.',
+  middleware: [requireCaller('notifications')],
+  request: {
+    params: z.object({ id: productId.openapi({ param: { name: 'id', in: 'path' } }) }),
+    query: pageQuery,
+  },
+  responses: {
+    200: {
+      description: 'a page of wishlisters by user id; none for an unknown or deleted product',
+      content: {
+        'application/json': {
+          schema: pageOf(z.object({ userId: z.string() })).openapi('WishlistersPage'),
+        },
+      },
+    },
+    ...problemResponses(400, 403),
+  },
+});
+
+const wishlisterPosition = z.object({ userId: z.string().min(1) });
+
+/** Mounted at /internal: Dapr callers only, never forwarded by the gateway. */
+export function internalWishlistRoutes(deps: { db: Kysely<CatalogTables> }) {
+  return createRouter().openapi(wishlistersRoute, async (c) => {
+    const { cursor, limit } = c.req.valid('query');
+    const after = cursor ? decodeCursor(cursor, wishlisterPosition) : undefined;
+    const userIds = await listWishlisters(deps.db, c.req.valid('param').id, {
+      afterUserId: after?.userId,
+      // One extra tells whether another page exists without a count query.
+      limit: limit + 1,
+    });
+    const page = userIds.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = userIds.length > limit && last ? encodeCursor({ userId: last }) : null;
+    return c.json({ items: page.map((userId) => ({ userId })), nextCursor }, 200);
+  });
 }
