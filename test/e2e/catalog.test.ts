@@ -25,6 +25,8 @@ const json = (method: string, body: unknown, token?: string): RequestInit => ({
 
 beforeAll(async () => {
   shop = await startTestShop({
+    // Every answer through the gateway must match its merged OpenAPI document.
+    checkOpenApi: true,
     apps: ['gateway', 'users', 'catalog'],
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });

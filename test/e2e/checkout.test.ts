@@ -49,6 +49,8 @@ async function read<T>(path: string, token: string): Promise<T> {
 
 beforeAll(async () => {
   shop = await startTestShop({
+    // Every answer through the gateway must match its merged OpenAPI document.
+    checkOpenApi: true,
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
   adminToken = await login(admin.email, admin.password);

@@ -20,6 +20,8 @@ type Stock = {
 
 beforeAll(async () => {
   shop = await startTestShop({
+    // Every answer through the gateway must match its merged OpenAPI document.
+    checkOpenApi: true,
     apps: ['gateway', 'users', 'catalog', 'inventory'],
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });

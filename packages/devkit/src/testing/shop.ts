@@ -8,6 +8,7 @@ import {
   type ShopOptions,
   startShop,
 } from '../supervisor/index.ts';
+import { openApiResponseChecker } from './openapi-conformance.ts';
 
 export type TestShop = RunningShop & {
   /** A request to the public gateway. */
@@ -50,7 +51,15 @@ const testRateLimits = {
  * await shop.stop();
  */
 export async function startTestShop(
-  options: Partial<ShopOptions> & { postgres?: boolean } = {},
+  options: Partial<ShopOptions> & {
+    postgres?: boolean;
+    /**
+     * Checks every answer `gateway` and `send` return against the gateway's merged
+     * OpenAPI document (GET /openapi.json, loaded on first use): one that breaks it throws,
+     * naming each mismatch. Also on with SHOP_TEST_OPENAPI=1.
+     */
+    checkOpenApi?: boolean;
+  } = {},
 ): Promise<TestShop> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
   const shop = await startShop({
@@ -71,12 +80,24 @@ export async function startTestShop(
   };
   const firstApp = Object.keys(shop.apps)[0] ?? 'gateway';
 
-  const gateway = (path: string, init?: RequestInit) => {
+  const fetchGateway = (path: string, init?: RequestInit) => {
     if (!shop.gatewayUrl) throw new Error('this test shop runs no gateway');
     return fetch(`${shop.gatewayUrl}${path}`, {
       ...init,
       signal: init?.signal ?? AbortSignal.timeout(20_000),
     });
+  };
+  const conforming =
+    (options.checkOpenApi ?? process.env.SHOP_TEST_OPENAPI === '1')
+      ? openApiResponseChecker(async () => {
+          const res = await fetchGateway('/openapi.json');
+          if (!res.ok) throw new Error(`GET /openapi.json answered ${res.status}`);
+          return res.json();
+        })
+      : undefined;
+  const gateway = async (path: string, init?: RequestInit) => {
+    const res = await fetchGateway(path, init);
+    return conforming ? conforming(init?.method ?? 'GET', path, res) : res;
   };
   const send: TestShop['send'] = (method, path, options = {}) => {
     const headers = new Headers(options.headers);

@@ -81,7 +81,8 @@ const page = `<!doctype html>
 const init = `Scalar.createApiReference('#app', ${JSON.stringify({
   url: openApiPath,
   withDefaultFonts: false,
-  hideClientButton: false,
+  // Every service's operations listed in the sidebar from the start.
+  defaultOpenAllTags: true,
   telemetry: false,
 })});
 `;
