@@ -19,8 +19,8 @@ export type NotificationsDeps = NotificationSinks & {
   /** Who has a product on their wishlist (the catalog, through Dapr). */
   audience: WishlistAudience;
   readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
-  /** The live stream (src/stream); its route exists only where a hub is given. */
-  streams?: { hub: StreamHub; heartbeatMs: number } | undefined;
+  /** The live stream (src/stream): this replica's hub and the heartbeat interval. */
+  streams: { hub: StreamHub; heartbeatMs: number };
 };
 
 export function createApp(deps: NotificationsDeps) {
@@ -40,12 +40,7 @@ export function createApp(deps: NotificationsDeps) {
   // Also matches /api/v1/notifications itself; a second use() for it would verify twice.
   app.use('/api/v1/notifications/*', authenticate(deps.verifier));
   app.route('/api/v1/notifications/preferences', preferencesRoutes(deps));
-  if (deps.streams) {
-    app.route(
-      '/api/v1/notifications/stream',
-      streamRoutes({ ...deps.streams, logger: deps.logger }),
-    );
-  }
+  app.route('/api/v1/notifications/stream', streamRoutes({ ...deps.streams, logger: deps.logger }));
   app.route('/api/v1/notifications', inboxRoutes(deps));
   return app;
 }

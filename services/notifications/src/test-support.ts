@@ -11,6 +11,8 @@ import { afterAll } from 'vitest';
 import { createApp } from './app.ts';
 import { openNotificationsDatabase } from './database.ts';
 import type { EmailOutbox, Notification } from './inbox/notification.ts';
+import { mongoNotificationFeed } from './stream/feed.ts';
+import { createStreamHub } from './stream/hub.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 const appApiToken = 'notifications-app-token-0123';
@@ -60,6 +62,12 @@ export async function createTestNotifications(
   const database = await openNotificationsDatabase(databaseUrl, silentLogger());
   const created: Notification[] = [];
   const email = recordingEmailOutbox();
+  const streams = createStreamHub({
+    feed: mongoNotificationFeed(database.db.notifications),
+    logger: silentLogger('notifications'),
+    pollIntervalMs: 50,
+    gapWaitMs: 1_000,
+  });
   const app = createApp({
     config: { APP_API_TOKEN: appApiToken },
     logger: silentLogger('notifications'),
@@ -67,8 +75,12 @@ export async function createTestNotifications(
     verifier: tokens.verifier,
     audience: options.audience ?? wishlistAudienceOf({}),
     readiness: { sidecar: async () => {}, database: database.ping },
-    onCreated: (notification) => void created.push(notification),
+    onCreated: (notification) => {
+      created.push(notification);
+      streams.push(notification);
+    },
     email,
+    streams: { hub: streams, heartbeatMs: 15_000 },
   });
   // Every answer a test receives is checked against the app's OpenAPI document.
   const conforming = openApiResponseChecker(async () =>
@@ -101,12 +113,16 @@ export async function createTestNotifications(
     appApiToken,
     databaseUrl,
     db: database.db,
+    streams,
     call,
     deliver,
     created,
     mails: email.mails,
     notificationsOf,
-    close: () => database.close(),
+    close: () => {
+      streams.close();
+      return database.close();
+    },
   };
 }
 
