@@ -130,6 +130,20 @@ describe('responseMismatches', () => {
     ]);
     expect(await mismatchesOf('/healthz')).toEqual([]);
   });
+
+  it('accepts 404 problem+json for a public path or method the document lacks', () => {
+    const unknown = {
+      method: 'POST',
+      path: '/api/v1/auth/..%2F..%2Fadmin%2Fdead-letters',
+      status: 404,
+      headers: new Headers({ 'content-type': 'application/problem+json' }),
+      body: '{}',
+    };
+    expect(responseMismatches(document, unknown)).toEqual([]);
+    expect(responseMismatches(document, { ...unknown, status: 200 })).toEqual([
+      'POST /api/v1/auth/..%2F..%2Fadmin%2Fdead-letters is not in the document',
+    ]);
+  });
 });
 
 describe('openApiResponseChecker', () => {

@@ -150,7 +150,8 @@ function bodyMismatches(
  * Every way a response departs from what the service's OpenAPI document declares for its
  * operation: an undeclared status, a missing required header, a content type or body that
  * does not match. Empty when it conforms. Paths outside the public API (`/api/`,
- * `/.well-known/`) are not documented, so their answers are not judged.
+ * `/.well-known/`) are not documented, so their answers are not judged; nor is a 404
+ * problem+json for a path or method the document does not have.
  *
  * @example
  * const document = await (await call('GET', openApiDocumentPath)).json();
@@ -164,7 +165,12 @@ export function responseMismatches(
   const path = response.path.split('?')[0] ?? response.path;
   const found = operationFor(entry.document, response.method, path);
   if (!found?.operation) {
-    return isPublicPath(path) ? [`${response.method} ${path} is not in the document`] : [];
+    // A path or method nobody serves is answered 404 problem+json; that is no departure.
+    const contentType = response.headers.get('content-type')?.split(';')[0]?.trim();
+    const unknownAnswered = response.status === 404 && contentType === 'application/problem+json';
+    return isPublicPath(path) && !unknownAnswered
+      ? [`${response.method} ${path} is not in the document`]
+      : [];
   }
   const declared = responseFor(found.operation, response.status);
   if (!declared) {

@@ -93,6 +93,31 @@ function conflictingComponents(parts: readonly ServicePart[]): Set<string> {
   return conflicting;
 }
 
+// Only what the public paths refer to, at any depth, and every security scheme: a schema
+// that only a Dapr-only route uses stays out of the public document.
+function reachableComponents(
+  paths: Record<string, Json>,
+  components: Record<string, Json>,
+): Record<string, Json> {
+  const reached = new Set<string>();
+  const pending = [...refsIn(paths)];
+  while (pending.length > 0) {
+    const key = pending.pop() as string;
+    if (reached.has(key)) continue;
+    reached.add(key);
+    const [kind = '', ...name] = key.split('/');
+    pending.push(...refsIn(components[kind]?.[name.join('/')]));
+  }
+  const kept: Record<string, Json> = {};
+  for (const [kind, named] of Object.entries(components)) {
+    const entries = Object.entries(named).filter(
+      ([name]) => kind === 'securitySchemes' || reached.has(`${kind}/${name}`),
+    );
+    if (entries.length > 0) kept[kind] = Object.fromEntries(entries);
+  }
+  return kept;
+}
+
 function withGatewayResponses(
   operation: Json,
   access: AccessPolicy | undefined,
@@ -166,6 +191,7 @@ export function mergeOpenApiDocuments(
   }
 
   const missing = options.missing ?? [];
+  const published = reachableComponents(paths, components);
   const description = [
     options.info.description,
     missing.length > 0
@@ -179,6 +205,6 @@ export function mergeOpenApiDocuments(
     info: { ...options.info, ...(description ? { description } : {}) },
     tags,
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components,
+    components: published,
   } as OpenApiDocument;
 }

@@ -52,7 +52,11 @@ const documents: Record<string, unknown> = {
       path: '/.well-known/jwks.json',
       schema: z.object({ keys: z.array(z.unknown()) }),
     },
-    { method: 'get', path: '/internal/users/{id}', schema: z.object({ id: z.string() }) },
+    {
+      method: 'get',
+      path: '/internal/users/{id}',
+      schema: z.object({ id: z.string() }).openapi('InternalUser'),
+    },
   ]),
   catalog: serviceDocument([
     { method: 'get', path: '/api/v1/products/{id}', schema: catalogProduct },
@@ -139,6 +143,9 @@ describe('GET /openapi.json', () => {
     expect(schemas).toContain('orders.Product');
     expect(schemas).not.toContain('Product');
     expect(schemas.filter((name) => name.endsWith('Problem'))).toEqual(['Problem']);
+    // Used only by a Dapr-only route, so not published.
+    expect(Object.keys((documents.users as Document).components.schemas)).toContain('InternalUser');
+    expect(schemas).not.toContain('InternalUser');
     expect(JSON.stringify(document.paths['/api/v1/orders'])).toContain(
       '#/components/schemas/orders.Product',
     );
