@@ -70,6 +70,18 @@ describe('gateway edges', () => {
     expect((await app.request('/internal/openapi.json')).status).toBe(401);
   });
 
+  it('lets only GraphiQL’s inlined page run inline scripts, and only from this origin', async () => {
+    const page = await app.request('/graphql', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self' 'unsafe-inline'");
+    expect(csp).toContain("connect-src 'self'");
+    const docs = await app.request('/docs');
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self';");
+    const api = await app.request('/graphql', { method: 'POST', body: '{}' });
+    expect(api.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+  });
+
   it('answers CORS for the configured origins only', async () => {
     const preflight = await app.request('/api/v1/orders', {
       method: 'OPTIONS',

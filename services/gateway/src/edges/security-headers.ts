@@ -45,14 +45,41 @@ const docsHeaders = secureHeaders({
   },
 });
 
+/** Where GraphiQL's page is served, its scripts and styles inlined into the HTML. */
+export const graphiqlPath = '/graphql';
+
+// GraphiQL's page (rendered by the gateway itself, every asset inlined) runs inline scripts;
+// it still loads and calls nothing outside this origin.
+const graphiqlHeaders = secureHeaders({
+  ...everywhere,
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'", "'unsafe-inline'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'", 'blob:'],
+    objectSrc: noneOfAnything,
+    frameAncestors: noneOfAnything,
+    baseUri: noneOfAnything,
+    formAction: noneOfAnything,
+  },
+});
+
 function isDocsPath(path: string): boolean {
   return path === docsPathPrefix || path.startsWith(`${docsPathPrefix}/`);
 }
 
 /**
  * Hono's secureHeaders on every answer: a Content-Security-Policy that allows nothing for
- * the API, and one that allows the gateway's own assets for the /docs page.
+ * the API, one that allows the gateway's own assets for the /docs page, and one for
+ * GraphiQL's inlined page (GET /graphql).
  */
 export function securityHeaders(): MiddlewareHandler {
-  return (c, next) => (isDocsPath(c.req.path) ? docsHeaders : apiHeaders)(c, next);
+  return (c, next) => {
+    if (isDocsPath(c.req.path)) return docsHeaders(c, next);
+    if (c.req.path === graphiqlPath && c.req.method === 'GET') return graphiqlHeaders(c, next);
+    return apiHeaders(c, next);
+  };
 }
