@@ -1,3 +1,9 @@
+// Wrapper module that pins mailpit (an SMTP server that keeps what it receives and shows it
+// over an HTTP API: the shop's mail server under npm start and in tests);
+// packages/devkit/src/supervisor/mailpit.ts builds it with `go build` (once, cached under
+// ~/.cache/shop/mailpit/<version>) and reads the pinned version from this file. The build
+// serves the API only: the web UI's assets are built by npm in mailpit's repository and are
+// not in its Go module. github.com/axllent/mailpit has no `replace` directives to repeat here.
 module shop.local/tools/mailpit
 
 go 1.26.0

@@ -8,9 +8,11 @@ export type StreamHubOptions = {
   /** How often the replica asks the store for what its open streams have not seen. */
   pollIntervalMs: number;
   /**
-   * How long a stream holds back a notification while a lower `seq` of the same user is
-   * missing (allocated by another replica, not yet visible); past it the lower one is
-   * taken for lost (a duplicate's seq is never used) and the stream moves on.
+   * How long a notification may take from taking its `seq` to being visible. A stream
+   * sends a notification at once when its seq follows the last sent; otherwise (seqs come
+   * from one counter for all users, so a user's are rarely contiguous) it holds it until it
+   * has been seen this long, by which time any lower seq of the same user (taken earlier,
+   * on any replica) is visible too, or lost (a duplicate's seq is never used).
    */
   gapWaitMs: number;
   /** The most notifications one poll reads for all streams together. */
@@ -26,10 +28,8 @@ export type StreamSubscription = {
 type Subscriber = {
   userId: string;
   lastSent: number;
-  /** Fetched or pushed but not yet sendable, by seq. */
-  held: Map<number, Notification>;
-  /** When the stream began waiting for `lastSent + 1`. */
-  gapSince: number | undefined;
+  /** Fetched or pushed but not yet sent, by seq, with when this replica first saw each. */
+  held: Map<number, { notification: Notification; seenAt: number }>;
   send(notification: Notification): void;
 };
 
@@ -56,7 +56,9 @@ export type StreamHub = {
  * The live streams of one replica. Each notification reaches a stream by either of two
  * paths, whichever comes first: the `onCreated` hook when this replica inserted it, or the
  * poll, which finds what any replica inserted. A stream sends strictly by `seq` with no
- * duplicate; a notification above a missing seq waits up to `gapWaitMs` for it.
+ * duplicate, and (for inserts that become visible within `gapWaitMs`) with no gap, so a
+ * client resuming after Last-Event-ID misses nothing: a notification that does not follow
+ * the last one sent waits until any lower one would have shown.
  */
 export function createStreamHub(options: StreamHubOptions): StreamHub {
   const { feed, logger } = options;
@@ -98,33 +100,28 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       }
     });
 
-  const hold = (subscriber: Subscriber, notification: Notification) => {
-    if (notification.seq > subscriber.lastSent) subscriber.held.set(notification.seq, notification);
+  const hold = (subscriber: Subscriber, notification: Notification, now: number) => {
+    if (notification.seq > subscriber.lastSent && !subscriber.held.has(notification.seq)) {
+      subscriber.held.set(notification.seq, { notification, seenAt: now });
+    }
   };
 
-  const flush = (subscriber: Subscriber, now: number) => {
-    for (;;) {
-      const next = subscriber.held.get(subscriber.lastSent + 1);
-      if (next) {
-        subscriber.held.delete(next.seq);
-        subscriber.lastSent = next.seq;
-        subscriber.gapSince = undefined;
-        subscriber.send(next);
-        continue;
-      }
-      if (subscriber.held.size === 0) {
-        subscriber.gapSince = undefined;
-        return;
-      }
-      subscriber.gapSince ??= now;
-      if (now - subscriber.gapSince < options.gapWaitMs) return;
+  /**
+   * Sends what may go, lowest seq first: the next seq at once, any other once it was seen
+   * `gapWaitMs` before `settledAt` (the start of a poll's query, so whatever lower seq had
+   * become visible by then was in its answer). Without `settledAt` only the next seq goes.
+   */
+  const flush = (subscriber: Subscriber, settledAt?: number) => {
+    while (subscriber.held.size > 0) {
       const lowest = Math.min(...subscriber.held.keys());
-      logger.debug('stream skips a seq that never appeared', {
-        userId: subscriber.userId,
-        from: subscriber.lastSent + 1,
-        to: lowest - 1,
-      });
-      subscriber.lastSent = lowest - 1;
+      const entry = subscriber.held.get(lowest);
+      if (!entry) return;
+      const next = lowest === subscriber.lastSent + 1;
+      const settled = settledAt !== undefined && entry.seenAt + options.gapWaitMs <= settledAt;
+      if (!next && !settled) return;
+      subscriber.held.delete(lowest);
+      subscriber.lastSent = lowest;
+      subscriber.send(entry.notification);
     }
   };
 
@@ -134,14 +131,16 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
       userId,
       afterSeq: Math.min(...[...subscribers].map((s) => s.lastSent)),
     }));
+    const queriedAt = Date.now();
     const found = await feed.after(cursors, pollLimit);
     const now = Date.now();
     for (const notification of found) {
-      for (const subscriber of byUser.get(notification.userId) ?? [])
-        hold(subscriber, notification);
+      for (const subscriber of byUser.get(notification.userId) ?? []) {
+        hold(subscriber, notification, now);
+      }
     }
     for (const subscribers of byUser.values()) {
-      for (const subscriber of subscribers) flush(subscriber, now);
+      for (const subscriber of subscribers) flush(subscriber, queriedAt);
     }
   };
 
@@ -161,7 +160,6 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
         userId,
         lastSent: afterSeq ?? (await latestSeq(userId)),
         held: new Map(),
-        gapSince: undefined,
         send,
       };
       let subscribers = byUser.get(userId);
@@ -181,8 +179,8 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     push(notification) {
       const now = Date.now();
       for (const subscriber of byUser.get(notification.userId) ?? []) {
-        hold(subscriber, notification);
-        flush(subscriber, now);
+        hold(subscriber, notification, now);
+        flush(subscriber);
       }
     },
     size() {

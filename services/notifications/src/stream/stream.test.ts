@@ -164,6 +164,21 @@ describe('the stream hub', () => {
     expect(received.seen).toEqual([2, 3]);
   });
 
+  it('sends seqs of one counter for all users (never contiguous per user) in order, a late lower one first', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica({ gapWaitMs: 400 }), replica({ gapWaitMs: 400 })];
+    const received = collect();
+    await a.subscribe({ userId, afterSeq: 0, send: received.send });
+    // Replica b took seq 15 before a took 20, but a's insert became visible first.
+    a.push(await store(userId, 20));
+    await pause(100);
+    b.push(await store(userId, 15));
+    a.push(await store(userId, 30));
+    expect(await received.until(3)).toEqual([15, 20, 30]);
+    await pause(600);
+    expect(received.seen).toEqual([15, 20, 30]);
+  });
+
   it('asks the store once per tick for every stream of the replica, and once for streams opened together', async () => {
     const users = Array.from({ length: 50 }, () => `u-${randomUUID()}`);
     await Promise.all(users.slice(0, 10).map((userId) => store(userId, 1)));
