@@ -1,26 +1,42 @@
+import { randomInt } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 
+// Ports are drawn at random from below Linux's ephemeral range (32768-60999 by default).
+// The kernel hands ports from that range to every outgoing connection, so a port picked
+// there and bound a few seconds later by daprd or a service was, under a loaded test run,
+// sometimes already taken by some client's connection ("address already in use"). Below it,
+// only another listener that picked the same port can collide, and random draws make that rare.
+const lowest = 20_000;
+const highest = 32_000;
+
+function listen(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
 /**
- * Reserves `count` distinct free TCP ports on loopback. All are held open until every one
- * is found, so the same port is never handed out twice in one call.
+ * Reserves `count` distinct free TCP ports on loopback, outside the kernel's ephemeral
+ * range. All are held open until every one is found, so the same port is never handed
+ * out twice in one call.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
+  const servers = new Map<number, Server>();
   try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      servers.push(server);
+    for (let tries = 0; servers.size < count; tries++) {
+      if (tries > count * 50)
+        throw new Error(`no ${count} free ports between ${lowest} and ${highest}`);
+      const port = randomInt(lowest, highest);
+      if (servers.has(port)) continue;
+      const server = await listen(port);
+      if (server) servers.set(port, server);
     }
-    return servers.map((server) => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('no port assigned');
-      return address.port;
-    });
+    return [...servers.keys()];
   } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(
+      [...servers.values()].map((server) => new Promise((resolve) => server.close(resolve))),
+    );
   }
 }
