@@ -28,13 +28,6 @@ export function createApp(deps: GatewayDeps) {
     readiness: { sidecar: deps.sidecar.ready },
     edges: gatewayEdges({ CORS_ORIGINS: deps.config.CORS_ORIGINS ?? [] }),
   });
-  const openApiTtlMs = deps.config.OPENAPI_CACHE_TTL_MS ?? 300_000;
-  app.route(
-    '/',
-    openApiRoutes({ ...deps, config: { ...deps.config, OPENAPI_CACHE_TTL_MS: openApiTtlMs } }),
-  );
-  // GraphQL before the proxy, whose catch-all would take /graphql for a REST path.
-  app.route('/', graphqlRoutes(deps));
   const rateLimit =
     deps.rateLimits &&
     createRateLimit({
@@ -43,6 +36,13 @@ export function createApp(deps: GatewayDeps) {
       registry: app.metricsRegistry,
       trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
     });
+  const openApiTtlMs = deps.config.OPENAPI_CACHE_TTL_MS ?? 300_000;
+  app.route(
+    '/',
+    openApiRoutes({ ...deps, config: { ...deps.config, OPENAPI_CACHE_TTL_MS: openApiTtlMs } }),
+  );
+  // GraphQL before the proxy, whose catch-all would take /graphql for a REST path.
+  app.route('/', graphqlRoutes({ ...deps, rateLimit }));
   app.route('/', proxyRoutes({ ...deps, rateLimit }));
   return app;
 }

@@ -10,6 +10,7 @@ import {
 } from 'graphql-yoga';
 import { Hono } from 'hono';
 import { clientAddress } from '../proxy/client-address.ts';
+import type { RateLimit } from '../rate-limit/index.ts';
 import { defaultQueryLimits, type QueryLimits, queryLimitPlugins } from './limits.ts';
 import { productLoader } from './loaders.ts';
 import { type GraphQLContext, resolvers } from './resolvers.ts';
@@ -22,6 +23,8 @@ export type GraphQLDeps = {
   logger: Logger;
   config: { UPSTREAM_TIMEOUT_MS: number; TRUSTED_PROXY_HOPS: number };
   limits?: QueryLimits;
+  /** The gateway's rate limit: a GraphQL request spends the `default` budget, as REST's rest. */
+  rateLimit?: RateLimit | undefined;
 };
 
 type ServerContext = GraphQLContext & { requestId: string };
@@ -123,7 +126,8 @@ export function graphqlRoutes(deps: GraphQLDeps) {
     ['GET', 'POST'],
     '/graphql',
     async (c, next) => (c.req.header('authorization') ? verify(c, next) : next()),
-    (c) => {
+    async (c) => {
+      const limitHeaders = (await deps.rateLimit?.(c)) ?? {};
       const authorization = c.req.header('authorization');
       const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
       const upstream = createUpstream(
@@ -136,11 +140,14 @@ export function graphqlRoutes(deps: GraphQLDeps) {
         },
         c.req.raw.signal,
       );
-      return yoga.fetch(c.req.raw, {
+      const response = await yoga.fetch(c.req.raw, {
         requestId: c.get('requestId'),
         upstream,
         products: productLoader(upstream),
       });
+      for (const [name, value] of Object.entries(limitHeaders))
+        response.headers.append(name, value);
+      return response;
     },
   );
 }

@@ -118,6 +118,34 @@ describe('gateway rate limits', () => {
     });
   });
 
+  it('counts a GraphQL request against the default budget, refused as 429 before it runs', async () => {
+    const calls: string[] = [];
+    const app = await gateway({
+      budgets: { ...smallBudgets, default: budget(2) },
+      invoke: async (_appId, path) => {
+        calls.push(path);
+        return Response.json({ items: [] });
+      },
+    });
+    const query = () =>
+      app.request(
+        '/graphql',
+        from('203.0.113.9', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ categories { name } }' }),
+        }),
+      );
+    const first = await query();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');
+    expect((await query()).status).toBe(200);
+    const refused = await query();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(calls).toHaveLength(2);
+  });
+
   it('never forwards a refused request', async () => {
     const calls: string[] = [];
     const app = await gateway({
