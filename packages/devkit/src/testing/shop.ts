@@ -56,7 +56,8 @@ export async function startTestShop(
     /**
      * Checks every answer `gateway` and `send` return against the gateway's merged
      * OpenAPI document (GET /openapi.json, loaded on first use): one that breaks it throws,
-     * naming each mismatch. Also on with SHOP_TEST_OPENAPI=1.
+     * naming each mismatch. On unless turned off, so every end-to-end test checks the
+     * document against what the services really answer.
      */
     checkOpenApi?: boolean;
   } = {},
@@ -88,7 +89,7 @@ export async function startTestShop(
     });
   };
   const conforming =
-    (options.checkOpenApi ?? process.env.SHOP_TEST_OPENAPI === '1')
+    (options.checkOpenApi ?? true)
       ? openApiResponseChecker(async () => {
           const res = await fetchGateway('/openapi.json');
           if (!res.ok) throw new Error(`GET /openapi.json answered ${res.status}`);
