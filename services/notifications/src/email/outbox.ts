@@ -137,7 +137,20 @@ export async function markSent(
     { _id: mail._id, claim: mail.claim },
     { $set: { status: 'sent', sentAt: now, claim: null, lastError: null } },
   );
-  await store.claims.deleteMany({ mailId: mail._id });
+  // The claim stays: a sender that read this mail as due before it was sent would otherwise
+  // claim the same attempt again once the claim is gone, and send it a second time.
+}
+
+/** Forgets claims older than `age`; no sender still holds a read of a mail that old. */
+export async function purgeClaims(
+  store: EmailOutboxStore,
+  now: Date,
+  ageMs: number,
+): Promise<number> {
+  const purged = await store.claims.deleteMany({
+    claimedAt: { $lt: new Date(now.getTime() - ageMs) },
+  });
+  return purged.deletedCount;
 }
 
 export async function markFailed(

@@ -11,6 +11,7 @@ import {
   markFailed,
   markSent,
   mongoEmailOutbox,
+  purgeClaims,
   release,
 } from './outbox.ts';
 
@@ -104,6 +105,9 @@ export async function startEmail(deps: {
       backoffMs: config.EMAIL_RETRY_BASE_MS,
       maxBackoffMs: config.EMAIL_RETRY_MAX_MS,
     }),
+  );
+  deps.lifecycle.every('email claim purge', 60 * 60_000, () =>
+    purgeClaims(store, new Date(), 24 * 60 * 60_000),
   );
   return mongoEmailOutbox(store);
 }
