@@ -50,7 +50,31 @@ const notificationsCounter = 'notifications';
  * collection, and a redelivered event is rare, so a duplicate merely leaves a gap in its
  * user's seqs (allowed: seqs only have to grow).
  */
-export async function insertNotifications(
+// A replica takes seqs and inserts one batch at a time, so its notifications become
+// visible in the order of their seqs: two events for one user handled at once could
+// otherwise show the higher seq first, and a stream that sent it (after its gap wait)
+// would never send the lower one. Across replicas the stream's gap wait still applies.
+const insertQueues = new WeakMap<NotificationsDb, Promise<unknown>>();
+
+function oneBatchAtATime<T>(db: NotificationsDb, work: () => Promise<T>): Promise<T> {
+  const previous = insertQueues.get(db) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  insertQueues.set(
+    db,
+    run.catch(() => {}),
+  );
+  return run;
+}
+
+export function insertNotifications(
+  db: NotificationsDb,
+  drafts: readonly NotificationDraft[],
+  now: Date,
+): Promise<{ inserted: Notification[]; duplicateSourceKeys: Set<string> }> {
+  return oneBatchAtATime(db, () => insertInSeqOrder(db, drafts, now));
+}
+
+async function insertInSeqOrder(
   db: NotificationsDb,
   drafts: readonly NotificationDraft[],
   now: Date,
