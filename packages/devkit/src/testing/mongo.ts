@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { acceptsConnections, resolveFerretDB, startFerretDB } from '../supervisor/ferretdb.ts';
 import { findRepoRoot } from '../supervisor/manifest.ts';
-import { ProcessGroup } from '../supervisor/processes.ts';
+import { startScratchServer } from './scratch-server.ts';
 
 export type TestMongo = {
   /** A `mongodb://` URL of a database nobody has used yet on this server. */
@@ -30,41 +26,22 @@ const processName = 'ferretdb';
  */
 export async function startTestMongo(): Promise<TestMongo> {
   const binary = resolveFerretDB(findRepoRoot());
-  const dir = await mkdtemp(join(tmpdir(), 'shop-ferretdb-'));
-  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', removeOnExit);
-  let output = '';
-  const group = new ProcessGroup({
-    output: (_name, line) => {
-      output = `${output}${line}\n`.slice(-8_000);
+  const scratch = await startScratchServer(
+    { prefix: 'shop-ferretdb-', processName },
+    ({ dir, group }) => startFerretDB(group, { binary, dataDir: dir, name: processName }),
+  );
+  const { server, group } = scratch;
+  return {
+    freshDatabaseUrl: () => server.url(`test_${randomUUID().replaceAll('-', '')}`),
+    async restart() {
+      await group.stop(processName, { graceMs: 5_000 });
+      group.restart(processName);
+      if (!(await acceptsConnections(server.port, () => group.has(processName)))) {
+        throw new Error(`ferretdb did not start again\n${scratch.output()}`);
+      }
     },
-    // A server that dies by itself fails its start here, or the queries of its test.
-    onUnexpectedExit: () => {},
-  });
-  const stopServer = () => group.stop(processName, { graceMs: 5_000 });
-  try {
-    const server = await startFerretDB(group, { binary, dataDir: dir, name: processName });
-    return {
-      freshDatabaseUrl: () => server.url(`test_${randomUUID().replaceAll('-', '')}`),
-      async restart() {
-        await stopServer();
-        group.restart(processName);
-        if (!(await acceptsConnections(server.port, () => group.has(processName)))) {
-          throw new Error(`ferretdb did not start again\n${output}`);
-        }
-      },
-      async stop() {
-        await stopServer();
-        process.removeListener('exit', removeOnExit);
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await stopServer();
-    process.removeListener('exit', removeOnExit);
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`${(error as Error).message}\n${output}`);
-  }
+    stop: scratch.stop,
+  };
 }
 
 /**

@@ -1,9 +1,7 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres as startPostgresIn } from '../supervisor/postgres.ts';
-import { ProcessGroup } from '../supervisor/processes.ts';
+import { startScratchServer } from './scratch-server.ts';
 
 export type TestPostgres = {
   /** A connection URL for `database` on this server (default `postgres`). */
@@ -24,32 +22,18 @@ export type TestPostgres = {
  * await postgres.stop();
  */
 export async function startPostgres(): Promise<TestPostgres> {
-  // /tmp rather than TMPDIR: as root the server runs as another account, which must reach it.
-  const dir = await mkdtemp(join(process.getuid?.() === 0 ? '/tmp' : tmpdir(), 'shop-pg-'));
-  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', removeOnExit);
-  let output = '';
-  const group = new ProcessGroup({
-    output: (_name, line) => {
-      output = `${output}${line}\n`.slice(-8_000);
+  const scratch = await startScratchServer(
+    {
+      prefix: 'shop-pg-',
+      processName: 'postgres',
+      // /tmp rather than TMPDIR: as root the server runs as another account, which must reach it.
+      parentDir: process.getuid?.() === 0 ? '/tmp' : tmpdir(),
     },
-    // A server that dies by itself fails its start here, or the queries of its test.
-    onUnexpectedExit: () => {},
-  });
-  try {
-    const server = await startPostgresIn(group, { clusterDir: join(dir, 'data'), durable: false });
-    return {
-      url: server.url,
-      createDatabase: server.ensureDatabase,
-      async stop() {
-        await group.stop('postgres', { graceMs: 5_000 });
-        process.removeListener('exit', removeOnExit);
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    process.removeListener('exit', removeOnExit);
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`${(error as Error).message}\n${output}`);
-  }
+    ({ dir, group }) => startPostgresIn(group, { clusterDir: join(dir, 'data'), durable: false }),
+  );
+  return {
+    url: scratch.server.url,
+    createDatabase: scratch.server.ensureDatabase,
+    stop: scratch.stop,
+  };
 }
