@@ -73,10 +73,15 @@ async function startSupervisor(
   const entry = { child, output: () => output, gatewayUrl: `http://127.0.0.1:${port}`, dataDir };
   started.push(entry);
   if (options.waitForReady === false) return entry;
-  await eventually(async () => (output.includes('shop: ready in') ? true : undefined), {
-    timeoutMs: 90_000,
-    what: `the ready line; output so far:\n${output}`,
-  });
+  try {
+    await eventually(async () => (output.includes('shop: ready in') ? true : undefined), {
+      timeoutMs: 90_000,
+      what: 'the ready line',
+    });
+  } catch (error) {
+    // What the supervisor printed by the deadline, not by the call: the reason it hangs.
+    throw new Error(`${(error as Error).message}; output:\n${output.slice(-6_000)}`);
+  }
   return entry;
 }
 
