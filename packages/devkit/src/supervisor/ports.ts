@@ -9,6 +9,12 @@ import { createServer, type Server } from 'node:net';
 const lowest = 20_000;
 const highest = 32_000;
 
+// A shop picks its apps' and sidecars' ports first, lets them go, and binds them seconds
+// later; meanwhile its PostgreSQL and FerretDB pick theirs. Never handing a port out twice
+// in one process keeps those apart (a sidecar that lost its port to PostgreSQL that way
+// exited at start, in two of four full test runs).
+const handedOut = new Set<number>();
+
 function listen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -19,8 +25,7 @@ function listen(port: number): Promise<Server | undefined> {
 
 /**
  * Reserves `count` distinct free TCP ports on loopback, outside the kernel's ephemeral
- * range. All are held open until every one is found, so the same port is never handed
- * out twice in one call.
+ * range, none of them handed out before by this process.
  */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = new Map<number, Server>();
@@ -29,10 +34,11 @@ export async function freePorts(count: number): Promise<number[]> {
       if (tries > count * 50)
         throw new Error(`no ${count} free ports between ${lowest} and ${highest}`);
       const port = randomInt(lowest, highest);
-      if (servers.has(port)) continue;
+      if (servers.has(port) || handedOut.has(port)) continue;
       const server = await listen(port);
       if (server) servers.set(port, server);
     }
+    for (const port of servers.keys()) handedOut.add(port);
     return [...servers.keys()];
   } finally {
     await Promise.all(
