@@ -1,3 +1,10 @@
+export {
+  type BrokerHandle,
+  type BrokerProfile,
+  brokerProfiles,
+  isBrokerProfile,
+  shopTopics,
+} from './brokers/index.ts';
 export { resolveDaprd } from './daprd.ts';
 export { type FerretDBHandle, ferretdbTool, resolveFerretDB } from './ferretdb.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
@@ -13,7 +20,17 @@ export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';
 export { pingRedis } from './redis.ts';
 export { ensureLocalSecrets } from './secrets.ts';
-export { type RunningApp, type RunningShop, type ShopOptions, startShop } from './shop.ts';
+export {
+  brokerFromEnv,
+  profileResourcesPaths,
+  type RunningApp,
+  type RunningShop,
+  type ShopOptions,
+  type StateStoreProfile,
+  startShop,
+  stateStoreFromEnv,
+  stateStoreProfiles,
+} from './shop.ts';
 export {
   type RunningStripeMock,
   resolveStripeMock,

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import {
+  type BrokerHandle,
+  type BrokerProfile,
+  brokerProfiles,
+  isBrokerProfile,
+  shopTopics,
+  startBroker,
+} from './brokers/index.ts';
 import { resolveDaprd } from './daprd.ts';
 import { type FerretDBHandle, resolveFerretDB, startFerretDB } from './ferretdb.ts';
 import { type MailpitHandle, mailpitProcessName, startMailpit } from './mailpit.ts';
@@ -36,6 +44,16 @@ export type ShopOptions = {
    * <dataDir>/pglite/<app>. A DATABASE_URL in `appEnv` wins over either.
    */
   database?: 'postgres' | 'pglite';
+  /**
+   * The pub/sub broker: components/<profile>/ is loaded instead of components/redis/, and
+   * the supervisor starts that broker privately. Default: SHOP_BROKER, else redis.
+   */
+  broker?: BrokerProfile;
+  /**
+   * The Dapr state store (read caches): components/statestore/<profile>/. `postgresql`
+   * keeps it in a database of the private PostgreSQL. Default: SHOP_STATE_STORE, else redis.
+   */
+  stateStore?: StateStoreProfile;
   /** fsync on (the default); off for a throw-away shop, where nothing must survive a crash. */
   durable?: boolean;
   /** 'console' prefixes each line with its process name; 'files' writes logs/<name>.log. */
@@ -46,6 +64,44 @@ export type ShopOptions = {
   /** Aborting it while the shop is starting stops what has started and rejects. */
   signal?: AbortSignal;
 };
+
+export const stateStoreProfiles = ['redis', 'postgresql'] as const;
+export type StateStoreProfile = (typeof stateStoreProfiles)[number];
+
+/** The broker profile SHOP_BROKER names (redis when unset); throws on an unknown one. */
+export function brokerFromEnv(env = process.env): BrokerProfile {
+  const value = env.SHOP_BROKER || 'redis';
+  if (!isBrokerProfile(value))
+    throw new Error(`SHOP_BROKER=${value}: choose one of ${brokerProfiles.join(', ')}`);
+  return value;
+}
+
+/** The state store profile SHOP_STATE_STORE names (redis when unset); throws on an unknown one. */
+export function stateStoreFromEnv(env = process.env): StateStoreProfile {
+  const value = env.SHOP_STATE_STORE || 'redis';
+  if (!(stateStoreProfiles as readonly string[]).includes(value))
+    throw new Error(`SHOP_STATE_STORE=${value}: choose one of ${stateStoreProfiles.join(', ')}`);
+  return value as StateStoreProfile;
+}
+
+/**
+ * dapr.yaml's resource folders with the broker and state store folders swapped for the
+ * chosen profiles': components/redis -> components/<broker>, components/statestore/redis
+ * -> components/statestore/<store>.
+ */
+export function profileResourcesPaths(
+  paths: string[],
+  broker: BrokerProfile,
+  stateStore: StateStoreProfile,
+): string[] {
+  return paths.map((path) => {
+    const parent = dirname(path);
+    if (basename(parent) === 'statestore') return join(parent, stateStore);
+    if (basename(parent) === 'components' && isBrokerProfile(basename(path)))
+      return join(parent, broker);
+    return path;
+  });
+}
 
 export type RunningApp = {
   appId: string;
@@ -63,7 +119,11 @@ export type RunningApp = {
 
 export type RunningShop = {
   gatewayUrl: string | undefined;
+  /** Always runs: the gateway's rate limits, the redis state store and the redis broker. */
   redis: RedisHandle;
+  /** The pub/sub broker the sidecars use (for redis, the Redis above). */
+  broker: BrokerHandle;
+  stateStore: StateStoreProfile;
   /** The private PostgreSQL, unless the shop runs on PGlite. */
   postgres: PostgresHandle | undefined;
   /** The private FerretDB, when a selected app keeps documents (see usesDocumentDatabase). */
@@ -160,6 +220,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const manifest = loadManifest(repoRoot);
   const daprd = resolveDaprd(repoRoot);
+  const brokerProfile = options.broker ?? brokerFromEnv();
+  const stateStore = options.stateStore ?? stateStoreFromEnv();
   mkdirSync(options.dataDir, { recursive: true });
 
   const selected: ManifestApp[] = options.apps
@@ -208,6 +270,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const shop: RunningShop = {
     gatewayUrl: undefined,
     redis: undefined as unknown as RedisHandle,
+    broker: undefined as unknown as BrokerHandle,
+    stateStore,
     postgres: undefined,
     ferretdb: undefined,
     mailpit: undefined,
@@ -221,8 +285,15 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         await group.stopInStages([
           appNames,
           sidecarNames,
-          ['redis', 'postgres', 'ferretdb', mailpitProcessName],
+          [
+            'redis',
+            'postgres',
+            'ferretdb',
+            mailpitProcessName,
+            ...(shop.broker?.processNames ?? []),
+          ],
         ]);
+        await shop.broker?.stop();
         files?.close();
       })();
       return stopping;
@@ -231,18 +302,32 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
 
   try {
     shop.redis = await startRedis(group, options.dataDir, nextPort());
+    shop.broker = await startBroker(brokerProfile, {
+      group,
+      repoRoot,
+      dir: join(options.dataDir, brokerProfile),
+      topics: shopTopics(repoRoot),
+      durable: options.durable ?? true,
+      redis: shop.redis,
+    });
     const withDatabase = selected.filter((app) => existsSync(join(app.dir, 'migrations')));
     const databaseUrls: Record<string, string> = {};
     const mongoUrls: Record<string, string> = {};
-    if (options.database !== 'pglite' && withDatabase.length > 0) {
+    const sqlDatabaseWanted = options.database !== 'pglite' && withDatabase.length > 0;
+    if (sqlDatabaseWanted || stateStore === 'postgresql') {
       shop.postgres = await startPostgres(group, {
         clusterDir: join(options.dataDir, 'postgres'),
         durable: options.durable ?? true,
       });
+    }
+    if (shop.postgres && sqlDatabaseWanted) {
       for (const app of withDatabase) {
         databaseUrls[app.appId] = await shop.postgres.ensureDatabase(app.appId);
       }
     }
+    // The state store's own database, which no service reads directly.
+    const stateStoreUrl =
+      stateStore === 'postgresql' ? await shop.postgres?.ensureDatabase('dapr_state') : undefined;
     if (needsMail) {
       shop.mailpit = await startMailpit(group, {
         repoRoot,
@@ -260,7 +345,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       for (const app of withDocuments) mongoUrls[app.appId] = shop.ferretdb.url(app.appId);
     }
     const secretsFile = await ensureLocalSecrets(options.dataDir);
-    const resourcesPaths = [...manifest.resourcesPaths, ...(options.extraResourcesPaths ?? [])];
+    const resourcesPaths = [
+      ...profileResourcesPaths(manifest.resourcesPaths, brokerProfile, stateStore),
+      ...(options.extraResourcesPaths ?? []),
+    ];
 
     const startOne = (
       appId: string,
@@ -332,6 +420,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           DAPR_HOST_IP: '127.0.0.1',
           REDIS_HOST: shop.redis.address,
           REDIS_PASSWORD: '',
+          ...shop.broker.sidecarEnv,
+          ...(stateStoreUrl && { STATESTORE_POSTGRES_URL: stateStoreUrl }),
           SHOP_SECRETS_FILE: secretsFile,
           ...(shop.mailpit && {
             SMTP_HOST: shop.mailpit.smtpHost,

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventCatalog } from '@shop/platform';
+import { parseAllDocuments } from 'yaml';
+import type { ProcessGroup } from '../processes.ts';
+import { pingRedis, type RedisHandle } from '../redis.ts';
+import { startKafka } from './kafka.ts';
+import { startNats } from './nats.ts';
+import { startRabbitMQ } from './rabbitmq.ts';
+
+/**
+ * The pub/sub brokers the shop runs on, one folder of component YAML each
+ * (components/<profile>/); the code is the same on all of them.
+ */
+export const brokerProfiles = ['redis', 'rabbitmq', 'kafka', 'nats'] as const;
+export type BrokerProfile = (typeof brokerProfiles)[number];
+
+export function isBrokerProfile(value: string): value is BrokerProfile {
+  return (brokerProfiles as readonly string[]).includes(value);
+}
+
+/** What a broker's start function gets. */
+export type BrokerStartOptions = {
+  group: ProcessGroup;
+  repoRoot: string;
+  /** The broker's own folder (<dataDir>/<profile>): data, config, logs, HOME. */
+  dir: string;
+  /**
+   * Every topic the shop publishes or subscribes to: each event type of the catalog and
+   * each app's dead-letter topic. For brokers that must be told of them before the first
+   * publish (JetStream streams, Kafka topics).
+   */
+  topics: string[];
+  /** false for a throw-away shop (tests): the broker may skip fsync. */
+  durable: boolean;
+};
+
+/** A broker running under the shop's process group. */
+export type BrokerHandle = {
+  profile: BrokerProfile;
+  /** Environment for every sidecar: what components/<profile>/pubsub.yaml reads by envRef. */
+  sidecarEnv: Record<string, string>;
+  /** Its processes in the group (stopped after the sidecars, with the infrastructure). */
+  processNames: string[];
+  /** Kills every process of the broker at once (SIGKILL), as a crash or a lost host would. */
+  kill(): Promise<void>;
+  /**
+   * Starts the broker again after kill(), on the same ports and the same data, and
+   * resolves once it takes connections again with everything it needs in place.
+   */
+  restart(): Promise<void>;
+  /** Process ids of its processes now (memory figures of the bench). */
+  pids(): number[];
+  /** Stops it cleanly and leaves nothing running (epmd included); the shop calls this last. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Every topic of the shop: the event catalog's types and the dead-letter topics that
+ * components/common/subscriptions.yaml names.
+ */
+export function shopTopics(repoRoot: string): string[] {
+  const topics = new Set<string>(Object.keys(eventCatalog));
+  const file = readFileSync(join(repoRoot, 'components/common/subscriptions.yaml'), 'utf8');
+  for (const document of parseAllDocuments(file)) {
+    const spec = (document.toJS() as { spec?: { topic?: string; deadLetterTopic?: string } })?.spec;
+    if (spec?.topic) topics.add(spec.topic);
+    if (spec?.deadLetterTopic) topics.add(spec.deadLetterTopic);
+  }
+  return [...topics].sort();
+}
+
+/** Redis Streams, the default: the shop's own Redis (which always runs) is the broker. */
+function redisBroker(group: ProcessGroup, redis: RedisHandle): BrokerHandle {
+  return {
+    profile: 'redis',
+    sidecarEnv: {},
+    processNames: [],
+    kill: () => group.stop('redis', { signal: 'SIGKILL' }),
+    async restart() {
+      group.restart('redis');
+      const deadline = Date.now() + 30_000;
+      while (!(await pingRedis(redis.port))) {
+        if (Date.now() > deadline) throw new Error('redis did not answer after its restart');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    pids: () => [group.pidOf('redis')].filter((pid) => pid !== undefined),
+    stop: async () => {},
+  };
+}
+
+/** Starts the profile's broker (for redis: adopts the shop's Redis). */
+export async function startBroker(
+  profile: BrokerProfile,
+  options: BrokerStartOptions & { redis: RedisHandle },
+): Promise<BrokerHandle> {
+  switch (profile) {
+    case 'redis':
+      return redisBroker(options.group, options.redis);
+    case 'rabbitmq':
+      return startRabbitMQ(options);
+    case 'kafka':
+      return startKafka(options);
+    case 'nats':
+      return startNats(options);
+  }
+}
