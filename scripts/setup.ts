@@ -4,6 +4,7 @@
 import {
   ensureDebianProgram,
   findRepoRoot,
+  prepareBrokers,
   resolveDaprd,
   resolveFerretDB,
   resolveMailpit,
@@ -31,8 +32,11 @@ try {
   resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
+  // The other broker profiles (SHOP_BROKER): the test suite runs the saga on each.
+  const brokers = prepareBrokers(repoRoot);
   console.log(
-    `shop: ready (node ${process.versions.node}, daprd ${daprd}, helm ${helm}, stripe-mock ${stripeMock})`,
+    `shop: ready (node ${process.versions.node}, daprd ${daprd}, helm ${helm}, stripe-mock ${stripeMock}, ` +
+      `rabbitmq ${brokers.rabbitmq}, kafka ${brokers.kafka}, nats-server ${brokers.nats})`,
   );
 } catch (error) {
   console.error(`shop: ${(error as Error).message}`);

@@ -3,6 +3,7 @@ export {
   type BrokerProfile,
   brokerProfiles,
   isBrokerProfile,
+  prepareBrokers,
   shopTopics,
 } from './brokers/index.ts';
 export { resolveDaprd } from './daprd.ts';

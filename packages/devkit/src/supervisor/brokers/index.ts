@@ -4,9 +4,9 @@ import { eventCatalog } from '@shop/platform';
 import { parseAllDocuments } from 'yaml';
 import type { ProcessGroup } from '../processes.ts';
 import { pingRedis, type RedisHandle } from '../redis.ts';
-import { startKafka } from './kafka.ts';
-import { startNats } from './nats.ts';
-import { startRabbitMQ } from './rabbitmq.ts';
+import { prepareKafka, startKafka } from './kafka.ts';
+import { prepareNats, startNats } from './nats.ts';
+import { prepareRabbitMQ, startRabbitMQ } from './rabbitmq.ts';
 
 /**
  * The pub/sub brokers the shop runs on, one folder of component YAML each
@@ -105,4 +105,16 @@ export async function startBroker(
     case 'nats':
       return startNats(options);
   }
+}
+
+/**
+ * Installs, builds or resolves what every broker profile needs, once (npm test's setup):
+ * the version each profile will run.
+ */
+export function prepareBrokers(repoRoot: string): Record<Exclude<BrokerProfile, 'redis'>, string> {
+  return {
+    rabbitmq: prepareRabbitMQ(repoRoot),
+    kafka: prepareKafka(repoRoot),
+    nats: prepareNats(repoRoot),
+  };
 }
