@@ -1,85 +1,94 @@
 import { type ServerType, serve } from '@hono/node-server';
-import { freePorts } from '@shop/devkit/supervisor';
+import { freePorts, stateStoreProfiles } from '@shop/devkit/supervisor';
 import { silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from '../http/app.ts';
 import { createSidecar, type Sidecar } from './sidecar.ts';
 
-// The state calls against a real daprd and the shop's Redis state store: the ETag and
-// first-write rules a read cache relies on (and that catalog's in-memory store mirrors).
-let shop: TestShop;
-let server: ServerType;
-let sidecar: Sidecar;
+// The state calls against a real daprd and each state store profile the shop offers
+// (components/statestore/<profile>/): the ETag and first-write rules a read cache relies
+// on (and that catalog's in-memory store mirrors) hold on every one of them.
 const store = 'statestore';
 
-beforeAll(async () => {
-  const [port] = (await freePorts(1)) as [number];
-  let appApiToken = 'not-yet-known-0000000000';
-  const app = createServiceApp({
-    service: 'probe',
-    logger: silentLogger('probe'),
-    get appApiToken() {
-      return appApiToken;
-    },
-  });
-  server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
-  shop = await startTestShop({ apps: [], sidecarsOnly: [{ appId: 'probe', appPort: port }] });
-  const probe = shop.apps.probe;
-  if (!probe) throw new Error('no probe sidecar');
-  appApiToken = probe.appApiToken;
-  sidecar = createSidecar(
-    {
-      DAPR_HOST: '127.0.0.1',
-      DAPR_HTTP_PORT: probe.daprHttpPort,
-      DAPR_API_TOKEN: probe.daprApiToken,
-    },
-    silentLogger('probe'),
-  );
-});
+describe.each(stateStoreProfiles)(
+  'state through the sidecar, on the %s state store',
+  (stateStore) => {
+    let shop: TestShop;
+    let server: ServerType;
+    let sidecar: Sidecar;
 
-afterAll(async () => {
-  await shop?.stop();
-  server?.close();
-});
+    beforeAll(async () => {
+      const [port] = (await freePorts(1)) as [number];
+      let appApiToken = 'not-yet-known-0000000000';
+      const app = createServiceApp({
+        service: 'probe',
+        logger: silentLogger('probe'),
+        get appApiToken() {
+          return appApiToken;
+        },
+      });
+      server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+      shop = await startTestShop({
+        apps: [],
+        sidecarsOnly: [{ appId: 'probe', appPort: port }],
+        stateStore,
+      });
+      const probe = shop.apps.probe;
+      if (!probe) throw new Error('no probe sidecar');
+      appApiToken = probe.appApiToken;
+      sidecar = createSidecar(
+        {
+          DAPR_HOST: '127.0.0.1',
+          DAPR_HTTP_PORT: probe.daprHttpPort,
+          DAPR_API_TOKEN: probe.daprApiToken,
+        },
+        silentLogger('probe'),
+      );
+    });
 
-describe('state through the sidecar', () => {
-  it('reads nothing for an absent key, then what was saved, with an ETag', async () => {
-    const key = `k-${crypto.randomUUID()}`;
-    expect(await sidecar.getState(store, key)).toBeUndefined();
-    expect(await sidecar.saveState(store, key, { n: 1 }, { ttlSeconds: 60 })).toBe('saved');
-    const entry = await sidecar.getState(store, key);
-    expect(entry).toEqual({ value: { n: 1 }, etag: expect.any(String) });
-  });
+    afterAll(async () => {
+      await shop?.stop();
+      server?.close();
+    });
 
-  it('writes under an ETag only while it matches', async () => {
-    const key = `k-${crypto.randomUUID()}`;
-    await sidecar.saveState(store, key, 'one', { concurrency: 'first-write' });
-    const first = await sidecar.getState(store, key);
-    const options = { etag: first?.etag, concurrency: 'first-write' } as const;
-    expect(await sidecar.saveState(store, key, 'two', options)).toBe('saved');
-    expect(await sidecar.saveState(store, key, 'stale', options)).toBe('conflict');
-    expect((await sidecar.getState(store, key))?.value).toBe('two');
-  });
+    it('reads nothing for an absent key, then what was saved, with an ETag', async () => {
+      const key = `k-${crypto.randomUUID()}`;
+      expect(await sidecar.getState(store, key)).toBeUndefined();
+      expect(await sidecar.saveState(store, key, { n: 1 }, { ttlSeconds: 60 })).toBe('saved');
+      const entry = await sidecar.getState(store, key);
+      expect(entry).toEqual({ value: { n: 1 }, etag: expect.any(String) });
+    });
 
-  it('creates a key first-write without an ETag only while it is absent', async () => {
-    const key = `k-${crypto.randomUUID()}`;
-    const create = (value: string) =>
-      sidecar.saveState(store, key, value, { concurrency: 'first-write', ttlSeconds: 60 });
-    expect(await create('first')).toBe('saved');
-    await expect(create('second')).rejects.toThrow(/state save of .* failed: 500/);
-    expect((await sidecar.getState(store, key))?.value).toBe('first');
-  });
+    it('writes under an ETag only while it matches', async () => {
+      const key = `k-${crypto.randomUUID()}`;
+      await sidecar.saveState(store, key, 'one', { concurrency: 'first-write' });
+      const first = await sidecar.getState(store, key);
+      const options = { etag: first?.etag, concurrency: 'first-write' } as const;
+      expect(await sidecar.saveState(store, key, 'two', options)).toBe('saved');
+      expect(await sidecar.saveState(store, key, 'stale', options)).toBe('conflict');
+      expect((await sidecar.getState(store, key))?.value).toBe('two');
+    });
 
-  it('deletes a key, at its ETag when one is given', async () => {
-    const key = `k-${crypto.randomUUID()}`;
-    await sidecar.saveState(store, key, 'x');
-    expect(await sidecar.deleteState(store, key, { etag: '999' })).toBe('conflict');
-    expect(await sidecar.deleteState(store, key)).toBe('deleted');
-    expect(await sidecar.getState(store, key)).toBeUndefined();
-  });
+    it('creates a key first-write without an ETag only while it is absent', async () => {
+      const key = `k-${crypto.randomUUID()}`;
+      const create = (value: string) =>
+        sidecar.saveState(store, key, value, { concurrency: 'first-write', ttlSeconds: 60 });
+      expect(await create('first')).toBe('saved');
+      await expect(create('second')).rejects.toThrow(/state save of .* failed: 500/);
+      expect((await sidecar.getState(store, key))?.value).toBe('first');
+    });
 
-  it('fails within its timeout when the sidecar is not there', async () => {
-    const gone = createSidecar({ DAPR_HOST: '127.0.0.1', DAPR_HTTP_PORT: 9 }, silentLogger());
-    await expect(gone.getState(store, 'k', { timeoutMs: 200 })).rejects.toThrow();
-  });
-});
+    it('deletes a key, at its ETag when one is given', async () => {
+      const key = `k-${crypto.randomUUID()}`;
+      await sidecar.saveState(store, key, 'x');
+      expect(await sidecar.deleteState(store, key, { etag: '999' })).toBe('conflict');
+      expect(await sidecar.deleteState(store, key)).toBe('deleted');
+      expect(await sidecar.getState(store, key)).toBeUndefined();
+    });
+
+    it('fails within its timeout when the sidecar is not there', async () => {
+      const gone = createSidecar({ DAPR_HOST: '127.0.0.1', DAPR_HTTP_PORT: 9 }, silentLogger());
+      await expect(gone.getState(store, 'k', { timeoutMs: 200 })).rejects.toThrow();
+    });
+  },
+);
