@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
+import { checkInvariants } from './invariants.ts';
 import { eventually, type TestShop } from './shop.ts';
 
 /**
@@ -254,4 +256,102 @@ export async function runPool<T>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return { results, maxInFlight };
+}
+
+export type FaultRunResult = {
+  /** Settled orders by outcome: `confirmed`, `cancelled:<reason>`. */
+  outcomes: Record<string, number>;
+  /** Orders whose POST was refused or unanswered at least once and sent again. */
+  retried: number;
+  /** From the end of the fault to the last order settled. */
+  settledAfterMs: number;
+};
+
+/**
+ * Runs `checkouts` one-unit checkouts of a new product, 20 at a time, spread over
+ * `customers`, and `fault` once a third of them are acknowledged; clients retry a refused
+ * POST with the same Idempotency-Key. Then checks what a fault must never do: every
+ * acknowledged order settles within 60 s of the recovery (the end of `fault`), none is
+ * lost, doubled or made up, stock adds up, the invariant checker finds nothing, and no
+ * order needed its expiry to settle. One in six is declined, so the compensating half of
+ * the saga runs through the fault too.
+ */
+export async function checkoutsThroughFault(
+  shop: TestShop,
+  options: {
+    adminToken: string;
+    customers: string[];
+    /** Names the product (FAULT-<name>). */
+    name: string;
+    fault: () => Promise<void>;
+    checkouts?: number;
+    /** The orders service's ORDER_TTL_SECONDS, for the invariant checker. */
+    orderTtlSeconds: number;
+  },
+): Promise<FaultRunResult> {
+  const { adminToken, customers, orderTtlSeconds } = options;
+  const checkouts = options.checkouts ?? 60;
+  const stock = checkouts + 10;
+  const product = await createProductWithStock(shop, adminToken, {
+    sku: `FAULT-${options.name}`,
+    stock,
+  });
+  let acknowledged = 0;
+  let faultDone: Promise<number> | undefined;
+  const startFault = () => {
+    faultDone ??= options.fault().then(() => Date.now());
+  };
+  const { results: placements } = await runPool(checkouts, 20, async (i): Promise<Placement> => {
+    const placement = await placeOrder(
+      shop,
+      customers[i % customers.length] as string,
+      {
+        items: [{ productId: product.id, quantity: 1 }],
+        paymentMethod: i % 6 === 5 ? 'pm_card_chargeDeclined' : 'pm_card_visa',
+      },
+      { retryForMs: 90_000, requestTimeoutMs: 15_000 },
+    );
+    if (++acknowledged === Math.floor(checkouts / 3)) startFault();
+    return placement;
+  });
+  startFault();
+  const recoveredAt = await (faultDone as Promise<number>);
+
+  const ids = placements.map((p) => p.order.id);
+  expect(new Set(ids).size).toBe(checkouts);
+  const settled = await waitForTerminal(shop, adminToken, ids, {
+    timeoutMs: Math.max(0, recoveredAt + 60_000 - Date.now()),
+  });
+  expect(settled.size).toBe(checkouts);
+
+  // Not lost, not doubled, none that no client asked for: exactly one order per key.
+  const forProduct = (await adminOrders(shop, adminToken)).filter(
+    (order) => order.items[0]?.productId === product.id,
+  );
+  expect(forProduct.map((order) => order.id).sort()).toEqual([...ids].sort());
+
+  // The stock adds up once the last commits and releases are through.
+  const confirmed = [...settled.values()].filter((order) => order.status === 'confirmed').length;
+  await expect
+    .poll(() => stockOf(shop, adminToken, product.id), { timeout: 30_000, interval: 250 })
+    .toMatchObject({ available: stock - confirmed, reserved: 0, sold: confirmed });
+  // A refund or release may still be on its way when the last order settles.
+  await expect
+    .poll(
+      () =>
+        checkInvariants({ baseUrl: shop.gatewayUrl as string, adminToken }, { orderTtlSeconds }),
+      { timeout: 30_000, interval: 1_000 },
+    )
+    .toEqual([]);
+
+  const outcomes: Record<string, number> = {};
+  for (const order of settled.values()) {
+    const key = order.status === 'cancelled' ? `cancelled:${order.cancelReason}` : order.status;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+  }
+  // Nothing was stranded for its expiry to settle; every order ended on its own merits.
+  expect(outcomes['cancelled:expired']).toBeUndefined();
+  expect(confirmed + (outcomes['cancelled:payment_declined'] ?? 0)).toBeGreaterThan(0);
+  const retried = placements.filter((p) => p.attempts > 1).length;
+  return { outcomes, retried, settledAfterMs: Date.now() - recoveredAt };
 }

@@ -1,5 +1,7 @@
 export {
   adminOrders,
+  checkoutsThroughFault,
+  type FaultRunResult,
   createProductWithStock,
   type OrderView,
   type PaymentView,
