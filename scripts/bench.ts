@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { createTestTokens, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';
+import { benchBrokers, benchedProfiles, formatBrokers } from './bench/brokers.ts';
 import { benchReads, benchReservations, seedProducts } from './bench/catalog.ts';
 import { benchCheckouts, formatCheckouts } from './bench/checkout.ts';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
@@ -226,3 +227,18 @@ console.log(
 console.log(
   `${'verification vs bare request'.padEnd(44)} ${(bareRate / verifyRate).toFixed(2)}x the time`,
 );
+
+// 9. The same checkout load on each broker profile (components/<profile>/), each on a
+// fresh shop, as ratios to Redis: the highest rate sustained within the bound, and the
+// broker's memory at idle.
+const brokerRows = await benchBrokers({
+  profiles: benchedProfiles(),
+  rates: (process.env.BENCH_BROKER_RATES ?? '10,15,20,25,30').split(',').map(Number),
+  seconds: checkoutSeconds,
+  idleSeconds,
+});
+console.log();
+console.log(
+  `checkouts per broker profile: the highest of the rates that met the bound above, and the broker's PSS ${idleSeconds} s after start`,
+);
+console.log(formatBrokers(brokerRows));
