@@ -2,7 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot, type RunningShop, startShop } from '@shop/devkit/supervisor';
+import {
+  brokerFromEnv,
+  findRepoRoot,
+  type RunningShop,
+  startShop,
+  stateStoreFromEnv,
+} from '@shop/devkit/supervisor';
 
 const repoRoot = findRepoRoot();
 const dataDir = process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data');
@@ -13,6 +19,17 @@ const database = process.env.SHOP_DATABASE ?? 'postgres';
 
 if (database !== 'postgres' && database !== 'pglite') {
   console.error(`shop: SHOP_DATABASE must be "postgres" or "pglite", not "${database}"`);
+  process.exit(1);
+}
+// SHOP_BROKER picks components/<profile>/ and starts that broker privately; SHOP_STATE_STORE
+// picks components/statestore/<profile>/. Both default to redis.
+let broker: ReturnType<typeof brokerFromEnv>;
+let stateStore: ReturnType<typeof stateStoreFromEnv>;
+try {
+  broker = brokerFromEnv();
+  stateStore = stateStoreFromEnv();
+} catch (error) {
+  console.error(`shop: ${(error as Error).message}`);
   process.exit(1);
 }
 if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
@@ -127,6 +144,8 @@ startup = startShop({
   dataDir,
   gatewayPort,
   database,
+  broker,
+  stateStore,
   output: 'console',
   // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
   daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
@@ -141,6 +160,9 @@ try {
   if (admin.generatedIn) await announceAdmin(`${shop.gatewayUrl}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`shop: ready in ${seconds}s at ${shop.gatewayUrl} (Ctrl-C stops everything)`);
+  console.log(
+    `shop: events go through ${broker} (SHOP_BROKER), caches through ${stateStore} (SHOP_STATE_STORE)`,
+  );
   if (shop.mailpit) {
     console.log(
       `shop: mail sent by the shop is caught by a private mailpit: ${shop.mailpit.apiUrl}/api/v1/messages (JSON; one mail: /api/v1/message/<ID>)`,
