@@ -1,0 +1,161 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRepoRoot } from '../manifest.ts';
+import { ProcessGroup } from '../processes.ts';
+import type { BrokerHandle } from './index.ts';
+import { natsProcessName, startNats, streamNameOf } from './nats.ts';
+
+// The nats profile's broker alone, in a ProcessGroup of its own: its streams exist before
+// anyone publishes, an event stored before a kill -9 is there after the restart (same port,
+// same store), and a stop leaves no process and no open port behind.
+const topics = ['user.registered', 'order.created', 'deadletter.users'];
+
+/** Loopback addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6}. */
+function listenersOn(port: number): string[] {
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, portHex] = (local ?? '').split(':');
+      if (state !== '0A' || Number.parseInt(portHex ?? '', 16) !== port) continue;
+      found.push(address === '0100007F' ? '127.0.0.1' : (address ?? '?'));
+    }
+  }
+  return found;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ port, host: '127.0.0.1' });
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
+
+describe('the nats broker profile (nats-server with JetStream)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shop-nats-'));
+  let output = '';
+  const group = new ProcessGroup({
+    output: (_name, line) => {
+      output = `${output}${line}\n`.slice(-8_000);
+    },
+    onUnexpectedExit: () => {},
+  });
+  let broker: BrokerHandle;
+  let port: number;
+
+  const withJetStream = async <T>(
+    use: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
+  ) => {
+    const connection = await connect({ servers: broker.sidecarEnv.NATS_URL, reconnect: false });
+    try {
+      return await use(await jetstreamManager(connection));
+    } finally {
+      await connection.close();
+    }
+  };
+
+  beforeAll(async () => {
+    broker = await startNats({ group, repoRoot: findRepoRoot(), dir, topics, durable: false });
+    port = Number(new URL(broker.sidecarEnv.NATS_URL ?? '').port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('listens on loopback only and has a file-backed stream holding exactly each topic', async () => {
+    expect(broker.processNames).toEqual([natsProcessName]);
+    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    const streams = await withJetStream(async (jsm) => {
+      const found: Array<{ name: string; subjects: string[]; storage: string }> = [];
+      for await (const info of jsm.streams.list()) {
+        const { name, subjects, storage } = info.config;
+        found.push({ name, subjects, storage });
+      }
+      return found.sort((a, b) => a.name.localeCompare(b.name));
+    });
+    expect(streams).toEqual(
+      [...topics].sort().map((topic) => ({
+        name: streamNameOf(topic),
+        subjects: [topic],
+        storage: 'file',
+      })),
+    );
+  });
+
+  it('keeps what it stored through a kill -9 and a restart on the same port and store', async () => {
+    await withJetStream(async (jsm) => {
+      const ack = await jsm.jetstream().publish('user.registered', 'before', { msgID: 'event-1' });
+      expect(ack).toMatchObject({ stream: 'user_registered', duplicate: false });
+    });
+    const [pid] = broker.pids();
+    expect(pid).toBeDefined();
+
+    await broker.kill();
+    expect(await within(5_000, () => !alive(pid as number))).toBe(true);
+    expect(await accepts(port)).toBe(false);
+
+    await broker.restart();
+    expect(broker.pids()).toHaveLength(1);
+    expect(broker.pids()[0]).not.toBe(pid);
+    await withJetStream(async (jsm) => {
+      expect((await jsm.streams.info('user_registered')).state.messages).toBe(1);
+      // The same CloudEvent id published again (an outbox relay's retry) is stored once.
+      const again = await jsm
+        .jetstream()
+        .publish('user.registered', 'before', { msgID: 'event-1' });
+      expect(again.duplicate).toBe(true);
+      for (const topic of topics) await jsm.streams.info(streamNameOf(topic));
+    });
+  }, 30_000);
+
+  it('stops cleanly and leaves neither a process nor an open port', async () => {
+    const pids = broker.pids();
+    await broker.stop();
+    expect(group.names()).toEqual([]);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(await accepts(port)).toBe(false);
+    expect(listenersOn(port)).toEqual([]);
+    // Stopping again is harmless (the shop stops its processes first, then calls stop).
+    await broker.stop();
+    expect(output).toContain('Server is ready');
+  }, 30_000);
+});
