@@ -1,3 +1,8 @@
+// Wrapper module that pins nats-server (NATS with JetStream: the broker of the shop's nats
+// profile, components/nats/); packages/devkit/src/supervisor/brokers/nats.ts builds it with
+// `go build` (once, cached under ~/.cache/shop/nats-server/<version>) and reads the pinned
+// version from this file. github.com/nats-io/nats-server/v2 has no `replace` directives to
+// repeat here.
 module shop.local/tools/nats-server
 
 go 1.26.0
