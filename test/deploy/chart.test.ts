@@ -221,10 +221,11 @@ describe('with the default values', () => {
     expect(created.has('jwt-signing-keys')).toBe(false);
   });
 
-  it('ships components/common and the redis profile exactly as the files say', () => {
+  it('ships components/common and the redis profiles exactly as the files say', () => {
     const expected = [
       ...yamlFiles(join(componentsDir, 'common')),
       ...yamlFiles(join(componentsDir, 'redis')),
+      ...yamlFiles(join(componentsDir, 'statestore/redis')),
     ].flatMap(yamlDocuments);
     const shipped = shippedFromComponents(objects);
     expect(shipped).toHaveLength(expected.length);
@@ -366,12 +367,24 @@ describe('with all seven services enabled', () => {
 describe('switching the broker profile', () => {
   it('ships the chosen profile of every profile folder in components/ and no other', () => {
     const profiles = readdirSync(componentsDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && !['common', 'local'].includes(entry.name))
+      .filter(
+        (entry) => entry.isDirectory() && !['common', 'local', 'statestore'].includes(entry.name),
+      )
       .map((entry) => entry.name);
     expect(profiles).toContain('redis');
     for (const profile of profiles) {
-      const shipped = shippedFromComponents(render(['--set', `broker.profile=${profile}`]));
-      const expected = [join(componentsDir, 'common'), join(componentsDir, profile)]
+      // The render fails unless every variable the profile reads by envRef is given.
+      const envRefs = yamlFiles(join(componentsDir, profile))
+        .flatMap(yamlDocuments)
+        .flatMap((doc) => (doc as K8sObject).spec?.metadata ?? [])
+        .flatMap((item: { envRef?: string }) => (item.envRef ? [item.envRef] : []));
+      const env = envRefs.flatMap((name) => ['--set', `broker.sidecarEnv.${name}=test`]);
+      const shipped = shippedFromComponents(render(['--set', `broker.profile=${profile}`, ...env]));
+      const expected = [
+        join(componentsDir, 'common'),
+        join(componentsDir, profile),
+        join(componentsDir, 'statestore/redis'),
+      ]
         .flatMap(yamlFiles)
         .flatMap(yamlDocuments);
       expect(shipped, profile).toHaveLength(expected.length);
@@ -388,7 +401,15 @@ describe('switching the broker profile', () => {
       filter: (source) => source !== join(chartDir, 'files'),
     });
     cpSync(join(componentsDir, 'common'), join(chart, 'files/common'), { recursive: true });
+    cpSync(join(componentsDir, 'statestore/redis'), join(chart, 'files/statestore/redis'), {
+      recursive: true,
+    });
     expect(lstatSync(join(chart, 'files')).isSymbolicLink()).toBe(false);
+    // values.schema.json lists the profiles, so the copy's names the made-up one too.
+    const schemaFile = join(chart, 'values.schema.json');
+    const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
+    schema.properties.broker.properties.profile.enum.push('testbroker');
+    writeFileSync(schemaFile, JSON.stringify(schema));
     mkdirSync(join(chart, 'files/testbroker'));
     writeFileSync(
       join(chart, 'files/testbroker/pubsub.yaml'),
@@ -409,7 +430,9 @@ describe('switching the broker profile', () => {
   it('refuses a profile the chart does not have, and the local-only folders', () => {
     const missing = helm(['template', 'shop', chartDir, '--set', 'broker.profile=nosuchbroker']);
     expect(missing.status).not.toBe(0);
-    expect(missing.stderr).toContain('the chart has no files/nosuchbroker/*.yaml');
+    // values.schema.json names the profiles; chart-profiles.test.ts checks the template's own
+    // refusal of a profile without files.
+    expect(missing.stderr).toContain("at '/broker/profile'");
     for (const profile of ['common', 'local']) {
       const refused = helm(['template', 'shop', chartDir, '--set', `broker.profile=${profile}`]);
       expect(refused.status, profile).not.toBe(0);
