@@ -7,6 +7,7 @@ import {
   prepareBrokers,
   resolveDaprd,
   resolveFerretDB,
+  resolveKubeTools,
   resolveMailpit,
   resolveStripeMock,
   resolveVegeta,
@@ -30,6 +31,7 @@ try {
   resolveVegeta(repoRoot); // for npm run bench's checkouts at a constant rate
   resolveMailpit(repoRoot); // the private mail server of npm start and the tests
   resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
+  resolveKubeTools(repoRoot); // etcd, kube-apiserver and kubectl: the deploy tests' cluster
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
   // The other broker profiles (SHOP_BROKER): the test suite runs the saga on each.

@@ -100,10 +100,15 @@ function build(go: string, repoRoot: string, tool: GoTool, version: string, targ
     ? moduleCopyWith(go, wrapperDir, tool, version, env)
     : { dir: wrapperDir, mainPackage: tool.mainPackage, remove() {} };
   const tags = tool.buildTags?.length ? ['-tags', tool.buildTags.join(',')] : [];
+  // A build takes both cores for minutes; at the lowest priority it only takes what tests
+  // or a running shop beside it leave idle.
+  const nice = findExecutables('nice')[0];
+  const [command, prefix] = nice ? [nice, ['-n', '19', go]] : [go, []];
   try {
     const result = spawnSync(
-      go,
+      command,
       [
+        ...prefix,
         'build',
         ...tags,
         '-trimpath',

@@ -10,6 +10,19 @@ export { resolveDaprd } from './daprd.ts';
 export { type FerretDBHandle, ferretdbTool, resolveFerretDB } from './ferretdb.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
 export {
+  type CommandResult,
+  daprCustomResourceDefinitions,
+  etcdTool,
+  type KubeTools,
+  kubeApiserverTool,
+  kubectlTool,
+  resolveKubeTools,
+  runCommand,
+  startTestCluster,
+  type TestCluster,
+  testClusterContext,
+} from './kube.ts';
+export {
   type MailpitHandle,
   mailpitProcessName,
   mailpitTool,
