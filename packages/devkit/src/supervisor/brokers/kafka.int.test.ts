@@ -1,0 +1,176 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRepoRoot } from '../manifest.ts';
+import { ProcessGroup } from '../processes.ts';
+import type { BrokerHandle } from './index.ts';
+import { KafkaConnection, kafkaProcessName, partitionsPerTopic, startKafka } from './kafka.ts';
+
+// The kafka profile's broker alone, in a ProcessGroup of its own: its topics exist with a
+// leader on every partition before start returns, a kill -9 and a restart keep its data
+// (same cluster, and a topic made before the kill is still there) on the same ports, and a
+// stop leaves no process and no open port behind.
+const topics = ['user.registered', 'order.created', 'deadletter.users'];
+
+/** Loopback addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6}. */
+function listenersOn(port: number): string[] {
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, portHex] = (local ?? '').split(':');
+      if (state !== '0A' || Number.parseInt(portHex ?? '', 16) !== port) continue;
+      found.push(address === '0100007F' ? '127.0.0.1' : (address ?? '?'));
+    }
+  }
+  return found;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ port, host: '127.0.0.1' });
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line names `text` (the broker's folder): none may outlive it. */
+function processesNaming(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}
+
+describe('the kafka broker profile (single-node KRaft)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shop-kafka-'));
+  let output = '';
+  const group = new ProcessGroup({
+    output: (_name, line) => {
+      output = `${output}${line}\n`.slice(-8_000);
+    },
+    onUnexpectedExit: () => {},
+  });
+  let broker: BrokerHandle;
+  let port: number;
+  let controllerPort: number;
+
+  const withConnection = async <T>(use: (connection: KafkaConnection) => Promise<T>) => {
+    const connection = await KafkaConnection.open(port);
+    try {
+      return await use(connection);
+    } finally {
+      connection.close();
+    }
+  };
+
+  beforeAll(async () => {
+    broker = await startKafka({ group, repoRoot: findRepoRoot(), dir, topics, durable: false });
+    port = Number(broker.sidecarEnv.KAFKA_BROKERS?.split(':')[1]);
+    const properties = readFileSync(join(dir, 'server.properties'), 'utf8');
+    controllerPort = Number(/CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(properties)?.[1]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('listens on loopback only and has every topic, each partition with a leader', async () => {
+    expect(broker.processNames).toEqual([kafkaProcessName]);
+    expect(broker.sidecarEnv).toEqual({ KAFKA_BROKERS: `127.0.0.1:${port}` });
+    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    expect(listenersOn(controllerPort)).toEqual(['127.0.0.1']);
+    const metadata = await withConnection((connection) => connection.metadata(topics));
+    expect(metadata.topics.map((topic) => topic.name).sort()).toEqual([...topics].sort());
+    for (const topic of metadata.topics) {
+      expect(topic.errorCode).toBe(0);
+      expect(topic.partitions).toHaveLength(partitionsPerTopic);
+      for (const partition of topic.partitions) expect(partition.leader).toBe(1);
+    }
+  });
+
+  it('keeps its data through a kill -9 and a restart on the same ports and folder', async () => {
+    const before = await withConnection(async (connection) => {
+      // A topic the supervisor does not create itself: only the broker's log can bring it back.
+      const [created] = await connection.createTopics(['kept.across.restart'], 2);
+      expect(created).toMatchObject({ name: 'kept.across.restart', errorCode: 0 });
+      return connection.metadata([]);
+    });
+    expect(before.clusterId).toEqual(expect.any(String));
+    const [pid] = broker.pids();
+    expect(pid).toBeDefined();
+
+    await broker.kill();
+    expect(await within(5_000, () => !alive(pid as number))).toBe(true);
+    expect(await accepts(port)).toBe(false);
+
+    await broker.restart();
+    expect(broker.pids()).toHaveLength(1);
+    expect(broker.pids()[0]).not.toBe(pid);
+    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    const after = await withConnection((connection) =>
+      connection.metadata([...topics, 'kept.across.restart']),
+    );
+    expect(after.clusterId).toBe(before.clusterId);
+    const partitions = Object.fromEntries(
+      after.topics.map((topic) => [topic.name, topic.partitions.filter((p) => p.leader === 1)]),
+    );
+    for (const topic of topics) expect(partitions[topic]).toHaveLength(partitionsPerTopic);
+    expect(partitions['kept.across.restart']).toHaveLength(2);
+  }, 40_000);
+
+  it('stops cleanly and leaves neither a process nor an open port', async () => {
+    const pids = broker.pids();
+    await broker.stop();
+    expect(group.names()).toEqual([]);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(processesNaming(dir)).toEqual([]);
+    for (const open of [port, controllerPort]) {
+      expect(await accepts(open)).toBe(false);
+      expect(listenersOn(open)).toEqual([]);
+    }
+    // Stopping again is harmless (the shop stops its processes first, then calls stop).
+    await broker.stop();
+    expect(output).toContain('Kafka Server started');
+  }, 30_000);
+});
