@@ -1,10 +1,10 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Admin } from '@platformatic/kafka';
 import { freePorts } from '../ports.ts';
 import { ensureDebianProgram } from '../system.ts';
 import type { BrokerHandle, BrokerStartOptions } from './index.ts';
@@ -293,15 +293,9 @@ async function waitUntilReady(port: number, topics: string[], running: () => boo
   let lastProblem = 'it did not take connections';
   while (Date.now() < deadline) {
     if (!running()) throw new Error('kafka exited during start (see its log)');
-    const problem = await KafkaConnection.open(port)
-      .then(async (connection) => {
-        try {
-          return await readinessProblem(connection, topics);
-        } finally {
-          connection.close();
-        }
-      })
-      .catch((error: Error) => error.message);
+    const problem = await withKafkaAdmin(port, (admin) => readinessProblem(admin, topics)).catch(
+      describeKafkaError,
+    );
     if (problem === undefined) return;
     lastProblem = problem;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -316,261 +310,93 @@ async function waitUntilReady(port: number, topics: string[], running: () => boo
  * would first make it as a side effect of asking for its metadata), the dead-letter topics
  * exist before Dapr first needs them, and a restart is ready only once every partition has
  * its leader back, where publishes would otherwise fail meanwhile (LEADER_NOT_AVAILABLE).
+ * The client throws for a partition without a leader and a coordinator not available yet;
+ * waitUntilReady takes those as the problem of this round and asks again.
  */
-async function readinessProblem(
-  connection: KafkaConnection,
-  topics: string[],
-): Promise<string | undefined> {
-  const created = await connection.createTopics(topics, partitionsPerTopic);
-  const failed = created.filter(
-    (topic) => topic.errorCode !== errors.none && topic.errorCode !== errors.topicAlreadyExists,
-  );
-  if (failed.length > 0) {
-    const [first] = failed;
-    return `creating topic ${first?.name} failed with error ${first?.errorCode} ${first?.message ?? ''}`;
+async function readinessProblem(admin: Admin, topics: string[]): Promise<string | undefined> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    const failures = await admin
+      .createTopics({ topics: missing, partitions: partitionsPerTopic })
+      .then(
+        () => [],
+        // One made meanwhile (a client's metadata request auto-creates it) is as good.
+        (error: unknown) => leafErrors(error).filter((e) => e.apiId !== 'TOPIC_ALREADY_EXISTS'),
+      );
+    if (failures.length > 0) {
+      return `creating topics ${missing.join(', ')} failed: ${failures.map(describeLeaf).join('; ')}`;
+    }
   }
-  const metadata = await connection.metadata(topics);
-  for (const topic of metadata.topics) {
-    if (topic.errorCode !== errors.none) return `topic ${topic.name}: error ${topic.errorCode}`;
-    const leaderless = topic.partitions.find((p) => p.errorCode !== errors.none || p.leader < 0);
-    if (leaderless) return `topic ${topic.name} partition ${leaderless.index} has no leader yet`;
+  // A copy: the client sorts the list it is given in place.
+  const metadata = await admin.metadata({ topics: [...topics], forceUpdate: true });
+  for (const name of topics) {
+    const topic = metadata.topics.get(name);
+    if (!topic || topic.partitionsCount === 0) return `topic ${name} has no partitions yet`;
+    const leaderless = topic.partitions.findIndex(
+      (partition) => !partition || partition.leader < 0,
+    );
+    if (leaderless >= 0) return `topic ${name} partition ${leaderless} has no leader yet`;
   }
-  const coordinator = await connection.findGroupCoordinator('shop');
-  if (coordinator !== errors.none) return `the group coordinator answered error ${coordinator}`;
+  const { FindCoordinatorKeyTypes } = await import('@platformatic/kafka');
+  await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: ['shop'] });
   return undefined;
 }
 
-/** Kafka error codes the supervisor tells apart. */
-const errors = { none: 0, topicAlreadyExists: 36 } as const;
-
-// --- A minimal client of Kafka's wire protocol ---------------------------------------
-//
-// The supervisor needs three requests: create topics, read their metadata, find a group
-// coordinator. Speaking them from here takes one connection and a few milliseconds, where
-// the JVM tools of the distribution (kafka-topics.sh) take a second or two and a JVM each,
-// and create one topic per run. Each request uses a version that Kafka 4.x still serves
-// (KIP-896 dropped the oldest) in the classic, non-flexible encoding.
-
-const api = {
-  metadata: { key: 3, version: 4 },
-  findCoordinator: { key: 10, version: 1 },
-  createTopics: { key: 19, version: 4 },
-} as const;
-
-class Writer {
-  readonly #chunks: Buffer[] = [];
-  int8(value: number): this {
-    const chunk = Buffer.alloc(1);
-    chunk.writeInt8(value);
-    this.#chunks.push(chunk);
-    return this;
-  }
-  int16(value: number): this {
-    const chunk = Buffer.alloc(2);
-    chunk.writeInt16BE(value);
-    this.#chunks.push(chunk);
-    return this;
-  }
-  int32(value: number): this {
-    const chunk = Buffer.alloc(4);
-    chunk.writeInt32BE(value);
-    this.#chunks.push(chunk);
-    return this;
-  }
-  string(value: string | null): this {
-    if (value === null) return this.int16(-1);
-    const bytes = Buffer.from(value, 'utf8');
-    this.int16(bytes.length);
-    this.#chunks.push(bytes);
-    return this;
-  }
-  array<T>(items: readonly T[], write: (item: T) => void): this {
-    this.int32(items.length);
-    for (const item of items) write(item);
-    return this;
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.#chunks);
+/**
+ * Runs `use` with an admin client of the broker (@platformatic/kafka) and closes it after,
+ * so no connection outlives one round of questions and none keeps the process alive. The
+ * client does not retry by itself (waitUntilReady asks again, every 100 ms) and logs
+ * nothing unless DEBUG names plt:kafka. It is loaded on first use: the other profiles never
+ * pay for it.
+ */
+export async function withKafkaAdmin<T>(
+  port: number,
+  use: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const { Admin } = await import('@platformatic/kafka');
+  const admin = new Admin({
+    clientId: 'shop-supervisor',
+    bootstrapBrokers: [`127.0.0.1:${port}`],
+    connectTimeout: 2_000,
+    // How long a request may wait for its answer, and how long the broker may take to
+    // create topics before it answers.
+    requestTimeout: 10_000,
+    timeout: 10_000,
+    retries: 0,
+  });
+  try {
+    return await use(admin);
+  } finally {
+    await admin.close().catch(() => {});
   }
 }
 
-class Reader {
-  #offset = 0;
-  readonly #buffer: Buffer;
-  constructor(buffer: Buffer) {
-    this.#buffer = buffer;
-  }
-  int8(): number {
-    const value = this.#buffer.readInt8(this.#offset);
-    this.#offset += 1;
-    return value;
-  }
-  int16(): number {
-    const value = this.#buffer.readInt16BE(this.#offset);
-    this.#offset += 2;
-    return value;
-  }
-  int32(): number {
-    const value = this.#buffer.readInt32BE(this.#offset);
-    this.#offset += 4;
-    return value;
-  }
-  string(): string | null {
-    const length = this.int16();
-    if (length < 0) return null;
-    const value = this.#buffer.toString('utf8', this.#offset, this.#offset + length);
-    this.#offset += length;
-    return value;
-  }
-  array<T>(read: () => T): T[] {
-    const count = this.int32();
-    const items: T[] = [];
-    for (let i = 0; i < count; i++) items.push(read());
-    return items;
-  }
-}
-
-export type TopicMetadata = {
-  name: string;
-  errorCode: number;
-  partitions: Array<{ index: number; errorCode: number; leader: number }>;
+type KafkaClientError = Error & {
+  apiId?: string;
+  path?: string;
+  serverErrorMessage?: string | null;
 };
 
-/** One connection to a broker; requests go one at a time, each awaited. */
-export class KafkaConnection {
-  #correlationId = 0;
-  #received = Buffer.alloc(0);
-  #pending: { resolve(frame: Buffer): void; reject(error: Error): void } | undefined;
-  #failure: Error | undefined;
-
-  readonly #socket: Socket;
-
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', (data) => {
-      this.#received = Buffer.concat([this.#received, data]);
-      this.#deliver();
-    });
-    const fail = (error: Error) => {
-      this.#failure ??= error;
-      this.#pending?.reject(this.#failure);
-      this.#pending = undefined;
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('the broker closed the connection')));
-    socket.setTimeout(10_000, () => socket.destroy(new Error('the broker did not answer')));
+/** The innermost errors of one of the client's errors, which nest (MultipleErrors). */
+function leafErrors(error: unknown): KafkaClientError[] {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return error.errors.flatMap(leafErrors);
   }
+  return [error instanceof Error ? error : new Error(String(error))];
+}
 
-  static open(port: number, host = '127.0.0.1'): Promise<KafkaConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new KafkaConnection(socket));
-      });
-      socket.once('error', reject);
-    });
+/** A Kafka error code's name and the broker's words, or a network error and its cause. */
+function describeLeaf(error: KafkaClientError): string {
+  if (error.apiId) {
+    const where = error.path ? ` at ${error.path}` : '';
+    return `${error.apiId}${where}: ${error.serverErrorMessage || error.message}`;
   }
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
 
-  close(): void {
-    this.#socket.destroy();
-  }
-
-  #deliver(): void {
-    if (this.#received.length < 4) return;
-    const size = this.#received.readInt32BE(0);
-    if (this.#received.length < 4 + size) return;
-    const frame = this.#received.subarray(4, 4 + size);
-    this.#received = this.#received.subarray(4 + size);
-    const pending = this.#pending;
-    this.#pending = undefined;
-    pending?.resolve(frame);
-  }
-
-  async #request(which: { key: number; version: number }, body: Buffer): Promise<Reader> {
-    if (this.#failure) throw this.#failure;
-    const correlationId = ++this.#correlationId;
-    // Request header v1: api key, api version, correlation id, client id.
-    const header = new Writer()
-      .int16(which.key)
-      .int16(which.version)
-      .int32(correlationId)
-      .string('shop-supervisor')
-      .bytes();
-    const frame = await new Promise<Buffer>((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#socket.write(
-        Buffer.concat([new Writer().int32(header.length + body.length).bytes(), header, body]),
-      );
-    });
-    // Response header v0: the correlation id.
-    const reader = new Reader(frame);
-    if (reader.int32() !== correlationId) throw new Error('the broker answered out of turn');
-    return reader;
-  }
-
-  /** CreateTopics v4; a topic that exists already answers error 36 and is left as it is. */
-  async createTopics(
-    topics: string[],
-    partitions: number,
-  ): Promise<Array<{ name: string; errorCode: number; message: string | null }>> {
-    const body = new Writer();
-    body
-      .array(topics, (name) => {
-        body
-          .string(name)
-          .int32(partitions)
-          .int16(-1) // the broker's default.replication.factor
-          .array([], () => {}) // no manual assignment
-          .array([], () => {}); // no per-topic configuration: the broker's defaults
-      })
-      .int32(10_000) // timeout_ms
-      .int8(0); // validate_only: false
-    const reader = await this.#request(api.createTopics, body.bytes());
-    reader.int32(); // throttle_time_ms
-    return reader.array(() => ({
-      name: reader.string() ?? '',
-      errorCode: reader.int16(),
-      message: reader.string(),
-    }));
-  }
-
-  /** Metadata v4 of the given topics, without creating any. */
-  async metadata(topics: string[]): Promise<{ clusterId: string | null; topics: TopicMetadata[] }> {
-    const body = new Writer();
-    body.array(topics, (name) => body.string(name)).int8(0); // allow_auto_topic_creation: false
-    const reader = await this.#request(api.metadata, body.bytes());
-    reader.int32(); // throttle_time_ms
-    reader.array(() => {
-      reader.int32(); // node_id
-      reader.string(); // host
-      reader.int32(); // port
-      reader.string(); // rack
-    });
-    const clusterId = reader.string();
-    reader.int32(); // controller_id
-    const found = reader.array(() => {
-      const errorCode = reader.int16();
-      const name = reader.string() ?? '';
-      reader.int8(); // is_internal
-      const partitions = reader.array(() => {
-        const partitionError = reader.int16();
-        const index = reader.int32();
-        const leader = reader.int32();
-        reader.array(() => reader.int32()); // replica_nodes
-        reader.array(() => reader.int32()); // isr_nodes
-        return { index, errorCode: partitionError, leader };
-      });
-      return { name, errorCode, partitions };
-    });
-    return { clusterId, topics: found };
-  }
-
-  /** FindCoordinator v1 for a consumer group: its error code (0 once offsets can be kept). */
-  async findGroupCoordinator(groupId: string): Promise<number> {
-    const body = new Writer().string(groupId).int8(0).bytes(); // key_type 0: a group
-    const reader = await this.#request(api.findCoordinator, body);
-    reader.int32(); // throttle_time_ms
-    return reader.int16();
-  }
+/** One line for what went wrong in a round of waitUntilReady. */
+function describeKafkaError(error: unknown): string {
+  return [...new Set(leafErrors(error).map(describeLeaf))].join('; ');
 }
