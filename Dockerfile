@@ -16,8 +16,12 @@ COPY services/${SERVICE}/package.json services/${SERVICE}/
 # scripts stay off, as the repository's allowScripts has them: nothing the services run
 # needs one. `npm install` rather than `npm ci`: a lockfile written where a registry lacks
 # some of Biome's per-platform binaries (dev-only) would make `npm ci` refuse it.
+# TypeScript is a root devDependency, but vue (under the gateway's API reference page) names
+# it as an optional peer, so npm counts it as a production package; nothing in an image
+# compiles TypeScript (Node strips the types), so it goes.
 RUN --mount=type=cache,target=/root/.npm \
-    npm install --omit=dev --workspace "services/${SERVICE}" --ignore-scripts --no-audit --no-fund
+    npm install --omit=dev --workspace "services/${SERVICE}" --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
 
 FROM node:24-slim AS app
 ARG SERVICE

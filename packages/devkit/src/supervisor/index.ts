@@ -10,6 +10,24 @@ export { resolveDaprd } from './daprd.ts';
 export { type FerretDBHandle, ferretdbTool, resolveFerretDB } from './ferretdb.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
 export {
+  type BaseImage,
+  debianMirror,
+  ensureBaseImage,
+  ensureBuildah,
+  externalBaseImages,
+  fullyQualified,
+  type ImageFacts,
+  imageAccount,
+  imageSize,
+  inspectImage,
+  type Log,
+  type MountedImage,
+  mountImage,
+  runProgram,
+  spawnImageEntrypoint,
+  standInLabel,
+} from './images.ts';
+export {
   type CommandResult,
   daprCustomResourceDefinitions,
   etcdTool,

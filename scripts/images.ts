@@ -1,0 +1,213 @@
+// Builds every service's runtime image from the repository's Dockerfile with buildah, no
+// Docker engine needed:
+//   npm run images                 every service
+//   npm run images -- users orders only these
+// Images are tagged <image.registry of the chart>/<service>:dev. Each carries a label with a
+// hash of its inputs (the Dockerfile, .dockerignore, the files it copies, the base image), so
+// an image that is already current is kept rather than rebuilt.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
+import {
+  type BaseImage,
+  ensureBaseImage,
+  ensureBuildah,
+  externalBaseImages,
+  findRepoRoot,
+  imageSize,
+  inspectImage,
+  type Log,
+  runProgram,
+} from '@shop/devkit/supervisor';
+import { parse } from 'yaml';
+
+// The package's types declare an ES default export; at run time the CommonJS module is the factory.
+const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
+
+export const imageTagSuffix = 'dev';
+export const sourcesHashLabel = 'shop.sources-hash';
+const target = 'runtime';
+
+export function imageName(root: string, service: string): string {
+  const values = parse(readFileSync(join(root, 'charts/shop/values.yaml'), 'utf8')) as {
+    image: { registry: string };
+  };
+  return `${values.image.registry}/${service}:${imageTagSuffix}`;
+}
+
+/** The services the Dockerfile can build: every folder of services/ with a package.json. */
+export function imageServices(root: string): string[] {
+  return readdirSync(join(root, 'services'))
+    .filter((name) => {
+      try {
+        return statSync(join(root, 'services', name, 'package.json')).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
+/** The Node version the repository pins (root package.json), which the stand-in base carries. */
+function pinnedNodeVersion(root: string): string {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    devDependencies?: Record<string, string>;
+  };
+  const version = manifest.devDependencies?.node;
+  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) {
+    throw new Error('the root package.json must pin an exact "node" devDependency');
+  }
+  return version;
+}
+
+/**
+ * A digest of everything that decides the service's image: the Dockerfile, .dockerignore,
+ * the base image, and every file of the build context that the Dockerfile copies for it
+ * (path, executable bit, content), as .dockerignore filters the context.
+ */
+export function sourcesHash(root: string, service: string, baseImageId: string): string {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const ignoreRules = readFileSync(join(root, '.dockerignore'), 'utf8');
+  const ignored = dockerignore().add(ignoreRules);
+  const hash = createHash('sha256');
+  for (const part of [dockerfile, ignoreRules, baseImageId, service, target]) {
+    hash.update(`${part}\0`);
+  }
+  const sources = [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)].flatMap((match) =>
+    (match[1] as string)
+      .split(/\s+/)
+      .map((source) => source.replaceAll('$' + '{SERVICE}', service)),
+  );
+  const visit = (path: string) => {
+    if (ignored.ignores(path)) return;
+    const stat = statSync(join(root, path));
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(join(root, path)).sort()) visit(`${path}/${name}`);
+      return;
+    }
+    hash.update(`${path}\0${stat.mode & 0o111 ? 'x' : '-'}\0`);
+    hash.update(readFileSync(join(root, path)));
+  };
+  for (const source of [...new Set(sources)].sort()) visit(source.replace(/\/$/, ''));
+  return hash.digest('hex');
+}
+
+export type ServiceImage = {
+  service: string;
+  name: string;
+  id: string;
+  /** As buildah reports it, e.g. "338 MB". */
+  size: string;
+  /** False when the image in storage was already current. */
+  built: boolean;
+  seconds: number;
+};
+
+export type ImagesResult = { base: BaseImage; images: ServiceImage[] };
+
+/**
+ * Builds (or keeps, when current) the runtime image of each service, one after another so
+ * that they share buildah's layer cache and the npm cache mount.
+ */
+export async function buildServiceImages(
+  options: { services?: string[]; log?: Log; verbose?: boolean } = {},
+): Promise<ImagesResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const root = findRepoRoot(import.meta.dirname);
+  const buildah = ensureBuildah();
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const bases = externalBaseImages(dockerfile);
+  if (bases.length !== 1) {
+    throw new Error(`expected the Dockerfile to build on one image, found: ${bases.join(', ')}`);
+  }
+  const baseReference = bases[0] as string;
+  const nodeVersion = pinnedNodeVersion(root);
+  // The stand-in carries the pinned Node; it must be the release line the Dockerfile names.
+  const baseLine = /^(?:.*\/)?node:(\d+)/.exec(baseReference)?.[1];
+  if (baseLine !== nodeVersion.split('.')[0]) {
+    throw new Error(
+      `the Dockerfile builds on ${baseReference} but the repository pins Node ${nodeVersion}`,
+    );
+  }
+  const base = await ensureBaseImage(
+    buildah,
+    baseReference,
+    { nodeVersion },
+    { log, verbose: options.verbose ?? false },
+  );
+  log(`base: ${base.description}`);
+
+  const images: ServiceImage[] = [];
+  for (const service of options.services ?? imageServices(root)) {
+    const started = Date.now();
+    const name = imageName(root, service);
+    const hash = sourcesHash(root, service, base.id);
+    const existing = await inspectImage(buildah, name);
+    const current = existing?.labels[sourcesHashLabel] === hash;
+    if (!current) {
+      log(`${name}: building`);
+      await runProgram(
+        buildah,
+        [
+          'bud',
+          '--isolation',
+          'chroot',
+          '--layers',
+          // The base was just pulled or made; never reach for a registry here.
+          '--pull=never',
+          '--target',
+          target,
+          '--build-arg',
+          `SERVICE=${service}`,
+          '--label',
+          `${sourcesHashLabel}=${hash}`,
+          '--tag',
+          name,
+          '--file',
+          join(root, 'Dockerfile'),
+          root,
+        ],
+        { log: options.verbose ? (line) => log(`  ${line}`) : undefined },
+      );
+    }
+    const image = await inspectImage(buildah, name);
+    if (!image) throw new Error(`${name} was built but buildah cannot find it`);
+    // The image this one replaced is now nameless; nothing refers to a service's final image.
+    if (existing && existing.id !== image.id) {
+      await runProgram(buildah, ['rmi', existing.id]).catch(() => {});
+    }
+    images.push({
+      service,
+      name,
+      id: image.id,
+      size: await imageSize(buildah, name),
+      built: !current,
+      seconds: (Date.now() - started) / 1000,
+    });
+  }
+  return { base, images };
+}
+
+if (import.meta.main) {
+  const started = Date.now();
+  const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const verbose = !process.argv.includes('--quiet');
+  const { base, images } = await buildServiceImages({
+    ...(requested.length > 0 ? { services: requested } : {}),
+    verbose,
+  });
+  console.log('');
+  for (const image of images) {
+    const how = image.built ? `built in ${image.seconds.toFixed(0)} s` : 'already current';
+    console.log(
+      `${image.name.padEnd(24)} ${image.id.slice(0, 12)}  ${image.size.padStart(7)}  ${how}`,
+    );
+  }
+  if (base.standIn) {
+    console.log(
+      `\nBuilt on a LOCAL STAND-IN base (label shop.stand-in=true): for checks on this machine only; never push these images.`,
+    );
+  }
+  console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
