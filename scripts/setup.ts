@@ -6,10 +6,12 @@ import {
   findRepoRoot,
   prepareBrokers,
   resolveDaprd,
+  resolveFakeNodeTools,
   resolveFerretDB,
   resolveKubeTools,
   resolveMailpit,
   resolveStripeMock,
+  resolveTilt,
   resolveVegeta,
 } from '@shop/devkit/supervisor';
 import { resolveHelm } from './helm.ts';
@@ -32,6 +34,8 @@ try {
   resolveMailpit(repoRoot); // the private mail server of npm start and the tests
   resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
   resolveKubeTools(repoRoot); // etcd, kube-apiserver and kubectl: the deploy tests' cluster
+  resolveTilt(repoRoot); // the deploy tests run the Tiltfile through real Tilt
+  resolveFakeNodeTools(repoRoot); // controllers, scheduler and kwok's node for its `tilt ci`
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
   // The other broker profiles (SHOP_BROKER): the test suite runs the saga on each.

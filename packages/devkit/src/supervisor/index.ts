@@ -40,6 +40,7 @@ export {
   type TestCluster,
   testClusterContext,
 } from './kube.ts';
+export { type FakeNodes, resolveFakeNodeTools, startFakeNodes } from './kwok.ts';
 export {
   type MailpitHandle,
   mailpitProcessName,
@@ -70,4 +71,5 @@ export {
   stripeMockTool,
 } from './stripe-mock.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';
+export { resolveTilt, tiltVersion } from './tilt.ts';
 export { resolveVegeta, vegetaTool } from './vegeta.ts';

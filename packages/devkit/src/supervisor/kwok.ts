@@ -1,0 +1,211 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { type GoTool, resolveGoTool } from './go-tool.ts';
+import { kubeApiserverTool, type TestCluster } from './kube.ts';
+import { ProcessGroup } from './processes.ts';
+import { findExecutables } from './system.ts';
+
+// What the test cluster of kube.ts lacks for workloads to progress: the controllers that
+// turn Deployments and Jobs into pods, the scheduler that puts pods on a node, and kwok,
+// which plays that node and reports its pods running, ready or, for a Job, completed. No
+// container ever runs; a pod is an object whose status kwok writes.
+
+const kwokModule = 'sigs.k8s.io/kwok';
+
+export const kwokTool: GoTool = {
+  name: 'kwok',
+  wrapperDir: 'tools/kwok',
+  module: kwokModule,
+  mainPackage: `${kwokModule}/cmd/kwok`,
+  // The release is a constant in kwok's source, so the binary reports it unstamped.
+  ldflags: () => '-s -w',
+  buildEnv: { CGO_ENABLED: '0' },
+  versionArgs: ['--version'],
+  versionFrom: (output) => /^kwok version v(\S+)/m.exec(output)?.[1],
+  pathVariable: 'KWOK_PATH',
+  installHint: (version) =>
+    `kwok ${version} was not found and Go is not installed to build it. Install Go 1.26 or ` +
+    `newer, or put kwok v${version} on PATH (or point KWOK_PATH at it).`,
+};
+
+/** The kube-apiserver's stamping and version check, for a sibling command of its release. */
+function kubernetesCommand(name: string, pathVariable: string): GoTool {
+  return {
+    ...kubeApiserverTool,
+    name,
+    wrapperDir: 'tools/kube-controllers',
+    mainPackage: `k8s.io/kubernetes/cmd/${name}`,
+    pathVariable,
+    installHint: (version) =>
+      `${name} ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
+      `or newer, or put ${name} v${version} on PATH (or point ${pathVariable} at it).`,
+  };
+}
+
+export const kubeControllerManagerTool = kubernetesCommand(
+  'kube-controller-manager',
+  'KUBE_CONTROLLER_MANAGER_PATH',
+);
+export const kubeSchedulerTool = kubernetesCommand('kube-scheduler', 'KUBE_SCHEDULER_PATH');
+
+export type FakeNodeTools = { kubeControllerManager: string; kubeScheduler: string; kwok: string };
+
+/**
+ * kube-controller-manager, kube-scheduler (tools/kube-controllers) and kwok (tools/kwok) of
+ * their pinned versions, each built once and cached like daprd. The scheduler reuses most of
+ * the controller manager's compiled packages, so it is built second.
+ */
+export function resolveFakeNodeTools(repoRoot: string): FakeNodeTools {
+  return {
+    kubeControllerManager: resolveGoTool(repoRoot, kubeControllerManagerTool),
+    kubeScheduler: resolveGoTool(repoRoot, kubeSchedulerTool),
+    kwok: resolveGoTool(repoRoot, kwokTool),
+  };
+}
+
+/**
+ * The stage files kwok's own "fast" setup uses, read from the pinned kwok module: a node
+ * that turns Ready and keeps its heartbeat, pods that turn Ready at once, pods of a Job
+ * that complete, and deleted pods that go away.
+ */
+function kwokStageFiles(repoRoot: string): string[] {
+  const go = findExecutables('go', ['/usr/local/go/bin'])[0];
+  if (!go) throw new Error("Go is needed to read kwok's stages from the kwok module");
+  const download = spawnSync(go, ['mod', 'download', '-json', kwokModule], {
+    cwd: join(repoRoot, kwokTool.wrapperDir),
+    encoding: 'utf8',
+  });
+  const moduleDir = download.status === 0 ? (JSON.parse(download.stdout).Dir as string) : '';
+  if (!moduleDir) throw new Error(`go mod download ${kwokModule} failed: ${download.stderr}`);
+  return [
+    'node/fast/node-initialize.yaml',
+    'node/heartbeat/node-heartbeat.yaml',
+    'pod/fast/pod-ready.yaml',
+    'pod/fast/pod-complete.yaml',
+    'pod/fast/pod-delete.yaml',
+  ].map((path) => join(moduleDir, 'kustomize/stage', path));
+}
+
+export const fakeNodeName = 'kwok-node';
+
+export type FakeNodes = {
+  /** The last lines the three wrote, for an error message. */
+  output(): string;
+  stop(): Promise<void>;
+};
+
+/**
+ * Runs the controllers, the scheduler and kwok against the test cluster, with one fake node
+ * that takes any pod. Resolves once the node is Ready and the `default` namespace has its
+ * service account (without it, the API server refuses pods that do not name another).
+ */
+export async function startFakeNodes(
+  cluster: TestCluster,
+  options: { repoRoot: string },
+): Promise<FakeNodes> {
+  const tools = resolveFakeNodeTools(options.repoRoot);
+  const stages = kwokStageFiles(options.repoRoot);
+  let output = '';
+  const group = new ProcessGroup({
+    output: (name, line) => {
+      output = `${output}${name}: ${line}\n`.slice(-16_000);
+    },
+    onUnexpectedExit: () => {},
+  });
+  const env = { PATH: process.env.PATH };
+  const common = ['--kubeconfig', cluster.kubeconfig, '--leader-elect=false'];
+  const stop = () =>
+    group.stopInStages([['kwok'], ['kube-scheduler', 'kube-controller-manager']], 5_000);
+  try {
+    group.start({
+      name: 'kube-controller-manager',
+      command: tools.kubeControllerManager,
+      args: [
+        ...common,
+        // Nothing needs its metrics or health endpoints, and a fixed port could be taken.
+        '--secure-port=0',
+        // The key kube-apiserver verifies service-account tokens with, so the token
+        // controller may sign them.
+        '--service-account-private-key-file',
+        join(cluster.dir, 'service-account.key'),
+        '--use-service-account-credentials=false',
+      ],
+      cwd: cluster.dir,
+      env,
+    });
+    group.start({
+      name: 'kube-scheduler',
+      command: tools.kubeScheduler,
+      args: [...common, '--secure-port=0'],
+      cwd: cluster.dir,
+      env,
+    });
+    const nodeCreated = await cluster.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: fakeNodeName,
+          labels: {
+            'kubernetes.io/hostname': fakeNodeName,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+          },
+          // Tells an admin reading the cluster that no kubelet is behind this node.
+          annotations: { 'kwok.x-k8s.io/node': 'fake' },
+        },
+      }),
+    );
+    if (nodeCreated.status !== 0)
+      throw new Error(`creating the fake node failed: ${nodeCreated.stderr}`);
+    group.start({
+      name: 'kwok',
+      command: tools.kwok,
+      args: [
+        '--kubeconfig',
+        cluster.kubeconfig,
+        '--manage-single-node',
+        fakeNodeName,
+        ...stages.flatMap((file) => ['--config', file]),
+        // Its kubelet-like API (logs, exec) is of no use without containers.
+        '--server-address',
+        '',
+      ],
+      cwd: cluster.dir,
+      env: { ...env, HOME: cluster.dir },
+    });
+    await waitFor(
+      () =>
+        cluster.kubectl(['wait', '--for=condition=Ready', `node/${fakeNodeName}`, '--timeout=5s']),
+      group,
+      `node ${fakeNodeName} to be Ready`,
+    );
+    await waitFor(
+      () => cluster.kubectl(['get', 'serviceaccount', 'default', '--namespace', 'default']),
+      group,
+      'the default service account',
+    );
+    return { output: () => output, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(`the fake node did not start: ${(error as Error).message}\n${output}`);
+  }
+}
+
+async function waitFor(
+  attempt: () => Promise<{ status: number | null }>,
+  group: ProcessGroup,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if ((await attempt()).status === 0) return;
+    const gone = ['kube-controller-manager', 'kube-scheduler', 'kwok'].find(
+      (name) => !group.has(name),
+    );
+    if (gone) throw new Error(`${gone} exited while waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { findExecutables } from './system.ts';
+
+// No registry these machines reach serves Tilt (the Go module proxy refuses its modules),
+// so it is built from a source archive kept beside the repository, checked against the
+// digest its README gives.
+export const tiltVersion = '0.37.6';
+const sourceArchiveName = `tilt-${tiltVersion}-src.tar.gz`;
+const sourceArchiveSha256 = '9e6004be8764d96bcb24f512c59285dd638c2bd6c6a002c29d4cf2197cc77bd7';
+/** Relative to the repository root. */
+export const tiltSourceDir = '../shared/tools/tilt';
+
+function cachedTiltPath(): string {
+  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(cacheRoot, 'shop', 'tilt', tiltVersion, 'tilt');
+}
+
+/** The version `tilt version` reports ("v0.37.6, built ..."), without the leading `v`. */
+export function reportedTiltVersion(binary: string): string | undefined {
+  const result = spawnSync(binary, ['version'], { encoding: 'utf8', timeout: 10_000 });
+  if (result.status !== 0) return undefined;
+  return /^v?(\d+\.\d+\.\d+\S*?),/.exec(result.stdout.trim())?.[1];
+}
+
+/**
+ * A Tilt of the pinned version: TILT_PATH as it is, else the build cache or PATH when they
+ * hold that version, else built (once) from the source archive and cached.
+ */
+export function resolveTilt(repoRoot: string): string {
+  const fromVariable = process.env.TILT_PATH;
+  if (fromVariable) return fromVariable;
+  const cached = cachedTiltPath();
+  for (const candidate of [cached, ...findExecutables('tilt')]) {
+    if (existsSync(candidate) && reportedTiltVersion(candidate) === tiltVersion) return candidate;
+  }
+  const archive = resolve(repoRoot, tiltSourceDir, sourceArchiveName);
+  if (!existsSync(archive)) {
+    throw new Error(
+      `Tilt ${tiltVersion} is not built yet and its source ${join(tiltSourceDir, sourceArchiveName)} ` +
+        `is missing (looked for ${archive}). Put the archive there, or install Tilt ${tiltVersion} ` +
+        'and point TILT_PATH at it.',
+    );
+  }
+  const go = findExecutables('go', ['/usr/local/go/bin'])[0];
+  if (!go) {
+    throw new Error(
+      `Tilt ${tiltVersion} is not built yet and Go is not installed to build it from ${archive}. ` +
+        `Install Go 1.26 or newer, or install Tilt ${tiltVersion} and point TILT_PATH at it.`,
+    );
+  }
+  buildTilt(go, archive, cached);
+  return cached;
+}
+
+function verifyDigest(archive: string): void {
+  const digest = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  if (digest !== sourceArchiveSha256) {
+    throw new Error(
+      `${archive} has sha256 ${digest}, not the ${sourceArchiveSha256} of Tilt ${tiltVersion}'s source; ` +
+        'refusing to build from it',
+    );
+  }
+}
+
+function buildTilt(go: string, archive: string, target: string): void {
+  verifyDigest(archive);
+  console.error(
+    `shop: building tilt ${tiltVersion} from ${archive}; this happens once and takes minutes ...`,
+  );
+  const started = performance.now();
+  mkdirSync(join(target, '..'), { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  const workDir = mkdtempSync(join(tmpdir(), 'shop-tilt-src-'));
+  try {
+    const unpacked = spawnSync('tar', ['xzf', archive, '-C', workDir], { stdio: 'inherit' });
+    if (unpacked.status !== 0) throw new Error(`unpacking ${archive} failed`);
+    const sourceDir = join(workDir, `tilt-${tiltVersion}`);
+    // The archive leaves out the web UI; Tilt embeds this folder, and `tilt ci` serves the
+    // page, so an empty one stands in.
+    mkdirSync(join(sourceDir, 'pkg/assets/build'), { recursive: true });
+    writeFileSync(join(sourceDir, 'pkg/assets/build/index.html'), '');
+    const result = spawnSync(
+      go,
+      [
+        'build',
+        // The archive carries upstream's vendor folder, so nothing is fetched.
+        '-mod=vendor',
+        // Pure-Go user lookups; the tree-sitter parsers below still need cgo.
+        '-tags',
+        'osusergo',
+        '-ldflags',
+        `-s -w -X main.version=${tiltVersion}`,
+        '-o',
+        partial,
+        './cmd/tilt',
+      ],
+      { cwd: sourceDir, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '1' } },
+    );
+    if (result.status !== 0 || reportedTiltVersion(partial) !== tiltVersion) {
+      rmSync(partial, { force: true });
+      throw new Error(`building tilt ${tiltVersion} failed (see the go output above)`);
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  // A rename is atomic, so a concurrent run never sees a half-written binary.
+  renameSync(partial, target);
+  const seconds = Math.round((performance.now() - started) / 1000);
+  console.error(`shop: tilt ${tiltVersion} built in ${seconds} s, cached at ${target}`);
+}
