@@ -237,14 +237,17 @@ describe('with the default values', () => {
   });
 
   it('configures the sidecars for Kubernetes: DNS name resolution, metrics, no local-only parts', () => {
-    const [configuration, ...others] = ofKind(objects, 'Configuration');
-    expect(others).toHaveLength(0);
-    expect(configuration?.spec.nameResolution).toBeUndefined();
-    expect(JSON.stringify(configuration).toLowerCase()).not.toContain('sqlite');
-    expect(configuration?.spec.metrics.enabled).toBe(true);
-    expect(configuration?.spec.tracing.otel).toBeUndefined();
+    // One per app (its access-control list is its own; chart-hardening.test.ts checks it).
+    const configurations = ofKind(objects, 'Configuration');
+    expect(configurations).toHaveLength(ofKind(objects, 'Deployment').length);
     const local = parse(readFileSync(join(componentsDir, 'config.yaml'), 'utf8'));
-    expect(configuration?.spec.tracing.samplingRate).toBe(local.spec.tracing.samplingRate);
+    for (const configuration of configurations) {
+      expect(configuration.spec.nameResolution).toBeUndefined();
+      expect(JSON.stringify(configuration).toLowerCase()).not.toContain('sqlite');
+      expect(configuration.spec.metrics.enabled).toBe(true);
+      expect(configuration.spec.tracing.otel).toBeUndefined();
+      expect(configuration.spec.tracing.samplingRate).toBe(local.spec.tracing.samplingRate);
+    }
     const fileStores = ofKind(objects, 'Component').filter(
       (c) => c.spec.type === 'secretstores.local.file',
     );
@@ -538,7 +541,13 @@ describe('values that change what is rendered', () => {
       backend: { service: unknown };
     }>;
     // The public API only: probes and metrics are not routed out of the cluster.
-    expect(paths.map((p) => p.path)).toEqual(['/api/', '/.well-known/']);
+    expect(paths.map((p) => p.path)).toEqual([
+      '/api/',
+      '/.well-known/',
+      '/graphql',
+      '/openapi.json',
+      '/docs',
+    ]);
     for (const p of paths)
       expect(p.backend.service).toEqual({ name: 'gateway', port: { name: 'http' } });
   });

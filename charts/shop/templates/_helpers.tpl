@@ -179,22 +179,92 @@ dapr.io/env-from-secret: {{ join "," $refs | quote }}
 {{- end }}
 {{- end }}
 
-{{/* The services to deploy: their entries merged over `defaults`, keyed by name. */}}
+{{/*
+The services to deploy: their entries merged over `defaults`, keyed by name. sprig's merge
+treats false as unset, so a service's `autoscaling.enabled: false` would lose to a default
+of true; it is carried over by hand.
+*/}}
 {{- define "shop.enabledServices" -}}
 {{- $enabled := dict -}}
 {{- range $name, $svc := .Values.services }}
 {{- if $svc.enabled }}
-{{- $_ := set $enabled $name (merge (deepCopy $svc) (deepCopy $.Values.defaults)) -}}
+{{- $merged := merge (deepCopy $svc) (deepCopy $.Values.defaults) -}}
+{{- $own := $svc.autoscaling | default dict -}}
+{{- if hasKey $own "enabled" }}
+{{- $_ := set $merged.autoscaling "enabled" $own.enabled -}}
+{{- end }}
+{{- $_ := set $enabled $name $merged -}}
 {{- end }}
 {{- end }}
 {{- toJson $enabled -}}
 {{- end }}
 
-{{/* Every Secret some enabled service reads through the Dapr secret store, as a JSON list. */}}
-{{- define "shop.secretStoreReads" -}}
-{{- $names := list -}}
-{{- range $name, $s := include "shop.enabledServices" . | fromJson }}
-{{- $names = concat $names ($s.secretStoreReads | default list) -}}
+{{/* The name of one app's Dapr Configuration. Takes (dict "root" $ "name" $name). */}}
+{{- define "shop.daprConfigName" -}}
+{{ printf "%s-%s" .root.Values.dapr.configName .name }}
 {{- end }}
-{{- $names | uniq | sortAlpha | toJson -}}
+
+{{/*
+dapr.accessControl checked and read, as JSON: callee -> caller -> {"all": bool,
+"operations": [{"name": "/path", "httpVerb": ["GET"]}]}. Every app id named must be one of
+services: (enabled or not), so a misspelt caller fails here instead of being a policy
+that never matches. Methods are "VERB /path"; the schema says the same, and this holds
+with --skip-schema-validation too.
+*/}}
+{{- define "shop.accessControl" -}}
+{{- $result := dict -}}
+{{- $known := keys .Values.services | sortAlpha -}}
+{{- range $callee, $callers := .Values.dapr.accessControl | default dict }}
+{{- if not (has $callee $known) }}
+{{- fail (printf "dapr.accessControl.%s: no service %q in services (%s)" $callee $callee (join ", " $known)) }}
+{{- end }}
+{{- $policies := dict -}}
+{{- range $caller, $allowed := $callers | default dict }}
+{{- if not (has $caller $known) }}
+{{- fail (printf "dapr.accessControl.%s.%s: no service %q in services (%s)" $callee $caller $caller (join ", " $known)) }}
+{{- end }}
+{{- if eq (toString $allowed) "all" }}
+{{- $_ := set $policies $caller (dict "all" true "operations" list) -}}
+{{- else if kindIs "slice" $allowed }}
+{{- $operations := list -}}
+{{- range $method := $allowed }}
+{{- if not (regexMatch `^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|\*) /[^\s]*$` (toString $method)) }}
+{{- fail (printf "dapr.accessControl.%s.%s: %q is not \"VERB /path\" (e.g. \"GET /.well-known/jwks.json\")" $callee $caller (toString $method)) }}
+{{- end }}
+{{- $parts := splitList " " $method -}}
+{{- $operations = append $operations (dict "name" (index $parts 1) "httpVerb" (list (index $parts 0))) -}}
+{{- end }}
+{{- if not $operations }}
+{{- fail (printf "dapr.accessControl.%s.%s: no methods; leave the caller out instead" $callee $caller) }}
+{{- end }}
+{{- $_ := set $policies $caller (dict "all" false "operations" $operations) -}}
+{{- else }}
+{{- fail (printf "dapr.accessControl.%s.%s: give `all` or a list of \"VERB /path\"" $callee $caller) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $result $callee $policies -}}
+{{- end }}
+{{- toJson $result -}}
+{{- end }}
+
+{{/*
+The app ids that may invoke one app, as a JSON list (sorted). Takes (dict "root" $ "name" $name).
+*/}}
+{{- define "shop.callersOf" -}}
+{{- $acl := include "shop.accessControl" .root | fromJson -}}
+{{- keys (get $acl .name | default dict) | sortAlpha | toJson -}}
+{{- end }}
+
+{{/*
+The app ids one app may invoke, as a JSON list (sorted). Takes (dict "root" $ "name" $name).
+*/}}
+{{- define "shop.calleesOf" -}}
+{{- $acl := include "shop.accessControl" .root | fromJson -}}
+{{- $callees := list -}}
+{{- range $callee, $callers := $acl }}
+{{- if hasKey $callers $.name }}
+{{- $callees = append $callees $callee -}}
+{{- end }}
+{{- end }}
+{{- $callees | sortAlpha | toJson -}}
 {{- end }}
