@@ -1,62 +1,49 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
 import { ProcessGroup } from '../processes.ts';
 import { shopTopics } from './index.ts';
 import {
-  type AmqpWire,
-  amqpEncode,
-  amqpLogin,
   isRunning,
   portAnswers,
   type RabbitMQHandle,
   startRabbitMQ,
+  withAmqpConnection,
 } from './rabbitmq.ts';
-
-const { u8, u16, u64, shortString, emptyTable } = amqpEncode;
 
 // notifications' queue for user.registered, declared by the broker at boot from
 // components/common/subscriptions.yaml, before any sidecar subscribed.
 const queue = 'notifications-user.registered';
 
-/** Opens channel 1 with publisher confirms on. */
-async function confirmingChannel(wire: AmqpWire): Promise<void> {
-  wire.sendMethod(1, 20, 10, [shortString('')]); // channel.open
-  await wire.expectMethod(1, 20, 11);
-  wire.sendMethod(1, 85, 10, [u8(0)]); // confirm.select
-  await wire.expectMethod(1, 85, 11);
+/** A channel with publisher confirms on, logged in as the sidecars are; closed after `use`. */
+function withConfirmChannel<T>(
+  broker: RabbitMQHandle,
+  use: (channel: ConfirmChannel) => Promise<T>,
+): Promise<T> {
+  return withAmqpConnection(broker.ports.amqp, broker.credentials, async (connection) => {
+    const channel = await connection.createConfirmChannel();
+    // Failures also reject the call that met them.
+    channel.on('error', () => {});
+    return use(channel);
+  });
 }
 
-/** Publishes a persistent message and waits for the broker's confirm. */
-async function publishPersistent(wire: AmqpWire, exchange: string, body: string): Promise<void> {
-  wire.sendMethod(1, 60, 40, [u16(0), shortString(exchange), shortString(''), u8(0)]);
-  const content = Buffer.from(body);
-  // Content header: class basic, weight 0, body size, flags (delivery-mode only), mode 2.
-  wire.sendFrame(2, 1, Buffer.concat([u16(60), u16(0), u64(content.length), u16(0x1000), u8(2)]));
-  wire.sendFrame(3, 1, content);
-  await wire.expectMethod(1, 60, 80); // basic.ack
+/** Publishes a persistent message and waits for the broker's confirm (a nack fails). */
+async function publishPersistent(
+  channel: ConfirmChannel,
+  exchange: string,
+  body: string,
+): Promise<void> {
+  channel.publish(exchange, '', Buffer.from(body), { persistent: true });
+  await channel.waitForConfirms();
 }
 
 /** How many messages wait in `name`; a passive declare fails if the queue does not exist. */
-async function messagesIn(wire: AmqpWire, name: string): Promise<number> {
-  wire.sendMethod(1, 50, 10, [u16(0), shortString(name), u8(1), emptyTable()]);
-  const ok = await wire.expectMethod(1, 50, 11);
-  return ok.readUInt32BE(1 + ok.readUInt8(0));
-}
-
-async function withConnection<T>(
-  broker: RabbitMQHandle,
-  use: (wire: AmqpWire) => Promise<T>,
-): Promise<T> {
-  const wire = await amqpLogin(broker.ports.amqp, broker.credentials);
-  try {
-    await confirmingChannel(wire);
-    return await use(wire);
-  } finally {
-    await wire.close();
-  }
+async function messagesIn(channel: ConfirmChannel, name: string): Promise<number> {
+  return (await channel.checkQueue(name)).messageCount;
 }
 
 async function openPorts(broker: RabbitMQHandle): Promise<number[]> {
@@ -96,10 +83,10 @@ describe('the rabbitmq broker profile', () => {
     expect(broker.sidecarEnv.RABBITMQ_URL).toBe(
       `amqp://shop:${broker.credentials.password}@127.0.0.1:${broker.ports.amqp}`,
     );
-    await withConnection(broker, async (wire) => {
-      expect(await messagesIn(wire, queue)).toBe(0);
-      await publishPersistent(wire, 'user.registered', '{"id":"evt-1"}');
-      expect(await messagesIn(wire, queue)).toBe(1);
+    await withConfirmChannel(broker, async (channel) => {
+      expect(await messagesIn(channel, queue)).toBe(0);
+      await publishPersistent(channel, 'user.registered', '{"id":"evt-1"}');
+      expect(await messagesIn(channel, queue)).toBe(1);
     });
     const running = broker.pids();
     // epmd, the Erlang VM and its port helpers.
@@ -112,7 +99,7 @@ describe('the rabbitmq broker profile', () => {
     expect(await openPorts(broker)).toEqual([]);
 
     await broker.restart();
-    expect(await withConnection(broker, (wire) => messagesIn(wire, queue))).toBe(1);
+    expect(await withConfirmChannel(broker, (channel) => messagesIn(channel, queue))).toBe(1);
     const restarted = broker.pids();
     expect(restarted.length).toBeGreaterThanOrEqual(3);
 

@@ -7,8 +7,9 @@ import {
   realpathSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { ChannelModel } from 'amqplib';
 import { parse, parseAllDocuments } from 'yaml';
 import { freePorts } from '../ports.ts';
 import type { ChildSpec, ProcessGroup } from '../processes.ts';
@@ -156,10 +157,11 @@ export async function startRabbitMQ(options: BrokerStartOptions): Promise<Rabbit
       () => group.has(epmdProcess),
     );
     if (epmdUp) group.start(serverSpec);
+    const login = loginProbe(amqp, credentials);
     const ready =
       epmdUp &&
       (await waitUntil(
-        () => acceptsLogin(amqp, credentials),
+        () => login.accepts(),
         () => group.has(serverProcess) && group.has(epmdProcess),
       ));
     if (ready) {
@@ -169,7 +171,8 @@ export async function startRabbitMQ(options: BrokerStartOptions): Promise<Rabbit
     // A port picked free may have been taken before the node bound it: try fresh ones.
     if (attempt >= 3) {
       throw new Error(
-        `rabbitmq-server did not take logins on 127.0.0.1:${amqp} (its logs are in ${folders.log}); ` +
+        `rabbitmq-server did not take logins on 127.0.0.1:${amqp} (last login attempt: ${login.lastProblem}; ` +
+          `its logs are in ${folders.log}); ` +
           `it printed:\n${lastLines(stdoutFile)}`,
       );
     }
@@ -202,12 +205,16 @@ function handle(
       );
       if (!epmdUp) throw new Error(`rabbitmq's epmd did not come back on port ${ports.epmd}`);
       if (!group.has(serverProcess)) group.restart(serverProcess);
+      const login = loginProbe(ports.amqp, credentials);
       const ready = await waitUntil(
-        () => acceptsLogin(ports.amqp, credentials),
+        () => login.accepts(),
         () => group.has(serverProcess),
       );
-      if (!ready)
-        throw new Error(`rabbitmq-server did not take logins again on port ${ports.amqp}`);
+      if (!ready) {
+        throw new Error(
+          `rabbitmq-server did not take logins again on port ${ports.amqp} (last login attempt: ${login.lastProblem})`,
+        );
+      }
     },
     pids: () => ownedPids(dir),
     stop: () => stopAll(group, dir, 'SIGTERM'),
@@ -473,209 +480,97 @@ export function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function acceptsLogin(
+/**
+ * Tells whether the sidecars' account can log in and open a channel; each round is its own
+ * connection, closed after. What went wrong last is kept for the error of a start that
+ * never got there.
+ */
+function loginProbe(port: number, credentials: RabbitMQHandle['credentials']) {
+  const probe = {
+    lastProblem: 'none made',
+    async accepts(): Promise<boolean> {
+      try {
+        await withAmqpConnection(port, credentials, async (connection) => {
+          const channel = await connection.createChannel();
+          // A failure also rejects the call that met it; an unheard 'error' event would throw
+          // inside the client.
+          channel.on('error', () => {});
+          await channel.close();
+        });
+        return true;
+      } catch (error) {
+        probe.lastProblem = error instanceof Error ? error.message : String(error);
+        return false;
+      }
+    },
+  };
+  return probe;
+}
+
+/**
+ * Runs `use` on an AMQP connection (amqplib) to the broker on that loopback port, logged in
+ * with `credentials` on the vhost "/", then closes it. The TCP connect and the login may
+ * each take up to `timeoutMs` without a byte from the broker, `use` and the close together
+ * `timeoutMs`; past that the call fails and the socket is destroyed. No heartbeats and no
+ * reconnects: nothing of it outlives the call or keeps the process alive. A channel that
+ * `use` opens needs an 'error' listener (failures also reject the call that met them).
+ * amqplib is loaded on first use: the other profiles never pay for it.
+ */
+export async function withAmqpConnection<T>(
   port: number,
   credentials: RabbitMQHandle['credentials'],
-): Promise<boolean> {
-  try {
-    const wire = await amqpLogin(port, credentials);
-    await wire.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// A minimal AMQP 0-9-1 client: enough to log in (the readiness probe) and, in the broker's
-// own test, to publish and count messages. Dapr's sidecars are the real clients.
-
-type Frame = { type: number; channel: number; payload: Buffer };
-
-const frameEnd = 0xce;
-
-export const amqpEncode = {
-  u8: (n: number) => Buffer.from([n]),
-  u16: (n: number) => {
-    const buffer = Buffer.alloc(2);
-    buffer.writeUInt16BE(n);
-    return buffer;
-  },
-  u32: (n: number) => {
-    const buffer = Buffer.alloc(4);
-    buffer.writeUInt32BE(n);
-    return buffer;
-  },
-  u64: (n: number) => {
-    const buffer = Buffer.alloc(8);
-    buffer.writeBigUInt64BE(BigInt(n));
-    return buffer;
-  },
-  shortString: (text: string) =>
-    Buffer.concat([Buffer.from([Buffer.byteLength(text)]), Buffer.from(text)]),
-  longString: (bytes: Buffer) => Buffer.concat([amqpEncode.u32(bytes.length), bytes]),
-  emptyTable: () => amqpEncode.u32(0),
-};
-
-export class AmqpWire {
-  readonly #socket: Socket;
-  #pending = Buffer.alloc(0);
-  readonly #frames: Frame[] = [];
-  #wake: (() => void) | undefined;
-  #failure: Error | undefined;
-
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', (chunk) => {
-      this.#pending = Buffer.concat([this.#pending, chunk]);
-      this.#readFrames();
+  use: (connection: ChannelModel) => Promise<T>,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const { connect } = await import('amqplib');
+  const connection = await connect(
+    {
+      protocol: 'amqp',
+      hostname: '127.0.0.1',
+      port,
+      username: credentials.user,
+      password: credentials.password,
+      vhost: '/',
+      heartbeat: 0,
+    },
+    {
+      timeout: timeoutMs,
+      // Each question is one small frame: Nagle's wait would add 40 ms to every answer.
+      noDelay: true,
+      clientProperties: { connection_name: 'shop-supervisor' },
+    },
+  ).catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`no AMQP login to 127.0.0.1:${port} as ${credentials.user}: ${reason}`, {
+      cause: error,
     });
-    socket.on('error', (error) => this.#fail(error));
-    socket.on('close', () => this.#fail(new Error('the broker closed the connection')));
-    socket.on('timeout', () => this.#fail(new Error('the broker did not answer in time')));
-  }
-
-  /** Connects and announces AMQP 0-9-1; the broker answers with connection.start. */
-  static connect(port: number, timeoutMs = 2_000): Promise<AmqpWire> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.setTimeout(timeoutMs);
-      const wire = new AmqpWire(socket);
-      socket.once('error', reject);
-      socket.once('timeout', () => reject(new Error(`no connection to port ${port}`)));
-      socket.once('connect', () => {
-        socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
-        resolve(wire);
-      });
-    });
-  }
-
-  sendFrame(type: number, channel: number, payload: Buffer): void {
-    const header = Buffer.alloc(7);
-    header.writeUInt8(type, 0);
-    header.writeUInt16BE(channel, 1);
-    header.writeUInt32BE(payload.length, 3);
-    this.#socket.write(Buffer.concat([header, payload, Buffer.from([frameEnd])]));
-  }
-
-  sendMethod(channel: number, classId: number, methodId: number, args: Buffer[] = []): void {
-    this.sendFrame(
-      1,
-      channel,
-      Buffer.concat([amqpEncode.u16(classId), amqpEncode.u16(methodId), ...args]),
+  });
+  // A lost socket or a close from the broker also rejects whatever waits on it; an 'error'
+  // event nobody listens to would throw inside the client.
+  connection.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`rabbitmq on port ${port} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
     );
-  }
-
-  /**
-   * The next method on `channel`, which must be `classId.methodId`; its arguments. A close
-   * from the broker (connection or channel) rejects with its reply code and text.
-   */
-  async expectMethod(channel: number, classId: number, methodId: number): Promise<Buffer> {
-    for (;;) {
-      const frame = await this.#nextFrame();
-      if (frame.type !== 1 || frame.channel !== channel) continue;
-      const gotClass = frame.payload.readUInt16BE(0);
-      const gotMethod = frame.payload.readUInt16BE(2);
-      const args = frame.payload.subarray(4);
-      const closing =
-        (gotClass === 10 && gotMethod === 50) || (gotClass === 20 && gotMethod === 40);
-      if (closing) {
-        const code = args.readUInt16BE(0);
-        const text = args.subarray(3, 3 + args.readUInt8(2)).toString();
-        throw new Error(
-          `the broker closed the ${gotClass === 10 ? 'connection' : 'channel'}: ${code} ${text}`,
-        );
-      }
-      if (gotClass !== classId || gotMethod !== methodId) {
-        throw new Error(
-          `expected AMQP method ${classId}.${methodId}, got ${gotClass}.${gotMethod}`,
-        );
-      }
-      return args;
-    }
-  }
-
-  /** Closes politely (connection.close, close-ok), so the broker logs no abrupt client. */
-  async close(): Promise<void> {
-    try {
-      this.sendMethod(0, 10, 50, [
-        amqpEncode.u16(200),
-        amqpEncode.shortString(''),
-        amqpEncode.u16(0),
-        amqpEncode.u16(0),
-      ]);
-      await this.expectMethod(0, 10, 51);
-    } finally {
-      this.#socket.destroy();
-    }
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-  }
-
-  #readFrames(): void {
-    while (this.#pending.length >= 7) {
-      const size = this.#pending.readUInt32BE(3);
-      if (this.#pending.length < 8 + size) return;
-      if (this.#pending[7 + size] !== frameEnd) {
-        this.#fail(new Error('malformed AMQP frame'));
-        return;
-      }
-      this.#frames.push({
-        type: this.#pending.readUInt8(0),
-        channel: this.#pending.readUInt16BE(1),
-        payload: this.#pending.subarray(7, 7 + size),
-      });
-      this.#pending = this.#pending.subarray(8 + size);
-    }
-    this.#wake?.();
-  }
-
-  #fail(error: Error): void {
-    this.#failure ??= error;
-    this.#wake?.();
-  }
-
-  async #nextFrame(): Promise<Frame> {
-    for (;;) {
-      const frame = this.#frames.shift();
-      if (frame) return frame;
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-      this.#wake = undefined;
-    }
+  });
+  try {
+    return await Promise.race([use(connection), expired]);
+  } finally {
+    // A polite close (close, close-ok) if the broker still answers in time, so it logs no
+    // abrupt client; then the socket goes either way.
+    await Promise.race([connection.close(), expired]).catch(() => {});
+    clearTimeout(timer);
+    destroySocket(connection);
   }
 }
 
-/** Logs in with PLAIN and opens the vhost; the connection is ready for channels. */
-export async function amqpLogin(
-  port: number,
-  credentials: { user: string; password: string },
-  vhost = '/',
-): Promise<AmqpWire> {
-  const wire = await AmqpWire.connect(port);
-  try {
-    await wire.expectMethod(0, 10, 10); // connection.start
-    wire.sendMethod(0, 10, 11, [
-      amqpEncode.emptyTable(), // client properties
-      amqpEncode.shortString('PLAIN'),
-      amqpEncode.longString(Buffer.from(`\0${credentials.user}\0${credentials.password}`)),
-      amqpEncode.shortString('en_US'),
-    ]);
-    const tune = await wire.expectMethod(0, 10, 30);
-    // The broker's channel and frame limits as offered; no heartbeats on a short connection.
-    wire.sendMethod(0, 10, 31, [tune.subarray(0, 6), amqpEncode.u16(0)]);
-    wire.sendMethod(0, 10, 40, [
-      amqpEncode.shortString(vhost),
-      amqpEncode.shortString(''),
-      amqpEncode.u8(0),
-    ]);
-    await wire.expectMethod(0, 10, 41);
-    return wire;
-  } catch (error) {
-    wire.destroy();
-    throw error;
-  }
+/**
+ * amqplib's close waits for the broker's close-ok, and its types do not show the socket;
+ * the connection keeps it as `stream`.
+ */
+function destroySocket(connection: ChannelModel): void {
+  const internal = connection.connection as { stream?: { destroy?: () => void } };
+  internal.stream?.destroy?.();
 }
