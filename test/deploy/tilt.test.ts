@@ -446,17 +446,33 @@ describe(`tilt alpha tiltfile-result in the ${kindContext} context`, () => {
     expect(kindsAndNames(manifest(result, 'infra-setup')).sort()).toEqual(infraSetup.sort());
   });
 
-  it("groups the chart's Dapr resources, Secrets, service accounts and RBAC into shop-setup", () => {
+  it("groups the chart's Dapr resources, Secrets, service accounts, RBAC, NetworkPolicies and disruption budgets into shop-setup", () => {
     const objects = objectsOf(manifest(result, 'shop-setup'));
     const kinds = new Set(objects.map((obj) => obj.kind));
-    for (const kind of ['Component', 'Configuration', 'Subscription', 'Secret', 'ServiceAccount']) {
+    for (const kind of [
+      'Component',
+      'Configuration',
+      'Subscription',
+      'Secret',
+      'ServiceAccount',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+    ]) {
       expect(kinds, kind).toContain(kind);
     }
     expect(
       objects.filter(
         (obj) =>
           !obj.apiVersion.startsWith('dapr.io/') &&
-          !['Secret', 'ServiceAccount', 'Role', 'RoleBinding'].includes(obj.kind),
+          ![
+            'Secret',
+            'ServiceAccount',
+            'Role',
+            'RoleBinding',
+            'NetworkPolicy',
+            'PodDisruptionBudget',
+            'HorizontalPodAutoscaler',
+          ].includes(obj.kind),
       ),
     ).toEqual([]);
     expect(manifest(result, 'shop-setup').ResourceDependencies ?? []).toEqual([]);
