@@ -1,8 +1,8 @@
 export {
   adminOrders,
   checkoutsThroughFault,
-  type FaultRunResult,
   createProductWithStock,
+  type FaultRunResult,
   type OrderView,
   type PaymentView,
   type Placement,
