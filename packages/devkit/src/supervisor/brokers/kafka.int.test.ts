@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
+import { isRunning, listeningAddresses, portAnswers } from '../probes.ts';
 import { ProcessGroup } from '../processes.ts';
 import type { BrokerHandle } from './index.ts';
 import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from './kafka.ts';
@@ -13,50 +13,6 @@ import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from
 // (same cluster, and a topic made before the kill is still there) on the same ports, and a
 // stop leaves no process and no open port behind.
 const topics = ['user.registered', 'order.created', 'deadletter.users'];
-
-/** Loopback addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6}. */
-function listenersOn(port: number): string[] {
-  const found: string[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.trim().split('\n').slice(1)) {
-      const [, local, , state] = line.trim().split(/\s+/);
-      const [address, portHex] = (local ?? '').split(':');
-      if (state !== '0A' || Number.parseInt(portHex ?? '', 16) !== port) continue;
-      found.push(address === '0100007F' ? '127.0.0.1' : (address ?? '?'));
-    }
-  }
-  return found;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp({ port, host: '127.0.0.1' });
-    socket.setTimeout(1_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Processes whose command line names `text` (the broker's folder): none may outlive it. */
 function processesNaming(text: string): number[] {
@@ -109,8 +65,8 @@ describe('the kafka broker profile (single-node KRaft)', () => {
   it('listens on loopback only and has every topic, each partition with a leader', async () => {
     expect(broker.processNames).toEqual([kafkaProcessName]);
     expect(broker.sidecarEnv).toEqual({ KAFKA_BROKERS: `127.0.0.1:${port}` });
-    expect(listenersOn(port)).toEqual(['127.0.0.1']);
-    expect(listenersOn(controllerPort)).toEqual(['127.0.0.1']);
+    expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
+    expect(listeningAddresses(controllerPort)).toEqual(['127.0.0.1']);
     // The client throws for a topic that does not exist or a partition with an error.
     const metadata = await withKafkaAdmin(port, (admin) => admin.metadata({ topics: [...topics] }));
     for (const name of topics) {
@@ -134,13 +90,13 @@ describe('the kafka broker profile (single-node KRaft)', () => {
     expect(pid).toBeDefined();
 
     await broker.kill();
-    expect(await within(5_000, () => !alive(pid as number))).toBe(true);
-    expect(await accepts(port)).toBe(false);
+    expect(await within(5_000, () => !isRunning(pid as number))).toBe(true);
+    expect(await portAnswers(port)).toBe(false);
 
     await broker.restart();
     expect(broker.pids()).toHaveLength(1);
     expect(broker.pids()[0]).not.toBe(pid);
-    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
     const after = await withKafkaAdmin(port, (admin) =>
       admin.metadata({ topics: [...topics, 'kept.across.restart'] }),
     );
@@ -159,11 +115,11 @@ describe('the kafka broker profile (single-node KRaft)', () => {
     const pids = broker.pids();
     await broker.stop();
     expect(group.names()).toEqual([]);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
     expect(processesNaming(dir)).toEqual([]);
     for (const open of [port, controllerPort]) {
-      expect(await accepts(open)).toBe(false);
-      expect(listenersOn(open)).toEqual([]);
+      expect(await portAnswers(open)).toBe(false);
+      expect(listeningAddresses(open)).toEqual([]);
     }
     // Stopping again is harmless (the shop stops its processes first, then calls stop).
     await broker.stop();

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect as connectTcp } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
+import { isRunning, listeningAddresses, portAnswers } from '../probes.ts';
 import { ProcessGroup } from '../processes.ts';
 import type { BrokerHandle } from './index.ts';
 import { natsProcessName, startNats, streamNameOf } from './nats.ts';
@@ -14,50 +14,6 @@ import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 // anyone publishes, an event stored before a kill -9 is there after the restart (same port,
 // same store), and a stop leaves no process and no open port behind.
 const topics = ['user.registered', 'order.created', 'deadletter.users'];
-
-/** Loopback addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6}. */
-function listenersOn(port: number): string[] {
-  const found: string[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.trim().split('\n').slice(1)) {
-      const [, local, , state] = line.trim().split(/\s+/);
-      const [address, portHex] = (local ?? '').split(':');
-      if (state !== '0A' || Number.parseInt(portHex ?? '', 16) !== port) continue;
-      found.push(address === '0100007F' ? '127.0.0.1' : (address ?? '?'));
-    }
-  }
-  return found;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp({ port, host: '127.0.0.1' });
-    socket.setTimeout(1_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -103,7 +59,7 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
 
   it('listens on loopback only and has a file-backed stream holding exactly each topic', async () => {
     expect(broker.processNames).toEqual([natsProcessName]);
-    expect(listenersOn(port)).toEqual(['127.0.0.1']);
+    expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
     const streams = await withJetStream(async (jsm) => {
       const found: Array<{ name: string; subjects: string[]; storage: string }> = [];
       for await (const info of jsm.streams.list()) {
@@ -130,8 +86,8 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
     expect(pid).toBeDefined();
 
     await broker.kill();
-    expect(await within(5_000, () => !alive(pid as number))).toBe(true);
-    expect(await accepts(port)).toBe(false);
+    expect(await within(5_000, () => !isRunning(pid as number))).toBe(true);
+    expect(await portAnswers(port)).toBe(false);
 
     await broker.restart();
     expect(broker.pids()).toHaveLength(1);
@@ -151,9 +107,9 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
     const pids = broker.pids();
     await broker.stop();
     expect(group.names()).toEqual([]);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
-    expect(await accepts(port)).toBe(false);
-    expect(listenersOn(port)).toEqual([]);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    expect(await portAnswers(port)).toBe(false);
+    expect(listeningAddresses(port)).toEqual([]);
     // Stopping again is harmless (the shop stops its processes first, then calls stop).
     await broker.stop();
     expect(output).toContain('Server is ready');

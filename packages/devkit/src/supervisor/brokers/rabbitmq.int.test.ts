@@ -4,15 +4,10 @@ import { join } from 'node:path';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
+import { isRunning, portAnswers } from '../probes.ts';
 import { ProcessGroup } from '../processes.ts';
 import { shopTopics } from './index.ts';
-import {
-  isRunning,
-  portAnswers,
-  type RabbitMQHandle,
-  startRabbitMQ,
-  withAmqpConnection,
-} from './rabbitmq.ts';
+import { type RabbitMQHandle, startRabbitMQ, withAmqpConnection } from './rabbitmq.ts';
 
 // notifications' queue for user.registered, declared by the broker at boot from
 // components/common/subscriptions.yaml, before any sidecar subscribed.
@@ -48,7 +43,7 @@ async function messagesIn(channel: ConfirmChannel, name: string): Promise<number
 
 async function openPorts(broker: RabbitMQHandle): Promise<number[]> {
   const ports = Object.values(broker.ports);
-  const answering = await Promise.all(ports.map(portAnswers));
+  const answering = await Promise.all(ports.map((port) => portAnswers(port)));
   return ports.filter((_, i) => answering[i]);
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { parse, parseAllDocuments } from 'yaml';
 import { freePorts } from '../ports.ts';
+import { isRunning } from '../probes.ts';
 import type { ChildSpec, ProcessGroup } from '../processes.ts';
 import { ensureDebianProgram, findExecutables } from '../system.ts';
 import type { BrokerHandle, BrokerStartOptions } from './index.ts';
@@ -264,16 +265,6 @@ function ownedPids(dir: string): number[] {
   return pids.filter(isRunning);
 }
 
-/** Alive and not a zombie waiting for a parent that does not reap it. */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The node's name, made once per folder: the database lives under it, so it must not
  * change between starts on the same data, and two shops on one machine must not share it.
@@ -463,20 +454,6 @@ function epmdAnswers(port: number): Promise<boolean> {
     // Length 1, then NAMES_REQ (110); the answer starts with epmd's port (4 bytes).
     socket.once('connect', () => socket.write(Buffer.from([0, 1, 110])));
     socket.once('data', (data) => done(data.length >= 4));
-  });
-}
-
-/** Something accepts TCP connections on that loopback port. */
-export function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
   });
 }
 

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+
+/** Something accepts TCP connections on that loopback port (within 1 s). */
+export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => done(true));
+  });
+}
+
+/** Alive and not a zombie waiting for a parent that does not reap it. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The addresses with a listening TCP socket on `port`, read from /proc/net/tcp{,6}: how a
+ * test proves a private server listens on loopback only, and that nothing is left after it.
+ */
+export function listeningAddresses(port: number): string[] {
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.trim().split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, portHex] = (local ?? '').split(':');
+      // 0A: LISTEN. 0100007F is 127.0.0.1 in the kernel's byte order.
+      if (state !== '0A' || Number.parseInt(portHex ?? '', 16) !== port) continue;
+      found.push(address === '0100007F' ? '127.0.0.1' : (address ?? '?'));
+    }
+  }
+  return found;
+}
