@@ -21,7 +21,6 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   findExecutables,
-  findRepoRoot,
   runCommand,
   shopTopics,
   startTestCluster,
@@ -30,22 +29,20 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { jwksPath } from '../../packages/platform/src/auth/jwks-via-dapr.ts';
-import { resolveHelm } from '../../scripts/helm.ts';
 import { upstreams } from '../../services/gateway/src/proxy/upstreams.ts';
+import {
+  chartDir,
+  helm,
+  type K8sObject,
+  type Metadata,
+  named,
+  ofKind,
+  prepareHelm,
+  renderChart,
+  renderChartError,
+  repoRoot,
+} from './support/chart.ts';
 
-type Metadata = {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-};
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: Metadata;
-  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each test reads what it checks
-  [field: string]: any;
-};
 type Resources = { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
 type Container = {
   name: string;
@@ -93,8 +90,6 @@ type PolicyRule = { ports?: { port: number; protocol?: string }[]; from?: Peer[]
 type AccessControl = Record<string, Record<string, 'all' | string[]>>;
 type Call = { caller: string; callee: string; verb: string; path: string; where: string };
 
-const repoRoot = findRepoRoot(import.meta.dirname);
-const chartDir = join(repoRoot, 'charts/shop');
 const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
 const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8'));
 const accessControl = values.dapr.accessControl as AccessControl;
@@ -111,27 +106,11 @@ const daprInternalPort = 50002;
 const daprMetricsPort = 9090;
 /** A product id, standing in for the ones the code puts into a path. */
 const sampleId = '0190c1de-7b1e-7000-8000-000000000001';
-let helmPath = '';
 let daprAcl = '';
 
-function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(helmPath, args, { encoding: 'utf8', timeout: 30_000 });
-}
-
-function render(args: string[] = [], ns = namespace): K8sObject[] {
-  const result = helm(['template', 'shop', chartDir, '--namespace', ns, ...tokens, ...args]);
-  if (result.status !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout)
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((obj): obj is K8sObject => obj !== null);
-}
-
-/** A render that must fail; returns helm's error output. */
-function renderError(args: string[]): string {
-  const result = helm(['template', 'shop', chartDir, '--namespace', namespace, ...args]);
-  expect(result.status, result.stdout.slice(0, 500)).not.toBe(0);
-  return result.stderr;
-}
+const render = (args: string[] = [], ns = namespace) =>
+  renderChart([...tokens, ...args], { namespace: ns });
+const renderError = (args: string[]) => renderChartError(args, { namespace });
 
 /** The NOTES `helm install` prints, without a cluster. */
 function notes(args: string[] = []): string {
@@ -149,16 +128,6 @@ function notes(args: string[] = []): string {
   const at = result.stdout.indexOf('\nNOTES:\n');
   expect(at).toBeGreaterThan(0);
   return result.stdout.slice(at);
-}
-
-function ofKind<T = K8sObject>(objects: K8sObject[], kind: string): T[] {
-  return objects.filter((obj) => obj.kind === kind) as T[];
-}
-
-function named<T extends { metadata: Metadata }>(objects: T[], name: string): T {
-  const found = objects.find((obj) => obj.metadata.name === name);
-  if (!found) throw new Error(`no object named ${name}`);
-  return found;
 }
 
 const workloads = (objects: K8sObject[]) => [
@@ -518,7 +487,7 @@ const call = (
 });
 
 beforeAll(() => {
-  helmPath = resolveHelm(repoRoot);
+  prepareHelm();
   daprAcl = buildDaprAclEvaluator();
 }, 15 * 60_000);
 
@@ -1371,7 +1340,7 @@ describe('the optional objects, in a real Kubernetes API server', () => {
   async function strictDryRun(ns: string, args: string[]) {
     if (!cluster) throw new Error('no cluster');
     // Never spawnSync while the cluster runs: the event loop drains its output pipes.
-    const rendered = await runCommand(helmPath, [
+    const rendered = await runCommand(prepareHelm(), [
       'template',
       'shop',
       chartDir,

@@ -1,22 +1,25 @@
-// The chart's broker and state store profiles, rendered by the pinned helm: every broker
-// with every state store ships its component files as they are and hands every sidecar
-// the variables those files read (plain or from a Secret), a missing one fails the render,
-// the nats profile gets its stream Job, and Tilt's throw-away brokers match what the
-// Tiltfile and the chart expect of them.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  brokerProfiles,
-  findRepoRoot,
-  shopTopics,
-  stateStoreProfiles,
-} from '@shop/devkit/supervisor';
+import { brokerProfiles, shopTopics, stateStoreProfiles } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { streamNameOf } from '../../packages/devkit/src/supervisor/brokers/nats.ts';
-import { resolveHelm } from '../../scripts/helm.ts';
+import {
+  chartDir,
+  helm,
+  type K8sObject,
+  type Metadata,
+  named,
+  ofKind,
+  prepareHelm,
+  renderChart,
+  renderChartError,
+  repoRoot,
+  shippedFromComponents,
+  yamlDocuments,
+  yamlFiles,
+} from './support/chart.ts';
 
 type EnvVar = {
   name: string;
@@ -32,18 +35,6 @@ type Container = {
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string }[];
 };
-type Metadata = {
-  name: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-};
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: Metadata;
-  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each test reads what it checks
-  [field: string]: any;
-};
 type Workload = {
   kind: string;
   metadata: Metadata;
@@ -57,8 +48,6 @@ type Workload = {
 type Broker = (typeof brokerProfiles)[number];
 type StateStore = (typeof stateStoreProfiles)[number];
 
-const repoRoot = findRepoRoot(import.meta.dirname);
-const chartDir = join(repoRoot, 'charts/shop');
 const devDir = join(chartDir, 'dev');
 const componentsDir = join(repoRoot, 'components');
 const scratch = mkdtempSync(join(tmpdir(), 'shop-chart-profiles-'));
@@ -86,54 +75,14 @@ const brokerTypes: Record<Broker, string> = {
   kafka: 'pubsub.kafka',
   nats: 'pubsub.jetstream',
 };
+const render = (args: string[] = [], chart = chartDir) =>
+  renderChart([...tokens, ...args], { chart });
+const renderError = (args: string[], chart = chartDir) => renderChartError(args, { chart });
+
 const stateStoreTypes: Record<StateStore, { type: string; version: string }> = {
   redis: { type: 'state.redis', version: 'v1' },
   postgresql: { type: 'state.postgresql', version: 'v2' },
 };
-
-let helmPath = '';
-
-function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(helmPath, args, { encoding: 'utf8', timeout: 30_000 });
-}
-
-function render(args: string[] = [], chart = chartDir): K8sObject[] {
-  const result = helm(['template', 'shop', chart, '--namespace', 'shop', ...tokens, ...args]);
-  if (result.status !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout)
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((obj): obj is K8sObject => obj !== null);
-}
-
-/** A render that must fail; returns helm's error output. */
-function renderError(args: string[], chart = chartDir): string {
-  const result = helm(['template', 'shop', chart, '--namespace', 'shop', ...args]);
-  expect(result.status, result.stdout).not.toBe(0);
-  return result.stderr;
-}
-
-function ofKind<T = K8sObject>(objects: K8sObject[], kind: string): T[] {
-  return objects.filter((obj) => obj.kind === kind) as T[];
-}
-
-function named<T extends { metadata: Metadata }>(objects: T[], name: string): T {
-  const found = objects.find((obj) => obj.metadata.name === name);
-  if (!found) throw new Error(`no object named ${name}`);
-  return found;
-}
-
-function yamlDocuments(file: string): K8sObject[] {
-  return parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((obj): obj is K8sObject => obj !== null);
-}
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.yaml'))
-    .sort()
-    .map((file) => join(dir, file));
-}
 
 const brokerDir = (broker: string) => join(componentsDir, broker);
 const stateStoreDir = (store: string) => join(componentsDir, 'statestore', store);
@@ -148,13 +97,6 @@ function envRefsOf(dir: string): string[] {
     .flatMap((doc) => (doc.spec?.metadata ?? []) as Array<{ envRef?: string }>)
     .flatMap((item) => (item.envRef ? [item.envRef] : []));
   return [...new Set(names)].sort();
-}
-
-/** The Dapr objects shipped verbatim from components/: everything dapr.io the chart did not label. */
-function shippedFromComponents(objects: K8sObject[]): K8sObject[] {
-  return objects.filter(
-    (obj) => obj.apiVersion.startsWith('dapr.io/') && !obj.metadata.labels?.['helm.sh/chart'],
-  );
 }
 
 /** `NAME=value` pairs of a dapr.io/env or dapr.io/env-from-secret annotation. */
@@ -200,7 +142,7 @@ function natsJob(objects: K8sObject[]): Workload | undefined {
 }
 
 beforeAll(() => {
-  helmPath = resolveHelm(repoRoot);
+  prepareHelm();
 }, 15 * 60_000);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -1,6 +1,3 @@
-// The Helm chart, rendered by the pinned helm (built once from the Go module proxy) and
-// read back as objects: what a cluster would receive, checked without a cluster.
-import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -15,10 +12,24 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { findRepoRoot } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { resolveHelm } from '../../scripts/helm.ts';
+import { parse } from 'yaml';
+import {
+  chartDir,
+  helm,
+  type K8sObject,
+  type Metadata,
+  named,
+  ofKind,
+  prepareHelm,
+  renderChart,
+  repoRoot,
+  shippedFromComponents,
+  yamlDocuments,
+  yamlFiles,
+} from './support/chart.ts';
+
+const render = (args: string[] = [], chart = chartDir) => renderChart(args, { chart });
 
 type EnvVar = {
   name: string;
@@ -36,18 +47,6 @@ type Container = {
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
 };
 type PodSpec = { containers: Container[]; securityContext?: { runAsNonRoot?: boolean } };
-type Metadata = {
-  name: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-};
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: Metadata;
-  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each test reads what it checks
-  [field: string]: any;
-};
 /** A Deployment or Job, typed down to the pod template that the tests read. */
 type Workload = {
   kind: string;
@@ -55,8 +54,6 @@ type Workload = {
   spec: { template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec } };
 };
 
-const repoRoot = findRepoRoot(import.meta.dirname);
-const chartDir = join(repoRoot, 'charts/shop');
 const componentsDir = join(repoRoot, 'components');
 const allServices = [
   'catalog',
@@ -70,53 +67,13 @@ const allServices = [
 const withDatabase = ['catalog', 'inventory', 'orders', 'payments', 'users'];
 const enableAll = allServices.flatMap((name) => ['--set', `services.${name}.enabled=true`]);
 const scratch = mkdtempSync(join(tmpdir(), 'shop-chart-'));
-let helmPath = '';
-
-function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(helmPath, args, { encoding: 'utf8', timeout: 30_000 });
-}
-
-function render(args: string[] = [], chart = chartDir): K8sObject[] {
-  const result = helm(['template', 'shop', chart, '--namespace', 'shop', ...args]);
-  if (result.status !== 0) throw new Error(`helm template failed:\n${result.stderr}`);
-  return parseAllDocuments(result.stdout)
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((obj): obj is K8sObject => obj !== null);
-}
-
-function ofKind<T = K8sObject>(objects: K8sObject[], kind: string): T[] {
-  return objects.filter((obj) => obj.kind === kind) as T[];
-}
-
-function named<T extends { metadata: Metadata }>(objects: T[], name: string): T {
-  const found = objects.find((obj) => obj.metadata.name === name);
-  if (!found) throw new Error(`no object named ${name}`);
-  return found;
-}
-
-function yamlDocuments(file: string): unknown[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => doc.toJS());
-}
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.yaml'))
-    .map((file) => join(dir, file));
-}
-
-/** The Dapr objects shipped verbatim from components/: everything dapr.io the chart did not label. */
-function shippedFromComponents(objects: K8sObject[]): K8sObject[] {
-  return objects.filter(
-    (obj) => obj.apiVersion.startsWith('dapr.io/') && !obj.metadata.labels?.['helm.sh/chart'],
-  );
-}
 
 function envOf(container: Container, name: string): EnvVar | undefined {
   return container.env?.find((env) => env.name === name);
 }
 
 beforeAll(() => {
-  helmPath = resolveHelm(repoRoot);
+  prepareHelm();
 }, 15 * 60_000);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -361,7 +318,7 @@ describe('with all seven services enabled', () => {
           ),
       ),
     );
-    const infra = yamlDocuments(join(chartDir, 'dev/infra.yaml')) as K8sObject[];
+    const infra = yamlDocuments(join(chartDir, 'dev/infra.yaml'));
     const provided = new Set(ofKind(infra, 'Secret').map((s) => s.metadata.name));
     for (const name of referenced) if (!created.has(name)) expect(provided, name).toContain(name);
   });
