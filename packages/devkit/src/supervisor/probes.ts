@@ -48,3 +48,16 @@ export function listeningAddresses(port: number): string[] {
   }
   return found;
 }
+
+/** Polls `check` every 50 ms until it holds or `ms` have passed; then whether it holds. */
+export async function holdsWithin(
+  ms: number,
+  check: () => boolean | Promise<boolean>,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return check();
+}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
-import { isRunning, listeningAddresses, portAnswers } from '../probes.ts';
+import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../probes.ts';
 import { ProcessGroup } from '../processes.ts';
 import type { BrokerHandle } from './index.ts';
 import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from './kafka.ts';
@@ -26,15 +26,6 @@ function processesNaming(text: string): number[] {
     }
   }
   return found;
-}
-
-async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
 }
 
 describe('the kafka broker profile (single-node KRaft)', () => {
@@ -90,7 +81,7 @@ describe('the kafka broker profile (single-node KRaft)', () => {
     expect(pid).toBeDefined();
 
     await broker.kill();
-    expect(await within(5_000, () => !isRunning(pid as number))).toBe(true);
+    expect(await holdsWithin(5_000, () => !isRunning(pid as number))).toBe(true);
     expect(await portAnswers(port)).toBe(false);
 
     await broker.restart();

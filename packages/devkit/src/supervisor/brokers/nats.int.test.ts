@@ -5,7 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../manifest.ts';
-import { isRunning, listeningAddresses, portAnswers } from '../probes.ts';
+import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../probes.ts';
 import { ProcessGroup } from '../processes.ts';
 import type { BrokerHandle } from './index.ts';
 import { natsProcessName, startNats, streamNameOf } from './nats.ts';
@@ -14,15 +14,6 @@ import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 // anyone publishes, an event stored before a kill -9 is there after the restart (same port,
 // same store), and a stop leaves no process and no open port behind.
 const topics = ['user.registered', 'order.created', 'deadletter.users'];
-
-async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
-}
 
 describe('the nats broker profile (nats-server with JetStream)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shop-nats-'));
@@ -86,7 +77,7 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
     expect(pid).toBeDefined();
 
     await broker.kill();
-    expect(await within(5_000, () => !isRunning(pid as number))).toBe(true);
+    expect(await holdsWithin(5_000, () => !isRunning(pid as number))).toBe(true);
     expect(await portAnswers(port)).toBe(false);
 
     await broker.restart();
