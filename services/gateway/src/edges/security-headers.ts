@@ -28,22 +28,20 @@ const apiHeaders = secureHeaders({
 // The reference page runs only the gateway's own scripts; its UI injects <style> elements
 // and inline style attributes (so 'unsafe-inline' for styles, never for scripts), draws
 // icons from data: URLs and calls only this origin (the document, "try it" requests).
-const docsHeaders = secureHeaders({
-  ...everywhere,
-  contentSecurityPolicy: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    fontSrc: ["'self'", 'data:'],
-    connectSrc: ["'self'"],
-    workerSrc: ["'self'", 'blob:'],
-    objectSrc: noneOfAnything,
-    frameAncestors: noneOfAnything,
-    baseUri: noneOfAnything,
-    formAction: noneOfAnything,
-  },
-});
+const pagePolicy = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  workerSrc: ["'self'", 'blob:'],
+  objectSrc: noneOfAnything,
+  frameAncestors: noneOfAnything,
+  baseUri: noneOfAnything,
+  formAction: noneOfAnything,
+};
+const docsHeaders = secureHeaders({ ...everywhere, contentSecurityPolicy: pagePolicy });
 
 /** Where GraphiQL's page is served, its scripts and styles inlined into the HTML. */
 export const graphiqlPath = '/graphql';
@@ -52,19 +50,7 @@ export const graphiqlPath = '/graphql';
 // it still loads and calls nothing outside this origin.
 const graphiqlHeaders = secureHeaders({
   ...everywhere,
-  contentSecurityPolicy: {
-    defaultSrc: ["'self'"],
-    scriptSrc: ["'self'", "'unsafe-inline'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", 'data:'],
-    fontSrc: ["'self'", 'data:'],
-    connectSrc: ["'self'"],
-    workerSrc: ["'self'", 'blob:'],
-    objectSrc: noneOfAnything,
-    frameAncestors: noneOfAnything,
-    baseUri: noneOfAnything,
-    formAction: noneOfAnything,
-  },
+  contentSecurityPolicy: { ...pagePolicy, scriptSrc: ["'self'", "'unsafe-inline'"] },
 });
 
 function isDocsPath(path: string): boolean {
