@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { type GoTool, resolveGoTool } from './go-tool.ts';
 import { freePorts } from './ports.ts';
+import { portAnswers, probeWhileAlive } from './probes.ts';
 import type { ProcessGroup } from './processes.ts';
 
 const ferretdbModule = 'github.com/FerretDB/FerretDB';
@@ -80,24 +80,5 @@ export async function startFerretDB(
 }
 
 /** Waits (up to 15 s) until the server on `port` accepts a connection, while `alive` holds. */
-export async function acceptsConnections(port: number, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + startTimeoutMs;
-  while (Date.now() < deadline && alive()) {
-    if (await connects(port)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
-  });
-}
+export const acceptsConnections = (port: number, alive: () => boolean): Promise<boolean> =>
+  probeWhileAlive(() => portAnswers(port), alive, startTimeoutMs);

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync 
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProgram } from './commands.ts';
 import { ensureDebianProgram } from './system.ts';
 
 // Container images built without a Docker engine: Debian's buildah, chroot isolation (no
@@ -15,48 +16,6 @@ export type Log = (line: string) => void;
 /** buildah, installed from Debian when running as root; otherwise an error naming the package. */
 export function ensureBuildah(): string {
   return ensureDebianProgram('buildah', 'buildah');
-}
-
-type RunOptions = {
-  /** Shows the command's output line by line; otherwise only a failure shows its last lines. */
-  log?: Log | undefined;
-  timeoutMs?: number;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-};
-
-/** Runs a command to its end; resolves with its stdout, rejects with the tail of its output. */
-export function runProgram(
-  command: string,
-  args: string[],
-  options: RunOptions = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.timeoutMs ? { timeout: options.timeoutMs, killSignal: 'SIGKILL' } : {}),
-    });
-    let stdout = '';
-    let tail = '';
-    const collect = (chunk: Buffer, toStdout: boolean) => {
-      const text = chunk.toString();
-      if (toStdout) stdout += text;
-      tail = (tail + text).slice(-6_000);
-      if (options.log) {
-        for (const line of text.split('\n')) if (line.trim()) options.log(line);
-      }
-    };
-    child.stdout.on('data', (chunk: Buffer) => collect(chunk, true));
-    child.stderr.on('data', (chunk: Buffer) => collect(chunk, false));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) return resolve(stdout);
-      const how = signal ? `was killed (${signal})` : `exited with ${code}`;
-      reject(new Error(`${command} ${args.join(' ')} ${how}\n${tail}`));
-    });
-  });
 }
 
 /** A reference as buildah stores it: `node:24-slim` is Docker Hub's `library/node`. */

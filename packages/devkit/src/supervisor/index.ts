@@ -6,6 +6,7 @@ export {
   prepareBrokers,
   shopTopics,
 } from './brokers/index.ts';
+export { type CommandResult, runCommand, runProgram } from './commands.ts';
 export { resolveDaprd } from './daprd.ts';
 export { type FerretDBHandle, ferretdbTool, resolveFerretDB } from './ferretdb.ts';
 export { type GoTool, resolveGoTool } from './go-tool.ts';
@@ -23,19 +24,16 @@ export {
   type Log,
   type MountedImage,
   mountImage,
-  runProgram,
   spawnImageEntrypoint,
   standInLabel,
 } from './images.ts';
 export {
-  type CommandResult,
   daprCustomResourceDefinitions,
   etcdTool,
   type KubeTools,
   kubeApiserverTool,
   kubectlTool,
   resolveKubeTools,
-  runCommand,
   startTestCluster,
   type TestCluster,
   testClusterContext,

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -13,6 +13,7 @@ import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { type CommandResult, runCommand } from './commands.ts';
 import { type GoTool, resolveGoTool } from './go-tool.ts';
 import { findRepoRoot } from './manifest.ts';
 import { freePorts } from './ports.ts';
@@ -100,56 +101,6 @@ export function resolveKubeTools(repoRoot: string): KubeTools {
     kubectl: resolveGoTool(repoRoot, kubectlTool),
     etcd: resolveGoTool(repoRoot, etcdTool),
   };
-}
-
-export type CommandResult = {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-};
-
-/**
- * Runs a program without blocking the event loop. A test that starts the cluster must not
- * use spawnSync for kubectl or helm: the event loop is what drains etcd's and
- * kube-apiserver's output pipes, and a server whose pipe is full stops answering.
- */
-export function runCommand(
-  command: string,
-  args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 60_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ status: -1, stdout, stderr: `${stderr}${error.message}`, timedOut });
-    });
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, timedOut });
-    });
-    // A program that exits without reading all of its input closes the pipe early.
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-  });
 }
 
 /** The name of the kubeconfig's context, cluster and user: Tilt only deploys to known local names. */

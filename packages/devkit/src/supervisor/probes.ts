@@ -61,3 +61,20 @@ export async function holdsWithin(
   }
   return check();
 }
+
+/**
+ * Polls `probe` every 100 ms while `alive` holds (the server's process still runs) and
+ * `timeoutMs` has not passed; whether it answered.
+ */
+export async function probeWhileAlive(
+  probe: () => Promise<boolean>,
+  alive: () => boolean,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) {
+    if (await probe()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { parse, parseAllDocuments } from 'yaml';
 import { freePorts } from '../ports.ts';
-import { isRunning } from '../probes.ts';
+import { isRunning, probeWhileAlive } from '../probes.ts';
 import type { ChildSpec, ProcessGroup } from '../processes.ts';
 import { ensureDebianProgram, findExecutables } from '../system.ts';
 import type { BrokerHandle, BrokerStartOptions } from './index.ts';
@@ -153,17 +153,19 @@ export async function startRabbitMQ(options: BrokerStartOptions): Promise<Rabbit
       },
     };
     group.start(epmdSpec);
-    const epmdUp = await waitUntil(
+    const epmdUp = await probeWhileAlive(
       () => epmdAnswers(epmd),
       () => group.has(epmdProcess),
+      startTimeoutMs,
     );
     if (epmdUp) group.start(serverSpec);
     const login = loginProbe(amqp, credentials);
     const ready =
       epmdUp &&
-      (await waitUntil(
+      (await probeWhileAlive(
         () => login.accepts(),
         () => group.has(serverProcess) && group.has(epmdProcess),
+        startTimeoutMs,
       ));
     if (ready) {
       return handle(group, dir, { amqp, distribution, epmd }, nodeName, credentials);
@@ -200,16 +202,18 @@ function handle(
     kill: () => stopAll(group, dir, 'SIGKILL'),
     async restart() {
       if (!group.has(epmdProcess)) group.restart(epmdProcess);
-      const epmdUp = await waitUntil(
+      const epmdUp = await probeWhileAlive(
         () => epmdAnswers(ports.epmd),
         () => group.has(epmdProcess),
+        startTimeoutMs,
       );
       if (!epmdUp) throw new Error(`rabbitmq's epmd did not come back on port ${ports.epmd}`);
       if (!group.has(serverProcess)) group.restart(serverProcess);
       const login = loginProbe(ports.amqp, credentials);
-      const ready = await waitUntil(
+      const ready = await probeWhileAlive(
         () => login.accepts(),
         () => group.has(serverProcess),
+        startTimeoutMs,
       );
       if (!ready) {
         throw new Error(
@@ -417,19 +421,6 @@ function passwordHash(password: string): string {
     .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
     .digest();
   return Buffer.concat([salt, digest]).toString('base64');
-}
-
-async function waitUntil(
-  probe: () => Promise<boolean>,
-  alive: () => boolean,
-  timeoutMs = startTimeoutMs,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (alive() && Date.now() < deadline) {
-    if (await probe()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
 }
 
 /** The last lines of a file, for an error message. */
