@@ -15,6 +15,14 @@ const highest = 32_000;
 // exited at start, in two of four full test runs).
 const handedOut = new Set<number>();
 
+/**
+ * Never hands out `port`: one chosen elsewhere (the gateway's GATEWAY_PORT, picked by a
+ * caller such as a test in another process) and bound only later, as a drawn one might be.
+ */
+export function claimPort(port: number): void {
+  handedOut.add(port);
+}
+
 function listen(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const server = createServer();

@@ -13,7 +13,7 @@ import { resolveDaprd } from './daprd.ts';
 import { type FerretDBHandle, resolveFerretDB, startFerretDB } from './ferretdb.ts';
 import { type MailpitHandle, mailpitProcessName, startMailpit } from './mailpit.ts';
 import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
-import { freePorts } from './ports.ts';
+import { claimPort, freePorts } from './ports.ts';
 import { type PostgresHandle, startPostgres } from './postgres.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
 import { type RedisHandle, startRedis } from './redis.ts';
@@ -259,6 +259,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const needsMail = [...selected.map((a) => a.appId), ...sidecarsOnly.map((s) => s.appId)].includes(
     'notifications',
   );
+  // A sidecar drawn the gateway's fixed port would refuse to start ("conflicts with
+  // app-port"), seen once when a test picked GATEWAY_PORT in its own process.
+  if (options.gatewayPort) claimPort(options.gatewayPort);
   const ports = await freePorts(1 + appCount * 5 + (needsMail ? 2 : 0));
   const nextPort = () => {
     const port = ports.shift();
