@@ -55,6 +55,29 @@ export const eventCatalog = {
       }),
     },
   },
+  /** A session (refresh-token family) ended by logout; published by users. */
+  'user.signed_out': {
+    current: 1,
+    versions: {
+      1: z.object({ userId: z.string().min(1), sessionId: z.string().min(1) }),
+    },
+  },
+  /**
+   * The account-wide failed-login cap tripped for an account (at most once per window per
+   * account); published by users, so notifications can tell the owner.
+   */
+  'user.login_locked': {
+    current: 1,
+    versions: {
+      1: z.object({
+        userId: z.string().min(1),
+        email: z.email(),
+        /** When the account's window ends and logins without a device token work again. */
+        until: z.iso.datetime(),
+        attempts: z.number().int().min(1),
+      }),
+    },
+  },
   'product.created': {
     current: 1,
     versions: {
