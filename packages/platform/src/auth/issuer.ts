@@ -18,8 +18,15 @@ export type IssuedAccessToken = {
   jti: string;
 };
 
+export type AccessTokenSubject = {
+  userId: string;
+  role: Role;
+  /** The login (refresh-token family) the token is issued for; becomes the `sid` claim. */
+  sessionId?: string;
+};
+
 export type TokenIssuer = {
-  issueAccessToken(subject: { userId: string; role: Role }): Promise<IssuedAccessToken>;
+  issueAccessToken(subject: AccessTokenSubject): Promise<IssuedAccessToken>;
 };
 
 /**
@@ -27,7 +34,11 @@ export type TokenIssuer = {
  *
  * @example
  * const tokens = createTokenIssuer({ keyring, issuer: 'urn:shop:users', audience: 'urn:shop:api' });
- * const { accessToken, expiresIn } = await tokens.issueAccessToken({ userId: user.id, role: user.role });
+ * const { accessToken, expiresIn } = await tokens.issueAccessToken({
+ *   userId: user.id,
+ *   role: user.role,
+ *   sessionId: familyId,
+ * });
  */
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { keyring, issuer, audience, ttlSeconds = 900 } = options;
@@ -35,11 +46,13 @@ export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
     throw new Error(`ttlSeconds must be a positive whole number, not ${ttlSeconds}`);
   }
   return {
-    async issueAccessToken({ userId, role }) {
+    async issueAccessToken({ userId, role, sessionId }) {
       const { kid, privateKey } = keyring.current();
       const jti = randomUUID();
       const now = Math.floor(Date.now() / 1000);
-      const accessToken = await new SignJWT({ role })
+      // `sid` as in OpenID Connect: lets services end what a logout ends (streams, jti lists).
+      const claims = sessionId === undefined ? { role } : { role, sid: sessionId };
+      const accessToken = await new SignJWT(claims)
         .setProtectedHeader({ alg: signingAlgorithm, kid, typ: accessTokenType })
         .setIssuer(issuer)
         .setAudience(audience)

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { JSONWebKeySet } from 'jose';
+import { decodeJwt, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AppError, problemContentType, problemResponse } from '../errors.ts';
 import { createLogger } from '../logger.ts';
@@ -36,8 +36,8 @@ async function shop(options: { jwksAvailable?: boolean } = {}) {
   app.get('/admin', authenticate(verifier), requireRole('admin'), (c) => c.text('welcome'));
   app.get('/misconfigured', requireRole('admin'), (c) => c.text('should not be reached'));
 
-  const tokenFor = async (role: 'customer' | 'admin') =>
-    tokens.issueAccessToken({ userId: 'user-1', role });
+  const tokenFor = async (role: 'customer' | 'admin', sessionId?: string) =>
+    tokens.issueAccessToken({ userId: 'user-1', role, sessionId });
   return { app, tokenFor };
 }
 
@@ -58,7 +58,21 @@ describe('authenticate', () => {
     const res = await app.request('/me', bearer(accessToken));
 
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ id: 'user-1', role: 'customer', tokenId: jti });
+    expect(await res.json()).toEqual({
+      id: 'user-1',
+      role: 'customer',
+      tokenId: jti,
+      expiresAt: decodeJwt(accessToken).exp,
+    });
+  });
+
+  it('sets the session the token was issued for', async () => {
+    const { app, tokenFor } = await shop();
+    const { accessToken } = await tokenFor('customer', 'family-1');
+
+    const res = await app.request('/me', bearer(accessToken));
+
+    expect(await res.json()).toMatchObject({ sessionId: 'family-1' });
   });
 
   it.each(['bearer', 'BEARER', 'bEaReR'])('accepts the scheme spelled %s', async (scheme) => {

@@ -1,10 +1,19 @@
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../errors.ts';
 import type { Role } from './access-token.ts';
-import type { TokenVerifier } from './verifier.ts';
+import type { TokenVerifier, VerifiedAccessToken } from './verifier.ts';
 
 /** The caller, as proven by a verified access token. */
-export type AuthenticatedUser = { id: string; role: Role; tokenId: string };
+export type AuthenticatedUser = {
+  id: string;
+  role: Role;
+  /** The token's `jti`. */
+  tokenId: string;
+  /** The token's `exp`, in epoch seconds. */
+  expiresAt: number;
+  /** The token's `sid`: the login (refresh-token family) it belongs to; older tokens lack it. */
+  sessionId?: string;
+};
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -31,6 +40,16 @@ function unauthenticated(detail: string, error?: { code: string; description: st
   });
 }
 
+function authenticatedUser(verified: VerifiedAccessToken): AuthenticatedUser {
+  const user = {
+    id: verified.userId,
+    role: verified.role,
+    tokenId: verified.jti,
+    expiresAt: Math.floor(verified.expiresAt.getTime() / 1000),
+  };
+  return verified.sessionId === undefined ? user : { ...user, sessionId: verified.sessionId };
+}
+
 /**
  * Admits only requests with a valid access token in `Authorization: Bearer <token>` and
  * sets `c.get('user')`. Every service mounts it itself: a token is verified wherever it is
@@ -51,7 +70,7 @@ export function authenticate(verifier: Pick<TokenVerifier, 'verify'>) {
       const description = 'the Authorization header must be Bearer and exactly one token';
       throw unauthenticated(description, { code: 'invalid_request', description });
     }
-    let verified: Awaited<ReturnType<TokenVerifier['verify']>>;
+    let verified: VerifiedAccessToken;
     try {
       verified = await verifier.verify(token);
     } catch (error) {
@@ -60,7 +79,7 @@ export function authenticate(verifier: Pick<TokenVerifier, 'verify'>) {
       }
       throw error;
     }
-    c.set('user', { id: verified.userId, role: verified.role, tokenId: verified.jti });
+    c.set('user', authenticatedUser(verified));
     await next();
   });
 }

@@ -105,6 +105,21 @@ describe('issueAccessToken', () => {
     });
   });
 
+  it('carries the session as the sid claim when it is given one', async () => {
+    const { tokens, verifier } = await fixture();
+
+    const issued = await tokens.issueAccessToken({
+      userId: 'user-1',
+      role: 'customer',
+      sessionId: 'family-1',
+    });
+
+    expect(decodeJwt(issued.accessToken).sid).toBe('family-1');
+    await expect(verifier.verify(issued.accessToken)).resolves.toMatchObject({
+      sessionId: 'family-1',
+    });
+  });
+
   it('gives every token its own jti', async () => {
     const { tokens } = await fixture();
     const a = await tokens.issueAccessToken({ userId: 'user-1', role: 'customer' });
@@ -278,6 +293,11 @@ const rejections: Array<[string, (f: Fixture) => Promise<string>, string]> = [
     'a role outside the set',
     ({ keys }) => forge(keys, { claims: { role: 'superuser' } }),
     'the access token has an unacceptable role claim',
+  ],
+  [
+    'a sid that is not a string',
+    ({ keys }) => forge(keys, { claims: { sid: 42 } }),
+    'the access token has an unacceptable sid claim',
   ],
   [
     'no jti',

@@ -26,6 +26,8 @@ export type VerifiedAccessToken = {
   role: Role;
   jti: string;
   expiresAt: Date;
+  /** The `sid` claim: the login (refresh-token family) the token was issued for, if any. */
+  sessionId?: string;
 };
 
 export type TokenVerifier = {
@@ -55,6 +57,7 @@ const claimsSchema = z.object({
   jti: z.string().min(1),
   iat: z.number(),
   exp: z.number(),
+  sid: z.string().min(1).max(200).optional(),
 });
 
 /** A gate that opens at most once per `intervalMs`. */
@@ -199,13 +202,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         const claim = claims.error.issues[0]?.path.join('.');
         throw rejected(`the access token has an unacceptable ${claim} claim`);
       }
-      const { sub, role, jti, iat, exp } = claims.data;
+      const { sub, role, jti, iat, exp, sid } = claims.data;
       // jose checks iat only together with maxTokenAge; a token from the future is forged
       // or from a badly wrong clock, and either way not ours to accept.
       if (iat > Date.now() / 1000 + clockToleranceSeconds) {
         throw rejected('the access token was issued in the future');
       }
-      return { userId: sub, role, jti, expiresAt: new Date(exp * 1000) };
+      const verified = { userId: sub, role, jti, expiresAt: new Date(exp * 1000) };
+      return sid === undefined ? verified : { ...verified, sessionId: sid };
     },
   };
 }

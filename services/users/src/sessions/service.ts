@@ -44,6 +44,7 @@ async function issuePair(
   const { accessToken, expiresIn } = await deps.tokens.issueAccessToken({
     userId: user.id,
     role: user.role,
+    sessionId: familyId,
   });
   return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn };
 }
