@@ -11,4 +11,5 @@ lifecycle.closes('rate-limit store', { close: () => rateLimitStore.disconnect() 
 const rateLimits = { redis: rateLimitStore, budgets: budgetsFrom(config) };
 const app = createApp({ config, logger, sidecar, verifier, rateLimits });
 
+sidecar.registerMetrics(app.metricsRegistry);
 runService({ app, config, logger, lifecycle });

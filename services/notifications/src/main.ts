@@ -35,4 +35,5 @@ const app = createApp({
   onCreated: streams.push,
   email,
 });
+sidecar.registerMetrics(app.metricsRegistry);
 runService({ app, config, logger, lifecycle });

@@ -25,4 +25,5 @@ const app = createApp({
   deadLetters: sqlDeadLetterStore(db),
   readiness,
 });
+sidecar.registerMetrics(app.metricsRegistry);
 runService({ app, config, logger, lifecycle });

@@ -3,8 +3,10 @@ import {
   type CircuitBreakerPolicy,
   ConsecutiveBreaker,
   circuitBreaker,
-  handleAll,
+  handleWhen,
 } from 'cockatiel';
+import { Counter, type Registry } from 'prom-client';
+import { problemContentType } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** Thrown instead of calling an app whose circuit is open: it failed repeatedly just now. */
@@ -31,21 +33,61 @@ export type BreakerPolicy = {
 export const defaultBreakerPolicy: BreakerPolicy = { consecutiveFailures: 5, openMs: 5_000 };
 
 export type CalleeBreakers = {
-  /** Runs `call` unless `appId`'s circuit is open, in which case it throws CircuitOpenError. */
-  call(appId: string, call: () => Promise<Response>): Promise<Response>;
+  /**
+   * Runs `call` unless `appId`'s circuit is open, in which case it throws CircuitOpenError.
+   * `signal` is the one `call` was given: when it ends the call for any reason but a
+   * deadline (the caller's client went away), the failure counts for nothing.
+   */
+  call(
+    appId: string,
+    call: () => Promise<Response>,
+    signal?: AbortSignal | null,
+  ): Promise<Response>;
+  /** Adds the count of callees' own server errors to a service's metrics. */
+  registerMetrics(registry: Registry): void;
 };
 
+/** A call the caller abandoned itself: says nothing about the callee's health. */
+class CallerGaveUp extends Error {
+  readonly original: unknown;
+
+  constructor(original: unknown) {
+    super('the caller abandoned the call');
+    this.original = original;
+  }
+}
+
+function isDeadline(reason: unknown): boolean {
+  return reason instanceof DOMException && reason.name === 'TimeoutError';
+}
+
+/** Dapr's own failure (the callee unreachable, its sidecar gone), not one of our services' answers. */
+function isDaprFailure(response: Response): boolean {
+  const contentType = response.headers.get('content-type') ?? '';
+  return response.status >= 500 && !contentType.startsWith(problemContentType);
+}
+
 /**
- * One circuit breaker per callee, in the caller. Only the callee's failures count: a 5xx,
- * a timeout, a refused or broken connection. A 4xx is the client's fault and the callee
- * answering it is healthy, so no client can open a circuit for everyone else (Dapr's own
- * app breaker counts every non-2xx, which is why components/common/resiliency.yaml does
- * not use it for apps).
+ * One circuit breaker per callee, in the caller. Only the callee's unavailability counts:
+ * a refused or broken connection, the caller's own deadline, a 5xx from Dapr itself. A 4xx
+ * is the client's fault, and a service's own 5xx (problem+json) is a bug that one request
+ * can trigger: counted and logged, never allowed to cut the callee off for every other
+ * client. Nor does a call the caller abandoned (its client went away) count, except that
+ * cockatiel ends a half-open test with it as if it had succeeded (the next failures reopen
+ * the circuit). Dapr's own
+ * app breaker counts every non-2xx, which is why components/common/resiliency.yaml does not
+ * use it for apps.
  */
 export function createCalleeBreakers(
   logger: Logger,
   policy = defaultBreakerPolicy,
 ): CalleeBreakers {
+  const serverErrors = new Counter({
+    name: 'dapr_invoke_callee_server_errors_total',
+    help: 'Server errors (problem+json 5xx) that called services answered; they never open a circuit',
+    labelNames: ['app_id', 'status'] as const,
+    registers: [],
+  });
   const breakers = new Map<string, { breaker: CircuitBreakerPolicy; openedAt: number }>();
   const breakerOf = (appId: string) => {
     let entry = breakers.get(appId);
@@ -53,7 +95,9 @@ export function createCalleeBreakers(
       const breaker = circuitBreaker(
         // Only Responses come back here; not `instanceof Response`, since @hono/node-server
         // swaps the global Response class for its own.
-        handleAll.orWhenResult((result) => (result as Response).status >= 500),
+        handleWhen((error) => !(error instanceof CallerGaveUp)).orWhenResult((result) =>
+          isDaprFailure(result as Response),
+        ),
         {
           breaker: new ConsecutiveBreaker(policy.consecutiveFailures),
           halfOpenAfter: policy.openMs,
@@ -71,16 +115,39 @@ export function createCalleeBreakers(
     return entry;
   };
 
+  const attempt = async (
+    appId: string,
+    call: () => Promise<Response>,
+    signal?: AbortSignal | null,
+  ) => {
+    let response: Response;
+    try {
+      response = await call();
+    } catch (error) {
+      if (signal?.aborted && !isDeadline(signal.reason)) throw new CallerGaveUp(error);
+      throw error;
+    }
+    if (response.status >= 500 && !isDaprFailure(response)) {
+      serverErrors.inc({ app_id: appId, status: String(response.status) });
+      logger.warn('callee answered a server error', { appId, status: response.status });
+    }
+    return response;
+  };
+
   return {
-    async call(appId, call) {
+    async call(appId, call, signal) {
       const entry = breakerOf(appId);
       try {
-        return await entry.breaker.execute(call);
+        return await entry.breaker.execute(() => attempt(appId, call, signal));
       } catch (error) {
+        if (error instanceof CallerGaveUp) throw error.original;
         if (!(error instanceof BrokenCircuitError)) throw error;
         const remainingMs = entry.openedAt + policy.openMs - Date.now();
         throw new CircuitOpenError(appId, Math.max(1, Math.ceil(remainingMs / 1000)));
       }
+    },
+    registerMetrics(registry) {
+      registry.registerMetric(serverErrors);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { DaprClient } from '@dapr/dapr';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import { createCalleeBreakers } from './breaker.ts';
 
@@ -54,10 +55,19 @@ export type Sidecar = {
   /**
    * Calls another app through Dapr service invocation and hands back the raw response.
    * The SDK's `invoker.invoke` throws away status and headers, which a proxy must keep.
-   * Throws CircuitOpenError without calling while `appId` keeps failing (5xx, timeouts,
-   * unreachable); a 4xx never counts against it.
+   * Throws CircuitOpenError without calling while `appId` keeps being unavailable (refused
+   * or reset connections, Dapr's own 5xx, `init.signal` ending with a TimeoutError); its
+   * answers never count against it, 4xx or problem+json 5xx, nor does a call `init.signal`
+   * ends for another reason (the caller's client went away).
    */
   invoke(appId: string, pathAndQuery: string, init: RequestInit): Promise<Response>;
+  /**
+   * Adds the sidecar's own counters (callees' server errors) to the app's metrics.
+   *
+   * @example
+   * sidecar.registerMetrics(app.metricsRegistry);
+   */
+  registerMetrics(registry: Registry): void;
   /**
    * Reads one key of a Dapr state store (Dapr's HTTP state API, not the SDK, whose load
    * costs ~33 MiB): undefined when the key is absent. Throws when the store does not answer
@@ -200,10 +210,13 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     invoke(appId, pathAndQuery, init) {
       const headers = new Headers(init.headers);
       for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
-      return breakers.call(appId, () =>
-        fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers }),
+      return breakers.call(
+        appId,
+        () => fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers }),
+        init.signal,
       );
     },
+    registerMetrics: (registry) => breakers.registerMetrics(registry),
     async getState(store, key, options = {}) {
       const res = await fetch(stateUrl(store, key), {
         headers: tokenHeader,
