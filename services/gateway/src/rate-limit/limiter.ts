@@ -18,24 +18,37 @@ export type RateLimitOptions = {
   keyPrefix?: string;
 };
 
+/** Points to spend from each budget at once (a GraphQL operation: one per root field). */
+export type BudgetCosts = Partial<Record<BudgetName, number>>;
+
 /**
  * Spends one request of the budget `c` falls under, for the caller `c.get('user')` names
  * or else for the client address, and returns the RateLimit headers for its response
  * (none when the store could not be asked); throws 429 once the budget is spent.
+ * `spend` does the same for several points of several budgets, all or nothing.
  */
-export type RateLimit = (c: Context) => Promise<Record<string, string>>;
+export type RateLimit = ((c: Context) => Promise<Record<string, string>>) & {
+  spend: (c: Context, costs: BudgetCosts) => Promise<Record<string, string>>;
+};
 
 // At most one warning per interval while the store is down, however many requests pass.
 const warningIntervalMs = 10_000;
 
+type Outcome =
+  | { name: BudgetName; points: number; kind: 'spent' | 'refused'; result: RateLimiterRes }
+  | { name: BudgetName; points: number; kind: 'unchecked' };
+
 /**
  * Per-client budgets over Redis with rate-limiter-flexible, one fixed window per budget
- * and caller. Fails open: when Redis does not answer, the request passes unchecked, with a
- * warning and `gateway_rate_limit_unchecked_total`.
+ * and caller. A spend is all or nothing: when any budget refuses, every point it took
+ * (from the refusing budget too, whose counter the refused attempt raised) is given back,
+ * so a refused request spends nothing. Fails open: when Redis does not answer, the
+ * request passes unchecked, with a warning and `gateway_rate_limit_unchecked_total`.
  *
  * @example
  * const rateLimit = createRateLimit({ redis, budgets, logger, registry: app.metricsRegistry, trustedProxyHops: 0 });
  * const headers = await rateLimit(c); // throws AppError('rate_limited') when spent
+ * await rateLimit.spend(c, { checkout: 2, default: 3 });
  */
 export function createRateLimit(options: RateLimitOptions): RateLimit {
   const { budgets, logger } = options;
@@ -69,51 +82,117 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
   let lastWarning = 0;
   let uncheckedSinceWarning = 0;
 
-  return async (c) => {
-    const url = new URL(c.req.url);
-    const name = budgetFor(c.req.method, c.req.path, url);
-    const budget = budgets[name];
-    // Set only where the route's access policy verified a token, which is always before this.
-    const user: { id: string } | undefined = c.get('user');
-    const caller = user
-      ? `user:${user.id}`
-      : `address:${clientAddress(c, options.trustedProxyHops) ?? 'unknown'}`;
+  function storeFailed(name: BudgetName, error: unknown) {
+    unchecked.inc({ budget: name });
+    uncheckedSinceWarning += 1;
+    if (Date.now() - lastWarning < warningIntervalMs) return;
+    logger.warn('rate-limit store unavailable; requests pass unchecked', {
+      budget: name,
+      unchecked: uncheckedSinceWarning,
+      error,
+    });
+    lastWarning = Date.now();
+    uncheckedSinceWarning = 0;
+  }
 
-    let result: RateLimiterRes;
-    let spent = false;
+  async function attempt(name: BudgetName, caller: string, points: number): Promise<Outcome> {
     try {
-      result = await limiters[name].consume(caller);
+      return { name, points, kind: 'spent', result: await limiters[name].consume(caller, points) };
     } catch (error) {
-      if (!(error instanceof RateLimiterRes)) {
-        unchecked.inc({ budget: name });
-        uncheckedSinceWarning += 1;
-        if (Date.now() - lastWarning >= warningIntervalMs) {
-          logger.warn('rate-limit store unavailable; requests pass unchecked', {
-            budget: name,
-            unchecked: uncheckedSinceWarning,
-            error,
-          });
-          lastWarning = Date.now();
-          uncheckedSinceWarning = 0;
-        }
-        return {};
-      }
-      result = error;
-      spent = true;
+      if (error instanceof RateLimiterRes) return { name, points, kind: 'refused', result: error };
+      storeFailed(name, error);
+      return { name, points, kind: 'unchecked' };
     }
+  }
 
-    // draft-ietf-httpapi-ratelimit-headers, as the users service's login throttle writes them.
-    const reset = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-    const headers = {
-      'ratelimit-policy': `"${name}";q=${budget.requests};w=${budget.windowSeconds}`,
-      ratelimit: `"${name}";r=${result.remainingPoints};t=${reset}`,
-    };
-    if (spent) {
-      refused.inc({ budget: name });
-      throw new AppError('rate_limited', `too many requests; try again in ${reset} s`, {
-        headers: { ...headers, 'retry-after': String(reset) },
-      });
-    }
-    return headers;
+  async function giveBack(outcomes: Outcome[], caller: string) {
+    await Promise.all(
+      outcomes.map(async (outcome) => {
+        if (outcome.kind === 'unchecked') return;
+        // Best effort: a failure here leaves the points spent until the window ends.
+        await limiters[outcome.name].reward(caller, outcome.points).catch((error: unknown) => {
+          logger.warn('could not give back rate-limit points', { budget: outcome.name, error });
+        });
+      }),
+    );
+  }
+
+  const spend = async (c: Context, costs: BudgetCosts) => {
+    const caller = callerOf(c, options.trustedProxyHops);
+    const wanted = (Object.entries(costs) as Array<[BudgetName, number]>).filter(
+      ([, points]) => points > 0,
+    );
+    const outcomes = await Promise.all(
+      wanted.map(([name, points]) => attempt(name, caller, points)),
+    );
+    const refusals = outcomes.filter((outcome) => outcome.kind === 'refused');
+    if (refusals.length === 0) return headersFor(outcomes, budgets);
+    await giveBack(outcomes, caller);
+    for (const { name } of refusals) refused.inc({ budget: name });
+    throw refusal(refusals, budgets);
   };
+
+  const rateLimit = (c: Context) =>
+    spend(c, { [budgetFor(c.req.method, c.req.path, new URL(c.req.url))]: 1 });
+  return Object.assign(rateLimit, { spend });
+}
+
+/** Whose budget: the user a verified token names, else the client address. */
+function callerOf(c: Context, trustedProxyHops: number): string {
+  // Set only where the route's access policy verified a token, which is always before this.
+  const user: { id: string } | undefined = c.get('user');
+  return user ? `user:${user.id}` : `address:${clientAddress(c, trustedProxyHops) ?? 'unknown'}`;
+}
+
+type Measured = { name: BudgetName; remaining: number; reset: number };
+
+// Seconds until the window ends, at least 1, as Retry-After and the `t` parameter say it.
+const resetOf = (result: RateLimiterRes) => Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+
+// draft-ietf-httpapi-ratelimit-headers, as the users service's login throttle writes them;
+// one list item per budget the request touched.
+function rateLimitHeaders(measured: Measured[], budgets: RateLimitBudgets) {
+  return {
+    'ratelimit-policy': measured
+      .map(({ name }) => `"${name}";q=${budgets[name].requests};w=${budgets[name].windowSeconds}`)
+      .join(', '),
+    ratelimit: measured
+      .map(({ name, remaining, reset }) => `"${name}";r=${remaining};t=${reset}`)
+      .join(', '),
+  };
+}
+
+function headersFor(outcomes: Outcome[], budgets: RateLimitBudgets): Record<string, string> {
+  const measured = outcomes.flatMap((outcome) =>
+    outcome.kind === 'unchecked'
+      ? []
+      : [
+          {
+            name: outcome.name,
+            remaining: outcome.result.remainingPoints,
+            reset: resetOf(outcome.result),
+          },
+        ],
+  );
+  return measured.length ? rateLimitHeaders(measured, budgets) : {};
+}
+
+function refusal(refusals: Outcome[], budgets: RateLimitBudgets): AppError {
+  const measured = refusals.flatMap((outcome) => {
+    if (outcome.kind === 'unchecked') return [];
+    const spentBefore = outcome.result.consumedPoints - outcome.points;
+    const remaining = Math.max(0, budgets[outcome.name].requests - spentBefore);
+    return [
+      { name: outcome.name, points: outcome.points, remaining, reset: resetOf(outcome.result) },
+    ];
+  });
+  const retryAfter = Math.max(...measured.map(({ reset }) => reset));
+  const tooBig = measured.find(({ name, points }) => points > budgets[name].requests);
+  const detail = tooBig
+    ? `this request needs ${tooBig.points} of the ${tooBig.name} budget, which allows ` +
+      `${budgets[tooBig.name].requests} per ${budgets[tooBig.name].windowSeconds} s; ask for less at once`
+    : `too many requests; try again in ${retryAfter} s`;
+  return new AppError('rate_limited', detail, {
+    headers: { ...rateLimitHeaders(measured, budgets), 'retry-after': String(retryAfter) },
+  });
 }
