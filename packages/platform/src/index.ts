@@ -19,8 +19,9 @@ export {
   openApiDocumentPath,
   problemResponses,
 } from './http/openapi.ts';
-export { decodeCursor, encodeCursor, pageOf, pageQuery } from './http/pagination.ts';
+export { decodeCursor, encodeCursor, pageOf, pageQuery, pgInteger } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
+export { multilineText, singleLineText } from './http/text.ts';
 export { runService } from './http/serve.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';

@@ -7,6 +7,7 @@ import { routePath } from 'hono/route';
 import type { Registry } from 'prom-client';
 import type { ZodError } from 'zod';
 import { requestContext } from '../context.ts';
+import { isDataException } from '../db/data-errors.ts';
 import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
 import {
   createEventConsumer,
@@ -256,6 +257,15 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       return problemResponse(
         c,
         new AppError(codeForStatus[error.status] as ErrorCode, error.message),
+      );
+    }
+    if (isDataException(error)) {
+      // A value reached the database that validation should have refused: worth fixing,
+      // but the request's fault, so a 400 that no caller's breaker counts.
+      logger.warn('the database refused a value of the request', { error });
+      return problemResponse(
+        c,
+        new AppError('bad_request', 'a value in the request is malformed or out of range'),
       );
     }
     logger.error('unhandled error', { error });

@@ -4,8 +4,20 @@ import { AppError } from '../errors.ts';
 /** `limit` and `cursor`, as every list endpoint takes them. */
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(500).optional(),
+  // Cursors are base64url; anything else is no cursor this service issued.
+  cursor: z
+    .string()
+    .min(1)
+    .max(500)
+    .regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this endpoint issued')
+    .optional(),
 });
+
+/**
+ * A PostgreSQL `integer` (int4): a number read from a cursor or a query and compared with
+ * such a column must fit it, or the database refuses the query.
+ */
+export const pgInteger = z.number().int().min(-2_147_483_648).max(2_147_483_647);
 
 /** `{ items, nextCursor }`, as every list endpoint answers. */
 export function pageOf<T extends z.ZodType>(item: T) {
