@@ -22,6 +22,7 @@ const descriptions: Record<ProblemStatus, string> = {
   401: 'no valid access token, or credentials that do not match',
   403: 'the caller may not do this (wrong role, or an app not allowed to call here)',
   404: 'no such resource, or one that is not the caller’s',
+  405: 'the path does not have this method; Allow lists those it has',
   409: 'the request conflicts with the current state',
   412: 'the If-Match precondition failed',
   413: 'the request body is too large',
