@@ -12,6 +12,11 @@ const port = z.coerce.number().int().min(1).max(65_535);
 export const serviceEnv = z.object({
   APP_PORT: port,
   APP_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Where `GET /metrics` is served, on a listener of its own beside the app's (as daprd
+   * serves its own); 0 serves none. Never on APP_PORT, which may be public.
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   DAPR_HTTP_PORT: port.default(3500),
   DAPR_HOST: z.string().default('127.0.0.1'),
   DAPR_API_TOKEN: z.string().min(16).optional(),

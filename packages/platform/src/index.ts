@@ -13,6 +13,7 @@ export {
 export { cancelReasons, type EventType, eventCatalog } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
+export { metricsText } from './http/metrics.ts';
 export {
   bearerScheme,
   bearerSecurity,
@@ -22,6 +23,6 @@ export {
 export { decodeCursor, encodeCursor, pageOf, pageQuery, pgInteger } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
 export { multilineText, singleLineText } from './http/text.ts';
-export { runService } from './http/serve.ts';
+export { listenService, runService } from './http/serve.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';

@@ -1,10 +1,10 @@
-import type { Problem } from '@shop/platform';
+import { metricsText, type Problem } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { type RequestableApp, serviceCaller } from './service-harness.ts';
 
 export type ServiceContractOptions = {
   /** The app under test and the token its sidecar presents; read once per test. */
-  subject(): { app: RequestableApp; appApiToken: string };
+  subject(): { app: RequestableApp & MetricsSource; appApiToken: string };
   /** A route of the service's public API, which only the gateway may call. */
   publicRoute: { method: string; path: string };
   /** A route that reads a JSON body, where the service has one. */
@@ -12,6 +12,8 @@ export type ServiceContractOptions = {
   /** Whether the service consumes events (and so serves /events and /admin/dead-letters). */
   consumesEvents?: boolean;
 };
+
+type MetricsSource = Parameters<typeof metricsText>[0];
 
 const problemType = 'application/problem+json';
 
@@ -48,9 +50,12 @@ export function describeServiceContract(options: ServiceContractOptions): void {
       const { app } = call();
       expect((await app.request('/healthz')).status).toBe(200);
       expect((await app.request('/readyz')).status).toBe(200);
-      const metrics = await app.request('/metrics');
-      expect(metrics.status).toBe(200);
-      expect(await metrics.text()).toContain('http_request_duration_seconds');
+      expect(await metricsText(app)).toContain('http_request_duration_seconds');
+    });
+
+    it('serves no metrics on its app port, which its metrics listener alone does', async () => {
+      const { asSidecar } = call();
+      await expectProblem(await asSidecar('GET', '/metrics'), 404);
     });
 
     it('refuses a call without the app token, or with a wrong one, with 401', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError, type Problem } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createRouter, createServiceApp, type ReadinessChecks } from './app.ts';
+import { metricsText } from './metrics.ts';
 import { bearerSecurity, openApiDocumentPath, problemResponses } from './openapi.ts';
 
 const appApiToken = 'test-app-token-0123456789';
@@ -59,9 +60,20 @@ describe('createServiceApp', () => {
     const app = buildApp();
     expect((await app.request('/healthz')).status).toBe(200);
     expect((await app.request('/readyz')).status).toBe(200);
-    const metrics = await app.request('/metrics');
-    expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain('http_requests_total');
+    expect(await metricsText(app)).toContain('http_requests_total{method="GET",route="/readyz"');
+  });
+
+  it('never serves its metrics on the app port, which may be public', async () => {
+    const app = createServiceApp({
+      service: 'test',
+      logger,
+      appApiToken,
+      isPublicPath: () => true,
+    });
+    const res = await app.request('/metrics');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await buildApp().request('/metrics', withToken())).status).toBe(404);
   });
 
   it('echoes a well-formed request id and replaces a hostile one', async () => {

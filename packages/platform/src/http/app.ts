@@ -69,11 +69,14 @@ export type ServiceApp = OpenAPIHono & {
     definition: EventConsumerDefinition;
     deadLetters: DeadLetterStore;
   }): void;
-  /** The registry /metrics serves, for a service's own counters beside the HTTP ones. */
+  /**
+   * The registry the metrics listener serves (METRICS_PORT, see runService; never this
+   * app's port), for a service's own counters beside the HTTP ones; metricsText reads it.
+   */
   metricsRegistry: Registry;
 };
 
-const probePaths = new Set(['/healthz', '/readyz', '/metrics']);
+const probePaths = new Set(['/healthz', '/readyz']);
 const readinessTimeoutMs = 2_000;
 
 function validationError(error: ZodError): AppError {
@@ -132,7 +135,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * The app every service starts from: request and trace ids, JSON access logs, metrics,
- * the Dapr app-token check, /healthz, /readyz, /metrics, the OpenAPI 3.1 document of every
+ * the Dapr app-token check, /healthz, /readyz, the OpenAPI 3.1 document of every
  * route declared with `createRoute` (at /internal/openapi.json, behind the app token), and
  * one error handler that renders every failure as problem+json.
  *
@@ -240,11 +243,6 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       );
     }
     return c.json({ status: 'ready', checks: Object.fromEntries(entries.map(([n]) => [n, 'ok'])) });
-  });
-
-  app.get('/metrics', async (c) => {
-    c.header('content-type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
   });
 
   app.notFound((c) =>

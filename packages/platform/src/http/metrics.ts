@@ -1,3 +1,4 @@
+import { Hono } from 'hono';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export type HttpMetrics = {
@@ -31,4 +32,29 @@ export function createHttpMetrics(service: string): HttpMetrics {
       duration.observe(values, seconds);
     },
   };
+}
+
+/**
+ * The Prometheus text an app's metrics listener serves, read without a port (tests).
+ *
+ * @example
+ * expect(await metricsText(app)).toContain('http_requests_total');
+ */
+export function metricsText(app: { metricsRegistry: Registry }): Promise<string> {
+  return app.metricsRegistry.metrics();
+}
+
+/**
+ * A listener of its own that answers only `GET /metrics` from `registry`, as daprd serves
+ * its metrics apart from the app: the app's port may be public (the gateway's), this
+ * one is for the scraper only. It shares the app's registry, so the app's counters are in.
+ */
+export function metricsApp(registry: Registry): Hono {
+  const app = new Hono();
+  app.get('/metrics', async (c) => {
+    c.header('content-type', registry.contentType);
+    c.header('cache-control', 'no-store');
+    return c.body(await registry.metrics());
+  });
+  return app;
 }

@@ -1,5 +1,5 @@
 import { databaseBackends } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import { buildEvent, metricsText } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { productBody, useCatalogApp } from '../test-support.ts';
 import type { ProductView } from './schemas.ts';
@@ -80,7 +80,7 @@ describe.each(databaseBackends)('the product read cache on %s', (backend) => {
     return (await res.json()) as ProductView;
   };
   const lookups = async () => {
-    const text = await (await catalog.get().app.request('/metrics')).text();
+    const text = await metricsText(catalog.get().app);
     const count = (outcome: string) =>
       Number(
         new RegExp(

@@ -4,7 +4,7 @@ import {
   startTestRedis,
   type TestRedis,
 } from '@shop/devkit/testing';
-import { createLogger } from '@shop/platform';
+import { createLogger, metricsText } from '@shop/platform';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
@@ -282,7 +282,7 @@ describe('gateway rate limits', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('ratelimit')).toBeNull();
     }
-    const metrics = await (await app.request('/metrics')).text();
+    const metrics = await metricsText(app);
     expect(metrics).toMatch(/gateway_rate_limit_unchecked_total\{budget="default"[^}]*\} 6/);
     const warnings = logger.lines.filter(
       (line) => line.msg === 'rate-limit store unavailable; requests pass unchecked',
