@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { pageQuery } from '@shop/platform';
+import { multilineText, pageQuery, singleLineText } from '@shop/platform';
 
 // Postgres `integer`: prices and counts above it would fail at the database, not here.
 const maxInteger = 2_147_483_647;
@@ -30,9 +30,9 @@ const sku = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
-const name = z.string().trim().min(1).max(200);
-const description = z.string().max(5_000);
-const category = z.string().trim().min(1).max(100);
+const name = singleLineText().trim().min(1).max(200);
+const description = multilineText().max(5_000);
+const category = singleLineText().trim().min(1).max(100);
 const price = z.number().int().min(1).max(maxInteger).openapi({ description: 'minor units, > 0' });
 const currency = z
   .string()
@@ -79,7 +79,7 @@ export type ProductSort = (typeof productSorts)[number];
 
 export const productQuery = pageQuery
   .extend({
-    q: z.string().trim().min(1).max(200).optional(),
+    q: singleLineText().trim().min(1).max(200).optional(),
     category: category.optional(),
     minPrice: z.coerce.number().int().min(0).max(maxInteger).optional(),
     maxPrice: z.coerce.number().int().min(0).max(maxInteger).optional(),

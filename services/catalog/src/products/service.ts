@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, buildEvent, decodeCursor, encodeCursor, type Logger } from '@shop/platform';
+import {
+  AppError,
+  buildEvent,
+  decodeCursor,
+  encodeCursor,
+  type Logger,
+  pgInteger,
+} from '@shop/platform';
 import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -193,12 +200,12 @@ export async function deleteProduct(deps: ProductsDeps, id: string): Promise<voi
 const cursorSchema = z.discriminatedUnion('sort', [
   z.object({
     sort: z.literal('relevance'),
-    rank: z.number(),
-    similarity: z.number(),
+    rank: z.number().min(0),
+    similarity: z.number().min(0).max(1),
     id: z.uuid(),
   }),
   z.object({ sort: z.literal('newest'), createdAt: z.iso.datetime(), id: z.uuid() }),
-  z.object({ sort: z.enum(['price', '-price']), price: z.number().int(), id: z.uuid() }),
+  z.object({ sort: z.enum(['price', '-price']), price: pgInteger.min(0), id: z.uuid() }),
 ]);
 
 function encodePosition(sort: ProductSort, position: SearchPosition): string {

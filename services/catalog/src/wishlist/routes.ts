@@ -9,6 +9,7 @@ import {
   pageQuery,
   problemResponses,
   requireCaller,
+  singleLineText,
 } from '@shop/platform';
 import type { Kysely } from 'kysely';
 import { product, productId } from '../products/schemas.ts';
@@ -99,7 +100,7 @@ const wishlistersRoute = createRoute({
   },
 });
 
-const wishlisterPosition = z.object({ userId: z.string().min(1) });
+const wishlisterPosition = z.object({ userId: singleLineText().min(1).max(200) });
 
 /** Mounted at /internal: Dapr callers only, never forwarded by the gateway. */
 export function internalWishlistRoutes(deps: { db: Kysely<CatalogTables> }) {

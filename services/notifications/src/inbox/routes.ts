@@ -8,6 +8,7 @@ import {
   pageOf,
   pageQuery,
   problemResponses,
+  singleLineText,
 } from '@shop/platform';
 import type { NotificationsDb } from '../database.ts';
 import { type Notification, notificationTypes } from './notification.ts';
@@ -60,7 +61,7 @@ const readRoute = createRoute({
   method: 'post',
   path: '/{id}/read',
   security: bearerSecurity,
-  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  request: { params: z.object({ id: singleLineText().min(1).max(100) }) },
   responses: {
     204: { description: 'marked as read' },
     // 404 also for another user's notification, so ids reveal nothing.

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { cancelReasons } from '@shop/platform';
+import { cancelReasons, singleLineText } from '@shop/platform';
 
 export const orderStatuses = ['pending', 'confirmed', 'cancelled'] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
@@ -51,7 +51,7 @@ export const placeOrderBody = z
 export type PlaceOrderInput = z.infer<typeof placeOrderBody>;
 
 export const idempotencyKeyHeaders = z.object({
-  'idempotency-key': z.string().min(1).max(255).openapi({
+  'idempotency-key': singleLineText().min(1).max(255).openapi({
     description:
       'a client-chosen key, unique per intended order, kept 24 h per user (IETF httpapi idempotency-key); repeating it with the same body replays the first answer',
     example: '8e03978e-40d5-43e8-bc93-6894a57f9324',

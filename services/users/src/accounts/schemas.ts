@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { singleLineText } from '@shop/platform';
 import { roles } from '@shop/platform/auth';
 
 /** Trimmed and lower-cased, as it is stored, so one address is one account. */
@@ -7,7 +8,7 @@ export const emailAddress = z.string().trim().toLowerCase().max(254).pipe(z.emai
 export const registration = z.object({
   email: emailAddress,
   password: z.string().min(12).max(128),
-  name: z.string().trim().min(1).max(100),
+  name: singleLineText().trim().min(1).max(100),
 });
 
 export const publicUser = z
