@@ -1,4 +1,4 @@
-import { createTestTokens, readEventStream } from '@shop/devkit/testing';
+import { createTestTokens, readEventStream, recordingLogger } from '@shop/devkit/testing';
 import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
@@ -83,6 +83,57 @@ describe('gateway proxy', () => {
     const res = await app.request('/api/v1/auth/register', { method: 'POST', body: '{}' });
     expect(res.status).toBe(409);
     expect(await res.json()).toEqual(problem);
+  });
+
+  it('passes a service’s own 500 problem+json through as it is, not as unavailable', async () => {
+    const problem = {
+      type: 'urn:shop:problem:internal',
+      status: 500,
+      title: 'Internal server error',
+      detail: 'an unexpected error occurred',
+      requestId: 'r-500',
+    };
+    const app = gatewayWith(async () =>
+      Response.json(problem, {
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+      }),
+    );
+    const res = await app.request('/api/v1/products');
+    expect(res.status).toBe(500);
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(await res.json()).toEqual(problem);
+  });
+
+  it('does not take a client that went away for a failing service', async () => {
+    const logger = recordingLogger();
+    const client = new AbortController();
+    const app = createApp({
+      config: {
+        APP_API_TOKEN: 'gateway-app-token-0123456789',
+        UPSTREAM_TIMEOUT_MS: 5_000,
+        TRUSTED_PROXY_HOPS: 0,
+      },
+      logger,
+      sidecar: {
+        invoke: (_appId, _path, init) =>
+          new Promise((_, reject) => {
+            init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+            client.abort();
+          }),
+        ready: async () => {},
+      },
+      verifier: tokens.verifier,
+    });
+    const res = await app.request('/api/v1/products', { signal: client.signal });
+    expect(res.status).toBe(499);
+    expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'client went away before the upstream answered',
+        appId: 'catalog',
+      }),
+    );
   });
 
   it('answers 503 problem+json when the sidecar cannot be reached', async () => {

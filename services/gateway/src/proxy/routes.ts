@@ -9,7 +9,7 @@ import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { clientAddress } from './client-address.ts';
-import { upstreamFor } from './upstreams.ts';
+import { routedUpstream } from './upstreams.ts';
 
 export type ProxyDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
@@ -68,44 +68,74 @@ function unavailable(appId: string, retryAfterSeconds = 1, why = ''): AppError {
   );
 }
 
-// Dapr decodes the method path once, resolves dot segments and hands the result to the
-// app, whose server decodes it again; and it picks the target app from
-// `Authorization: Basic dapr-app-id:...`. Either would let a public path reach another
-// route (/events, /admin) or another app. So a path passes only if every segment, decoded
-// once, is a plain name (no separator, no dot segment, no escape left to decode, nothing
-// that ends a path), and only a Bearer credential is forwarded.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-const unsafeInSegment = /[/\\%?#;\u0000-\u001f\u007f]/;
-
-function isPlainPath(path: string): boolean {
-  return path
-    .split('/')
-    .slice(1)
-    .every((segment) => {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(segment);
-      } catch {
-        return false;
-      }
-      return decoded !== '.' && decoded !== '..' && !unsafeInSegment.test(decoded);
-    });
-}
-
+// Dapr picks the target app from `Authorization: Basic dapr-app-id:...`, so nothing but a
+// Bearer credential goes on.
 function bearerOnly(source: Headers, target: Headers): void {
   const authorization = source.get('authorization');
   if (authorization && /^bearer\s/i.test(authorization)) target.set('authorization', authorization);
 }
 
-async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Response> {
-  const url = new URL(c.req.url);
+function forwardedHeaders(c: Context, deps: ProxyDeps): Headers {
   const headers = pick(c.req.raw.headers, requestHeaders);
   bearerOnly(c.req.raw.headers, headers);
   headers.set('x-request-id', c.get('requestId'));
   headers.set('traceparent', c.get('traceparent'));
   const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
   if (address) headers.set('x-forwarded-for', address);
-  const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+  return headers;
+}
+
+function clientWentAway(deps: ProxyDeps, appId: string): Response {
+  // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the
+  // access log and the metrics from anything the service did.
+  deps.logger.info('client went away before the upstream answered', { appId });
+  return new Response(null, { status: 499 });
+}
+
+/** The answer to a call that failed; the client going away is no fault of the service. */
+function callFailed(
+  c: Context,
+  deps: ProxyDeps,
+  appId: string,
+  failure: { error: unknown; abortReason: unknown },
+): Response {
+  const { error, abortReason: reason } = failure;
+  if (error instanceof CircuitOpenError) {
+    throw unavailable(appId, error.retryAfterSeconds, ' (it failed repeatedly just now)');
+  }
+  // Our own deadline passed: the service may still be working on it, so unlike an
+  // unreachable one (503) this is a 504, and the client cannot tell whether it took effect.
+  if (reason instanceof DOMException && reason.name === 'TimeoutError') {
+    deps.logger.warn('upstream call timed out', {
+      appId,
+      timeoutMs: deps.config.UPSTREAM_TIMEOUT_MS,
+    });
+    throw new AppError(
+      'upstream_timeout',
+      `the ${appId} service did not answer within ${deps.config.UPSTREAM_TIMEOUT_MS} ms`,
+    );
+  }
+  if (c.req.raw.signal.aborted) {
+    return clientWentAway(deps, appId);
+  }
+  deps.logger.warn('upstream call failed', { appId, error });
+  throw unavailable(appId);
+}
+
+async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Response> {
+  const url = new URL(c.req.url);
+  const headers = forwardedHeaders(c, deps);
+  // Read before the call, so a client that stops sending (or sends too much) is not
+  // taken for a service that failed.
+  let body: ArrayBuffer | null = null;
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+    try {
+      body = await c.req.arrayBuffer();
+    } catch (error) {
+      if (c.req.raw.signal.aborted) return clientWentAway(deps, appId);
+      throw error; // the body limit's refusal among others
+    }
+  }
 
   // The timeout bounds the whole exchange, except an event stream's body, which stays open
   // for as long as the client keeps it. Either ends early when the client goes away.
@@ -124,37 +154,26 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
     upstream = await deps.sidecar.invoke(appId, `${url.pathname}${url.search}`, {
       method: c.req.method,
       headers,
-      body: hasBody ? await c.req.arrayBuffer() : null,
+      body,
       signal: upstreamCall.signal,
     });
   } catch (error) {
     clearTimeout(timeout);
-    if (error instanceof CircuitOpenError) {
-      throw unavailable(appId, error.retryAfterSeconds, ' (it failed repeatedly just now)');
-    }
-    // Our own deadline passed: the service may still be working on it, so unlike an
-    // unreachable one (503) this is a 504, and the client cannot tell whether it took effect.
-    if (
-      upstreamCall.signal.reason instanceof DOMException &&
-      upstreamCall.signal.reason.name === 'TimeoutError'
-    ) {
-      deps.logger.warn('upstream call timed out', {
-        appId,
-        timeoutMs: deps.config.UPSTREAM_TIMEOUT_MS,
-      });
-      throw new AppError(
-        'upstream_timeout',
-        `the ${appId} service did not answer within ${deps.config.UPSTREAM_TIMEOUT_MS} ms`,
-      );
-    }
-    deps.logger.warn('upstream call failed', { appId, error });
-    throw unavailable(appId);
+    return callFailed(c, deps, appId, { error, abortReason: upstreamCall.signal.reason });
   }
-
-  // A 5xx that is not our services' problem+json comes from Dapr itself (the callee is
-  // down, its sidecar is gone, a circuit is open): the client learns only that it is unavailable.
   const contentType = upstream.headers.get('content-type') ?? '';
   if (contentType.startsWith('text/event-stream')) clearTimeout(timeout);
+  return passedOn(deps, appId, upstream);
+}
+
+/**
+ * The service's answer as the client gets it. A service's own problem+json passes as it
+ * is, 5xx included (a bug of that service, which it logs); a 5xx without one comes from
+ * Dapr itself (the callee is down, its sidecar is gone): the client learns only that the
+ * service is unavailable.
+ */
+async function passedOn(deps: ProxyDeps, appId: string, upstream: Response): Promise<Response> {
+  const contentType = upstream.headers.get('content-type') ?? '';
   if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
     deps.logger.warn('upstream unavailable', {
       appId,
@@ -196,9 +215,8 @@ export function proxyRoutes(deps: ProxyDeps) {
   // One handler finds the upstream and applies its policy, so each request is verified at
   // most once, whichever routes overlap (a product's stock lies below the products).
   return new Hono().all('*', async (c) => {
-    const upstream = upstreamFor(c.req.path);
-    const rawPath = new URL(c.req.url).pathname;
-    if (!upstream || !isPlainPath(rawPath)) {
+    const upstream = routedUpstream(c);
+    if (!upstream) {
       throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     }
     const policy = policies[upstream.access];

@@ -1,4 +1,5 @@
 import { isDaprOnlyPath } from '@shop/platform';
+import type { Context } from 'hono';
 
 /**
  * Who may reach what: `none` paths carry no identity (sign-up, login, the public keys),
@@ -37,6 +38,39 @@ function startsWithRoute(path: string, route: string): boolean {
 
 export function upstreamFor(path: string) {
   return upstreams.find(({ route }) => startsWithRoute(path, route));
+}
+
+// Dapr decodes the method path once, resolves dot segments and hands the result to the
+// app, whose server decodes it again; and it picks the target app from
+// `Authorization: Basic dapr-app-id:...`. Either would let a public path reach another
+// route (/events, /admin) or another app. So a path passes only if every segment, decoded
+// once, is a plain name (no separator, no dot segment, no escape left to decode, nothing
+// that ends a path); and the proxy forwards only a Bearer credential.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const unsafeInSegment = /[/\\%?#;\u0000-\u001f\u007f]/;
+
+function isPlainPath(path: string): boolean {
+  return path
+    .split('/')
+    .slice(1)
+    .every((segment) => {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        return false;
+      }
+      return decoded !== '.' && decoded !== '..' && !unsafeInSegment.test(decoded);
+    });
+}
+
+/**
+ * The upstream the request's path is forwarded to; none when no service owns the path or
+ * its raw form is not plain, which the proxy answers with 404.
+ */
+export function routedUpstream(c: Context) {
+  const upstream = upstreamFor(c.req.path);
+  return upstream && isPlainPath(new URL(c.req.url).pathname) ? upstream : undefined;
 }
 
 /** Reachable without the app token: everything but what only Dapr may call. */
