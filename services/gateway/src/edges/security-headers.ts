@@ -43,15 +43,14 @@ const pagePolicy = {
 };
 const docsHeaders = secureHeaders({ ...everywhere, contentSecurityPolicy: pagePolicy });
 
-/** Where GraphiQL's page is served, its scripts and styles inlined into the HTML. */
+/** Where GraphiQL's page is served; its scripts, styles and Monaco's workers under /graphql/assets. */
 export const graphiqlPath = '/graphql';
 
-// GraphiQL's page (rendered by the gateway itself, every asset inlined) runs inline scripts;
-// it still loads and calls nothing outside this origin.
-const graphiqlHeaders = secureHeaders({
-  ...everywhere,
-  contentSecurityPolicy: { ...pagePolicy, scriptSrc: ["'self'", "'unsafe-inline'"] },
-});
+// GraphiQL's page and files run under the reference page's policy: its scripts and workers
+// are files from this origin, none inline.
+function isGraphiqlPath(path: string): boolean {
+  return path === graphiqlPath || path.startsWith(`${graphiqlPath}/assets/`);
+}
 
 function isDocsPath(path: string): boolean {
   return path === docsPathPrefix || path.startsWith(`${docsPathPrefix}/`);
@@ -59,13 +58,13 @@ function isDocsPath(path: string): boolean {
 
 /**
  * Hono's secureHeaders on every answer: a Content-Security-Policy that allows nothing for
- * the API, one that allows the gateway's own assets for the /docs page, and one for
- * GraphiQL's inlined page (GET /graphql).
+ * the API, and one that allows the gateway's own assets for the /docs page and GraphiQL's
+ * (GET /graphql and its files).
  */
 export function securityHeaders(): MiddlewareHandler {
   return (c, next) => {
     if (isDocsPath(c.req.path)) return docsHeaders(c, next);
-    if (c.req.path === graphiqlPath && c.req.method === 'GET') return graphiqlHeaders(c, next);
+    if (isGraphiqlPath(c.req.path) && c.req.method === 'GET') return docsHeaders(c, next);
     return apiHeaders(c, next);
   };
 }

@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import type { TimelineEntry } from './loaders.ts';
 import { problemError, type Upstream } from './upstream.ts';
 
 /** What each resolver gets: the services, called as this request's client, and its loaders. */
@@ -6,6 +7,8 @@ export type GraphQLContext = {
   upstream: Upstream;
   /** Products by id, one catalog batch read per tick of the request. */
   products: DataLoader<string, Product | null>;
+  /** Orders' timelines, each order read once, a capped number per request. */
+  timelines: DataLoader<string, TimelineEntry[]>;
 };
 
 export type Product = { id: string; name: string };
@@ -134,13 +137,9 @@ export const resolvers = {
     },
   },
   Order: {
-    timeline: async (order: Order, _: Args, { upstream }: GraphQLContext) =>
-      (
-        await upstream<{ items: unknown[] }>(
-          'orders',
-          `/api/v1/orders/${segment(order.id, 'order')}/timeline`,
-        )
-      ).items,
+    // A plain segment, so it can go into the timeline's path as it is.
+    timeline: (order: Order, _: Args, { timelines }: GraphQLContext) =>
+      timelines.load(segment(order.id, 'order')),
   },
   OrderItem: {
     product: (item: { productId: string }, _: Args, { products }: GraphQLContext) =>

@@ -12,13 +12,14 @@ type Call = { appId: string; path: string; headers: Headers };
 const tokens = await createTestTokens();
 const accessToken = await tokens.issue('u-1');
 
-function gatewayWith(invoke: Invoke) {
+function gatewayWith(invoke: Invoke, config: { GRAPHQL_DEADLINE_MS?: number } = {}) {
   const calls: Call[] = [];
   const app = createApp({
     config: {
       APP_API_TOKEN: 'gateway-app-token-0123456789',
       UPSTREAM_TIMEOUT_MS: 200,
       TRUSTED_PROXY_HOPS: 0,
+      ...config,
     },
     logger,
     sidecar: {
@@ -54,6 +55,7 @@ async function graphql(
   app: ReturnType<typeof createApp>,
   query: string,
   headers: Record<string, string> = {},
+  variables?: Record<string, unknown>,
 ) {
   const res = await app.request('/graphql', {
     method: 'POST',
@@ -63,7 +65,7 @@ async function graphql(
       authorization: `Bearer ${accessToken}`,
       ...headers,
     },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
   });
   return { res, body: (await res.json()) as Result };
 }
@@ -191,7 +193,7 @@ describe('GraphQL limits', () => {
   it('refuses a query that costs too much before calling any service', async () => {
     const { app, calls } = gatewayWith(async () => new Response('{}'));
     const fields = Array.from(
-      { length: 30 },
+      { length: 10 },
       (_, i) => `o${i}: myOrders(first: 100) { items { id items { product { id name } } } }`,
     );
     const { body } = await graphql(app, `{ ${fields.join(' ')} }`);
@@ -199,17 +201,165 @@ describe('GraphQL limits', () => {
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'bad_request', limit: 'cost' });
     expect(calls).toEqual([]);
   });
+
+  it('costs `first` sent as a variable as it costs it written out', async () => {
+    const { app, calls } = gatewayWith(async () => Response.json({ items: [], nextCursor: null }));
+    const search = `query ($n: Int) { products(q: "lamp", first: $n) { items { id name } } }`;
+    const literal = await graphql(app, search.replace('$n)', '1000)'));
+    expect(literal.body.errors?.[0]?.extensions).toMatchObject({ limit: 'cost' });
+    const sent = await graphql(app, search, {}, { n: 1000 });
+    expect(sent.body.errors?.[0]).toMatchObject({
+      message: literal.body.errors?.[0]?.message,
+      extensions: { code: 'bad_request', limit: 'cost', requestId: 'r-1' },
+    });
+    const defaulted = await graphql(app, search.replace('$n: Int', '$n: Int = 1000'));
+    expect(defaulted.body.errors?.[0]?.extensions).toMatchObject({ limit: 'cost' });
+    expect(calls).toEqual([]);
+
+    const small = await graphql(app, search, {}, { n: 10 });
+    expect(small.body.errors).toBeUndefined();
+    expect(calls.map((call) => call.path)).toEqual(['/api/v1/products?q=lamp&limit=10']);
+  });
+
+  it('caps aliases and root fields before calling any service', async () => {
+    const { app, calls } = gatewayWith(async () => Response.json({ items: [] }));
+    const aliased = (n: number) =>
+      Array.from({ length: n }, (_, i) => `c${i}: categories { name }`).join(' ');
+    const aliases = await graphql(app, `{ ${aliased(16)} }`);
+    expect(aliases.body.errors?.[0]).toMatchObject({
+      message: 'Aliases limit of 15 exceeded, found 16.',
+      extensions: { code: 'bad_request', limit: 'aliases' },
+    });
+    // Fragments do not hide root fields.
+    const rootFields = await graphql(
+      app,
+      `{ ...Some ... on Query { me { id } } } fragment Some on Query { ${aliased(10)} }`,
+    );
+    expect(rootFields.body.errors?.[0]).toMatchObject({
+      message: 'Root fields limit of 10 exceeded, found 11.',
+      extensions: { code: 'bad_request', limit: 'root_fields' },
+    });
+    expect(calls).toEqual([]);
+    expect((await graphql(app, `{ ${aliased(10)} }`)).body.errors).toBeUndefined();
+    expect(calls).toHaveLength(10);
+  });
+
+  it('reads each order’s timeline once, and at most 20 in one request', async () => {
+    const orders = Array.from({ length: 25 }, (_, i) => ({ id: `o-${i}`, items: [] }));
+    const { app, calls } = gatewayWith(async (_appId, path) => {
+      if (path.endsWith('/timeline')) return Response.json({ items: [] });
+      if (path === '/api/v1/orders/o-1') return Response.json(orders[1]);
+      const limit = new URL(path, 'http://orders').searchParams.get('limit');
+      return Response.json({ items: orders.slice(0, Number(limit)), nextCursor: null });
+    });
+    const { body } = await graphql(
+      app,
+      '{ a: order(id: "o-1") { timeline { step } } b: order(id: "o-1") { timeline { step } } }',
+    );
+    expect(body.errors).toBeUndefined();
+    expect(calls.filter((call) => call.path.endsWith('/timeline'))).toHaveLength(1);
+
+    calls.length = 0;
+    const page = (first: number) =>
+      graphql(app, `{ myOrders(first: ${first}) { items { id timeline { step } } } }`);
+    const twenty = await page(20);
+    expect(twenty.body.errors).toBeUndefined();
+    expect(calls.filter((call) => call.path.endsWith('/timeline'))).toHaveLength(20);
+
+    calls.length = 0;
+    const more = await page(25);
+    expect(calls.filter((call) => call.path.endsWith('/timeline'))).toEqual([]);
+    expect(more.body.data).toEqual({ myOrders: null });
+    expect(more.body.errors?.[0]).toMatchObject({
+      message: 'at most 20 order timelines in one request; ask for fewer orders',
+      extensions: { code: 'bad_request', limit: 'timelines' },
+    });
+  });
+
+  it('ends every call of an operation at its one deadline, and answers', async () => {
+    const signals: AbortSignal[] = [];
+    const { app, calls } = gatewayWith(
+      (_appId, _path, init) =>
+        new Promise((_, reject) => {
+          const signal = init.signal as AbortSignal;
+          signals.push(signal);
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
+      { GRAPHQL_DEADLINE_MS: 100 },
+    );
+    const started = Date.now();
+    const { res, body } = await graphql(app, '{ me { id } categories { name } }');
+    // The deadline, before each call's own 200 ms timeout.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(res.status).toBe(200);
+    expect(calls).toHaveLength(2);
+    expect(signals.every((signal) => signal.aborted)).toBe(true);
+    expect(body.errors?.map((error) => error.extensions)).toEqual([
+      expect.objectContaining({ code: 'upstream_timeout', status: 504, limit: 'deadline' }),
+      expect.objectContaining({ code: 'upstream_timeout', status: 504, limit: 'deadline' }),
+    ]);
+    expect(body.errors?.[0]?.message).toBe(
+      'the operation ran past its deadline of 100 ms; ask for less at once',
+    );
+  });
 });
 
 describe('GraphiQL', () => {
-  it('is served at GET /graphql with its scripts inlined, nothing from a CDN', async () => {
-    const { app } = gatewayWith(async () => new Response('{}'));
-    const res = await app.request('/graphql', { headers: { accept: 'text/html' } });
+  const { app } = gatewayWith(async () => new Response('{}'));
+  const page = () => app.request('/graphql', { headers: { accept: 'text/html' } });
+  const filesOf = (html: string) =>
+    [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] ?? '');
+
+  it('is a page of a few KB at GET /graphql that names its files, nothing from a CDN', async () => {
+    const res = await page();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/html');
     const html = await res.text();
-    expect(html).toContain('renderYogaGraphiQL');
-    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=["']?https?:/);
-    expect(html).not.toContain('unpkg.com');
+    expect(html.length).toBeLessThan(2_048);
+    // Every script is a file: the page needs no inline script.
+    expect(html).not.toMatch(/<script>/);
+    const files = filesOf(html);
+    expect(files).toHaveLength(4);
+    for (const file of files) expect(file).toMatch(/^\/graphql\/assets\//);
+  });
+
+  it('serves its files cacheable, with ETag and gzip', async () => {
+    const files = filesOf(await (await page()).text());
+    const script = files.find((file) => file.endsWith('/graphiql.js')) ?? '';
+    const res = await app.request(script);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const etag = res.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"[\w-]{22}"$/);
+    expect(await res.text()).toContain('renderYogaGraphiQL');
+
+    const again = await app.request(script, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+
+    const zipped = await app.request(script, { headers: { 'accept-encoding': 'gzip, br' } });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(zipped.headers.get('vary')).toContain('accept-encoding');
+  });
+
+  it('runs Monaco’s workers from its own files', async () => {
+    const files = filesOf(await (await page()).text());
+    const init = await (await app.request(files.find((f) => f.endsWith('/init.js')) ?? '')).text();
+    const workers = [...init.matchAll(/"(\/graphql\/assets\/[^"]+\.worker\.js)"/g)].map(
+      (match) => match[1] ?? '',
+    );
+    expect(workers).toHaveLength(3);
+    for (const worker of [...files, ...workers]) {
+      expect((await app.request(worker)).status, worker).toBe(200);
+    }
+  });
+
+  it('answers an unknown file or version 404 problem+json', async () => {
+    for (const path of ['/graphql/assets/0.0.0/graphiql.js', '/graphql/assets/5.24.1/nope.js']) {
+      const res = await app.request(path);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+    }
   });
 });

@@ -1,19 +1,15 @@
 import type { Logger, Sidecar } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { ExecutionResult, GraphQLError } from 'graphql';
-import {
-  createGraphQLError,
-  createSchema,
-  createYoga,
-  type GraphiQLOptions,
-  type Plugin,
-} from 'graphql-yoga';
-import { Hono } from 'hono';
+import { createGraphQLError, createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { type Context, Hono } from 'hono';
 import { clientAddress } from '../proxy/client-address.ts';
 import type { RateLimit } from '../rate-limit/index.ts';
+import { graphiqlAssetsPath, graphiqlPage, serveGraphiqlAsset, wantsGraphiql } from './graphiql.ts';
 import { defaultQueryLimits, type QueryLimits, queryLimitPlugins } from './limits.ts';
-import { productLoader } from './loaders.ts';
+import { productLoader, timelineLoader } from './loaders.ts';
 import { type GraphQLContext, resolvers } from './resolvers.ts';
+import { type Spending, spendingPlugin } from './spending.ts';
 import { typeDefs } from './type-defs.ts';
 import { createUpstream, type ErrorCode, problemError } from './upstream.ts';
 
@@ -21,13 +17,20 @@ export type GraphQLDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
   verifier: Pick<TokenVerifier, 'verify'>;
   logger: Logger;
-  config: { UPSTREAM_TIMEOUT_MS: number; TRUSTED_PROXY_HOPS: number };
+  config: {
+    UPSTREAM_TIMEOUT_MS: number;
+    TRUSTED_PROXY_HOPS: number;
+    /** One operation's time, all its service calls included (default 15 s). */
+    GRAPHQL_DEADLINE_MS?: number | undefined;
+  };
   limits?: QueryLimits;
-  /** The gateway's rate limit: a GraphQL request spends the `default` budget, as REST's rest. */
+  /** The gateway's rate limit: each root field spends the budget its REST call would. */
   rateLimit?: RateLimit | undefined;
 };
 
-type ServerContext = GraphQLContext & { requestId: string };
+export const defaultGraphqlDeadlineMs = 15_000;
+
+type ServerContext = GraphQLContext & { requestId: string; spending: Spending };
 
 const ourProblem = 'urn:shop:problem:';
 
@@ -85,12 +88,6 @@ function problemCodes(): Plugin<Record<string, never>, ServerContext> {
   };
 }
 
-// GraphiQL's page with its scripts and styles inlined (about 9 MiB), loaded on the first
-// visit only: Yoga's default page fetches them from unpkg.com, which these machines and
-// many clusters cannot reach.
-const renderLocalGraphiQL = async (options: GraphiQLOptions) =>
-  (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options);
-
 /**
  * GraphQL at POST /graphql (GraphiQL at GET /graphql): each field is read from its service
  * through the gateway's sidecar on the public REST path, as the client, so the services
@@ -98,6 +95,7 @@ const renderLocalGraphiQL = async (options: GraphiQLOptions) =>
  * request. A token that is present is checked first, as the REST proxy checks it.
  */
 export function graphqlRoutes(deps: GraphQLDeps) {
+  const limits = deps.limits ?? defaultQueryLimits;
   const yoga = createYoga<ServerContext>({
     schema: createSchema<ServerContext>({ typeDefs, resolvers }),
     graphqlEndpoint: '/graphql',
@@ -105,8 +103,8 @@ export function graphqlRoutes(deps: GraphQLDeps) {
     cors: false,
     landingPage: false,
     logging: false,
-    graphiql: { title: 'Shop GraphQL' },
-    renderGraphiQL: renderLocalGraphiQL,
+    // The gateway serves GraphiQL's page and files itself (graphiql.ts).
+    graphiql: false,
     maskedErrors: {
       maskError(error) {
         const original = isGraphQLError(error) ? error.originalError : error;
@@ -118,35 +116,60 @@ export function graphqlRoutes(deps: GraphQLDeps) {
         );
       },
     },
-    plugins: [...queryLimitPlugins(deps.limits ?? defaultQueryLimits), problemCodes()],
+    // The limits first: an operation over one is refused before it spends anything.
+    plugins: [...queryLimitPlugins(limits), spendingPlugin(), problemCodes()],
   });
 
   const verify = authenticate(deps.verifier);
-  return new Hono().on(
+  const deadlineMs = deps.config.GRAPHQL_DEADLINE_MS ?? defaultGraphqlDeadlineMs;
+
+  // Runs the request in Yoga with one deadline for the whole operation; returns its
+  // answer and what it spent of the caller's budgets.
+  async function execute(c: Context, spending: Spending): Promise<Response> {
+    const upstream = createUpstream(
+      { ...deps, config: { ...deps.config, GRAPHQL_DEADLINE_MS: deadlineMs } },
+      {
+        requestId: c.get('requestId'),
+        traceparent: c.get('traceparent'),
+        authorization: c.req.header('authorization'),
+        clientAddress: clientAddress(c, deps.config.TRUSTED_PROXY_HOPS),
+      },
+      AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(deadlineMs)]),
+    );
+    return yoga.fetch(c.req.raw, {
+      requestId: c.get('requestId'),
+      upstream,
+      products: productLoader(upstream),
+      timelines: timelineLoader(upstream, limits.maxTimelines),
+      spending,
+    });
+  }
+
+  return new Hono().get(`${graphiqlAssetsPath}/:version/:file`, serveGraphiqlAsset).on(
     ['GET', 'POST'],
     '/graphql',
-    async (c, next) => (c.req.header('authorization') ? verify(c, next) : next()),
+    async (c, next) => {
+      if (wantsGraphiql(c)) {
+        c.header('cache-control', 'no-cache');
+        return c.html(graphiqlPage);
+      }
+      return c.req.header('authorization') ? verify(c, next) : next();
+    },
     async (c) => {
-      const limitHeaders = (await deps.rateLimit?.(c)) ?? {};
-      const authorization = c.req.header('authorization');
-      const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
-      const upstream = createUpstream(
-        deps,
-        {
-          requestId: c.get('requestId'),
-          traceparent: c.get('traceparent'),
-          authorization,
-          clientAddress: address,
-        },
-        c.req.raw.signal,
-      );
-      const response = await yoga.fetch(c.req.raw, {
-        requestId: c.get('requestId'),
-        upstream,
-        products: productLoader(upstream),
-      });
-      for (const [name, value] of Object.entries(limitHeaders))
+      const rateLimit = deps.rateLimit;
+      const spending: Spending = {
+        spend: rateLimit && ((costs) => rateLimit.spend(c, costs)),
+        spent: false,
+        headers: {},
+      };
+      const response = await execute(c, spending);
+      if (spending.refusal) throw spending.refusal;
+      // A request refused before it ran (unparsable, invalid, over a limit) still costs
+      // one of the default budget, so refusals cannot be sent without end.
+      const headers = spending.spent ? spending.headers : await spending.spend?.({ default: 1 });
+      for (const [name, value] of Object.entries(headers ?? {})) {
         response.headers.append(name, value);
+      }
       return response;
     },
   );

@@ -20,7 +20,11 @@ export type CallerRequest = {
 export type UpstreamDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
   logger: Logger;
-  config: { UPSTREAM_TIMEOUT_MS: number };
+  config: {
+    UPSTREAM_TIMEOUT_MS: number;
+    /** The whole operation's time, every call included; `signal` ends then. */
+    GRAPHQL_DEADLINE_MS: number;
+  };
 };
 
 export type UpstreamCall = {
@@ -99,6 +103,20 @@ export function createUpstream(
       requestId: caller.requestId,
       retryAfterSeconds,
     });
+  const deadlinePassed = () =>
+    problemError(
+      'upstream_timeout',
+      `the operation ran past its deadline of ${deps.config.GRAPHQL_DEADLINE_MS} ms; ask for less at once`,
+      { requestId: caller.requestId, extensions: { limit: 'deadline' } },
+    );
+  // The operation's signal ends with a TimeoutError at its deadline, otherwise (an
+  // AbortError) when the client went away, whom no answer reaches.
+  const ended = () =>
+    (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
+      ? deadlinePassed()
+      : problemError('upstream_unavailable', 'the client went away', {
+          requestId: caller.requestId,
+        });
 
   return async <T>(appId: string, pathAndQuery: string, call: UpstreamCall = {}) => {
     const headers = new Headers(call.headers);
@@ -109,6 +127,8 @@ export function createUpstream(
     if (caller.clientAddress) headers.set('x-forwarded-for', caller.clientAddress);
     if (call.body !== undefined) headers.set('content-type', 'application/json');
 
+    // Past the deadline no new call starts: what is already answered is answered.
+    if (signal.aborted) throw ended();
     let res: Response;
     try {
       res = await deps.sidecar.invoke(appId, pathAndQuery, {
@@ -119,6 +139,7 @@ export function createUpstream(
       });
     } catch (error) {
       if (error instanceof CircuitOpenError) throw unavailable(appId, error.retryAfterSeconds);
+      if (signal.aborted) throw ended();
       deps.logger.warn('upstream call failed', { appId, error });
       throw unavailable(appId);
     }
@@ -126,7 +147,11 @@ export function createUpstream(
     const contentType = res.headers.get('content-type') ?? '';
     if (res.ok) {
       if (res.status === 204) return undefined as T;
-      return (await res.json()) as T;
+      return (await res.json().catch((error: unknown) => {
+        // The deadline can fall while the body is still arriving.
+        if (signal.aborted) throw ended();
+        throw error;
+      })) as T;
     }
     const problem = contentType.startsWith(problemContentType)
       ? ((await res.json().catch(() => ({}))) as ProblemBody)
