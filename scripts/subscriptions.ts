@@ -45,7 +45,7 @@ function subscription(app: string, type: string): string {
   return `apiVersion: dapr.io/v2alpha1
 kind: Subscription
 metadata:
-  name: ${app}-${type.replaceAll('.', '-')}
+  name: ${app}-${type.replaceAll(/[._]/g, '-')}
 spec:
   pubsubname: pubsub
   topic: ${type}

@@ -444,7 +444,7 @@ describe('the kafka profile', () => {
   it('lists in values.yaml every topic a cluster without auto-creation must create', () => {
     const text = readFileSync(join(chartDir, 'values.yaml'), 'utf8');
     const kafka = /^# kafka {5}[\s\S]*?(?=^# nats {6})/m.exec(text)?.[0] ?? '';
-    const listed = new Set(kafka.match(/[a-z]+\.[a-z]+/g));
+    const listed = new Set(kafka.match(/[a-z_]+\.[a-z_]+/g));
     for (const topic of shopTopics(repoRoot)) expect(listed, topic).toContain(topic);
   });
 });

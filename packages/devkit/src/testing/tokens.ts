@@ -21,7 +21,8 @@ export const testTokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop
  * await app.request('/api/v1/orders', { headers: { authorization: `Bearer ${await tokens.issue('u-1')}` } });
  */
 export async function createTestTokens(): Promise<{
-  issue(userId: string, role?: Role): Promise<string>;
+  /** `sessionId` becomes the token's `sid` claim. */
+  issue(userId: string, role?: Role, options?: { sessionId?: string }): Promise<string>;
   verifier: TokenVerifier;
 }> {
   const logger = createLogger({ service: 'test', write: () => {} });
@@ -34,8 +35,8 @@ export async function createTestTokens(): Promise<{
   keyring.stop();
   const issuer = createTokenIssuer({ keyring, ...testTokenSettings });
   return {
-    issue: async (userId, role = 'customer') =>
-      (await issuer.issueAccessToken({ userId, role })).accessToken,
+    issue: async (userId, role = 'customer', options = {}) =>
+      (await issuer.issueAccessToken({ userId, role, sessionId: options.sessionId })).accessToken,
     verifier: createTokenVerifier({
       fetchJwks: async () => keyring.jwks(),
       ...testTokenSettings,

@@ -261,7 +261,7 @@ export function dataSchemaUri<T extends string, V extends number>(
   return `urn:shop:events:${type}:v${version}`;
 }
 
-const dataSchemaPattern = /^urn:shop:events:(?<type>[a-z0-9.-]+):v(?<version>[1-9][0-9]*)$/;
+const dataSchemaPattern = /^urn:shop:events:(?<type>[a-z0-9._-]+):v(?<version>[1-9][0-9]*)$/;
 
 /** The type and version a `dataschema` names, or undefined when it names none in the catalog. */
 export function versionNamedBy(
