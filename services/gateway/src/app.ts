@@ -1,10 +1,12 @@
 import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
 import type { Redis } from 'ioredis';
-import { type GatewayConfig, serviceName } from './config.ts';
+import { tokenChecks } from './auth/index.ts';
+import { type GatewayConfig, type RateLimitBudget, serviceName } from './config.ts';
 import { gatewayEdges } from './edges/index.ts';
 import { graphqlRoutes } from './graphql/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
+import { allowedMethodsOnly, type RouteMethods } from './proxy/methods.ts';
 import { proxyRoutes } from './proxy/routes.ts';
 import { isPublicPath } from './proxy/upstreams.ts';
 import { createRateLimit, type RateLimitBudgets } from './rate-limit/index.ts';
@@ -15,8 +17,14 @@ export type GatewayDeps = {
   logger: Logger;
   sidecar: Pick<Sidecar, 'invoke' | 'ready'>;
   verifier: Pick<TokenVerifier, 'verify'>;
-  /** Budgets per client, kept in `redis` so every replica spends the same ones; none when unset. */
-  rateLimits?: { redis: Redis; budgets: RateLimitBudgets };
+  /**
+   * Budgets per client, kept in `redis` so every replica spends the same ones; none when
+   * unset. The same Redis keeps the failed token checks per address (`unverified`, 60 a
+   * minute unless given) and the access tokens ended by logout.
+   */
+  rateLimits?: { redis: Redis; budgets: RateLimitBudgets; unverified?: RateLimitBudget };
+  /** The methods each proxied path has (from the services' documents); unset, any usual one. */
+  routeMethods?: RouteMethods;
 };
 
 export function createApp(deps: GatewayDeps) {
@@ -36,13 +44,26 @@ export function createApp(deps: GatewayDeps) {
       registry: app.metricsRegistry,
       trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
     });
+  const checks =
+    deps.rateLimits &&
+    tokenChecks({
+      ...deps.rateLimits,
+      verifier: deps.verifier,
+      logger: deps.logger,
+      registry: app.metricsRegistry,
+      trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
+    });
+  const verifier = checks?.verifier ?? deps.verifier;
+  // Before the routes: a method a path lacks costs nothing, a token check spends a budget first.
+  app.use('*', allowedMethodsOnly(deps.routeMethods));
+  for (const middleware of checks?.middleware ?? []) app.use('*', middleware);
   const openApiTtlMs = deps.config.OPENAPI_CACHE_TTL_MS ?? 300_000;
   app.route(
     '/',
     openApiRoutes({ ...deps, config: { ...deps.config, OPENAPI_CACHE_TTL_MS: openApiTtlMs } }),
   );
   // GraphQL before the proxy, whose catch-all would take /graphql for a REST path.
-  app.route('/', graphqlRoutes({ ...deps, rateLimit }));
-  app.route('/', proxyRoutes({ ...deps, rateLimit }));
+  app.route('/', graphqlRoutes({ ...deps, verifier, rateLimit }));
+  app.route('/', proxyRoutes({ ...deps, verifier, rateLimit }));
   return app;
 }

@@ -57,6 +57,18 @@ export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
   RATE_LIMIT_CHECKOUT: rateLimitBudget.prefault('10/60s'),
   /** Every other public route, per user or else per client address. */
   RATE_LIMIT_DEFAULT: rateLimitBudget.prefault('300/60s'),
+  /**
+   * Requests refused for a missing or bad access token, per client address; once spent,
+   * the address's requests that carry a token or need one are refused unverified.
+   */
+  RATE_LIMIT_UNVERIFIED: rateLimitBudget.prefault('60/60s'),
+  /**
+   * How long an idle client connection stays open. Longer than a load balancer's idle
+   * timeout (60 s on AWS ALB, GCP's and most ingress controllers'), so the balancer, not the
+   * gateway, closes an idle connection and never sends a request on one being closed; the
+   * time allowed for a request's headers is one second more.
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnv>;

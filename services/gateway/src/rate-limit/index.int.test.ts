@@ -212,12 +212,13 @@ describe('gateway rate limits', () => {
     expect((await browse('198.51.100.20', bob)).status).toBe(200);
   });
 
-  it('checks the token before it spends a budget, so a bad token spends none', async () => {
+  it('spends a bad token’s address’s unverified budget, none of the user budgets', async () => {
     const app = await gateway();
     for (let i = 0; i < 6; i++) {
       const res = await app.request('/api/v1/wishlist', from('198.51.100.30', { token: 'bad' }));
       expect(res.status).toBe(401);
-      expect(res.headers.get('ratelimit')).toBeNull();
+      expect(res.headers.get('ratelimit-policy')).toBe('"unverified";q=60;w=60');
+      expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"unverified";r=${59 - i};t=\\d+$`));
     }
     const res = await app.request('/api/v1/wishlist', from('198.51.100.30', { token: bob }));
     expect(res.headers.get('ratelimit')).toMatch(/^"default";r=3;/);

@@ -1,0 +1,73 @@
+import type { TestRedis } from '@shop/devkit/testing';
+import { createLogger, type Logger } from '@shop/platform';
+import type { TokenVerifier } from '@shop/platform/auth';
+import type { Redis } from 'ioredis';
+import { createApp } from './app.ts';
+import type { RateLimitBudget } from './config.ts';
+import { connectRateLimitStore, type RateLimitBudgets } from './rate-limit/index.ts';
+
+export type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
+
+export const quietLogger = createLogger({ service: 'gateway', write: () => {} });
+
+const roomy: RateLimitBudget = { requests: 1_000, windowSeconds: 60 };
+
+/** A request from `address` (as the one trusted proxy in front says), with `token` if given. */
+export function from(address: string, init: RequestInit & { token?: string } = {}): RequestInit {
+  const { token, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  headers.set('x-forwarded-for', address);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return { ...rest, headers };
+}
+
+/**
+ * A gateway replica over the test Redis, one trusted proxy in front, every service
+ * answering `invoke` (200 `{}` unless given); budgets roomy unless given. Disconnect the
+ * returned `redis` client when done.
+ */
+export async function gatewayOverRedis(
+  server: TestRedis,
+  options: {
+    verifier: Pick<TokenVerifier, 'verify'>;
+    invoke?: Invoke;
+    logger?: Logger;
+    unverified?: RateLimitBudget;
+    budgets?: Partial<RateLimitBudgets>;
+  },
+) {
+  const logger = options.logger ?? quietLogger;
+  const redis: Redis = connectRateLimitStore({ REDIS_HOST: server.address }, logger);
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  const budgets = {
+    auth: roomy,
+    search: roomy,
+    checkout: roomy,
+    default: roomy,
+    ...options.budgets,
+  };
+  const app = createApp({
+    config: {
+      APP_API_TOKEN: 'gateway-app-token-0123456789',
+      UPSTREAM_TIMEOUT_MS: 1_000,
+      TRUSTED_PROXY_HOPS: 1,
+    },
+    logger,
+    sidecar: { invoke: options.invoke ?? (async () => Response.json({})), ready: async () => {} },
+    verifier: options.verifier,
+    rateLimits: { redis, budgets, ...(options.unverified && { unverified: options.unverified }) },
+  });
+  return { app, redis };
+}
+
+/** A verifier that counts its verifications, to show which requests were never verified. */
+export function countingVerifier(verifier: Pick<TokenVerifier, 'verify'>) {
+  const counted = {
+    verifications: 0,
+    verify(token: string) {
+      counted.verifications += 1;
+      return verifier.verify(token);
+    },
+  };
+  return counted;
+}
