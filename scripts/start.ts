@@ -1,11 +1,12 @@
 // `npm start`: the whole shop on this machine, every service beside its own daprd.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   brokerFromEnv,
   findRepoRoot,
+  keptSecret,
   type RunningShop,
+  randomSecret,
   startShop,
   stateStoreFromEnv,
 } from '@shop/devkit/supervisor';
@@ -49,14 +50,7 @@ function daprLogLevel(value: string | undefined) {
 function adminPassword(): { password: string; generatedIn?: string } {
   if (process.env.ADMIN_PASSWORD) return { password: process.env.ADMIN_PASSWORD };
   const file = join(dataDir, 'admin-password');
-  const kept = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
-  if (kept) return { password: kept, generatedIn: file };
-  mkdirSync(dataDir, { recursive: true });
-  const password = randomBytes(12).toString('base64url');
-  // Written aside and renamed, so a crash never leaves an empty password file behind.
-  writeFileSync(`${file}.${process.pid}`, `${password}\n`, { mode: 0o600 });
-  renameSync(`${file}.${process.pid}`, file);
-  return { password, generatedIn: file };
+  return { password: keptSecret(file, () => randomSecret(12)), generatedIn: file };
 }
 
 /**

@@ -75,7 +75,7 @@ const stockChanged = (productId: string, available: number, version: number) =>
   );
 
 const cacheLookups = async (outcome: 'hit' | 'miss') => {
-  const port = shop.apps.catalog?.appPort;
+  const port = shop.apps.catalog?.metricsPort;
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = new RegExp(
     `catalog_product_cache_lookups_total\\{outcome="${outcome}"[^}]*\\} (\\d+)`,

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot, freePorts } from '@shop/devkit/supervisor';
+import { findRepoRoot, freePorts, loadManifest, pingRedis } from '@shop/devkit/supervisor';
 import { eventually } from '@shop/devkit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -42,6 +42,22 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Each service's environment as the supervisor gave it, by app id (its folder's name). */
+function serviceEnvironments(root: number): Map<string, Record<string, string>> {
+  const found = new Map<string, Record<string, string>>();
+  for (const pid of descendants(root)) {
+    try {
+      const service = /\/services\/([a-z-]+)$/.exec(readlinkSync(`/proc/${pid}/cwd`))?.[1];
+      if (!service) continue;
+      const pairs = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      found.set(service, Object.fromEntries(pairs.map((p) => p.split(/=(.*)/s, 2))));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
 }
 
 type Started = { child: ChildProcess; output: () => string; gatewayUrl: string; dataDir: string };
@@ -123,6 +139,31 @@ describe('npm start supervisor', { timeout: 120_000 }, () => {
     expect(await exitOf(shop.child)).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
     expect(shop.output()).toContain('shop: stopped');
+  });
+
+  it('gives each service its own metrics port and app token, and Redis a password kept in the data folder', async () => {
+    const shop = await startSupervisor({ adminPassword: 'a-long-admin-password' });
+    expect((await fetch(`${shop.gatewayUrl}/metrics`)).status).toBe(404);
+    const services = serviceEnvironments(shop.child.pid as number);
+    const appIds = loadManifest(repoRoot).apps.map((app) => app.appId);
+    expect([...services.keys()].sort()).toEqual([...appIds].sort());
+    for (const [appId, env] of services) {
+      const metrics = await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`);
+      expect(await metrics.text()).toContain(`service="${appId}"`);
+    }
+    const appTokens = [...services.values()].map((env) => env.APP_API_TOKEN);
+    const daprTokens = [...services.values()].map((env) => env.DAPR_API_TOKEN);
+    expect(new Set([...appTokens, ...daprTokens]).size).toBe(appIds.length * 2);
+
+    const { REDIS_HOST = '', REDIS_PASSWORD } = services.get('gateway') ?? {};
+    const [host, port] = REDIS_HOST.split(':');
+    const file = join(shop.dataDir, 'redis-password');
+    expect(REDIS_PASSWORD).toBe(readFileSync(file, 'utf8').trim());
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await pingRedis(Number(port), host)).toBe(false);
+    expect(await pingRedis(Number(port), host, REDIS_PASSWORD)).toBe(true);
+    shop.child.kill('SIGINT');
+    expect(await exitOf(shop.child)).toBe(0);
   });
 
   it('leaves no orphan even when the supervisor itself is killed with SIGKILL', async () => {

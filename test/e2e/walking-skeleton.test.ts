@@ -145,13 +145,15 @@ describe('walking skeleton through real sidecars', () => {
     expect(res.status).toBe(401);
   });
 
-  it('serves health, readiness and Prometheus metrics on every service', async () => {
+  it('serves health and readiness on every service, and its metrics on its metrics port only', async () => {
     for (const app of Object.values(shop.apps)) {
       const base = `http://127.0.0.1:${app.appPort}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      expect(await (await fetch(`${base}/metrics`)).text()).toContain(`service="${app.appId}"`);
+      const metrics = await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`);
+      expect(await metrics.text()).toContain(`service="${app.appId}"`);
     }
+    expect((await shop.gateway('/metrics')).status).toBe(404);
   });
 
   // Last, because it leaves users without a sidecar.

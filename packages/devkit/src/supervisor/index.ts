@@ -50,7 +50,12 @@ export { findRepoRoot, loadManifest, type Manifest, type ManifestApp } from './m
 export { freePorts } from './ports.ts';
 export { type ExitInfo, ProcessGroup } from './processes.ts';
 export { pingRedis } from './redis.ts';
-export { ensureLocalSecrets } from './secrets.ts';
+export {
+  ensureLocalSecrets,
+  ensureRedisPassword,
+  keptSecret,
+  randomSecret,
+} from './secrets.ts';
 export {
   brokerFromEnv,
   profileResourcesPaths,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -17,7 +16,7 @@ import { claimPort, freePorts } from './ports.ts';
 import { type PostgresHandle, startPostgres } from './postgres.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
 import { type RedisHandle, startRedis } from './redis.ts';
-import { ensureLocalSecrets } from './secrets.ts';
+import { ensureLocalSecrets, ensureRedisPassword, randomSecret } from './secrets.ts';
 
 export type ShopOptions = {
   /** Everything the shop writes (Redis data, name registry, logs) goes below this folder. */
@@ -110,8 +109,14 @@ export type RunningApp = {
   appPort: number;
   daprHttpPort: number;
   daprGrpcPort: number;
+  /** Made for this instance alone: what its sidecar presents to it (APP_API_TOKEN). */
   appApiToken: string;
+  /** Made for this instance alone: what its sidecar's API asks of callers (DAPR_API_TOKEN). */
   daprApiToken: string;
+  /** Where the service serves GET /metrics (METRICS_PORT); its app port never does. */
+  metricsPort: number;
+  /** daprd's own metrics. */
+  daprMetricsPort: number;
   /** Process names in the group, for stop/kill: the app (if run here) and `<appId>-dapr`. */
   processName: string | undefined;
   sidecarName: string;
@@ -119,7 +124,10 @@ export type RunningApp = {
 
 export type RunningShop = {
   gatewayUrl: string | undefined;
-  /** Always runs: the gateway's rate limits, the redis state store and the redis broker. */
+  /**
+   * Always runs: the gateway's rate limits, the redis state store and the redis broker.
+   * Its password is made once per data folder (<dataDir>/redis-password).
+   */
   redis: RedisHandle;
   /** The pub/sub broker the sidecars use (for redis, the Redis above). */
   broker: BrokerHandle;
@@ -188,8 +196,6 @@ function fileSink(logDir: string): { sink: OutputSink; close(): void } {
     },
   };
 }
-
-const token = () => randomBytes(24).toString('base64url');
 
 function dependsOn(app: ManifestApp, name: string): boolean {
   const manifest = JSON.parse(readFileSync(join(app.dir, 'package.json'), 'utf8')) as {
@@ -262,7 +268,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // A sidecar drawn the gateway's fixed port would refuse to start ("conflicts with
   // app-port"), seen once when a test picked GATEWAY_PORT in its own process.
   if (options.gatewayPort) claimPort(options.gatewayPort);
-  const ports = await freePorts(1 + appCount * 5 + (needsMail ? 2 : 0));
+  const ports = await freePorts(1 + appCount * 6 + (needsMail ? 2 : 0));
   const nextPort = () => {
     const port = ports.shift();
     if (port === undefined) throw new Error('ran out of reserved ports');
@@ -304,7 +310,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   };
 
   try {
-    shop.redis = await startRedis(group, options.dataDir, nextPort());
+    shop.redis = await startRedis(group, options.dataDir, nextPort(), {
+      password: ensureRedisPassword(options.dataDir),
+    });
     shop.broker = await startBroker(brokerProfile, {
       group,
       repoRoot,
@@ -367,13 +375,14 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
         appPort,
         daprHttpPort: nextPort(),
         daprGrpcPort: nextPort(),
-        appApiToken: token(),
-        daprApiToken: token(),
+        appApiToken: randomSecret(),
+        daprApiToken: randomSecret(),
+        metricsPort: nextPort(),
+        daprMetricsPort: nextPort(),
         processName: app ? instance : undefined,
         sidecarName: `${instance}-dapr`,
       };
       const internalGrpcPort = nextPort();
-      const metricsPort = nextPort();
       apps[instance] = running;
       const tokens = { APP_API_TOKEN: running.appApiToken, DAPR_API_TOKEN: running.daprApiToken };
 
@@ -400,7 +409,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           '--dapr-internal-grpc-listen-address',
           '127.0.0.1',
           '--metrics-port',
-          String(metricsPort),
+          String(running.daprMetricsPort),
           '--metrics-listen-address',
           '127.0.0.1',
           ...resourcesPaths.flatMap((path) => ['--resources-path', path]),
@@ -422,7 +431,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           HOME: process.env.HOME,
           DAPR_HOST_IP: '127.0.0.1',
           REDIS_HOST: shop.redis.address,
-          REDIS_PASSWORD: '',
+          REDIS_PASSWORD: shop.redis.password ?? '',
           ...shop.broker.sidecarEnv,
           ...(stateStoreUrl && { STATESTORE_POSTGRES_URL: stateStoreUrl }),
           SHOP_SECRETS_FILE: secretsFile,
@@ -453,12 +462,15 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
               ? { DATABASE_URL: databaseUrls[appId] }
               : { PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId) }),
             ...(mongoUrls[appId] ? { MONGODB_URL: mongoUrls[appId] } : {}),
-            ...(usesRedis(app) ? { REDIS_HOST: shop.redis.address, REDIS_PASSWORD: '' } : {}),
+            ...(usesRedis(app)
+              ? { REDIS_HOST: shop.redis.address, REDIS_PASSWORD: shop.redis.password ?? '' }
+              : {}),
             ...app.env,
             ...options.env,
             ...options.appEnv?.[appId],
             APP_PORT: String(running.appPort),
             APP_HOST: '127.0.0.1',
+            METRICS_PORT: String(running.metricsPort),
             DAPR_HTTP_PORT: String(running.daprHttpPort),
             DAPR_GRPC_PORT: String(running.daprGrpcPort),
             ...tokens,

@@ -165,7 +165,10 @@ export async function startTestShop(
       const wait = (probe: () => Promise<true | undefined>) =>
         eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
       if (name === 'redis') {
-        await wait(async () => ((await pingRedis(shop.redis.port)) ? true : undefined));
+        await wait(async () => {
+          const { port, host, password } = shop.redis;
+          return (await pingRedis(port, host, password)) ? true : undefined;
+        });
       } else if (name === mailpitProcessName && shop.mailpit) {
         await wait(() => answers(`${shop.mailpit?.apiUrl}/api/v1/messages?limit=1`));
       } else if (app?.sidecarName === name) {

@@ -80,7 +80,7 @@ function redisBroker(group: ProcessGroup, redis: RedisHandle): BrokerHandle {
     async restart() {
       group.restart('redis');
       const deadline = Date.now() + 30_000;
-      while (!(await pingRedis(redis.port))) {
+      while (!(await pingRedis(redis.port, redis.host, redis.password))) {
         if (Date.now() > deadline) throw new Error('redis did not answer after its restart');
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
