@@ -68,7 +68,7 @@ export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
    * gateway, closes an idle connection and never sends a request on one being closed; the
    * time allowed for a request's headers is one second more.
    */
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(240_000).default(65_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
