@@ -89,7 +89,7 @@ describe('notifications app', () => {
       db: subject.db,
       audience: { page: async () => ({ userIds: [], nextCursor: null }) },
       readiness: { sidecar: async () => {}, database: async () => {} },
-      streams: { hub: subject.streams, heartbeatMs: 15_000 },
+      streams: { hub: subject.streams, limits: subject.streamLimits, heartbeatMs: 15_000 },
       verifier: {
         verify: (token) => {
           verifications++;

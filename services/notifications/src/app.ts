@@ -7,8 +7,7 @@ import { notificationsEvents } from './events.ts';
 import type { NotificationSinks } from './inbox/notification.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { preferencesRoutes } from './preferences/routes.ts';
-import type { StreamHub } from './stream/hub.ts';
-import { streamRoutes } from './stream/routes.ts';
+import { type StreamRouteDeps, streamRoutes } from './stream/routes.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 export type NotificationsDeps = NotificationSinks & {
@@ -19,8 +18,8 @@ export type NotificationsDeps = NotificationSinks & {
   /** Who has a product on their wishlist (the catalog, through Dapr). */
   audience: WishlistAudience;
   readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
-  /** The live stream (src/stream): this replica's hub and the heartbeat interval. */
-  streams: { hub: StreamHub; heartbeatMs: number };
+  /** The live stream (src/stream): this replica's hub, its limits and the heartbeat interval. */
+  streams: Omit<StreamRouteDeps, 'logger'>;
 };
 
 export function createApp(deps: NotificationsDeps) {

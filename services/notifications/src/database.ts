@@ -4,6 +4,7 @@ import type { DeadLetterDocument } from './dead-letters.ts';
 import type { NotificationDocument } from './inbox/notification.ts';
 import type { PreferencesDocument } from './preferences/repository.ts';
 import type { RecipientDocument } from './recipients/repository.ts';
+import type { SignedOutSessionDocument, StreamLeaseDocument } from './stream/leases.ts';
 import type { StockLevelDocument } from './wishlist-alerts/stock-levels.ts';
 
 /** The last notification `seq` given out (one counter, `_id: 'notifications'`). */
@@ -17,6 +18,9 @@ export type NotificationsDb = {
   recipients: Collection<RecipientDocument>;
   stockLevels: Collection<StockLevelDocument>;
   deadLetters: Collection<DeadLetterDocument>;
+  /** The live stream's per-user slots and ended sessions (stream/leases.ts). */
+  streamLeases: Collection<StreamLeaseDocument>;
+  signedOut: Collection<SignedOutSessionDocument>;
 };
 
 export function collectionsOf(db: Db): NotificationsDb {
@@ -27,6 +31,8 @@ export function collectionsOf(db: Db): NotificationsDb {
     recipients: db.collection<RecipientDocument>('recipients'),
     stockLevels: db.collection<StockLevelDocument>('stock_levels'),
     deadLetters: db.collection<DeadLetterDocument>('dead_letters'),
+    streamLeases: db.collection<StreamLeaseDocument>('stream_leases'),
+    signedOut: db.collection<SignedOutSessionDocument>('signed_out_sessions'),
   };
 }
 
@@ -42,6 +48,11 @@ export async function ensureIndexes(db: NotificationsDb): Promise<void> {
   await db.notifications.createIndex({ userId: 1, seq: -1 }, { unique: true, name: 'user_seq' });
   await db.notifications.createIndex({ userId: 1, readAt: 1 }, { name: 'user_unread' });
   await db.deadLetters.createIndex({ receivedAt: 1 }, { name: 'received_at' });
+  // A user's stream slots; at most one holder per slot (the `_id`) and per lease.
+  await db.streamLeases.createIndex({ userId: 1 }, { name: 'user' });
+  await db.streamLeases.createIndex({ leaseId: 1 }, { unique: true, name: 'lease' });
+  await db.streamLeases.createIndex({ expiresAt: 1 }, { name: 'expires_at' });
+  await db.signedOut.createIndex({ signedOutAt: 1 }, { name: 'signed_out_at' });
 }
 
 export type NotificationsDatabase = {

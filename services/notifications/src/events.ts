@@ -1,5 +1,7 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
+import { accountAlertConsumes, accountAlertHandlers } from './account-alerts/events.ts';
 import { orderUpdateConsumes, orderUpdateHandlers } from './order-updates/events.ts';
+import { streamConsumes, streamHandlers } from './stream/events.ts';
 import { welcomeConsumes, welcomeHandlers } from './welcome/events.ts';
 import {
   type WishlistAlertDeps,
@@ -15,6 +17,8 @@ export const consumes = {
   ...welcomeConsumes,
   ...orderUpdateConsumes,
   ...wishlistAlertConsumes,
+  ...streamConsumes,
+  ...accountAlertConsumes,
 } as const satisfies ConsumedEvents;
 
 export function notificationsEvents(deps: WishlistAlertDeps) {
@@ -24,6 +28,8 @@ export function notificationsEvents(deps: WishlistAlertDeps) {
       ...welcomeHandlers(deps),
       ...orderUpdateHandlers(deps),
       ...wishlistAlertHandlers(deps),
+      ...streamHandlers(deps),
+      ...accountAlertHandlers(deps),
     },
   });
 }

@@ -6,6 +6,7 @@ import { openNotificationsDatabase } from './database.ts';
 import { startEmail } from './email/sender.ts';
 import { mongoNotificationFeed } from './stream/feed.ts';
 import { createStreamHub } from './stream/hub.ts';
+import { startStreamLimits } from './stream/limits.ts';
 import { wishlistAudienceViaDapr } from './wishlist-alerts/audience.ts';
 
 const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, notificationsEnv);
@@ -22,6 +23,7 @@ const streams = createStreamHub({
   gapWaitMs: config.STREAM_GAP_WAIT_MS,
 });
 lifecycle.endsBeforeDrain('notification streams', () => streams.close());
+const streamLimits = startStreamLimits({ db: database.db, logger, config, lifecycle });
 const email = await startEmail({ db: database.mongo, sidecar, logger, config, lifecycle });
 
 const app = createApp({
@@ -31,7 +33,7 @@ const app = createApp({
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
   audience: wishlistAudienceViaDapr(sidecar),
   readiness: { sidecar: sidecar.ready, database: database.ping },
-  streams: { hub: streams, heartbeatMs: config.STREAM_HEARTBEAT_MS },
+  streams: { hub: streams, limits: streamLimits, heartbeatMs: config.STREAM_HEARTBEAT_MS },
   onCreated: streams.push,
   email,
 });

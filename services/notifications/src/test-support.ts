@@ -10,9 +10,11 @@ import { openApiDocumentPath } from '@shop/platform';
 import { afterAll } from 'vitest';
 import { createApp } from './app.ts';
 import { openNotificationsDatabase } from './database.ts';
-import type { EmailOutbox, Notification } from './inbox/notification.ts';
+import type { EmailOutbox, MailNotification, Notification } from './inbox/notification.ts';
 import { mongoNotificationFeed } from './stream/feed.ts';
 import { createStreamHub } from './stream/hub.ts';
+import { streamLeaseStore } from './stream/leases.ts';
+import { createStreamLimits } from './stream/limits.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 const appApiToken = 'notifications-app-token-0123';
@@ -37,9 +39,9 @@ export function wishlistAudienceOf(
 
 /** An email outbox that keeps what it is handed, one per sourceKey as the real one does. */
 export function recordingEmailOutbox(): EmailOutbox & {
-  mails: Map<string, { notification: Notification; to: string }>;
+  mails: Map<string, { notification: MailNotification; to: string }>;
 } {
-  const mails = new Map<string, { notification: Notification; to: string }>();
+  const mails = new Map<string, { notification: MailNotification; to: string }>();
   return {
     mails,
     async enqueue(mail) {
@@ -68,6 +70,14 @@ export async function createTestNotifications(
     pollIntervalMs: 50,
     gapWaitMs: 1_000,
   });
+  const streamLimits = createStreamLimits({
+    store: streamLeaseStore(database.db),
+    logger: silentLogger('notifications'),
+    replicaId: 'test-replica',
+    maxPerUser: 5,
+    maxPerReplica: 1_000,
+    leaseTtlMs: 30_000,
+  });
   const app = createApp({
     config: { APP_API_TOKEN: appApiToken },
     logger: silentLogger('notifications'),
@@ -80,7 +90,7 @@ export async function createTestNotifications(
       streams.push(notification);
     },
     email,
-    streams: { hub: streams, heartbeatMs: 15_000 },
+    streams: { hub: streams, limits: streamLimits, heartbeatMs: 15_000 },
   });
   // Every answer a test receives is checked against the app's OpenAPI document.
   const conforming = openApiResponseChecker(async () =>
@@ -114,6 +124,7 @@ export async function createTestNotifications(
     databaseUrl,
     db: database.db,
     streams,
+    streamLimits,
     call,
     deliver,
     created,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Collection, type Db, MongoServerError } from 'mongodb';
-import type { EmailOutbox, Notification, NotificationType } from '../inbox/notification.ts';
+import type { EmailOutbox, MailNotification, MailType } from '../inbox/notification.ts';
 import { renderMail } from './render.ts';
 
 /**
@@ -11,7 +11,7 @@ export type EmailOutboxDocument = {
   _id: string;
   notificationId: string;
   userId: string;
-  type: NotificationType;
+  type: MailType;
   to: string;
   subject: string;
   html: string;
@@ -60,7 +60,7 @@ export function mongoEmailOutbox(
   clock: () => Date = () => new Date(),
 ): EmailOutbox {
   return {
-    async enqueue({ notification, to }: { notification: Notification; to: string }) {
+    async enqueue({ notification, to }: { notification: MailNotification; to: string }) {
       const now = clock();
       try {
         await store.mails.insertOne({

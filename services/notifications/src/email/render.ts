@@ -1,4 +1,4 @@
-import type { Notification } from '../inbox/notification.ts';
+import type { MailNotification } from '../inbox/notification.ts';
 
 export type RenderedMail = { subject: string; html: string };
 
@@ -17,7 +17,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => escapes[c] 
  * (components-contrib bindings/smtp: `msg.SetBody("text/html", ...)`), so no
  * multipart/alternative text part can go through it; mail clients that want text derive it.
  */
-export function renderMail(notification: Notification): RenderedMail {
+export function renderMail(notification: Pick<MailNotification, 'title' | 'body'>): RenderedMail {
   const paragraphs = notification.body
     .split(/\n{2,}/)
     .map((p) => `<p>${escapeHtml(p).replaceAll('\n', '<br>')}</p>`)

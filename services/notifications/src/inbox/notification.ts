@@ -13,6 +13,15 @@ export const notificationTypes = [
 
 export type NotificationType = (typeof notificationTypes)[number];
 
+/**
+ * Mails about the account's security: sent whatever the preferences say, by email only
+ * (never in the inbox, whose types are the ones above).
+ */
+export const securityMailTypes = ['login_locked'] as const;
+
+/** What the email outbox takes: a notification's, or a security mail's. */
+export type MailType = NotificationType | (typeof securityMailTypes)[number];
+
 export type Notification = {
   /** A uuid, the document's `_id`; what clients see as `id`. */
   id: string;
@@ -62,8 +71,11 @@ export type NotificationCreated = (notification: Notification) => void;
  * preference is off with a notification that was never inserted (a fresh `id` each time).
  */
 export type EmailOutbox = {
-  enqueue(mail: { notification: Notification; to: string }): Promise<void>;
+  enqueue(mail: { notification: MailNotification; to: string }): Promise<void>;
 };
+
+/** A notification as the email outbox takes it: any mail type. */
+export type MailNotification = Omit<Notification, 'type'> & { type: MailType };
 
 /** What the event handlers hand notifications to besides the inbox; both optional. */
 export type NotificationSinks = {

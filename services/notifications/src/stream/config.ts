@@ -13,4 +13,18 @@ export const streamEnv = z.object({
   STREAM_GAP_WAIT_MS: milliseconds(1_000),
   /** A comment on every open stream this often, so idle connections stay open. */
   STREAM_HEARTBEAT_MS: milliseconds(15_000),
+  /** The most streams one user may hold open, counted across every replica. */
+  STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
+  /** The most streams one replica holds open, for all users together. */
+  STREAM_MAX_PER_REPLICA: z.coerce.number().int().min(1).default(1_000),
+  /**
+   * How long an open stream's lease (its slot in the user's count) lasts unless renewed: a
+   * crashed replica's slots are free again after this. Also the Retry-After of a refusal.
+   */
+  STREAM_LEASE_TTL_MS: milliseconds(30_000),
+  /**
+   * How often a replica renews its streams' leases, and so how soon it ends the streams of
+   * a session signed out on any replica. Well below STREAM_LEASE_TTL_MS.
+   */
+  STREAM_LEASE_RENEW_MS: milliseconds(5_000),
 });

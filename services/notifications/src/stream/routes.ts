@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bearerSecurity, createRouter, type Logger, problemResponses } from '@shop/platform';
-import { streamSSE } from 'hono/streaming';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import type { Notification } from '../inbox/notification.ts';
 import type { StreamHub, StreamSubscription } from './hub.ts';
+import type { StreamEndReason, StreamLimits } from './limits.ts';
 
 const streamRoute = createRoute({
   method: 'get',
@@ -25,7 +26,7 @@ const streamRoute = createRoute({
         'heartbeat. After `Last-Event-ID` it first sends whatever came since.',
       content: { 'text/event-stream': { schema: z.string() } },
     },
-    ...problemResponses(400, 401, 403),
+    ...problemResponses(400, 401, 403, 429),
   },
 });
 
@@ -41,53 +42,116 @@ function toView(n: Notification) {
   };
 }
 
-/** Mounted at /api/v1/notifications/stream behind authenticate(). */
-export function streamRoutes(deps: { hub: StreamHub; heartbeatMs: number; logger: Logger }) {
-  return createRouter().openapi(streamRoute, (c) => {
+export type StreamRouteDeps = {
+  hub: StreamHub;
+  limits: StreamLimits;
+  heartbeatMs: number;
+  logger: Logger;
+  /** When the caller's token expires, against this clock. */
+  clock?: () => Date;
+};
+
+/** The most a timer may wait in Node (about 24.8 days); a later expiry is re-armed then. */
+const longestTimerMs = 2 ** 31 - 1;
+
+/** Resolves when the token expiring at `expiresAt` (epoch seconds) has expired. */
+function tokenExpiry(expiresAt: number, clock: () => Date) {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'token_expired'>((resolve) => {
+    const arm = () => {
+      const leftMs = expiresAt * 1000 - clock().getTime();
+      if (leftMs <= 0) return resolve('token_expired');
+      timer = setTimeout(arm, Math.min(leftMs, longestTimerMs));
+    };
+    arm();
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * Mounted at /api/v1/notifications/stream behind authenticate(). A stream takes a slot of
+ * its user's and of the replica's (429 beyond them) and ends, with an `event: reauthenticate`
+ * naming why, when its token expires or its session is signed out; ended otherwise (the
+ * replica lost its lease, or shuts down) it just closes, and the client reconnects.
+ */
+export function streamRoutes(deps: StreamRouteDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  return createRouter().openapi(streamRoute, async (c) => {
     const lastEventId = c.req.valid('header')['last-event-id'];
-    const userId = c.get('user').id;
+    const user = c.get('user');
+    const admission = await deps.limits.admit({ userId: user.id, sessionId: user.sessionId });
     return streamSSE(c, async (stream) => {
-      // Written in the order the hub hands them over, however slowly this client reads.
-      let writing = Promise.resolve();
-      let subscription: StreamSubscription;
+      const expiry = tokenExpiry(user.expiresAt, clock);
       try {
-        subscription = await deps.hub.subscribe({
-          userId,
+        await serve(stream, {
+          ...deps,
+          userId: user.id,
           afterSeq: lastEventId === undefined ? undefined : Number(lastEventId),
-          send: (notification) => {
-            writing = writing.then(() =>
-              stream.writeSSE({
-                event: 'notification',
-                id: String(notification.seq),
-                data: JSON.stringify(toView(notification)),
-              }),
-            );
-          },
+          ends: Promise.race([expiry.expired, admission.ended]),
         });
-      } catch (error) {
-        // The store is down: the client reconnects (after Last-Event-ID) once it is back.
-        deps.logger.warn('a stream could not start', { error });
-        return;
-      }
-      // Sends the headers through every hop at once, and tells the client it is subscribed.
-      await stream.write(': subscribed\n\n');
-      const gone = new Promise<void>((resolve) => stream.onAbort(resolve));
-      try {
-        for (;;) {
-          let tick: NodeJS.Timeout | undefined;
-          const beat = new Promise<'beat'>((resolve) => {
-            tick = setTimeout(() => resolve('beat'), deps.heartbeatMs);
-          });
-          const why = await Promise.race([beat, gone, subscription.closed]);
-          clearTimeout(tick);
-          if (why !== 'beat') break;
-          // A comment: keeps proxies from closing an idle connection, ignored by clients.
-          writing = writing.then(() => stream.write(': heartbeat\n\n').then(() => {}));
-        }
       } finally {
-        subscription.unsubscribe();
-        await writing;
+        expiry.cancel();
+        await admission.release();
       }
     });
   });
+}
+
+/** Reasons the client is told to come back with a fresh token. */
+const reauthenticateOn = new Set(['token_expired', 'signed_out']);
+
+async function serve(
+  stream: SSEStreamingApi,
+  options: StreamRouteDeps & {
+    userId: string;
+    afterSeq: number | undefined;
+    ends: Promise<'token_expired' | StreamEndReason>;
+  },
+) {
+  // Written in the order the hub hands them over, however slowly this client reads.
+  let writing = Promise.resolve();
+  let subscription: StreamSubscription;
+  try {
+    subscription = await options.hub.subscribe({
+      userId: options.userId,
+      afterSeq: options.afterSeq,
+      send: (notification) => {
+        writing = writing.then(() =>
+          stream.writeSSE({
+            event: 'notification',
+            id: String(notification.seq),
+            data: JSON.stringify(toView(notification)),
+          }),
+        );
+      },
+    });
+  } catch (error) {
+    // The store is down: the client reconnects (after Last-Event-ID) once it is back.
+    options.logger.warn('a stream could not start', { error });
+    return;
+  }
+  // Sends the headers through every hop at once, and tells the client it is subscribed.
+  await stream.write(': subscribed\n\n');
+  const gone = new Promise<'gone'>((resolve) => stream.onAbort(() => resolve('gone')));
+  const closed = subscription.closed.then(() => 'closed' as const);
+  try {
+    for (;;) {
+      let tick: NodeJS.Timeout | undefined;
+      const beat = new Promise<'beat'>((resolve) => {
+        tick = setTimeout(() => resolve('beat'), options.heartbeatMs);
+      });
+      const why = await Promise.race([beat, gone, closed, options.ends]);
+      clearTimeout(tick);
+      if (reauthenticateOn.has(why)) {
+        const reason = JSON.stringify({ reason: why });
+        writing = writing.then(() => stream.writeSSE({ event: 'reauthenticate', data: reason }));
+      }
+      if (why !== 'beat') break;
+      // A comment: keeps proxies from closing an idle connection, ignored by clients.
+      writing = writing.then(() => stream.write(': heartbeat\n\n').then(() => {}));
+    }
+  } finally {
+    subscription.unsubscribe();
+    await writing;
+  }
 }

@@ -10,9 +10,12 @@ import { createServiceApp } from '@shop/platform';
 import { authenticate } from '@shop/platform/auth';
 import { type Collection, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { collectionsOf, ensureIndexes } from '../database.ts';
 import type { Notification, NotificationDocument } from '../inbox/notification.ts';
 import { mongoNotificationFeed } from './feed.ts';
 import { createStreamHub, type StreamHub } from './hub.ts';
+import { recordSignOut, type StreamLeaseStore, streamLeaseStore } from './leases.ts';
+import { createStreamLimits, type StreamLimits } from './limits.ts';
 import { streamRoutes } from './routes.ts';
 
 // Two replicas are two hubs (and two apps) over one real database (FerretDB): a
@@ -23,10 +26,14 @@ let notifications: Collection<NotificationDocument>;
 const hubs: StreamHub[] = [];
 const appApiToken = 'notifications-app-token-0123';
 
+let leaseStore: StreamLeaseStore;
+
 beforeAll(async () => {
   client = new MongoClient(mongo().freshDatabaseUrl());
-  notifications = client.db().collection<NotificationDocument>('notifications');
-  await notifications.createIndex({ userId: 1, seq: -1 }, { unique: true });
+  const db = collectionsOf(client.db());
+  await ensureIndexes(db);
+  notifications = db.notifications;
+  leaseStore = streamLeaseStore(db);
 });
 afterEach(() => {
   for (const hub of hubs.splice(0)) hub.close();
@@ -213,7 +220,21 @@ describe('GET /api/v1/notifications/stream', () => {
     tokens = await createTestTokens();
   });
 
-  function streamingApp(hub: StreamHub) {
+  function limitsOf(maxPerReplica = 1_000) {
+    return createStreamLimits({
+      store: leaseStore,
+      logger: silentLogger('notifications'),
+      replicaId: randomUUID(),
+      maxPerUser: 5,
+      maxPerReplica,
+      leaseTtlMs: 30_000,
+    });
+  }
+
+  function streamingApp(
+    hub: StreamHub,
+    options: { limits?: StreamLimits; clock?: () => Date } = {},
+  ) {
     const app = createServiceApp({
       service: 'notifications',
       logger: silentLogger('notifications'),
@@ -223,13 +244,25 @@ describe('GET /api/v1/notifications/stream', () => {
     app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
     app.route(
       '/api/v1/notifications/stream',
-      streamRoutes({ hub, heartbeatMs: 100, logger: silentLogger('notifications') }),
+      streamRoutes({
+        hub,
+        limits: options.limits ?? limitsOf(),
+        heartbeatMs: 100,
+        logger: silentLogger('notifications'),
+        ...(options.clock ? { clock: options.clock } : {}),
+      }),
     );
     return viaSidecar(app, appApiToken);
   }
 
-  async function open(call: ReturnType<typeof streamingApp>, userId: string, lastEventId?: string) {
-    const headers = new Headers({ authorization: `Bearer ${await tokens.issue(userId)}` });
+  async function open(
+    call: ReturnType<typeof streamingApp>,
+    userId: string,
+    lastEventId?: string,
+    token?: string,
+  ) {
+    const bearer = token ?? (await tokens.issue(userId));
+    const headers = new Headers({ authorization: `Bearer ${bearer}` });
     if (lastEventId) headers.set('last-event-id', lastEventId);
     const res = await call('/api/v1/notifications/stream', { headers });
     expect(res.status).toBe(200);
@@ -306,5 +339,87 @@ describe('GET /api/v1/notifications/stream', () => {
     const deadline = Date.now() + 5_000;
     while (hub.size() > 0 && Date.now() < deadline) await pause(20);
     expect(hub.size()).toBe(0);
+  });
+
+  it('refuses a sixth stream of a user with 429, Retry-After and a problem, across replicas', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [streamingApp(replica()), streamingApp(replica())];
+    const streams = [];
+    for (const call of [a, b, a, b, a]) streams.push(await open(call, userId));
+    for (const call of [a, b]) {
+      const res = await call('/api/v1/notifications/stream', {
+        headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
+      });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({
+        status: 429,
+        type: 'urn:shop:problem:rate-limited',
+      });
+    }
+    // Another user still gets one; and a closed stream gives its slot back.
+    await (await open(a, `u-${randomUUID()}`)).close();
+    await streams[0]?.close();
+    const deadline = Date.now() + 5_000;
+    let reopened: Response | undefined;
+    while (Date.now() < deadline) {
+      reopened = await b('/api/v1/notifications/stream', {
+        headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
+      });
+      if (reopened.status === 200) break;
+      await reopened.body?.cancel();
+      await pause(50);
+    }
+    expect(reopened?.status).toBe(200);
+    await reopened?.body?.cancel();
+    for (const stream of streams.slice(1)) await stream.close();
+  });
+
+  it('refuses beyond the replica ceiling with 429', async () => {
+    const call = streamingApp(replica(), { limits: limitsOf(1) });
+    const first = await open(call, `u-${randomUUID()}`);
+    const res = await call('/api/v1/notifications/stream', {
+      headers: { authorization: `Bearer ${await tokens.issue(`u-${randomUUID()}`)}` },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('30');
+    await first.close();
+  });
+
+  it('ends the stream when its token expires, telling the client to reauthenticate', async () => {
+    const token = await tokens.issue(`u-${randomUUID()}`);
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
+    // A clock 150 ms before the token's expiry: the stream has that long to live.
+    const skew = (exp as number) * 1000 - 150 - Date.now();
+    const call = streamingApp(replica(), { clock: () => new Date(Date.now() + skew) });
+    const stream = await open(call, 'ignored', undefined, token);
+    const last = await stream.nextEvent(5_000);
+    expect(last).toMatchObject({ event: 'reauthenticate' });
+    expect(JSON.parse(last.data)).toEqual({ reason: 'token_expired' });
+    await stream.ended();
+  });
+
+  it('ends the streams of a signed-out session on the replica that holds them', async () => {
+    const userId = `u-${randomUUID()}`;
+    const limits = limitsOf();
+    const call = streamingApp(replica(), { limits });
+    const session = (sessionId: string) => tokens.issue(userId, 'customer', { sessionId });
+    const signedOut = await open(call, userId, undefined, await session('s-out'));
+    const other = await open(call, userId, undefined, await session('s-other'));
+    // Recorded by whichever replica took the event; this one finds it when it renews.
+    await recordSignOut(leaseStore, { userId, sessionId: 's-out' }, new Date());
+    await limits.renew();
+    const last = await signedOut.nextEvent(5_000);
+    expect(last).toMatchObject({ event: 'reauthenticate' });
+    expect(JSON.parse(last.data)).toEqual({ reason: 'signed_out' });
+    await signedOut.ended();
+    expect(await other.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
+    await other.close();
+    // A token of the ended session opens no new stream.
+    const res = await call('/api/v1/notifications/stream', {
+      headers: { authorization: `Bearer ${await session('s-out')}` },
+    });
+    expect(res.status).toBe(401);
   });
 });
