@@ -1,4 +1,4 @@
-import type { Logger, Sidecar } from '@shop/platform';
+import { AppError, type Logger, type Sidecar } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, createSchema, createYoga, type Plugin } from 'graphql-yoga';
@@ -9,7 +9,7 @@ import { graphiqlAssetsPath, graphiqlPage, serveGraphiqlAsset, wantsGraphiql } f
 import { defaultQueryLimits, type QueryLimits, queryLimitPlugins } from './limits.ts';
 import { productLoader, timelineLoader } from './loaders.ts';
 import { type GraphQLContext, resolvers } from './resolvers.ts';
-import { type Spending, spendingPlugin } from './spending.ts';
+import { limitRefusals, type Spending, spendingPlugin } from './spending.ts';
 import { typeDefs } from './type-defs.ts';
 import { createUpstream, type ErrorCode, problemError } from './upstream.ts';
 
@@ -117,7 +117,7 @@ export function graphqlRoutes(deps: GraphQLDeps) {
       },
     },
     // The limits first: an operation over one is refused before it spends anything.
-    plugins: [...queryLimitPlugins(limits), spendingPlugin(), problemCodes()],
+    plugins: [...queryLimitPlugins(limits), spendingPlugin(), problemCodes(), limitRefusals()],
   });
 
   const verify = authenticate(deps.verifier);
@@ -163,13 +163,16 @@ export function graphqlRoutes(deps: GraphQLDeps) {
         headers: {},
       };
       const response = await execute(c, spending);
-      if (spending.refusal) throw spending.refusal;
+      if (spending.refusal?.code === 'rate_limited') throw spending.refusal;
       // A request refused before it ran (unparsable, invalid, over a limit) still costs
       // one of the default budget, so refusals cannot be sent without end.
-      const headers = spending.spent ? spending.headers : await spending.spend?.({ default: 1 });
-      for (const [name, value] of Object.entries(headers ?? {})) {
-        response.headers.append(name, value);
+      const headers =
+        (spending.spent ? spending.headers : await spending.spend?.({ default: 1 })) ?? {};
+      if (spending.refusal) {
+        await response.body?.cancel();
+        throw new AppError(spending.refusal.code, spending.refusal.message, { headers });
       }
+      for (const [name, value] of Object.entries(headers)) response.headers.append(name, value);
       return response;
     },
   );

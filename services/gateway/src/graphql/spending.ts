@@ -5,9 +5,9 @@ import { operationCosts } from './operation.ts';
 import { problemError } from './upstream.ts';
 
 /**
- * One request's account with the gateway's rate limit, shared by the GraphQL plugin that
- * spends and the HTTP handler that answers: what was spent (and its RateLimit headers),
- * or the refusal to answer with 429.
+ * One request's account with the gateway's rate limit, shared by the GraphQL plugins and
+ * the HTTP handler that answers: what was spent (and its RateLimit headers), or the
+ * problem to answer instead of a GraphQL result (429 over a budget, 400 over a limit).
  */
 export type Spending = {
   /** Spends the points or throws AppError('rate_limited'); absent without a rate limit. */
@@ -16,6 +16,24 @@ export type Spending = {
   headers: Record<string, string>;
   refusal?: AppError;
 };
+
+/**
+ * An operation over one of the limits (depth, cost, aliases, root fields) ran nothing and
+ * has no data: the gateway refuses it as REST refuses a request, 400 problem+json naming
+ * the limit, not as a GraphQL result. Errors beside data (a timeline cap, the deadline)
+ * stay GraphQL errors.
+ */
+export function limitRefusals(): Plugin<Record<string, never>, { spending: Spending }> {
+  return {
+    onResultProcess({ result, serverContext }) {
+      if (Symbol.asyncIterator in result || Array.isArray(result)) return;
+      if (result.data !== undefined && result.data !== null) return;
+      const overLimit = result.errors?.find((error) => error.extensions?.limit !== undefined);
+      if (overLimit)
+        serverContext.spending.refusal = new AppError('bad_request', overLimit.message);
+    },
+  };
+}
 
 /**
  * Before an operation runs, once its variables are known, it spends one point per root
