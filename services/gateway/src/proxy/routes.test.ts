@@ -1,3 +1,6 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { createTestTokens, readEventStream, recordingLogger } from '@shop/devkit/testing';
 import { createLogger } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
@@ -134,6 +137,54 @@ describe('gateway proxy', () => {
         appId: 'catalog',
       }),
     );
+  });
+
+  it('logs a client that hangs up on a real socket as gone, not as a failed service', async () => {
+    const logger = recordingLogger();
+    let called: () => void = () => {};
+    const invoked = new Promise<void>((resolve) => {
+      called = resolve;
+    });
+    const app = createApp({
+      config: {
+        APP_API_TOKEN: 'gateway-app-token-0123456789',
+        UPSTREAM_TIMEOUT_MS: 5_000,
+        TRUSTED_PROXY_HOPS: 0,
+      },
+      logger,
+      sidecar: {
+        invoke: (_appId, _path, init) =>
+          new Promise((_, reject) => {
+            init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+            called();
+          }),
+        ready: async () => {},
+      },
+      verifier: tokens.verifier,
+    });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    try {
+      await new Promise((resolve) => server.once('listening', resolve));
+      const { port } = server.address() as AddressInfo;
+      const client = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/auth/login',
+      });
+      client.on('error', () => {});
+      client.end('{}');
+      await invoked;
+      client.destroy();
+      const deadline = Date.now() + 5_000;
+      while (!logger.lines.some((line) => line.msg === 'request') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      server.close();
+    }
+    expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
+    expect(logger.lines).toContainEqual(expect.objectContaining({ msg: 'request', status: 499 }));
   });
 
   it('answers 503 problem+json when the sidecar cannot be reached', async () => {

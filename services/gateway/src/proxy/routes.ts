@@ -115,9 +115,7 @@ function callFailed(
       `the ${appId} service did not answer within ${deps.config.UPSTREAM_TIMEOUT_MS} ms`,
     );
   }
-  if (c.req.raw.signal.aborted) {
-    return clientWentAway(deps, appId);
-  }
+  if (c.req.raw.signal.aborted) return clientWentAway(deps, appId);
   deps.logger.warn('upstream call failed', { appId, error });
   throw unavailable(appId);
 }
@@ -136,6 +134,7 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
       throw error; // the body limit's refusal among others
     }
   }
+  if (c.req.raw.signal.aborted) return clientWentAway(deps, appId);
 
   // The timeout bounds the whole exchange, except an event stream's body, which stays open
   // for as long as the client keeps it. Either ends early when the client goes away.
