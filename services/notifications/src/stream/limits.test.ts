@@ -151,4 +151,23 @@ describe('stream limits', () => {
     expect(await store.leases.countDocuments({ userId })).toBe(0);
     expect(await refusal(limits, userId, 's-new')).toBeUndefined();
   });
+
+  it('answers 503 with Retry-After when the store is down, and holds nothing', async () => {
+    const closed = new MongoClient(mongo().freshDatabaseUrl());
+    await closed.connect();
+    await closed.close();
+    const limits = createStreamLimits({
+      store: streamLeaseStore(collectionsOf(closed.db())),
+      logger: silentLogger('notifications'),
+      replicaId: randomUUID(),
+      maxPerUser: 5,
+      maxPerReplica: 1_000,
+      leaseTtlMs,
+    });
+    expect(await refusal(limits, user())).toMatchObject({
+      code: 'upstream_unavailable',
+      headers: { 'retry-after': '30' },
+    });
+    expect(limits.open()).toBe(0);
+  });
 });

@@ -91,6 +91,13 @@ export function createStreamLimits(options: StreamLimitsOptions): StreamLimits {
       let leaseId: string;
       try {
         leaseId = await takeOrRefuse(holder);
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        // The store is down: the client reconnects later, as after any dropped stream.
+        logger.warn('a stream could not take its slot', { error });
+        throw new AppError('upstream_unavailable', 'streams are unavailable; try again shortly', {
+          headers: { 'retry-after': retryAfter },
+        });
       } finally {
         opening--;
       }

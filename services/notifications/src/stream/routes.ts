@@ -26,7 +26,7 @@ const streamRoute = createRoute({
         'heartbeat. After `Last-Event-ID` it first sends whatever came since.',
       content: { 'text/event-stream': { schema: z.string() } },
     },
-    ...problemResponses(400, 401, 403, 429),
+    ...problemResponses(400, 401, 403, 429, 503),
   },
 });
 
