@@ -324,32 +324,77 @@ describe('batching', () => {
 });
 
 describe('limits', () => {
-  it('refuses a query nested too deep, calling no service', async () => {
-    const requestId = `graphql-depth-${randomUUID()}`;
-    const result = await graphql(
-      '{ __type(name: "Order") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }',
-      { token: customerToken, requestId },
-    );
-    expect(result.data).toBeUndefined();
-    expect(result.errors).toEqual([
-      expect.objectContaining({
-        message: 'Query depth limit of 7 exceeded, found 8.',
-        extensions: expect.objectContaining({ code: 'bad_request', limit: 'depth', requestId }),
-      }),
-    ]);
+  /** A request over a limit is refused whole, as REST refuses one: 400 problem+json. */
+  async function refused(query: string, variables: Record<string, unknown> = {}) {
+    const requestId = `graphql-limit-${randomUUID()}`;
+    const res = await shop.send('POST', '/graphql', {
+      body: { query, variables },
+      token: customerToken,
+      headers: { 'x-request-id': requestId },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('ratelimit-policy')).toContain('"default"');
+    const problem = (await res.json()) as { type: string; detail: string; requestId: string };
+    expect(problem).toMatchObject({ type: 'urn:shop:problem:bad-request', requestId });
     expect(catalogRequests(requestId)).toEqual([]);
+    return problem.detail;
+  }
+
+  it('refuses a query nested too deep, calling no service', async () => {
+    expect(
+      await refused(
+        '{ __type(name: "Order") { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } }',
+      ),
+    ).toBe('Query depth limit of 7 exceeded, found 8.');
   });
 
-  it('refuses a query that costs too much, calling no service', async () => {
-    const requestId = `graphql-cost-${randomUUID()}`;
+  it('refuses a query that costs too much, `first` written or sent, calling no service', async () => {
     const fields = Array.from(
-      { length: 30 },
+      { length: 10 },
       (_, i) => `o${i}: myOrders(first: 100) { items { id items { product { id name } } } }`,
     );
-    const result = await graphql(`{ ${fields.join(' ')} }`, { token: customerToken, requestId });
-    expect(result.errors?.[0]?.message).toMatch(/^Query Cost limit of 5000 exceeded, found \d+/);
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'bad_request', limit: 'cost' });
-    expect(catalogRequests(requestId)).toEqual([]);
+    expect(await refused(`{ ${fields.join(' ')} }`)).toMatch(
+      /^Query Cost limit of 5000 exceeded, found \d+/,
+    );
+    expect(
+      await refused('query($n: Int) { products(q: "lamp", first: $n) { items { id name } } }', {
+        n: 1000,
+      }),
+    ).toBe('Query Cost limit of 5000 exceeded, found 9500.');
+  });
+
+  it('refuses too many aliases and root fields, calling no service', async () => {
+    const searches = (n: number) =>
+      Array.from({ length: n }, (_, i) => `s${i}: products(q: "lamp ${i}") { items { id } }`);
+    expect(await refused(`{ ${searches(200).join(' ')} }`)).toBe(
+      'Aliases limit of 15 exceeded, found 200.',
+    );
+    expect(await refused(`{ ${searches(11).join(' ')} }`)).toBe(
+      'Root fields limit of 10 exceeded, found 11.',
+    );
+  });
+
+  it('spends the budget REST spends, one point per root field', async () => {
+    const res = await shop.send('POST', '/graphql', {
+      body: {
+        query:
+          '{ a: products(q: "lamp") { items { id } } b: products(q: "desk") { items { id } } categories { name } }',
+      },
+      token: customerToken,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('ratelimit-policy')).toMatch(
+      /^"search";q=\d+;w=60, "default";q=\d+;w=60$/,
+    );
+    const remaining = (res.headers.get('ratelimit') ?? '').match(/r=(\d+)/g);
+    expect(remaining).toHaveLength(2);
+    await res.body?.cancel();
+    // REST's next search is the same budget, two points lower.
+    const rest = await shop.send('GET', '/api/v1/products?q=chair', { token: customerToken });
+    const after = Number(/r=(\d+)/.exec(rest.headers.get('ratelimit') ?? '')?.[1]);
+    expect(after).toBe(Number(remaining?.[0]?.slice(2)) - 1);
+    await rest.body?.cancel();
   });
 });
 
