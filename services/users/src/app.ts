@@ -9,7 +9,8 @@ import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { registrationRoutes, userRoutes } from './accounts/routes.ts';
 import { serviceName, type UsersConfig } from './config.ts';
-import { sessionRoutes } from './sessions/routes.ts';
+import { deviceRoutes, sessionRoutes } from './sessions/routes.ts';
+import { type ThrottlePolicy, throttlePolicy } from './sessions/throttle.ts';
 import { signingKeyRoutes } from './signing-keys/routes.ts';
 import type { UsersTables } from './tables.ts';
 
@@ -18,6 +19,8 @@ export type UsersDeps = {
     UsersConfig,
     | 'APP_API_TOKEN'
     | 'REFRESH_TOKEN_TTL_DAYS'
+    | 'DEVICE_TOKEN_TTL_DAYS'
+    | 'DEVICE_TOKEN_MAX_FAILURES'
     | 'ACCESS_TOKEN_TTL_SECONDS'
     | 'JWT_ISSUER'
     | 'JWT_AUDIENCE'
@@ -27,6 +30,10 @@ export type UsersDeps = {
   outbox: Pick<OutboxRelay, 'wake'>;
   keyring: Pick<Keyring, 'current' | 'jwks'>;
   readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
+  /** The login throttle's and device tokens' clock; the wall clock unless a test moves it. */
+  clock?: () => Date;
+  /** The login throttle's limits; `throttlePolicy` unless a test needs smaller ones. */
+  throttle?: ThrottlePolicy;
 };
 
 export function createApp(deps: UsersDeps) {
@@ -55,11 +62,18 @@ export function createApp(deps: UsersDeps) {
     ...deps,
     tokens,
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_DAYS * 24 * 3600,
+    deviceTokens: {
+      ttlSeconds: config.DEVICE_TOKEN_TTL_DAYS * 24 * 3600,
+      maxFailures: config.DEVICE_TOKEN_MAX_FAILURES,
+    },
+    clock: deps.clock ?? (() => new Date()),
+    throttle: deps.throttle ?? throttlePolicy,
   };
   app.route('/', signingKeyRoutes(deps));
   app.route('/api/v1/auth', registrationRoutes(deps));
   app.route('/api/v1/auth', sessionRoutes(sessions));
   app.use('/api/v1/users/*', authenticate(verifier));
   app.route('/api/v1/users', userRoutes(deps));
+  app.route('/api/v1/users', deviceRoutes(sessions));
   return app;
 }

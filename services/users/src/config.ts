@@ -14,6 +14,10 @@ export const usersEnv = serviceEnv
     SECRET_STORE_NAME: z.string().min(1).default('secretstore'),
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** How long a device token (exempt from the account-wide login cap) stays valid. */
+    DEVICE_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(730).default(180),
+    /** Wrong passwords sent with one device token before it is revoked. */
+    DEVICE_TOKEN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(10),
     /** How often signing keys are reloaded, so a rotated secret takes effect without a restart. */
     SIGNING_KEYS_REFRESH_MS: z.coerce.number().int().min(1_000).default(60_000),
   });

@@ -15,7 +15,8 @@ const keyring = lifecycle.closes(
   'keyring',
   await signingKeyringViaDapr({ config, sidecar, logger }),
 );
-lifecycle.every('session purge', 60 * 60_000, () => purgeSessions({ db, logger }));
+const clock = () => new Date();
+lifecycle.every('session purge', 60 * 60_000, () => purgeSessions({ db, logger, clock }));
 
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
   const admin = { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD };

@@ -30,12 +30,29 @@ export type RefreshTokensTable = {
   spent_at: Date | null;
 };
 
+/**
+ * A device a user has logged in from (OWASP's device cookie): its logins are exempt from
+ * the account-wide cap until it expires, is revoked or collects too many wrong passwords.
+ */
+export type DeviceTokensTable = {
+  /** SHA-256 of the token: the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  created_at: Date;
+  expires_at: Date;
+  failures: Generated<number>;
+  revoked_at: Date | null;
+  revoke_reason: 'logout' | 'failures' | 'user' | null;
+};
+
 /** Failed logins per account and per client address, for throttling. */
 export type LoginThrottleTable = {
   key: string;
   failures: number;
   window_started_at: Date;
   blocked_until: Date | null;
+  /** The window for which this account's lockout was reported to its owner. */
+  lock_reported_for: Date | null;
 };
 
 export type UsersTables = PlatformTables & {
@@ -43,4 +60,5 @@ export type UsersTables = PlatformTables & {
   token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   login_throttle: LoginThrottleTable;
+  device_tokens: DeviceTokensTable;
 };

@@ -6,13 +6,28 @@ import {
   signingKeysSecretName,
 } from '@shop/platform/auth';
 import { createApp } from './app.ts';
+import type { ThrottlePolicy } from './sessions/throttle.ts';
 import type { UsersTables } from './tables.ts';
+
+/** A clock a test moves by hand, for the login throttle's windows and device token expiry. */
+export function manualClock(start = new Date()) {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance(seconds: number) {
+      now += seconds * 1000;
+    },
+  };
+}
 
 /**
  * The users app over a real database (a private PostgreSQL or an in-memory PGlite), with
  * real signing keys; only the broker is replaced, by a list the test can read.
  */
-export function useUsersApp(backend: DatabaseBackend) {
+export function useUsersApp(
+  backend: DatabaseBackend,
+  options: { clock?: () => Date; deviceTokenMaxFailures?: number; throttle?: ThrottlePolicy } = {},
+) {
   return useServiceApp<UsersTables, ReturnType<typeof createApp>>({
     backend,
     migrations: new URL('../migrations', import.meta.url),
@@ -27,6 +42,8 @@ export function useUsersApp(backend: DatabaseBackend) {
         config: {
           APP_API_TOKEN: appApiToken,
           REFRESH_TOKEN_TTL_DAYS: 30,
+          DEVICE_TOKEN_TTL_DAYS: 180,
+          DEVICE_TOKEN_MAX_FAILURES: options.deviceTokenMaxFailures ?? 10,
           ACCESS_TOKEN_TTL_SECONDS: 900,
           JWT_ISSUER: testTokenSettings.issuer,
           JWT_AUDIENCE: testTokenSettings.audience,
@@ -36,6 +53,8 @@ export function useUsersApp(backend: DatabaseBackend) {
         outbox,
         keyring,
         readiness: { sidecar: async () => {}, database: async () => {} },
+        clock: options.clock,
+        throttle: options.throttle,
       });
     },
   });

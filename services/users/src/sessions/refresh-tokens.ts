@@ -1,18 +1,8 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { UsersTables } from '../tables.ts';
 
 type Db = Kysely<UsersTables> | Transaction<UsersTables>;
-
-/** 256 random bits; only its SHA-256 is stored, so a database leak yields no usable token. */
-export function newRefreshToken(): { token: string; hash: string } {
-  const token = randomBytes(32).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
-}
-
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 export async function createFamily(db: Db, userId: string): Promise<string> {
   const id = randomUUID();
@@ -66,26 +56,29 @@ export async function spendRefreshToken(
 export async function findRefreshToken(
   db: Db,
   hash: string,
-): Promise<{ familyId: string; spent: boolean } | undefined> {
+): Promise<{ familyId: string; userId: string; spent: boolean } | undefined> {
   const row = await db
     .selectFrom('refresh_tokens')
-    .select(['family_id', 'spent_at'])
-    .where('token_hash', '=', hash)
+    .innerJoin('token_families', 'token_families.id', 'refresh_tokens.family_id')
+    .select(['refresh_tokens.family_id', 'refresh_tokens.spent_at', 'token_families.user_id'])
+    .where('refresh_tokens.token_hash', '=', hash)
     .executeTakeFirst();
-  return row && { familyId: row.family_id, spent: row.spent_at !== null };
+  return row && { familyId: row.family_id, userId: row.user_id, spent: row.spent_at !== null };
 }
 
+/** Revokes a live family; false when it was already revoked (or never existed). */
 export async function revokeFamily(
   db: Db,
   familyId: string,
   reason: 'logout' | 'reuse',
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const revoked = await db
     .updateTable('token_families')
     .set({ revoked_at: sql<Date>`now()`, revoke_reason: reason })
     .where('id', '=', familyId)
     .where('revoked_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return revoked.numUpdatedRows > 0n;
 }
 
 /** Deletes tokens past their expiry and families with nothing live left in them. */

@@ -1,7 +1,7 @@
 import { createRoute, type z } from '@hono/zod-openapi';
-import { createRouter, problemResponses } from '@shop/platform';
-import { credentials, refreshTokenBody, tokenPair } from './schemas.ts';
-import { login, logout, refresh, type SessionsDeps } from './service.ts';
+import { bearerSecurity, createRouter, problemResponses } from '@shop/platform';
+import { credentials, loginTokens, logoutBody, refreshTokenBody, tokenPair } from './schemas.ts';
+import { forgetDevices, login, logout, refresh, type SessionsDeps } from './service.ts';
 
 const json = <T extends z.ZodType>(schema: T) => ({
   required: true,
@@ -13,7 +13,10 @@ const loginRoute = createRoute({
   path: '/login',
   request: { body: json(credentials) },
   responses: {
-    200: { description: 'a new login', content: { 'application/json': { schema: tokenPair } } },
+    200: {
+      description: 'a new login, with the device token to keep for later logins',
+      content: { 'application/json': { schema: loginTokens } },
+    },
     // 401: the same answer for an unknown email and a wrong password; 429: throttled.
     ...problemResponses(400, 401, 403, 413, 429),
   },
@@ -36,10 +39,23 @@ const refreshRoute = createRoute({
 const logoutRoute = createRoute({
   method: 'post',
   path: '/logout',
-  request: { body: json(refreshTokenBody) },
+  request: { body: json(logoutBody) },
   responses: {
-    204: { description: 'the login is ended' },
+    204: { description: 'the login is ended (and the device token, if one was sent, revoked)' },
     ...problemResponses(400, 403, 413),
+  },
+});
+
+const forgetDevicesRoute = createRoute({
+  method: 'delete',
+  path: '/me/devices',
+  security: bearerSecurity,
+  responses: {
+    204: {
+      description:
+        'every device token of the caller is revoked: each device gets a new one at its next login',
+    },
+    ...problemResponses(401, 403),
   },
 });
 
@@ -55,7 +71,15 @@ export function sessionRoutes(deps: SessionsDeps) {
       c.json(await refresh(deps, c.req.valid('json').refreshToken), 200),
     )
     .openapi(logoutRoute, async (c) => {
-      await logout(deps, c.req.valid('json').refreshToken);
+      await logout(deps, c.req.valid('json'));
       return c.body(null, 204);
     });
+}
+
+/** Revoking one's device tokens; mounted at /api/v1/users behind authenticate(). */
+export function deviceRoutes(deps: Pick<SessionsDeps, 'db' | 'logger' | 'clock'>) {
+  return createRouter().openapi(forgetDevicesRoute, async (c) => {
+    await forgetDevices(deps, c.get('user').id);
+    return c.body(null, 204);
+  });
 }
