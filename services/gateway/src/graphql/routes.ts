@@ -89,10 +89,13 @@ function problemCodes(): Plugin<Record<string, never>, ServerContext> {
 }
 
 /**
- * GraphQL at POST /graphql (GraphiQL at GET /graphql): each field is read from its service
- * through the gateway's sidecar on the public REST path, as the client, so the services
- * decide every rule; products referred to by orders come from one catalog batch read per
- * request. A token that is present is checked first, as the REST proxy checks it.
+ * GraphQL at POST /graphql (GraphiQL's page at GET /graphql, its files under
+ * /graphql/assets): each field is read from its service through the gateway's sidecar on
+ * the public REST path, as the client, so the services decide every rule; products
+ * referred to by orders come from one catalog batch read per request. A token that is
+ * present is checked first, as the REST proxy checks it. Before anything runs, the
+ * operation is held to the query limits and spends the REST budgets, one point per root
+ * field; all its service calls share one deadline.
  */
 export function graphqlRoutes(deps: GraphQLDeps) {
   const limits = deps.limits ?? defaultQueryLimits;
@@ -163,7 +166,10 @@ export function graphqlRoutes(deps: GraphQLDeps) {
         headers: {},
       };
       const response = await execute(c, spending);
-      if (spending.refusal?.code === 'rate_limited') throw spending.refusal;
+      if (spending.refusal?.code === 'rate_limited') {
+        await response.body?.cancel();
+        throw spending.refusal;
+      }
       // A request refused before it ran (unparsable, invalid, over a limit) still costs
       // one of the default budget, so refusals cannot be sent without end.
       const headers =
