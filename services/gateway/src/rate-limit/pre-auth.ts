@@ -53,6 +53,52 @@ function wasRejected(c: Context): boolean {
   return refused || c.get('tokenRejected') === true;
 }
 
+/** The budget's store: checks without spending, spends without refusing; both fail open. */
+function addressBudget(options: PreAuthLimitOptions) {
+  const { budget } = options;
+  const limiter = new RateLimiterRedis({
+    storeClient: options.redis,
+    rejectIfRedisNotReady: true,
+    points: budget.requests,
+    duration: budget.windowSeconds,
+    keyPrefix: `${options.keyPrefix ?? 'gateway:rate-limit'}:${policyName}`,
+  });
+  const unchecked = failOpen({
+    ...options,
+    metric: 'gateway_unverified_unchecked_total',
+    help: 'Token checks not limited per address because the rate-limit store did not answer',
+    warning: 'rate-limit store unavailable; token checks pass unlimited',
+  });
+  const policy = `"${policyName}";q=${budget.requests};w=${budget.windowSeconds}`;
+  const headersOf = (result: RateLimiterRes) => {
+    const reset = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    const ratelimit = `"${policyName}";r=${result.remainingPoints};t=${reset}`;
+    return { reset, headers: { 'ratelimit-policy': policy, ratelimit } };
+  };
+  return {
+    headersOf,
+    /** The address's state once spent, else `{}`; undefined when the store did not answer. */
+    async check(address: string): Promise<{ spent?: RateLimiterRes } | undefined> {
+      try {
+        const result = await limiter.get(address);
+        return result && result.consumedPoints >= budget.requests ? { spent: result } : {};
+      } catch (error) {
+        unchecked(error);
+        return undefined;
+      }
+    },
+    /** Spends one request; the headers to add, none when the store did not answer. */
+    async spend(address: string): Promise<Record<string, string>> {
+      try {
+        return headersOf(await limiter.penalty(address, 1)).headers;
+      } catch (error) {
+        unchecked(error);
+        return {};
+      }
+    },
+  };
+}
+
 /**
  * The budget every request spends before a token of it is verified (an Ed25519 signature
  * check): each one the gateway refuses as unauthenticated (no, a malformed, forged,
@@ -67,68 +113,30 @@ function wasRejected(c: Context): boolean {
  * app.use('*', preAuthLimit({ redis, budget: { requests: 60, windowSeconds: 60 }, logger, registry: app.metricsRegistry, trustedProxyHops: 0 }));
  */
 export function preAuthLimit(options: PreAuthLimitOptions): MiddlewareHandler {
-  const { budget } = options;
-  const limiter = new RateLimiterRedis({
-    storeClient: options.redis,
-    rejectIfRedisNotReady: true,
-    points: budget.requests,
-    duration: budget.windowSeconds,
-    keyPrefix: `${options.keyPrefix ?? 'gateway:rate-limit'}:${policyName}`,
-  });
+  const budget = addressBudget(options);
   const refused = new Counter({
     name: 'gateway_unverified_limited_total',
     help: 'Requests refused with 429, unverified, because their address sent too many bad tokens',
     registers: [options.registry],
   });
-  const unchecked = failOpen({
-    ...options,
-    metric: 'gateway_unverified_unchecked_total',
-    help: 'Token checks not limited per address because the rate-limit store did not answer',
-    warning: 'rate-limit store unavailable; token checks pass unlimited',
-  });
-  const policy = `"${policyName}";q=${budget.requests};w=${budget.windowSeconds}`;
-  const headersOf = (result: RateLimiterRes) => {
-    const reset = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-    return { reset, ratelimit: `"${policyName}";r=${result.remainingPoints};t=${reset}` };
-  };
-
-  // Undefined when the store did not answer: the request goes on unlimited, counted once.
-  const check = async (address: string): Promise<{ spent?: RateLimiterRes } | undefined> => {
-    try {
-      const result = await limiter.get(address);
-      return result && result.consumedPoints >= budget.requests ? { spent: result } : {};
-    } catch (error) {
-      unchecked(error);
-      return undefined;
-    }
-  };
-  const spend = async (c: Context, address: string): Promise<void> => {
-    let result: RateLimiterRes;
-    try {
-      result = await limiter.penalty(address, 1);
-    } catch (error) {
-      unchecked(error);
-      return;
-    }
-    // Appended, beside the policy of a budget the request spent too (a logout's).
-    c.res.headers.append('ratelimit-policy', policy);
-    c.res.headers.append('ratelimit', headersOf(result).ratelimit);
-  };
-
   return async (c, next) => {
     if (!needsTokenCheck(c)) return next();
     const address = clientAddress(c, options.trustedProxyHops) ?? 'unknown';
-    const checked = await check(address);
+    const checked = await budget.check(address);
     if (checked?.spent) {
       refused.inc();
-      const { reset, ratelimit } = headersOf(checked.spent);
+      const { reset, headers } = budget.headersOf(checked.spent);
       throw new AppError(
         'rate_limited',
         `too many requests without a valid access token from this address; try again in ${reset} s`,
-        { headers: { 'ratelimit-policy': policy, ratelimit, 'retry-after': String(reset) } },
+        { headers: { ...headers, 'retry-after': String(reset) } },
       );
     }
     await next();
-    if (checked && wasRejected(c)) await spend(c, address);
+    if (!checked || !wasRejected(c)) return;
+    // Appended, beside the policy of a budget the request spent too (a logout's).
+    for (const [name, value] of Object.entries(await budget.spend(address))) {
+      c.res.headers.append(name, value);
+    }
   };
 }
