@@ -23,7 +23,11 @@ const streamRoute = createRoute({
       description:
         'server-sent events: `event: notification`, `id: <seq>` and the notification as JSON ' +
         'data, for each new notification of the caller in seq order; a comment line as a ' +
-        'heartbeat. After `Last-Event-ID` it first sends whatever came since.',
+        'heartbeat. After `Last-Event-ID` it first sends whatever came since. When the ' +
+        'access token expires or its session is logged out, a last `event: reauthenticate` ' +
+        '(data `{"reason":"token_expired"}` or `{"reason":"signed_out"}`) and the stream ' +
+        'ends. Open streams per user across replicas are capped (STREAM_MAX_PER_USER, default 5) ' +
+        'and per replica: beyond, 429 with Retry-After.',
       content: { 'text/event-stream': { schema: z.string() } },
     },
     ...problemResponses(400, 401, 403, 429, 503),
