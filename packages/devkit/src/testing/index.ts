@@ -41,6 +41,7 @@ export {
   responseMismatches,
   undocumentedRoutes,
 } from './openapi-conformance.ts';
+export { describeOperationFuzz, type OperationFuzzOptions } from './operation-fuzz.ts';
 export { startPostgres, type TestPostgres } from './postgres.ts';
 export { startTestRedis, type TestRedis } from './redis.ts';
 export { describeServiceContract, type ServiceContractOptions } from './service-contract.ts';
