@@ -150,6 +150,20 @@ describe('methods a route does not have', () => {
     expect(forwarded).toEqual(['DELETE users/api/v1/users/me']);
   });
 
+  it('answers a method the gateway’s own paths lack with 405 too', async () => {
+    const { app } = gateway(catalogAndOthers([]), false);
+    for (const [method, path, allow] of [
+      ['POST', '/openapi.json', 'GET, HEAD, OPTIONS'],
+      ['DELETE', '/docs', 'GET, HEAD, OPTIONS'],
+      ['PUT', '/graphql', 'GET, HEAD, POST, OPTIONS'],
+    ] as const) {
+      const res = await app.request(path, { method, body: '{}' });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+    }
+    expect((await app.request('/openapi.json')).status).toBe(200);
+  });
+
   it('answers OPTIONS itself (CORS), whatever the path declares', async () => {
     const forwarded: string[] = [];
     const { app } = gateway(catalogAndOthers(forwarded));

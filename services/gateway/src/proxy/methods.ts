@@ -1,5 +1,6 @@
 import { AppError, type Logger, type Sidecar } from '@shop/platform';
 import type { Context, MiddlewareHandler } from 'hono';
+import { docsPath, openApiPath } from '../openapi/routes.ts';
 import { serviceDocuments } from '../openapi/service-documents.ts';
 import { routedUpstream } from './upstreams.ts';
 
@@ -128,16 +129,25 @@ function methodNotAllowed(c: Context, allowed: ReadonlySet<string>): AppError {
   });
 }
 
+// The gateway's own public paths, which it serves itself.
+const ownPaths = new Map<string, ReadonlySet<string>>([
+  [openApiPath, new Set(['GET', 'HEAD'])],
+  [docsPath, new Set(['GET', 'HEAD'])],
+  ['/graphql', new Set(['GET', 'HEAD', 'POST'])],
+]);
+
 /**
  * Refuses with 405 and `Allow`, before any token check, budget or forwarding, a method a
- * proxied path does not have: one the gateway never forwards, or (given `routeMethods`)
- * one the owning service's document does not declare for it. Other paths pass untouched,
- * so an unrouted one still answers 404.
+ * public path does not have: on a proxied path one the gateway never forwards, or (given
+ * `routeMethods`) one the owning service's document does not declare for it. Other paths
+ * pass untouched, so an unrouted one still answers 404.
  */
 export function allowedMethodsOnly(routeMethods?: RouteMethods): MiddlewareHandler {
   const everyForwarded = new Set(forwardedMethods);
   return async (c, next) => {
     if (c.req.method === 'OPTIONS') return next();
+    const own = ownPaths.get(c.req.path);
+    if (own && !own.has(c.req.method)) throw methodNotAllowed(c, own);
     const upstream = routedUpstream(c);
     if (!upstream) return next();
     const declared = await routeMethods?.allowed(upstream.appId, c.req.path);
