@@ -75,4 +75,10 @@ export {
 } from './stripe-mock.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';
 export { resolveTilt, tiltVersion } from './tilt.ts';
+export {
+  copyWithOpenTopics,
+  topicScopesBegin,
+  topicScopesEnd,
+  withoutTopicScopes,
+} from './topic-scopes.ts';
 export { resolveVegeta, vegetaTool } from './vegeta.ts';

@@ -17,6 +17,7 @@ import { type PostgresHandle, startPostgres } from './postgres.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
 import { type RedisHandle, startRedis } from './redis.ts';
 import { ensureLocalSecrets, ensureRedisPassword, randomSecret } from './secrets.ts';
+import { copyWithOpenTopics } from './topic-scopes.ts';
 
 export type ShopOptions = {
   /** Everything the shop writes (Redis data, name registry, logs) goes below this folder. */
@@ -37,6 +38,12 @@ export type ShopOptions = {
   env?: Record<string, string>;
   appEnv?: Record<string, Record<string, string>>;
   extraResourcesPaths?: string[];
+  /**
+   * Every app may publish and subscribe to every topic: the broker's component without
+   * its topic scopes (copyWithOpenTopics), for tests whose own sidecar stands in for a
+   * producer. Off by default: only a topic's owner publishes it.
+   */
+  openTopics?: boolean;
   /**
    * Where services with a migrations/ folder keep their data: a database each on one private
    * PostgreSQL in <dataDir>/postgres (the default), or each its own embedded PGlite in
@@ -357,7 +364,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     }
     const secretsFile = await ensureLocalSecrets(options.dataDir);
     const resourcesPaths = [
-      ...profileResourcesPaths(manifest.resourcesPaths, brokerProfile, stateStore),
+      ...profileResourcesPaths(manifest.resourcesPaths, brokerProfile, stateStore).map((path) =>
+        options.openTopics && path.endsWith(join('components', brokerProfile))
+          ? copyWithOpenTopics(path, join(options.dataDir, 'open-topics', brokerProfile))
+          : path,
+      ),
       ...(options.extraResourcesPaths ?? []),
     ];
 

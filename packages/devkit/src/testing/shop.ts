@@ -70,6 +70,9 @@ export async function startTestShop(
     // leaves them on embedded PGlite. Nothing here must survive a crash.
     database: options.postgres === false ? 'pglite' : 'postgres',
     durable: false,
+    // Tests publish events through whichever sidecar they run (standing in for the
+    // producer) and subscribe probes of their own; a test of the scopes turns this off.
+    openTopics: true,
     ...options,
     appEnv: { ...options.appEnv, gateway: { ...testRateLimits, ...options.appEnv?.gateway } },
     dataDir,

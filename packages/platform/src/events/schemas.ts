@@ -7,6 +7,11 @@ import { z } from 'zod';
  */
 export type EventCatalog = {
   readonly [type: string]: {
+    /**
+     * The app that publishes it; no other may (the pub/sub components' publishingScopes,
+     * written from this by `npm run pubsub-scopes`).
+     */
+    readonly producer?: string;
     readonly current: number;
     readonly versions: { readonly [version: number]: z.ZodType };
   };
@@ -45,6 +50,7 @@ export const paymentFailureReasons = [
  */
 export const eventCatalog = {
   'user.registered': {
+    producer: 'users',
     current: 1,
     versions: {
       1: z.object({
@@ -57,6 +63,7 @@ export const eventCatalog = {
   },
   /** A session (refresh-token family) ended by logout; published by users. */
   'user.signed_out': {
+    producer: 'users',
     current: 1,
     versions: {
       1: z.object({ userId: z.string().min(1), sessionId: z.string().min(1) }),
@@ -67,6 +74,7 @@ export const eventCatalog = {
    * account); published by users, so notifications can tell the owner.
    */
   'user.login_locked': {
+    producer: 'users',
     current: 1,
     versions: {
       1: z.object({
@@ -79,6 +87,7 @@ export const eventCatalog = {
     },
   },
   'product.created': {
+    producer: 'catalog',
     current: 1,
     versions: {
       1: z.object({
@@ -95,6 +104,7 @@ export const eventCatalog = {
     },
   },
   'product.updated': {
+    producer: 'catalog',
     current: 1,
     versions: {
       1: z.object({
@@ -110,12 +120,14 @@ export const eventCatalog = {
     },
   },
   'product.deleted': {
+    producer: 'catalog',
     current: 1,
     versions: {
       1: z.object({ productId: z.uuid(), deletedAt: z.iso.datetime() }),
     },
   },
   'stock.changed': {
+    producer: 'inventory',
     current: 1,
     versions: {
       1: z.object({
@@ -130,6 +142,7 @@ export const eventCatalog = {
     },
   },
   'order.created': {
+    producer: 'orders',
     current: 1,
     versions: {
       1: z.object({
@@ -144,6 +157,7 @@ export const eventCatalog = {
     },
   },
   'stock.reserved': {
+    producer: 'inventory',
     current: 1,
     versions: {
       1: z.object({
@@ -154,6 +168,7 @@ export const eventCatalog = {
     },
   },
   'stock.rejected': {
+    producer: 'inventory',
     current: 1,
     versions: {
       1: z.object({
@@ -169,6 +184,7 @@ export const eventCatalog = {
     },
   },
   'payment.succeeded': {
+    producer: 'payments',
     current: 1,
     versions: {
       1: z.object({
@@ -184,6 +200,7 @@ export const eventCatalog = {
     },
   },
   'payment.failed': {
+    producer: 'payments',
     current: 1,
     versions: {
       1: z.object({
@@ -194,6 +211,7 @@ export const eventCatalog = {
     },
   },
   'payment.refunded': {
+    producer: 'payments',
     current: 1,
     versions: {
       1: z.object({
@@ -207,6 +225,7 @@ export const eventCatalog = {
     },
   },
   'order.confirmed': {
+    producer: 'orders',
     current: 1,
     versions: {
       1: z.object({
@@ -219,6 +238,7 @@ export const eventCatalog = {
     },
   },
   'order.cancelled': {
+    producer: 'orders',
     current: 1,
     versions: {
       1: z.object({

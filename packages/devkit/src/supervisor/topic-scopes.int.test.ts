@@ -1,0 +1,131 @@
+// The topic scopes of the broker's component, enforced by real sidecars on the real
+// broker: sidecars under the shop's app ids (their apps stand-ins in this process) publish
+// what they own and are refused the rest, and subscribe only to what they consume.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestShop, type TestShop } from '../testing/shop.ts';
+import { freePorts } from './ports.ts';
+
+const apps = ['payments', 'orders', 'catalog'] as const;
+let shop: TestShop;
+let resourcesDir: string;
+const servers: Server[] = [];
+
+// catalog consumes stock.changed only; this asks its sidecar for payment.succeeded too.
+const unscopedSubscription = `apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata:
+  name: catalog-payment-succeeded
+spec:
+  pubsubname: pubsub
+  topic: payment.succeeded
+  routes:
+    default: /events/payment.succeeded
+scopes: [catalog]
+`;
+
+/** An app that takes every delivery, so its sidecar starts and subscribes. */
+function stubApp(port: number): Server {
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'SUCCESS' }));
+  });
+  server.listen(port, '127.0.0.1');
+  return server;
+}
+
+function event(type: string) {
+  const id = crypto.randomUUID();
+  return { specversion: '1.0', id, type, source: 'scopes-test', data: {} };
+}
+
+/** The status of a publish of `type` through the sidecar of `via`. */
+async function publishStatus(type: string, via: string): Promise<number> {
+  const app = shop.apps[via];
+  if (!app) throw new Error(`${via} runs no sidecar here`);
+  const res = await fetch(`http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${type}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/cloudevents+json',
+      'dapr-api-token': app.daprApiToken,
+    },
+    body: JSON.stringify(event(type)),
+  });
+  await res.text();
+  return res.status;
+}
+
+/** The consumer groups of a Redis stream (a subscribing app's id each); none without it. */
+function consumerGroups(stream: string): string[] {
+  const result = spawnSync(
+    'redis-cli',
+    ['-p', String(shop.redis.port), '--no-auth-warning', 'XINFO', 'GROUPS', stream],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...(shop.redis.password && { REDISCLI_AUTH: shop.redis.password }) },
+    },
+  );
+  const lines = result.stdout.split('\n').map((line) => line.trim());
+  return lines.flatMap((line, i) => {
+    const next = lines[i + 1];
+    return line === 'name' && next ? [next] : [];
+  });
+}
+
+beforeAll(async () => {
+  resourcesDir = mkdtempSync(join(tmpdir(), 'topic-scopes-'));
+  writeFileSync(join(resourcesDir, 'subscription.yaml'), unscopedSubscription);
+  const ports = await freePorts(apps.length);
+  servers.push(...ports.map(stubApp));
+  shop = await startTestShop({
+    apps: [],
+    broker: 'redis',
+    sidecarsOnly: apps.map((appId, i) => ({ appId, appPort: ports[i] as number })),
+    extraResourcesPaths: [resourcesDir],
+    openTopics: false,
+    checkOpenApi: false,
+  });
+});
+
+afterAll(async () => {
+  await shop?.stop();
+  for (const server of servers) server.close();
+  rmSync(resourcesDir, { recursive: true, force: true });
+});
+
+describe('topic scopes', () => {
+  it("let only a topic's owner publish it", async () => {
+    expect(await publishStatus('payment.succeeded', 'payments')).toBe(204);
+    expect(await publishStatus('payment.succeeded', 'orders')).toBe(403);
+    expect(await publishStatus('payment.refunded', 'catalog')).toBe(403);
+    expect(await publishStatus('order.created', 'orders')).toBe(204);
+    expect(await publishStatus('order.created', 'payments')).toBe(403);
+    expect(await publishStatus('product.updated', 'catalog')).toBe(204);
+  });
+
+  it("let each consumer's sidecar publish its own dead letters, and no one else's", async () => {
+    expect(await publishStatus('deadletter.orders', 'orders')).toBe(204);
+    expect(await publishStatus('deadletter.orders', 'payments')).toBe(403);
+  });
+
+  it('refuse topics the shop does not have', async () => {
+    expect(await publishStatus('payment.forged', 'payments')).toBe(403);
+  });
+
+  it('let an app subscribe only to what it consumes', async () => {
+    // orders consumes payment.succeeded: its group appears once its sidecar subscribed,
+    // in the same pass that refused catalog's subscription to the topic.
+    await eventually(async () =>
+      consumerGroups('payment.succeeded').includes('orders') ? true : undefined,
+    );
+    await eventually(async () =>
+      consumerGroups('stock.changed').includes('catalog') ? true : undefined,
+    );
+    expect(consumerGroups('payment.succeeded')).not.toContain('catalog');
+  });
+});
