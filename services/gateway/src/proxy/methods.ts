@@ -1,7 +1,7 @@
 import { AppError, type Logger, type Sidecar } from '@shop/platform';
 import type { Context, MiddlewareHandler } from 'hono';
 import { docsPath, openApiPath } from '../openapi/routes.ts';
-import { serviceDocuments } from '../openapi/service-documents.ts';
+import { type ServiceDocuments, serviceDocuments } from '../openapi/service-documents.ts';
 import { routedUpstream } from './upstreams.ts';
 
 /**
@@ -35,10 +35,11 @@ export type RouteMethods = {
 
 const operationKeys = new Set(['get', 'put', 'post', 'delete', 'patch', 'head']);
 
-function methodTable(paths: Record<string, Record<string, unknown>> = {}): MethodTable {
+function methodTable(paths: unknown): MethodTable {
+  if (typeof paths !== 'object' || paths === null) return [];
   return Object.entries(paths).map(([template, item]) => {
     const methods = new Set(
-      Object.keys(item)
+      Object.keys(typeof item === 'object' && item !== null ? item : {})
         .filter((key) => operationKeys.has(key))
         .map((key) => key.toUpperCase()),
     );
@@ -88,14 +89,21 @@ export function serviceRouteMethods(options: {
   const tables = new Map<string, { table: MethodTable; fetchedAt: number }>();
   const failedAt = new Map<string, number>();
   const refreshing = new Map<string, Promise<void>>();
+  const fetchers = new Map<string, ServiceDocuments>();
+  // A fetcher per app that always asks: when to ask is decided here.
+  const documentsOf = (appId: string) => {
+    let documents = fetchers.get(appId);
+    if (!documents) {
+      documents = serviceDocuments({ ...options, appIds: [appId], ttlMs: 0 });
+      fetchers.set(appId, documents);
+    }
+    return documents.current();
+  };
 
   const refresh = (appId: string) => {
     let pending = refreshing.get(appId);
     if (pending) return pending;
-    // Its own fetcher per app, with no cache of its own: the timing is decided here.
-    const documents = serviceDocuments({ ...options, appIds: [appId], ttlMs: 0 });
-    pending = documents
-      .current()
+    pending = documentsOf(appId)
       .then(({ parts }) => {
         const document = parts[0]?.document;
         if (document) tables.set(appId, { table: methodTable(document.paths), fetchedAt: now() });
