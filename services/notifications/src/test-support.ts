@@ -126,6 +126,8 @@ export async function createTestNotifications(
     streams,
     streamLimits,
     call,
+    /** A valid access token for `userId`. */
+    tokenFor: (userId: string) => tokens.issue(userId),
     deliver,
     created,
     mails: email.mails,

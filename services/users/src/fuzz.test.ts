@@ -1,0 +1,18 @@
+import { describeOperationFuzz } from '@shop/devkit/testing';
+import { beforeAll, describe, expect } from 'vitest';
+import { password, uniqueEmail, useUsersApp } from './test-support.ts';
+
+describe('users on postgres', () => {
+  const users = useUsersApp('postgres');
+  const tokens: string[] = [];
+  beforeAll(async () => {
+    const email = uniqueEmail('fuzz');
+    const body = { email, password, name: 'Fuzz' };
+    expect((await users.call('POST', '/api/v1/auth/register', { body })).status).toBe(201);
+    const login = await users.call('POST', '/api/v1/auth/login', { body: { email, password } });
+    tokens.push(((await login.json()) as { accessToken: string }).accessToken);
+  });
+  describeOperationFuzz({
+    subject: () => ({ app: users.get().app, appApiToken: users.appApiToken, tokens }),
+  });
+});
