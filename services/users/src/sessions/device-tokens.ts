@@ -96,13 +96,18 @@ export async function recordDeviceFailure(
   return row?.revoked_at != null;
 }
 
-/** The owner got in with the token: earlier wrong passwords were the owner's typos. */
-export async function resetDeviceFailures(db: Db, hash: string): Promise<void> {
-  await db
+/**
+ * The owner got in with the token: earlier wrong passwords were the owner's typos. False
+ * when the token was revoked meanwhile (by a concurrent wrong password or a logout).
+ */
+export async function resetDeviceFailures(db: Db, hash: string): Promise<boolean> {
+  const reset = await db
     .updateTable('device_tokens')
     .set({ failures: 0 })
     .where('token_hash', '=', hash)
-    .execute();
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return reset.numUpdatedRows > 0n;
 }
 
 /** Revokes one of this user's device tokens; someone else's token is left alone. */

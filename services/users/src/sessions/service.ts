@@ -136,8 +136,7 @@ export async function login(
     const familyId = await createFamily(trx, user.id);
     deps.logger.info('login', { userId: user.id, familyId, knownDevice: device !== undefined });
     const pair = await issuePair(deps, user, familyId, trx);
-    if (device && deviceToken) {
-      await resetDeviceFailures(trx, device);
+    if (device && deviceToken && (await resetDeviceFailures(trx, device))) {
       return { ...pair, deviceToken };
     }
     const ttl = deps.deviceTokens.ttlSeconds;
