@@ -14,6 +14,15 @@ describe('catalog on postgres', () => {
     internalCallers: ['orders', 'notifications'],
   });
 
+  it.each(['category=%00', 'q=a%00b', 'category=%1B%5B31m', 'q=x%7F'])(
+    'refuses ?%s with 400 problem+json (attack 1)',
+    async (query) => {
+      const res = await catalog.call('GET', `/api/v1/products?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+    },
+  );
+
   // A fuzzer cannot forge a well-formed cursor, so the ranges of its fields are checked here.
   it.each([
     ['price', { sort: 'price', price: 2 ** 31, id: crypto.randomUUID() }],
