@@ -58,7 +58,8 @@ export type Sidecar = {
    * Throws CircuitOpenError without calling while `appId` keeps being unavailable (refused
    * or reset connections, Dapr's own 5xx, `init.signal` ending with a TimeoutError); its
    * answers never count against it, 4xx or problem+json 5xx, nor does a call `init.signal`
-   * ends for another reason (the caller's client went away).
+   * ends for another reason (the caller's client went away). Without `init.signal` the call
+   * has a deadline of 10 s.
    */
   invoke(appId: string, pathAndQuery: string, init: RequestInit): Promise<Response>;
   /**
@@ -120,6 +121,9 @@ export type Sidecar = {
 
 // Long enough for a healthy local store, short enough that a dead one barely delays a read.
 const defaultStateTimeoutMs = 2_000;
+// A call whose caller set no deadline of its own still ends: a callee that hangs must not
+// hold its caller's request, or its connection, forever.
+const defaultInvokeTimeoutMs = 10_000;
 // A binding reaches outside (an SMTP server's greeting and TLS can take seconds).
 const defaultBindingTimeoutMs = 15_000;
 
@@ -210,10 +214,16 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     invoke(appId, pathAndQuery, init) {
       const headers = new Headers(init.headers);
       for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
+      const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
       return breakers.call(
         appId,
-        () => fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, { ...init, headers }),
-        init.signal,
+        () =>
+          fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, {
+            ...init,
+            headers,
+            signal,
+          }),
+        signal,
       );
     },
     registerMetrics: (registry) => breakers.registerMetrics(registry),
