@@ -443,6 +443,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           DAPR_HOST_IP: '127.0.0.1',
           REDIS_HOST: shop.redis.address,
           REDIS_PASSWORD: shop.redis.password ?? '',
+          // The redis components' enableTLS reads it; an unset variable is "", not a bool.
+          REDIS_TLS: 'false',
           ...shop.broker.sidecarEnv,
           ...(stateStoreUrl && { STATESTORE_POSTGRES_URL: stateStoreUrl }),
           SHOP_SECRETS_FILE: secretsFile,
