@@ -98,8 +98,24 @@ export const hostileJson: fc.Arbitrary<unknown> = fc.oneof(
   },
 );
 
+// The fields the shop's cursors carry (base64url JSON, see the platform's encodeCursor), so
+// a forged one gets past decoding with values outside its columns' ranges.
+const cursorFields = ['sort', 'price', 'rank', 'similarity', 'createdAt', 'id', 'seq', 'userId'];
+const forgedCursor = fc
+  .dictionary(
+    fc.constantFrom(...cursorFields),
+    fc.oneof(
+      hostileJson,
+      fc.constantFrom('price', '-price', 'newest', 'relevance'),
+      fc.constant(new RawJson('"00000000-0000-4000-8000-000000000000"')),
+    ),
+    { minKeys: 2 },
+  )
+  .map((fields) => Buffer.from(toJsonText(fields)).toString('base64url'));
+
 /** A path or query value as it goes on the wire: hostile text percent-encoded, or bad encodings. */
 export const hostileUrlPart: fc.Arbitrary<string> = fc.oneof(
+  { weight: 1, arbitrary: forgedCursor },
   { weight: 6, arbitrary: hostileString.map((s) => encodeURIComponent(s.toWellFormed())) },
   { weight: 1, arbitrary: fc.constantFrom('%00', 'a%00b', '%0A', '%1B%5B0m', '%7F') },
   { weight: 1, arbitrary: fc.constantFrom('%', '%zz', '%ff', '%ED%A0%80', '%C0%80', '%00%00') },
