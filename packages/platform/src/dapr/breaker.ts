@@ -74,9 +74,8 @@ function isDaprFailure(response: Response): boolean {
  * can trigger: counted and logged, never allowed to cut the callee off for every other
  * client. Nor does a call the caller abandoned (its client went away) count, except that
  * cockatiel ends a half-open test with it as if it had succeeded (the next failures reopen
- * the circuit). Dapr's own
- * app breaker counts every non-2xx, which is why components/common/resiliency.yaml does not
- * use it for apps.
+ * the circuit). Dapr's own app breaker counts every non-2xx, which is why
+ * components/common/resiliency.yaml does not use it for apps.
  */
 export function createCalleeBreakers(
   logger: Logger,
