@@ -29,6 +29,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { jwksPath } from '../../packages/platform/src/auth/jwks-via-dapr.ts';
+import { openApiDocumentPath } from '../../packages/platform/src/http/openapi.ts';
 import { upstreams } from '../../services/gateway/src/proxy/upstreams.ts';
 import {
   chartDir,
@@ -95,15 +96,17 @@ const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'ut
 const accessControl = values.dapr.accessControl as AccessControl;
 const allServices = Object.keys(values.services).sort();
 const namespace = 'shop';
-// Fixed tokens, so two renderings of the same values are equal.
+// Fixed tokens and Redis password, so two renderings of the same values are equal.
 const tokens = [
   '--set',
-  `apiTokens.appToken=${'a'.repeat(20)}`,
+  `apiTokens.seed=${'a'.repeat(20)}`,
   '--set',
-  `apiTokens.daprToken=${'b'.repeat(20)}`,
+  `redis.auth.password=${'r'.repeat(20)}`,
 ];
 const daprInternalPort = 50002;
 const daprMetricsPort = 9090;
+/** METRICS_PORT of every service (metrics.port). */
+const appMetricsPort = 9464;
 /** A product id, standing in for the ones the code puts into a path. */
 const sampleId = '0190c1de-7b1e-7000-8000-000000000001';
 let daprAcl = '';
@@ -243,7 +246,7 @@ function literal(text: string): string | undefined {
  * invocation by other means (a bare `invoke(`, Dapr's HTTP invoke URL), fails the test,
  * so a new one cannot slip past the access-control lists.
  */
-function invocationsInCode(): { calls: Call[]; gatewayCallees: string[] } {
+function invocationsInCode(): { calls: Call[]; gatewayCallees: string[]; gatewayCalls: Call[] } {
   const platformConfig = readFileSync(join(repoRoot, 'packages/platform/src/config.ts'), 'utf8');
   const jwksApp = /JWKS_APP_ID: z\.string\(\)\.min\(1\)\.default\('([a-z-]+)'\)/.exec(
     platformConfig,
@@ -308,7 +311,58 @@ function invocationsInCode(): { calls: Call[]; gatewayCallees: string[] } {
     for (const [, appId] of text.matchAll(/\bupstream(?:<[^>(]*>)?\(\s*'([a-z-]+)'/g))
       gatewayCallees.add(appId as string);
   }
-  return { calls, gatewayCallees: [...gatewayCallees].sort() };
+  return { calls, gatewayCallees: [...gatewayCallees].sort(), gatewayCalls: gatewayCalls() };
+}
+
+/**
+ * A template literal's text with each `${...}` (braces balanced) as the sample id, or as
+ * nothing where it builds the query string (`${query({...})}`).
+ */
+function withoutPlaceholders(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '$' || text[i + 1] !== '{') {
+      out += text[i];
+      continue;
+    }
+    let depth = 0;
+    let j = i + 1;
+    for (; j < text.length; j++) {
+      if (text[j] === '{') depth++;
+      if (text[j] === '}' && --depth === 0) break;
+    }
+    out += text.slice(i + 2, j).startsWith('query(') ? '' : sampleId;
+    i = j;
+  }
+  return out;
+}
+
+/**
+ * What the gateway invokes, as calls with the verb `*` where any may come: each public
+ * route it forwards (and a path below it), each GraphQL upstream call whose path the code
+ * spells out, and each service's OpenAPI document. Its access-control lists must admit
+ * exactly these.
+ */
+function gatewayCalls(): Call[] {
+  const where = 'services/gateway/src';
+  const calls: Call[] = [];
+  for (const { route, appId } of upstreams) {
+    const path = route.replace('*', sampleId);
+    for (const sub of [path, `${path}/${sampleId}`])
+      calls.push({ caller: 'gateway', callee: appId, verb: '*', path: sub, where });
+  }
+  for (const file of sourceFiles(join(repoRoot, 'services/gateway/src/graphql'))) {
+    const text = readFileSync(file, 'utf8');
+    const upstreamCall =
+      /\bupstream(?:<.*?>)?\(\s*'([a-z-]+)',\s*(`[^`]*`|'[^']*')(?:\s*,\s*\{[^}]*?method:\s*'([A-Z]+)')?/g;
+    for (const [, callee = '', pathArg = '', verb = 'GET'] of text.matchAll(upstreamCall)) {
+      const path = withoutPlaceholders(pathArg.slice(1, -1)).split('?')[0];
+      if (path) calls.push({ caller: 'gateway', callee, verb, path, where: file });
+    }
+  }
+  for (const callee of new Set(upstreams.map((u) => u.appId)))
+    calls.push({ caller: 'gateway', callee, verb: 'GET', path: openApiDocumentPath, where });
+  return calls;
 }
 
 // --- Dapr's own access-control code --------------------------------------------------------
@@ -679,11 +733,14 @@ describe('NetworkPolicies', () => {
     expect(accessControl.gateway).toEqual({});
   });
 
-  it('let the monitoring namespace scrape the apps and their sidecars, and no one else', () => {
+  it("let the monitoring namespace scrape the apps' metrics ports and their sidecars', and no one else", () => {
     for (const name of allServices) {
       const labels = appPod(name);
       const port = values.services[name].port as number;
-      expect(ingressAllowed(policies, labels, port, monitoring), name).toBe(true);
+      // The metrics port, never the app port (unless that is public: the gateway's).
+      expect(ingressAllowed(policies, labels, appMetricsPort, monitoring), name).toBe(true);
+      expect(ingressAllowed(policies, labels, appMetricsPort, elsewhere), name).toBe(false);
+      expect(ingressAllowed(policies, labels, port, monitoring), name).toBe(name === 'gateway');
       expect(ingressAllowed(policies, labels, daprMetricsPort, monitoring), name).toBe(true);
       expect(ingressAllowed(policies, labels, daprMetricsPort, elsewhere), name).toBe(false);
       expect(ingressAllowed(policies, labels, daprInternalPort, monitoring), name).toBe(false);
@@ -691,6 +748,32 @@ describe('NetworkPolicies', () => {
     const none = ofKind(render(['--set-json', 'networkPolicy.metricsFrom=[]']), 'NetworkPolicy');
     for (const name of allServices)
       expect(ingressAllowed(none, appPod(name), daprMetricsPort, monitoring), name).toBe(false);
+  });
+
+  it("admit only the ingress controller's namespace to the gateway behind the Ingress", () => {
+    const behind = ofKind(
+      render(['--set', 'ingress.enabled=true', '--set', 'ingress.controllerNamespace=traefik']),
+      'NetworkPolicy',
+    );
+    const gateway = appPod('gateway');
+    expect(ingressAllowed(behind, gateway, 8080, fromNamespace('traefik'))).toBe(true);
+    // No other pod, the release's own included, can hand it an X-Forwarded-For.
+    expect(ingressAllowed(behind, gateway, 8080, fromNamespace('ingress-nginx'))).toBe(false);
+    expect(ingressAllowed(behind, gateway, 8080, fromNamespace(namespace, appPod('users')))).toBe(
+      false,
+    );
+    expect(ingressAllowed(behind, gateway, 8080, elsewhere)).toBe(false);
+    // Without the Ingress, a NodePort or LoadBalancer needs it open to anyone.
+    expect(ingressAllowed(policies, gateway, 8080, elsewhere)).toBe(true);
+    expect(
+      renderError([
+        ...tokens,
+        '--set',
+        'ingress.enabled=true',
+        '--set',
+        'ingress.controllerNamespace=',
+      ]),
+    ).toContain('ingress.controllerNamespace is required with ingress.enabled');
   });
 
   it('narrow the gateway to the ingress controller when publicFrom says so', () => {
@@ -860,7 +943,11 @@ describe('disruption budgets and autoscalers', () => {
 
 describe('Dapr access control', () => {
   let objects: K8sObject[] = [];
-  let code: { calls: Call[]; gatewayCallees: string[] } = { calls: [], gatewayCallees: [] };
+  let code: ReturnType<typeof invocationsInCode> = {
+    calls: [],
+    gatewayCallees: [],
+    gatewayCalls: [],
+  };
   beforeAll(() => {
     objects = render();
     code = invocationsInCode();
@@ -881,10 +968,10 @@ describe('Dapr access control', () => {
     expect(inValues.sort()).toEqual([...inCode].sort());
     expect(Object.keys(accessControl).sort()).toEqual(allServices);
 
-    // Only the gateway, a proxy of every public route, may call every method.
+    // No app may call every method of another, not even the gateway.
     for (const [callee, callers] of Object.entries(accessControl))
       for (const [caller, allowed] of Object.entries(callers))
-        expect(allowed === 'all', `${caller} -> ${callee}`).toBe(caller === 'gateway');
+        expect(allowed, `${caller} -> ${callee}`).not.toBe('all');
 
     // The methods: Dapr allows every call the code makes, and each listed method is one
     // that some call of the code needs (one at a time, as its caller's only method).
@@ -901,7 +988,8 @@ describe('Dapr access control', () => {
     }
     for (const [callee, callers] of Object.entries(accessControl)) {
       for (const [caller, methods] of Object.entries(callers)) {
-        if (methods === 'all') continue;
+        // The gateway's lists are checked against what it forwards below.
+        if (methods === 'all' || caller === 'gateway') continue;
         for (const method of methods) {
           const [verb = '', name = ''] = method.split(' ');
           const only = {
@@ -1016,7 +1104,8 @@ describe('Dapr access control', () => {
         '/openapi.json',
         '/admin/dead-letters',
       ];
-      for (const caller of allServices) {
+      // The gateway's own lists: the next test.
+      for (const caller of allServices.filter((name) => name !== 'gateway')) {
         const allowed = callers[caller];
         const ownCalls = code.calls.filter((c) => c.caller === caller && c.callee === callee);
         for (const path of paths) {
@@ -1058,6 +1147,7 @@ describe('Dapr access control', () => {
       for (const [i, probe] of probes.entries()) expect(answers[i], probe.why).toBe(probe.expected);
     }
     // The users service trusts X-Forwarded-For on login because only the gateway calls it.
+    // (See also the gateway's own test below.)
     const [login = []] = daprDecides([
       {
         spec: specs.get('users'),
@@ -1067,6 +1157,104 @@ describe('Dapr access control', () => {
       },
     ]);
     expect(login).toEqual([false, false, false]);
+  });
+
+  it("admit the gateway only on the paths it forwards, never a service's internal routes", () => {
+    const specs = aclSpecs(objects);
+    const verbs = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+    const probes: { callee: string; call: DaprCall; expected: boolean; why: string }[] = [];
+    const probe = (callee: string, verb: string, path: string, expected: boolean) => {
+      probes.push({
+        callee,
+        call: call('gateway', verb, path),
+        expected,
+        why: `${verb} ${callee}${path}`,
+      });
+      if (expected) {
+        // The same app id from another namespace or trust domain is someone else.
+        for (const other of [
+          call('gateway', verb, path, 'other'),
+          call('gateway', verb, path, namespace, 'evil'),
+        ])
+          probes.push({
+            callee,
+            call: other,
+            expected: false,
+            why: `elsewhere: ${verb} ${callee}${path}`,
+          });
+      }
+    };
+    // The code reads as expected: every route, a GraphQL call with a POST, the documents.
+    expect(code.gatewayCalls.length).toBeGreaterThan(upstreams.length * 2);
+    expect(code.gatewayCalls).toContainEqual(
+      expect.objectContaining({
+        callee: 'catalog',
+        verb: 'POST',
+        path: '/internal/products/batch',
+      }),
+    );
+    for (const c of code.gatewayCalls)
+      for (const verb of c.verb === '*' ? verbs : [c.verb]) probe(c.callee, verb, c.path, true);
+    const internal = [
+      '/admin/dead-letters',
+      `/admin/dead-letters/${sampleId}/replay`,
+      '/events/order.created',
+      '/dead-letters',
+      '/dapr/subscribe',
+      '/dapr/config',
+      '/internal/ready',
+      `/internal/products/${sampleId}/wishlisters`,
+      '/healthz',
+      '/metrics',
+      '/api/v2/anything',
+    ];
+    for (const callee of allServices.filter((name) => name !== 'gateway'))
+      for (const path of internal)
+        for (const verb of ['GET', 'POST']) probe(callee, verb, path, false);
+    // Each listed method is needed by some call: nothing wider than what is forwarded.
+    for (const [callee, callers] of Object.entries(accessControl)) {
+      const methods = callers.gateway;
+      if (!Array.isArray(methods)) continue;
+      const needed = code.gatewayCalls.filter((c) => c.callee === callee);
+      const answers = daprDecides(
+        methods.map((method) => {
+          const [verb = '', name = ''] = method.split(' ');
+          const only = {
+            defaultAction: 'deny',
+            trustDomain: 'public',
+            policies: [
+              {
+                appId: 'gateway',
+                trustDomain: 'public',
+                namespace,
+                defaultAction: 'deny',
+                operations: [{ name, httpVerb: [verb], action: 'allow' }],
+              },
+            ],
+          };
+          return {
+            spec: only,
+            calls: needed.map((c) => call('gateway', c.verb === '*' ? 'GET' : c.verb, c.path)),
+          };
+        }),
+      );
+      for (const [i, method] of methods.entries())
+        expect(
+          answers[i]?.some(Boolean),
+          `gateway -> ${callee}: ${method} is used by no call`,
+        ).toBe(true);
+    }
+    const callees = [...new Set(probes.map((p) => p.callee))];
+    const decided = daprDecides(
+      callees.map((callee) => ({
+        spec: specs.get(callee),
+        calls: probes.filter((p) => p.callee === callee).map((p) => p.call),
+      })),
+    );
+    for (const [i, callee] of callees.entries()) {
+      const own = probes.filter((p) => p.callee === callee);
+      for (const [j, p] of own.entries()) expect(decided[i]?.[j], p.why).toBe(p.expected);
+    }
   });
 
   it('refuses an app id it does not know and a method it cannot read', () => {
@@ -1316,7 +1504,7 @@ describe('NOTES', () => {
       (s.scopes as string[]).map((app) => `${app}-${s.spec.topic} (topic ${s.spec.topic})`),
     );
     expect(queues.length).toBeGreaterThan(10);
-    const listed = rabbitmq.split('\n').filter((line) => / \(topic [a-z.]+\)$/.test(line));
+    const listed = rabbitmq.split('\n').filter((line) => / \(topic [a-z._]+\)$/.test(line));
     expect(listed.map((line) => line.trim())).toEqual([...queues].sort());
 
     const nats = notes(['--set', 'broker.profile=nats', ...secretFor('NATS_URL')]);

@@ -51,12 +51,12 @@ type StateStore = (typeof stateStoreProfiles)[number];
 const devDir = join(chartDir, 'dev');
 const componentsDir = join(repoRoot, 'components');
 const scratch = mkdtempSync(join(tmpdir(), 'shop-chart-profiles-'));
-// Fixed tokens, so two renderings of the same values are equal.
+// Fixed tokens and Redis password, so two renderings of the same values are equal.
 const tokens = [
   '--set',
-  `apiTokens.appToken=${'a'.repeat(20)}`,
+  `apiTokens.seed=${'a'.repeat(20)}`,
   '--set',
-  `apiTokens.daprToken=${'b'.repeat(20)}`,
+  `redis.auth.password=${'r'.repeat(20)}`,
 ];
 const enableAll = [
   'catalog',
@@ -120,11 +120,26 @@ function secretEnvArgs(section: 'broker' | 'stateStore', names: string[]): strin
 }
 
 /**
- * Values for a combination: what the default values do not already give comes from
- * Secrets (the redis profiles' REDIS_HOST/REDIS_PASSWORD are in broker.sidecarEnv).
+ * What the chart gives the sidecars without being asked: REDIS_HOST in the default
+ * broker.sidecarEnv, and what it derives from `redis` and broker.kafka (the password, TLS
+ * and Kafka's authentication).
  */
+const chartGives = [
+  'REDIS_HOST',
+  'REDIS_PASSWORD',
+  'REDIS_TLS',
+  'KAFKA_AUTH_TYPE',
+  'KAFKA_DISABLE_TLS',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'KAFKA_SASL_MECHANISM',
+];
+/** Derived by the chart, so no value removes them. */
+const derived = chartGives.filter((name) => name !== 'REDIS_HOST');
+
+/** Values for a combination: what the chart does not already give comes from Secrets. */
 function profileArgs(broker: string, store: string): string[] {
-  const defaults = ['REDIS_HOST', 'REDIS_PASSWORD'];
+  const defaults = chartGives;
   const brokerEnv = envRefsOf(brokerDir(broker)).filter((name) => !defaults.includes(name));
   const storeEnv = envRefsOf(stateStoreDir(store)).filter((name) => !defaults.includes(name));
   return [
@@ -207,7 +222,9 @@ describe.each(brokerProfiles)('broker profile %s', (broker) => {
         const fromSecrets = annotationPairs(annotations['dapr.io/env-from-secret']);
         for (const name of needed) {
           const where = `${deployment.metadata.name} ${name}`;
-          if (['REDIS_HOST', 'REDIS_PASSWORD'].includes(name)) {
+          if (name === 'REDIS_PASSWORD') {
+            expect(fromSecrets.get(name), where).toBe('shop-redis:password');
+          } else if (chartGives.includes(name)) {
             expect(plain.has(name), where).toBe(true);
           } else {
             const section = envRefsOf(brokerDir(broker)).includes(name) ? 'broker' : 'statestore';
@@ -228,10 +245,10 @@ describe.each(brokerProfiles)('broker profile %s', (broker) => {
   });
 
   it('fails the render, naming the variable and the value to set, when one is missing', () => {
-    const names = envRefsOf(brokerDir(broker));
+    const names = envRefsOf(brokerDir(broker)).filter((name) => !derived.includes(name));
     for (const name of names) {
       // Every variable given but this one; null removes one the default values give.
-      const defaults = ['REDIS_HOST', 'REDIS_PASSWORD'];
+      const defaults = chartGives;
       const others = names.filter((other) => other !== name && !defaults.includes(other));
       const stderr = renderError([
         '--set',
@@ -306,12 +323,15 @@ describe('the state store profiles', () => {
 });
 
 describe('an upgrade from the values before the profiles', () => {
-  it('renders the redis profile as before: the same sidecar environment, the state store back', () => {
+  it('renders the redis profile as before: the same Redis (now with its password), the state store back', () => {
     const current = render(enableAll);
     for (const deployment of ofKind<Workload>(current, 'Deployment')) {
       const annotations = deployment.spec.template.metadata.annotations ?? {};
       expect(annotations['dapr.io/env'], deployment.metadata.name).toBe(
-        'REDIS_HOST=redis-master.redis.svc.cluster.local:6379,REDIS_PASSWORD=',
+        'REDIS_HOST=redis-master.redis.svc.cluster.local:6379,REDIS_TLS=false',
+      );
+      expect(annotations['dapr.io/env-from-secret'], deployment.metadata.name).toMatch(
+        /(^|,)REDIS_PASSWORD=shop-redis:password(,|$)/,
       );
     }
     const store = named(ofKind(shippedFromComponents(current), 'Component'), 'statestore');

@@ -123,23 +123,32 @@ describe('with the default values', () => {
       expect(envOf(app, 'APP_HOST')?.value, name).toBe('0.0.0.0');
       expect(envOf(app, 'DAPR_HTTP_PORT')?.value, name).toBe('3500');
       // The injector gives daprd key "token" of these Secrets; the app must read the same.
-      for (const [annotation, variable] of [
-        ['dapr.io/app-token-secret', 'APP_API_TOKEN'],
-        ['dapr.io/api-token-secret', 'DAPR_API_TOKEN'],
+      // Each app has its own pair.
+      for (const [annotation, variable, secretName] of [
+        ['dapr.io/app-token-secret', 'APP_API_TOKEN', `${name}-app-api-token`],
+        ['dapr.io/api-token-secret', 'DAPR_API_TOKEN', `${name}-dapr-api-token`],
       ] as const) {
         const secret = annotations[annotation];
+        expect(secret, name).toBe(secretName);
         expect(secrets, `${name} ${annotation}`).toContain(secret);
         expect(envOf(app, variable)?.valueFrom?.secretKeyRef, name).toEqual({
           name: secret,
           key: 'token',
         });
       }
-      // The redis profile's components resolve REDIS_HOST/REDIS_PASSWORD through envRef,
-      // which Dapr only allows for variables named in these annotations.
+      // The redis profile's components resolve REDIS_HOST/REDIS_PASSWORD/REDIS_TLS through
+      // envRef, which Dapr only allows for variables named in these annotations.
       expect(annotations['dapr.io/env'], name).toMatch(/(^|,)REDIS_HOST=[^,]+/);
-      expect(annotations['dapr.io/env'], name).toMatch(/(^|,)REDIS_PASSWORD=/);
+      expect(annotations['dapr.io/env'], name).toMatch(/(^|,)REDIS_TLS=false(,|$)/);
+      expect(annotations['dapr.io/env-from-secret'], name).toMatch(
+        /(^|,)REDIS_PASSWORD=shop-redis:password(,|$)/,
+      );
+      // Metrics on a port of their own, never the app port clients reach.
+      const metrics = app.ports?.find((p) => p.name === 'metrics')?.containerPort;
+      expect(metrics, name).toBe(9464);
+      expect(envOf(app, 'METRICS_PORT')?.value, name).toBe('9464');
       expect(annotations['prometheus.io/scrape'], name).toBe('true');
-      expect(annotations['prometheus.io/port'], name).toBe(String(port));
+      expect(annotations['prometheus.io/port'], name).toBe('9464');
       expect(annotations['prometheus.io/path'], name).toBe('/metrics');
     }
   });
@@ -304,8 +313,9 @@ describe('with all seven services enabled', () => {
         /PASSWORD=[^,]+/,
       );
     }
-    // Two tokens in each of 7 services, 5 database URLs in Deployments and 5 in Jobs, 1 MongoDB URL.
-    expect(checked).toBe(7 * 2 + 5 + 5 + 1);
+    // Two tokens in each of 7 services, 5 database URLs in Deployments and 5 in Jobs, 1
+    // MongoDB URL, the gateway's Redis password.
+    expect(checked).toBe(7 * 2 + 5 + 5 + 1 + 1);
   });
 
   it('has every Secret it refers to but does not create in charts/shop/dev/infra.yaml, for Tilt', () => {
@@ -434,7 +444,8 @@ describe('values that change what is rendered', () => {
       const annotations = deployment.spec.template.metadata.annotations ?? {};
       const fromSecrets = annotations['dapr.io/env-from-secret']?.split(',') ?? [];
       expect(fromSecrets).toContain('REDIS_PASSWORD=redis:redis-password');
-      // Beside it only what the service's own sidecar needs (notifications' SMTP server).
+      // Instead of the chart's own (redis.auth); beside it only what the service's own
+      // sidecar needs (notifications' SMTP server).
       expect(fromSecrets.filter((ref) => !ref.startsWith('SMTP_'))).toHaveLength(1);
       expect(annotations['dapr.io/env']).not.toContain('REDIS_PASSWORD');
     }
@@ -536,9 +547,9 @@ describe('helm package', () => {
     expect(names).not.toContain('shop/files/config.yaml');
     expect(names.filter((name) => name.startsWith('shop/files/local/'))).toEqual([]);
     expect(names.filter((name) => name.startsWith('shop/dev/'))).toEqual([]);
-    // Fixed tokens, or each rendering would generate its own.
-    const tokens = ['--set', `apiTokens.appToken=${'a'.repeat(16)}`];
-    tokens.push('--set', `apiTokens.daprToken=${'b'.repeat(16)}`);
+    // Fixed tokens and password, or each rendering would generate its own.
+    const tokens = ['--set', `apiTokens.seed=${'a'.repeat(16)}`];
+    tokens.push('--set', `redis.auth.password=${'r'.repeat(16)}`);
     expect(render(tokens, join(scratch, 'shop-0.1.0.tgz'))).toEqual(render(tokens));
   });
 });

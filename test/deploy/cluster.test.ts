@@ -542,8 +542,6 @@ describe('helm upgrade and uninstall', () => {
       chart: previousChart,
       validate: false,
     });
-    const tokens = [await tokenOf('shop-app-api-token'), await tokenOf('shop-dapr-api-token')];
-
     current = await render(namespace, allServices);
     expectAcceptedWithoutWarnings(await strictDryRun(namespace, current.yaml));
     operatorSecrets = [
@@ -552,6 +550,13 @@ describe('helm upgrade and uninstall', () => {
     const upgraded = await helmWithHooks(namespace, ['upgrade', release, chartDir, ...allServices]);
     expect(upgraded.output).toMatch(/^STATUS: deployed$/m);
     expect(upgraded.hooksRun).toEqual(hookJobs(current.objects));
+    // Each app's own pair of tokens, none shared with another app or direction.
+    const tokenSecrets = ['gateway', 'users'].flatMap((app) => [
+      `${app}-app-api-token`,
+      `${app}-dapr-api-token`,
+    ]);
+    const tokens = await Promise.all(tokenSecrets.map(tokenOf));
+    expect(new Set(tokens).size).toBe(tokens.length);
     const stored = current.objects.filter((obj) => !isHook(obj));
     expect(await existing(namespace, stored)).toHaveLength(stored.length);
     // What the previous chart made and this one no longer does is gone.
@@ -584,9 +589,7 @@ describe('helm upgrade and uninstall', () => {
     expect(succeeded(replicas, 'kubectl get deployment')).toBe('3');
     // The chart reads the generated tokens back from the live Secrets (lookup), so running
     // sidecars and apps keep agreeing across upgrades.
-    expect([await tokenOf('shop-app-api-token'), await tokenOf('shop-dapr-api-token')]).toEqual(
-      tokens,
-    );
+    expect(await Promise.all(tokenSecrets.map(tokenOf))).toEqual(tokens);
   });
 
   it('uninstalls, leaving nothing of the release and the Secrets the operator made', async () => {

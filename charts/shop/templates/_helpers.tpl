@@ -121,7 +121,105 @@ rather than quietly point one of them at the other's server.
 {{- end }}
 {{- $_ := set $result (ternary "env" "secretEnv" (eq $kind "sidecarEnv")) $merged -}}
 {{- end }}
+{{- /* What the chart derives from `redis` and the broker's block, where not named above. */ -}}
+{{- $derived := include "shop.derivedSidecarEnv" . | fromJson -}}
+{{- range $kind := list "env" "secretEnv" }}
+{{- range $name, $value := get $derived $kind }}
+{{- if not (or (hasKey $result.env $name) (hasKey $result.secretEnv $name)) }}
+{{- $_ := set (get $result $kind) $name $value -}}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- toJson $result -}}
+{{- end }}
+
+{{/*
+The sidecar variables the chart sets itself, as JSON {"env": {...}, "secretEnv": {...}}:
+REDIS_PASSWORD and REDIS_TLS from `redis`; for the kafka profile its authentication and
+TLS from broker.kafka; SSL_CERT_DIR where the sidecars trust a CA of shop.trustedCAs.
+Read with dig, so a release upgraded with --reuse-values from before these values existed
+keeps rendering (without password or TLS, as it was).
+*/}}
+{{- define "shop.derivedSidecarEnv" -}}
+{{- $env := dict -}}
+{{- $secretEnv := dict -}}
+{{- $profiles := list -}}
+{{- range $p := include "shop.profiles" . | fromJsonArray }}{{ $profiles = append $profiles $p.profile }}{{ end -}}
+{{- $redis := .Values.redis | default dict -}}
+{{- if has "redis" $profiles }}
+{{- if dig "auth" "enabled" false $redis }}
+{{- $_ := set $secretEnv "REDIS_PASSWORD" (dict "secret" $redis.auth.secret "key" $redis.auth.key) -}}
+{{- else }}
+{{- $_ := set $env "REDIS_PASSWORD" "" -}}
+{{- end }}
+{{- $_ := set $env "REDIS_TLS" (dig "tls" "enabled" false $redis | toString) -}}
+{{- end }}
+{{- if eq (.Values.broker.profile | toString) "kafka" }}
+{{- $kafka := dig "kafka" dict .Values.broker -}}
+{{- $sasl := dig "sasl" dict $kafka -}}
+{{- $_ := set $env "KAFKA_DISABLE_TLS" (not (dig "tls" "enabled" false $kafka) | toString) -}}
+{{- if dig "enabled" false $sasl }}
+{{- $_ := set $env "KAFKA_AUTH_TYPE" "password" -}}
+{{- $_ := set $env "KAFKA_SASL_MECHANISM" $sasl.mechanism -}}
+{{- $secret := required "broker.kafka.sasl.enabled needs broker.kafka.sasl.secret: the Secret with the SASL user and password" $sasl.secret -}}
+{{- $_ := set $secretEnv "KAFKA_SASL_USERNAME" (dict "secret" $secret "key" $sasl.usernameKey) -}}
+{{- $_ := set $secretEnv "KAFKA_SASL_PASSWORD" (dict "secret" $secret "key" $sasl.passwordKey) -}}
+{{- else }}
+{{- $_ := set $env "KAFKA_AUTH_TYPE" "none" -}}
+{{- $_ := set $env "KAFKA_SASL_MECHANISM" "" -}}
+{{- $_ := set $env "KAFKA_SASL_USERNAME" "" -}}
+{{- $_ := set $env "KAFKA_SASL_PASSWORD" "" -}}
+{{- end }}
+{{- end }}
+{{- if include "shop.trustedCAs" . | fromJsonArray }}
+{{- $_ := set $env "SSL_CERT_DIR" "/var/run/shop/ca" -}}
+{{- end }}
+{{- dict "env" $env "secretEnv" $secretEnv | toJson -}}
+{{- end }}
+
+{{/*
+The CA certificates the connections with TLS on trust, as a JSON list of {name, secret,
+key}: Redis's whenever redis.tls is on (the gateway's rate limits use it whatever the
+profiles), the broker profile's when its tls is on. Each is mounted as
+/var/run/shop/ca/<name>-ca.crt (shop.caVolume). Fails the render when TLS is on without one.
+*/}}
+{{- define "shop.trustedCAs" -}}
+{{- $cas := list -}}
+{{- $sources := list (list "redis" "redis.tls" (dig "tls" dict (.Values.redis | default dict))) -}}
+{{- $profile := .Values.broker.profile | toString -}}
+{{- if has $profile (list "kafka" "rabbitmq" "nats") }}
+{{- $sources = append $sources (list $profile (printf "broker.%s.tls" $profile) (dig $profile "tls" dict .Values.broker)) -}}
+{{- end }}
+{{- range $source := $sources }}
+{{- $name := index $source 0 -}}
+{{- $tls := index $source 2 -}}
+{{- if dig "enabled" false $tls }}
+{{- $ca := dig "ca" dict $tls -}}
+{{- if not (and (dig "secret" "" $ca) (dig "key" "" $ca)) }}
+{{- fail (printf "%s.enabled needs %s.ca: { secret, key }, the Secret holding the CA certificate (PEM) that signed the server's certificate" (index $source 1) (index $source 1)) }}
+{{- end }}
+{{- $cas = append $cas (dict "name" $name "secret" $ca.secret "key" $ca.key) -}}
+{{- end }}
+{{- end }}
+{{- toJson $cas -}}
+{{- end }}
+
+{{/* The volume of shop.trustedCAs, one file each; nothing when there are none. */}}
+{{- define "shop.caVolume" -}}
+{{- with include "shop.trustedCAs" . | fromJsonArray }}
+- name: trusted-ca
+  projected:
+    # 0444: readable by whichever user daprd runs as.
+    defaultMode: 292
+    sources:
+      {{- range . }}
+      - secret:
+          name: {{ .secret | quote }}
+          items:
+            - key: {{ .key | quote }}
+              path: {{ printf "%s-ca.crt" .name | quote }}
+      {{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -267,4 +365,13 @@ The app ids one app may invoke, as a JSON list (sorted). Takes (dict "root" $ "n
 {{- end }}
 {{- end }}
 {{- $callees | sortAlpha | toJson -}}
+{{- end }}
+
+{{/*
+The Secrets holding one app's two API tokens, as JSON {"app": name, "dapr": name}: "app"
+is what its sidecar presents to it (APP_API_TOKEN, dapr.io/app-token-secret), "dapr" what
+it presents to its sidecar (DAPR_API_TOKEN, dapr.io/api-token-secret). Takes the app id.
+*/}}
+{{- define "shop.apiTokenSecrets" -}}
+{{- dict "app" (printf "%s-app-api-token" .) "dapr" (printf "%s-dapr-api-token" .) | toJson -}}
 {{- end }}

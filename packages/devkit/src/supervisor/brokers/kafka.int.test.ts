@@ -55,7 +55,11 @@ describe('the kafka broker profile (single-node KRaft)', () => {
 
   it('listens on loopback only and has every topic, each partition with a leader', async () => {
     expect(broker.processNames).toEqual([kafkaProcessName]);
-    expect(broker.sidecarEnv).toEqual({ KAFKA_BROKERS: `127.0.0.1:${port}` });
+    expect(broker.sidecarEnv).toEqual({
+      KAFKA_BROKERS: `127.0.0.1:${port}`,
+      KAFKA_AUTH_TYPE: 'none',
+      KAFKA_DISABLE_TLS: 'true',
+    });
     expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
     expect(listeningAddresses(controllerPort)).toEqual(['127.0.0.1']);
     // The client throws for a topic that does not exist or a partition with an error.

@@ -270,7 +270,12 @@ export async function startKafka(options: BrokerStartOptions): Promise<BrokerHan
 
   return {
     profile: 'kafka',
-    sidecarEnv: { KAFKA_BROKERS: `127.0.0.1:${port}` },
+    // Plaintext without authentication, on loopback only (components/kafka/pubsub.yaml).
+    sidecarEnv: {
+      KAFKA_BROKERS: `127.0.0.1:${port}`,
+      KAFKA_AUTH_TYPE: 'none',
+      KAFKA_DISABLE_TLS: 'true',
+    },
     processNames: [kafkaProcessName],
     kill: () => group.stop(kafkaProcessName, { signal: 'SIGKILL' }),
     async restart() {
