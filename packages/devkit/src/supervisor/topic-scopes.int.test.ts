@@ -28,12 +28,24 @@ spec:
 scopes: [catalog]
 `;
 
-/** An app that takes every delivery, so its sidecar starts and subscribes. */
-function stubApp(port: number): Server {
-  const server = createServer((req, res) => {
-    req.resume();
+/** Event ids each stand-in app was handed at its dead-letter route. */
+const deadLettered = new Map<string, string[]>();
+
+/**
+ * An app that takes every delivery, so its sidecar starts and subscribes, but drops
+ * payment.failed, so its sidecar dead-letters that (publishing as this app).
+ */
+function stubApp(appId: string, port: number): Server {
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    if (req.url === '/dead-letters') {
+      const { id } = JSON.parse(body) as { id: string };
+      deadLettered.set(appId, [...(deadLettered.get(appId) ?? []), id]);
+    }
+    const status = req.url === '/events/payment.failed' ? 'DROP' : 'SUCCESS';
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'SUCCESS' }));
+    res.end(JSON.stringify({ status }));
   });
   server.listen(port, '127.0.0.1');
   return server;
@@ -44,17 +56,21 @@ function event(type: string) {
   return { specversion: '1.0', id, type, source: 'scopes-test', data: {} };
 }
 
-/** The status of a publish of `type` through the sidecar of `via`. */
-async function publishStatus(type: string, via: string): Promise<number> {
+/** The status of a publish of `sent` (or a new event of that type) through `via`'s sidecar. */
+async function publishStatus(
+  sent: string | ReturnType<typeof event>,
+  via: string,
+): Promise<number> {
   const app = shop.apps[via];
   if (!app) throw new Error(`${via} runs no sidecar here`);
-  const res = await fetch(`http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${type}`, {
+  const body = typeof sent === 'string' ? event(sent) : sent;
+  const res = await fetch(`http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${body.type}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/cloudevents+json',
       'dapr-api-token': app.daprApiToken,
     },
-    body: JSON.stringify(event(type)),
+    body: JSON.stringify(body),
   });
   await res.text();
   return res.status;
@@ -81,7 +97,7 @@ beforeAll(async () => {
   resourcesDir = mkdtempSync(join(tmpdir(), 'topic-scopes-'));
   writeFileSync(join(resourcesDir, 'subscription.yaml'), unscopedSubscription);
   const ports = await freePorts(apps.length);
-  servers.push(...ports.map(stubApp));
+  servers.push(...apps.map((appId, i) => stubApp(appId, ports[i] as number)));
   shop = await startTestShop({
     apps: [],
     broker: 'redis',
@@ -111,6 +127,16 @@ describe('topic scopes', () => {
   it("let each consumer's sidecar publish its own dead letters, and no one else's", async () => {
     expect(await publishStatus('deadletter.orders', 'orders')).toBe(204);
     expect(await publishStatus('deadletter.orders', 'payments')).toBe(403);
+  });
+
+  it("carry a consumer's dropped event through its own dead-letter topic", async () => {
+    const failed = event('payment.failed');
+    expect(await publishStatus(failed, 'payments')).toBe(204);
+    // orders drops it; its sidecar publishes it to deadletter.orders as orders, and
+    // orders' own subscription hands it back at /dead-letters.
+    await eventually(async () =>
+      deadLettered.get('orders')?.includes(failed.id) ? true : undefined,
+    );
   });
 
   it('refuse topics the shop does not have', async () => {
