@@ -7,6 +7,7 @@ import {
   rotateSigningKeySet,
   signingKeysSecretName,
 } from '@shop/platform/auth';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let shop: TestShop;
@@ -69,6 +70,24 @@ describe('authentication through the gateway and sidecars', () => {
     const res = await me(pair.accessToken);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ email: 'ada@example.com', role: 'customer' });
+  });
+
+  it('answers a device token with a login and keeps the session id (sid) through refreshes', async () => {
+    await signUpAndLogin('device@example.com');
+    const res = await post('/api/v1/auth/login', { email: 'device@example.com', password });
+    const login = (await res.json()) as Pair & { deviceToken: string };
+    expect(login.deviceToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = await post('/api/v1/auth/login', {
+      email: 'device@example.com',
+      password,
+      deviceToken: login.deviceToken,
+    });
+    expect(((await again.json()) as { deviceToken: string }).deviceToken).toBe(login.deviceToken);
+
+    const refreshed = (await (await post('/api/v1/auth/refresh', login)).json()) as Pair;
+    const sid = decodeJwt(login.accessToken).sid;
+    expect(sid).toEqual(expect.any(String));
+    expect(decodeJwt(refreshed.accessToken).sid).toBe(sid);
   });
 
   it('serves the public signing keys at the gateway', async () => {

@@ -1,24 +1,36 @@
+import { randomUUID } from 'node:crypto';
 import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Client errors are answers, not failures: a burst of them from one client must not open
 // a circuit that then refuses everyone. A callee that is really down must still fail fast.
+// And strangers guessing at an account cannot lock its owner out of a device it uses.
 let shop: TestShop;
 const password = 'correct horse battery';
 
 beforeAll(async () => {
-  shop = await startTestShop({ apps: ['gateway', 'users'] });
+  shop = await startTestShop({
+    apps: ['gateway', 'users', 'notifications'],
+    appEnv: {
+      // Behind one trusted proxy hop, X-Forwarded-For tells the gateway who each client is.
+      gateway: { TRUSTED_PROXY_HOPS: '1' },
+      notifications: { EMAIL_SEND_INTERVAL_MS: '200' },
+    },
+  });
 });
 
 afterAll(async () => {
   await shop?.stop();
 });
 
-const post = (path: string, body: unknown) =>
+const post = (path: string, body: unknown, from?: string) =>
   shop.gateway(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(from === undefined ? {} : { 'x-forwarded-for': from }),
+    },
     body: JSON.stringify(body),
   });
 
@@ -48,6 +60,79 @@ describe('a burst of client errors', () => {
 
     expect((await post('/api/v1/auth/login', { email: bystander, password })).status).toBe(200);
     expect((await register('lockout-newcomer@example.com')).status).toBe(201);
+  });
+});
+
+type Summary = { Subject: string };
+
+async function mailsTo(address: string): Promise<Summary[]> {
+  const query = encodeURIComponent(`to:"${address}"`);
+  const res = await fetch(`${shop.mailpit?.apiUrl}/api/v1/search?query=${query}`);
+  return ((await res.json()) as { messages: Summary[] }).messages;
+}
+
+describe('strangers guessing at an account', () => {
+  it('cannot lock its owner out of a known device, and the owner is mailed', {
+    timeout: 120_000,
+  }, async () => {
+    const owner = `owner-${randomUUID()}@example.com`;
+    expect((await register(owner)).status).toBe(201);
+    const first = await post('/api/v1/auth/login', { email: owner, password }, '192.0.2.200');
+    expect(first.status).toBe(200);
+    const { deviceToken } = (await first.json()) as { deviceToken: string };
+    expect(deviceToken).toEqual(expect.any(String));
+
+    // 125 wrong passwords from 25 addresses, 5 each: under every per-address limit.
+    for (let address = 1; address <= 25; address++) {
+      for (let i = 0; i < 5; i++) {
+        const guess = { email: owner, password: `stranger guess ${i}` };
+        const res = await post('/api/v1/auth/login', guess, `203.0.113.${address}`);
+        expect([401, 429]).toContain(res.status);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+      }
+    }
+
+    const without = await post('/api/v1/auth/login', { email: owner, password }, '192.0.2.201');
+    expect(without.status).toBe(429);
+    expect(without.headers.get('content-type')).toBe('application/problem+json');
+    expect(Number(without.headers.get('retry-after'))).toBeGreaterThan(0);
+    const withDevice = await post(
+      '/api/v1/auth/login',
+      { email: owner, password, deviceToken },
+      '192.0.2.200',
+    );
+    expect(withDevice.status, await withDevice.clone().text()).toBe(200);
+    const session = (await withDevice.json()) as { accessToken: string; deviceToken: string };
+    expect(session.deviceToken).toBe(deviceToken);
+
+    // Another client's login is served meanwhile.
+    const bystander = `bystander-${randomUUID()}@example.com`;
+    expect((await register(bystander)).status).toBe(201);
+    expect(
+      (await post('/api/v1/auth/login', { email: bystander, password }, '198.51.100.7')).status,
+    ).toBe(200);
+
+    const locked = await eventually(
+      async () => {
+        const mails = await mailsTo(owner);
+        return mails.find((m) => !m.Subject.startsWith('Welcome'));
+      },
+      { timeoutMs: 30_000, what: `the lockout mail to ${owner}` },
+    );
+    expect(locked.Subject).toMatch(/paused|locked|sign-?in/i);
+
+    // The owner can revoke its device tokens; then the cap applies to that device too.
+    const forget = await shop.gateway('/api/v1/users/me/devices', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${session.accessToken}`, 'x-forwarded-for': '192.0.2.200' },
+    });
+    expect(forget.status).toBe(204);
+    const revoked = await post(
+      '/api/v1/auth/login',
+      { email: owner, password, deviceToken },
+      '192.0.2.200',
+    );
+    expect(revoked.status).toBe(429);
   });
 });
 
