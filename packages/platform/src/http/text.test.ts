@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { multilineText, singleLineText } from './text.ts';
 
 const accepted = (schema: ReturnType<typeof singleLineText>, value: string) =>
@@ -40,5 +41,19 @@ describe('multilineText', () => {
     ['a lone surrogate', 'a\uDBFF'],
   ])('refuses %s', (_, value) => {
     expect(accepted(multilineText(), value)).toBe(false);
+  });
+});
+
+describe('the published pattern', () => {
+  // Clients and fuzzers read it with engines of their own (Python's re for Schemathesis):
+  // no \p classes, no flags, and it still refuses what the schema refuses.
+  it.each([
+    ['single line', singleLineText()],
+    ['multiline', multilineText()],
+  ])('of %s text is portable', (_, schema) => {
+    const { pattern } = z.toJSONSchema(schema) as { pattern: string };
+    expect(pattern).not.toMatch(/\\p\{|\/[a-z]*$/);
+    expect(new RegExp(pattern).test('a\u0000b')).toBe(false);
+    expect(new RegExp(pattern).test('Zoë 😀')).toBe(true);
   });
 });

@@ -1,10 +1,17 @@
 import { z } from '@hono/zod-openapi';
 
-// \p{Cc}: C0 controls (NUL among them, which PostgreSQL refuses in text), DEL and C1 controls.
-// \p{Cs} under the u flag: a surrogate standing alone, which no encoder can write as UTF-8.
-const singleLine = /^[^\p{Cc}\p{Cs}]*$/u;
+// C0 controls (NUL among them, which PostgreSQL refuses in text), DEL and C1 controls.
+// Written as plain \u ranges without flags, because the pattern is published in the
+// OpenAPI document, where clients and fuzzers (Schemathesis) read it with their own engines.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const singleLine = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 // The same, letting through tab, line feed and carriage return.
-const multiLine = /^(?:[^\p{Cc}\p{Cs}]|[\t\n\r])*$/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const multiLine = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/;
+
+// A surrogate standing alone cannot be written as UTF-8; it is refused apart from the
+// pattern, which cannot say so portably.
+const wellFormed = (value: string) => value.isWellFormed();
 
 /**
  * Free text on one line, as a name, a title or a search query: no control characters
@@ -14,7 +21,10 @@ const multiLine = /^(?:[^\p{Cc}\p{Cs}]|[\t\n\r])*$/u;
  * const registration = z.object({ name: singleLineText().trim().min(1).max(100) });
  */
 export function singleLineText() {
-  return z.string().regex(singleLine, 'must not contain control characters');
+  return z
+    .string()
+    .regex(singleLine, 'must not contain control characters')
+    .refine(wellFormed, 'must not contain a lone surrogate');
 }
 
 /**
@@ -27,5 +37,6 @@ export function singleLineText() {
 export function multilineText() {
   return z
     .string()
-    .regex(multiLine, 'must not contain control characters other than tab and newline');
+    .regex(multiLine, 'must not contain control characters other than tab and newline')
+    .refine(wellFormed, 'must not contain a lone surrogate');
 }
