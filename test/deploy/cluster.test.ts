@@ -504,7 +504,7 @@ describe('helm upgrade and uninstall', () => {
   let operatorSecrets: string[] = [];
   let current: { yaml: string; objects: K8sObject[] } = { yaml: '', objects: [] };
 
-  const tokenOf = async (secret: string) =>
+  const tokenOf = async (secret: string, key = 'token') =>
     succeeded(
       await cluster.kubectl([
         'get',
@@ -513,7 +513,7 @@ describe('helm upgrade and uninstall', () => {
         '--namespace',
         namespace,
         '-o',
-        'jsonpath={.data.token}',
+        `jsonpath={.data.${key}}`,
       ]),
       `reading Secret ${secret}`,
     );
@@ -555,7 +555,9 @@ describe('helm upgrade and uninstall', () => {
       `${app}-app-api-token`,
       `${app}-dapr-api-token`,
     ]);
-    const tokens = await Promise.all(tokenSecrets.map(tokenOf));
+    const tokens = await Promise.all(tokenSecrets.map((secret) => tokenOf(secret)));
+    const redisPassword = await tokenOf('shop-redis', 'password');
+    expect(redisPassword).not.toBe('');
     expect(new Set(tokens).size).toBe(tokens.length);
     const stored = current.objects.filter((obj) => !isHook(obj));
     expect(await existing(namespace, stored)).toHaveLength(stored.length);
@@ -589,7 +591,8 @@ describe('helm upgrade and uninstall', () => {
     expect(succeeded(replicas, 'kubectl get deployment')).toBe('3');
     // The chart reads the generated tokens back from the live Secrets (lookup), so running
     // sidecars and apps keep agreeing across upgrades.
-    expect(await Promise.all(tokenSecrets.map(tokenOf))).toEqual(tokens);
+    expect(await Promise.all(tokenSecrets.map((secret) => tokenOf(secret)))).toEqual(tokens);
+    expect(await tokenOf('shop-redis', 'password')).toBe(redisPassword);
   });
 
   it('uninstalls, leaving nothing of the release and the Secrets the operator made', async () => {
