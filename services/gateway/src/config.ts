@@ -49,6 +49,8 @@ export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
   /** The Redis (`host:port`) where every gateway replica keeps one set of rate-limit counters. */
   REDIS_HOST: z.string().min(1, 'REDIS_HOST must name the Redis that holds the rate limits'),
   REDIS_PASSWORD: z.string().optional(),
+  /** TLS to that Redis (the chart's redis.tls; its CA comes in by NODE_EXTRA_CA_CERTS). */
+  REDIS_TLS: z.stringbool().default(false),
   /** Sign-up, login, refresh and logout (/api/v1/auth), per client address. */
   RATE_LIMIT_AUTH: rateLimitBudget.prefault('20/60s'),
   /** Product search (GET /api/v1/products with `q`), per user or else per client address. */

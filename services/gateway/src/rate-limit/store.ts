@@ -11,7 +11,7 @@ const commandTimeoutMs = 250;
  * reconnecting in the background.
  */
 export function connectRateLimitStore(
-  config: { REDIS_HOST: string; REDIS_PASSWORD?: string | undefined },
+  config: { REDIS_HOST: string; REDIS_PASSWORD?: string | undefined; REDIS_TLS?: boolean },
   logger: Logger,
 ): Redis {
   const { hostname, port } = new URL(`redis://${config.REDIS_HOST}`);
@@ -19,6 +19,7 @@ export function connectRateLimitStore(
     host: hostname.replace(/^\[(.*)\]$/, '$1'),
     port: port ? Number(port) : 6379,
     password: config.REDIS_PASSWORD || undefined,
+    ...(config.REDIS_TLS && { tls: {} }),
     connectionName: 'gateway-rate-limit',
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
