@@ -77,6 +77,10 @@ function bearerOnly(source: Headers, target: Headers): void {
 
 function forwardedHeaders(c: Context, deps: ProxyDeps): Headers {
   const headers = pick(c.req.raw.headers, requestHeaders);
+  // daprd 1.18 turns any non-2xx answer to a request accepting text/event-stream into its
+  // own 500 ("no response received from stream"), so a stream refused with 429 or 400 would
+  // reach the client as 503; the stream route answers an event stream without being asked.
+  if (headers.get('accept')?.includes('text/event-stream')) headers.delete('accept');
   bearerOnly(c.req.raw.headers, headers);
   headers.set('x-request-id', c.get('requestId'));
   headers.set('traceparent', c.get('traceparent'));
