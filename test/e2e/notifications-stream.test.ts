@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readEventStream, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { eventually, readEventStream, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { buildEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -15,6 +15,8 @@ beforeAll(async () => {
       notifications: {
         STREAM_POLL_INTERVAL_MS: '100',
         STREAM_HEARTBEAT_MS: '1000',
+        // A sign-out reaches every replica's streams within one renewal.
+        STREAM_LEASE_RENEW_MS: '500',
       },
     },
   });
@@ -24,14 +26,25 @@ afterAll(async () => {
   await shop?.stop();
 });
 
-async function newUser(): Promise<{ userId: string; token: string }> {
+async function newUser(): Promise<{ userId: string; token: string; refreshToken: string }> {
   const email = `stream-${randomUUID()}@example.com`;
   const res = await shop.send('POST', '/api/v1/auth/register', {
     body: { email, password, name: 'Stream E2E' },
   });
   expect(res.status).toBe(201);
   const { id } = (await res.json()) as { id: string };
-  return { userId: id, token: await shop.login(email, password) };
+  const login = await shop.send('POST', '/api/v1/auth/login', { body: { email, password } });
+  expect(login.status).toBe(200);
+  const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+  return { userId: id, token: tokens.accessToken, refreshToken: tokens.refreshToken };
+}
+
+/** A stream request as openStream sends it, answered as it comes (any status). */
+function requestStream(token: string) {
+  return shop.gateway('/api/v1/notifications/stream', {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal: AbortSignal.timeout(120_000),
+  });
 }
 
 async function openStream(token: string, lastEventId?: string) {
@@ -140,5 +153,45 @@ describe('GET /api/v1/notifications/stream through the gateway', () => {
     expect(log).toContain('"msg":"stopped"');
     expect(log).not.toContain('shutdown timed out');
     await shop.restart('notifications');
+  }, 60_000);
+
+  it('refuses a sixth open stream of one user with 429 and Retry-After, and serves another user meanwhile', async () => {
+    const { token } = await newUser();
+    const streams = [];
+    for (let i = 0; i < 5; i++) streams.push(await openStream(token));
+    const refused = await requestStream(token);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(await refused.json()).toMatchObject({ status: 429 });
+    const other = await openStream((await newUser()).token);
+    await other.close();
+    // A closed stream gives its slot back (once notifications notices the client left).
+    await streams.pop()?.close();
+    const reopened = await eventually(
+      async () => {
+        const res = await requestStream(token);
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      },
+      { timeoutMs: 20_000, what: 'a slot given back' },
+    );
+    await reopened.body?.cancel();
+    for (const stream of streams) await stream.close();
+  }, 60_000);
+
+  it('ends the stream of a session when its user logs out, telling the client to sign in again', async () => {
+    const { token, refreshToken } = await newUser();
+    const stream = await openStream(token);
+    const logout = await shop.send('POST', '/api/v1/auth/logout', {
+      token,
+      body: { refreshToken },
+    });
+    expect(logout.status).toBe(204);
+    const last = await stream.nextEvent(20_000);
+    expect(last.event).toBe('reauthenticate');
+    expect(JSON.parse(last.data)).toEqual({ reason: 'signed_out' });
+    await stream.ended(5_000);
   }, 60_000);
 });
