@@ -103,6 +103,26 @@ describe('email through the SMTP binding', () => {
     expect(subjects).toEqual(['Order cancelled', 'Order confirmed', 'Welcome to Shop, Mail E2E']);
   });
 
+  it("mails the owner once when the account's login cap trips, however often the event comes", async () => {
+    const email = `locked-${randomUUID()}@example.com`;
+    const userId = await register(email);
+    await arrives(email);
+    const locked = buildEvent(
+      'user.login_locked',
+      { userId, email, until: new Date(Date.now() + 15 * 60_000).toISOString(), attempts: 100 },
+      { source: 'users' },
+    );
+    // Through the users sidecar: only users may publish user.* events.
+    await shop.publish(locked, 'users');
+    await shop.publish(locked, 'users');
+    const mails = await arrives(email, 2);
+    const alert = mails.find((m) => m.Subject === 'Sign-ins to your Shop account were paused');
+    expect(alert).toMatchObject({ To: [{ Address: email }] });
+    expect(await htmlOf(alert?.ID ?? '')).toContain('100 failed attempts');
+    await settle();
+    expect(await mailsTo(email)).toHaveLength(2);
+  });
+
   it('sends exactly one mail after the mail server comes back, and one notification', async () => {
     await shop.kill('mailpit');
     const email = `outage-${randomUUID()}@example.com`;
