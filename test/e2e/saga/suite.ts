@@ -634,6 +634,9 @@ async function customer(shop: TestShop, name: string): Promise<string> {
 async function shopWith(broker: BrokerProfile, appEnv: Record<string, Record<string, string>>) {
   const shop = await startTestShop({
     broker,
+    // The topic scopes as deployed: every event here is published by its owner (the real
+    // services, or this suite through the owner's sidecar), dead letters by their consumer.
+    openTopics: false,
     appEnv: { ...appEnv, users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
   const adminToken = await shop.login(admin.email, admin.password);
