@@ -13,7 +13,7 @@ import { createRateLimit, type RateLimitBudgets } from './rate-limit/index.ts';
 
 export type GatewayDeps = {
   config: Pick<GatewayConfig, 'APP_API_TOKEN' | 'UPSTREAM_TIMEOUT_MS' | 'TRUSTED_PROXY_HOPS'> &
-    Partial<Pick<GatewayConfig, 'CORS_ORIGINS' | 'OPENAPI_CACHE_TTL_MS'>>;
+    Partial<Pick<GatewayConfig, 'CORS_ORIGINS' | 'OPENAPI_CACHE_TTL_MS' | 'GRAPHQL_DEADLINE_MS'>>;
   logger: Logger;
   sidecar: Pick<Sidecar, 'invoke' | 'ready'>;
   verifier: Pick<TokenVerifier, 'verify'>;

@@ -44,6 +44,8 @@ export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
         .filter(Boolean),
     )
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  /** One GraphQL operation's deadline, all its service calls together; then it answers. */
+  GRAPHQL_DEADLINE_MS: z.coerce.number().int().min(100).default(15_000),
   /** How long the merged OpenAPI document keeps each service's part before asking again. */
   OPENAPI_CACHE_TTL_MS: z.coerce.number().int().min(0).default(300_000),
   /** The Redis (`host:port`) where every gateway replica keeps one set of rate-limit counters. */
