@@ -227,6 +227,26 @@ describe('gateway proxy', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it.each([
+    ['414', `/api/v1/products?q=${'x'.repeat(9_000)}`, {}, 414],
+    ['431', '/api/v1/products', { headers: { 'user-agent': 'y'.repeat(9_000) } }, 431],
+    // A Latin-1 byte that is not UTF-8 fails daprd's gRPC hop with a 500 of its own.
+    ['400', '/api/v1/products/p-1', { headers: { 'if-none-match': 't=R\u00ff.' } }, 400],
+  ])(
+    'answers %s problem+json for a head the sidecars would refuse, without calling Dapr',
+    async (_, path, init, status) => {
+      let called = false;
+      const app = gatewayWith(async () => {
+        called = true;
+        return new Response();
+      });
+      const res = await app.request(path, init);
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(called).toBe(false);
+    },
+  );
+
   it('answers 404 problem+json for a path no service owns, without calling Dapr', async () => {
     let called = false;
     const app = gatewayWith(async () => {

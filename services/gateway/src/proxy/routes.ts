@@ -9,6 +9,7 @@ import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { clientAddress } from './client-address.ts';
+import { checkForwardedHead } from './forwarded-head.ts';
 import { routedUpstream } from './upstreams.ts';
 
 export type ProxyDeps = {
@@ -222,6 +223,8 @@ export function proxyRoutes(deps: ProxyDeps) {
     if (!upstream) {
       throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     }
+    // Before the token is verified: a head the sidecars cannot carry costs only this check.
+    checkForwardedHead(c, pick(c.req.raw.headers, [...requestHeaders, 'authorization']));
     const policy = policies[upstream.access];
     if (!policy) return limitedForward(c, deps, upstream.appId);
     let response: Response | undefined;
