@@ -1,6 +1,7 @@
 import { runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
 import { createApp } from './app.ts';
+import { answerParseErrorsAsProblems } from './client-errors.ts';
 import { gatewayEnv, serviceName } from './config.ts';
 import { serviceRouteMethods } from './proxy/methods.ts';
 import { budgetsFrom, connectRateLimitStore } from './rate-limit/index.ts';
@@ -28,3 +29,4 @@ const app = createApp({ config, logger, sidecar, verifier, rateLimits, routeMeth
 sidecar.registerMetrics(app.metricsRegistry);
 const listeners = runService({ app, config, logger, lifecycle });
 keepConnectionsAlive(listeners.app, config.HTTP_KEEP_ALIVE_TIMEOUT_MS);
+answerParseErrorsAsProblems(listeners.app);
