@@ -34,6 +34,8 @@ export type OperationFuzzOptions = {
   numRuns?: number;
   /** Operations left out, as `'GET /api/v1/things/{id}'`, each with the reason. */
   skip?: Record<string, string>;
+  /** Where the document is read: a service's own by default, the gateway's merged one at /openapi.json. */
+  documentPath?: string;
 };
 
 type Operation = { method: string; template: string; spec: OperationObject };
@@ -242,8 +244,10 @@ async function fuzzOperation(
     { numRuns: options.numRuns, seed: options.seed, interruptAfterTimeLimit: 60_000 },
   );
   if (!result.failed) return undefined;
-  const report = fc.defaultReportMessage(result) ?? 'failed';
-  return `${operation.method.toUpperCase()} ${operation.template}: ${report.slice(0, 3_000)}`;
+  // The fault first: a shrunk counterexample can still run to kilobytes.
+  const fault = result.errorInstance instanceof Error ? result.errorInstance.message : 'failed';
+  const report = fc.defaultReportMessage(result) ?? '';
+  return `${operation.method.toUpperCase()} ${operation.template}: ${fault}\n${report.slice(0, 1_500)}`;
 }
 
 /**
@@ -263,7 +267,10 @@ export function describeOperationFuzz(options: OperationFuzzOptions): void {
   describe('hostile input to every documented operation', () => {
     it('answers no 5xx, and every 4xx as problem+json', async () => {
       const subject = options.subject();
-      const docResponse = await viaSidecar(subject.app, subject.appApiToken)(openApiDocumentPath);
+      const docResponse = await viaSidecar(
+        subject.app,
+        subject.appApiToken,
+      )(options.documentPath ?? openApiDocumentPath);
       const document = (await docResponse.json()) as Document;
       const operations = operationsOf(document, options.skip ?? {});
       expect(operations.length).toBeGreaterThan(0);
