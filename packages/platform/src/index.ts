@@ -22,7 +22,7 @@ export {
 } from './http/openapi.ts';
 export { decodeCursor, encodeCursor, pageOf, pageQuery, pgInteger } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
-export { multilineText, singleLineText } from './http/text.ts';
 export { listenService, runService } from './http/serve.ts';
+export { multilineText, singleLineText } from './http/text.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';
