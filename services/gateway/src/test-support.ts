@@ -1,7 +1,8 @@
-import type { TestRedis } from '@shop/devkit/testing';
+import { startTestRedis, type TestRedis } from '@shop/devkit/testing';
 import { createLogger, type Logger } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp } from './app.ts';
 import type { RateLimitBudget } from './config.ts';
 import { connectRateLimitStore, type RateLimitBudgets } from './rate-limit/index.ts';
@@ -70,4 +71,39 @@ export function countingVerifier(verifier: Pick<TokenVerifier, 'verify'>) {
     },
   };
   return counted;
+}
+
+/**
+ * A private Redis for one test file, emptied (and started again, if a test paused it)
+ * before each test; clients given to `track` are disconnected after the file.
+ */
+export function useTestRedis() {
+  let started: TestRedis | undefined;
+  const clients: Redis[] = [];
+  const server = () => {
+    if (!started) throw new Error('the test Redis is not started yet');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestRedis();
+  }, 30_000);
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await started?.stop();
+  });
+  beforeEach(async () => {
+    await server().start();
+    const admin = new Redis({ host: server().host, port: server().port });
+    await admin.flushall();
+    admin.disconnect();
+  });
+  return {
+    get server() {
+      return server();
+    },
+    track<T extends Redis>(client: T): T {
+      clients.push(client);
+      return client;
+    },
+  };
 }

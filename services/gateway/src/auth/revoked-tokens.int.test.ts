@@ -1,31 +1,16 @@
-import {
-  createTestTokens,
-  recordingLogger,
-  startTestRedis,
-  type TestRedis,
-} from '@shop/devkit/testing';
+import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { from, gatewayOverRedis, type Invoke } from '../test-support.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { from, gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
 import { revokedTokenKeyPrefix } from './index.ts';
 
 const tokens = await createTestTokens();
 
-let server: TestRedis;
+const redis = useTestRedis();
 let admin: Redis;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  server = await startTestRedis();
-  admin = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-}, 30_000);
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  admin?.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  await server.start();
-  await admin.flushall();
+beforeAll(() => {
+  const { host, port } = redis.server;
+  admin = redis.track(new Redis({ host, port, lazyConnect: true }));
 });
 
 /** Users' logout as the gateway sees it: 204 for any refresh token, unless told otherwise. */
@@ -40,13 +25,13 @@ function usersLoggingOut(logoutStatus = 204): Invoke {
 }
 
 async function gateway(options: Partial<Parameters<typeof gatewayOverRedis>[1]> = {}) {
-  const { app, redis } = await gatewayOverRedis(server, {
+  const gateway = await gatewayOverRedis(redis.server, {
     verifier: tokens.verifier,
     invoke: usersLoggingOut(),
     ...options,
   });
-  clients.push(redis);
-  return app;
+  redis.track(gateway.redis);
+  return gateway.app;
 }
 
 const address = '198.51.100.60';
@@ -116,7 +101,7 @@ describe('access tokens ended by logout', () => {
     const logger = recordingLogger();
     const app = await gateway({ logger });
     const token = await tokens.issue('carol');
-    await server.pause();
+    await redis.server.pause();
     expect((await app.request('/api/v1/auth/logout', logout(token))).status).toBe(204);
     expect(logger.lines).toContainEqual(
       expect.objectContaining({

@@ -1,17 +1,12 @@
-import { createTestTokens, startTestRedis, type TestRedis } from '@shop/devkit/testing';
-import { createLogger } from '@shop/platform';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
-import { connectRateLimitStore, type RateLimitBudgets } from '../rate-limit/index.ts';
+import { createTestTokens } from '@shop/devkit/testing';
+import { describe, expect, it } from 'vitest';
+import type { RateLimitBudgets } from '../rate-limit/index.ts';
+import { gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
 
 // GraphQL spends the REST budgets per root field, in the same Redis keys as REST, before
 // anything runs; these run over a real Redis, every service answering from `invoke`.
-type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
-
 const tokens = await createTestTokens();
 const alice = await tokens.issue('alice');
-const quiet = createLogger({ service: 'gateway', write: () => {} });
 const budgets: RateLimitBudgets = {
   auth: { requests: 3, windowSeconds: 60 },
   search: { requests: 3, windowSeconds: 60 },
@@ -19,20 +14,7 @@ const budgets: RateLimitBudgets = {
   default: { requests: 5, windowSeconds: 60 },
 };
 
-let redis: TestRedis;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  redis = await startTestRedis();
-}, 30_000);
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await redis?.stop();
-});
-beforeEach(async () => {
-  const admin = new Redis({ host: redis.host, port: redis.port });
-  await admin.flushall();
-  admin.disconnect();
-});
+const redis = useTestRedis();
 
 const order = { id: 'o-1', status: 'pending', items: [] };
 const page = { items: [{ id: 'p-1', name: 'Lamp' }], nextCursor: null };
@@ -46,21 +28,13 @@ async function gateway() {
     if (path.startsWith('/api/v1/products')) return Response.json(page);
     return Response.json({ items: [] });
   };
-  const store = connectRateLimitStore({ REDIS_HOST: redis.address }, quiet);
-  clients.push(store);
-  if (store.status !== 'ready') await new Promise((resolve) => store.once('ready', resolve));
-  const app = createApp({
-    config: {
-      APP_API_TOKEN: 'gateway-app-token-0123456789',
-      UPSTREAM_TIMEOUT_MS: 1_000,
-      TRUSTED_PROXY_HOPS: 1,
-    },
-    logger: quiet,
-    sidecar: { invoke, ready: async () => {} },
+  const gateway = await gatewayOverRedis(redis.server, {
     verifier: tokens.verifier,
-    rateLimits: { redis: store, budgets },
+    invoke,
+    budgets,
   });
-  return { app, calls };
+  redis.track(gateway.redis);
+  return { app: gateway.app, calls };
 }
 
 type App = Awaited<ReturnType<typeof gateway>>['app'];

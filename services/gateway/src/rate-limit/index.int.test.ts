@@ -1,22 +1,13 @@
-import {
-  createTestTokens,
-  recordingLogger,
-  startTestRedis,
-  type TestRedis,
-} from '@shop/devkit/testing';
-import { createLogger, metricsText } from '@shop/platform';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app.ts';
+import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
+import { type Logger, metricsText } from '@shop/platform';
+import { describe, expect, it } from 'vitest';
 import type { RateLimitBudget } from '../config.ts';
-import { connectRateLimitStore, type RateLimitBudgets } from './index.ts';
-
-type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
+import { from, gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
+import type { RateLimitBudgets } from './index.ts';
 
 const tokens = await createTestTokens();
 const alice = await tokens.issue('alice');
 const bob = await tokens.issue('bob');
-const quiet = createLogger({ service: 'gateway', write: () => {} });
 
 const budget = (requests: number, windowSeconds = 60): RateLimitBudget => ({
   requests,
@@ -29,54 +20,22 @@ const smallBudgets: RateLimitBudgets = {
   default: budget(4),
 };
 
-let redis: TestRedis;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  redis = await startTestRedis();
-}, 30_000);
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await redis?.stop();
-});
-beforeEach(async () => {
-  await redis.start();
-  const admin = new Redis({ host: redis.host, port: redis.port });
-  await admin.flushall();
-  admin.disconnect();
-});
-
-async function connected(logger = quiet): Promise<Redis> {
-  const client = connectRateLimitStore({ REDIS_HOST: redis.address }, logger);
-  clients.push(client);
-  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-  return client;
-}
+const redis = useTestRedis();
 
 const ok: Invoke = async () => Response.json({ ok: true });
 
 /** A gateway replica over the shared Redis; requests come from the X-Forwarded-For address. */
 async function gateway(
-  options: { budgets?: RateLimitBudgets; invoke?: Invoke; logger?: typeof quiet } = {},
+  options: { budgets?: RateLimitBudgets; invoke?: Invoke; logger?: Logger } = {},
 ) {
-  const logger = options.logger ?? quiet;
-  return createApp({
-    config: {
-      APP_API_TOKEN: 'gateway-app-token-0123456789',
-      UPSTREAM_TIMEOUT_MS: 1_000,
-      TRUSTED_PROXY_HOPS: 1,
-    },
-    logger,
-    sidecar: { invoke: options.invoke ?? ok, ready: async () => {} },
+  const replica = await gatewayOverRedis(redis.server, {
     verifier: tokens.verifier,
-    rateLimits: { redis: await connected(logger), budgets: options.budgets ?? smallBudgets },
+    invoke: options.invoke ?? ok,
+    budgets: options.budgets ?? smallBudgets,
+    ...(options.logger && { logger: options.logger }),
   });
-}
-
-function from(address: string, init: RequestInit & { token?: string } = {}): RequestInit {
-  const headers = new Headers(init.headers);
-  headers.set('x-forwarded-for', address);
-  if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-  return { ...init, headers };
+  redis.track(replica.redis);
+  return replica.app;
 }
 
 const login = (address: string) =>
@@ -277,7 +236,7 @@ describe('gateway rate limits', () => {
   it('lets requests through unchecked, with a warning and a metric, while Redis is down', async () => {
     const logger = recordingLogger();
     const app = await gateway({ logger });
-    await redis.pause();
+    await redis.server.pause();
     for (let i = 0; i < 6; i++) {
       const res = await app.request('/api/v1/categories', from('192.0.2.5'));
       expect(res.status).toBe(200);
@@ -293,7 +252,7 @@ describe('gateway rate limits', () => {
     expect(warnings[0]).toMatchObject({ level: 'warn', budget: 'default' });
 
     // Back in service once Redis is.
-    await redis.start();
+    await redis.server.start();
     const started = Date.now();
     let res = await app.request('/api/v1/categories', from('192.0.2.5'));
     while (!res.headers.get('ratelimit') && Date.now() - started < 10_000) {

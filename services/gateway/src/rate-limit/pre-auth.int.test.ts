@@ -1,12 +1,6 @@
-import {
-  createTestTokens,
-  recordingLogger,
-  startTestRedis,
-  type TestRedis,
-} from '@shop/devkit/testing';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { countingVerifier, from, gatewayOverRedis } from '../test-support.ts';
+import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
+import { describe, expect, it } from 'vitest';
+import { countingVerifier, from, gatewayOverRedis, useTestRedis } from '../test-support.ts';
 
 const tokens = await createTestTokens();
 const alice = await tokens.issue('alice');
@@ -14,31 +8,17 @@ const valid = await tokens.issue('bob');
 // A real token with its signature broken, as in the attack.
 const forged = `${valid.slice(0, -4)}AAAA`;
 
-let server: TestRedis;
-const clients: Redis[] = [];
-beforeAll(async () => {
-  server = await startTestRedis();
-}, 30_000);
-afterAll(async () => {
-  for (const client of clients) client.disconnect();
-  await server?.stop();
-});
-beforeEach(async () => {
-  await server.start();
-  const admin = new Redis({ host: server.host, port: server.port });
-  await admin.flushall();
-  admin.disconnect();
-});
+const redis = useTestRedis();
 
 async function gateway(options: Partial<Parameters<typeof gatewayOverRedis>[1]> = {}) {
   const verifier = countingVerifier(tokens.verifier);
-  const { app, redis } = await gatewayOverRedis(server, {
+  const gateway = await gatewayOverRedis(redis.server, {
     verifier,
     unverified: { requests: 5, windowSeconds: 60 },
     ...options,
   });
-  clients.push(redis);
-  return { app, verifier };
+  redis.track(gateway.redis);
+  return { app: gateway.app, verifier };
 }
 
 const graphql = (address: string, token: string) =>
@@ -141,7 +121,7 @@ describe('the budget of failed token checks per address', () => {
   it('lets token checks through unlimited, with one warning and a metric, while Redis is down', async () => {
     const logger = recordingLogger();
     const { app, verifier } = await gateway({ logger });
-    await server.pause();
+    await redis.server.pause();
     for (let i = 0; i < 8; i++) {
       const res = await app.request('/api/v1/wishlist', from('203.0.113.54', { token: forged }));
       expect(res.status).toBe(401);
