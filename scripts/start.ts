@@ -2,9 +2,12 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  appEnvFromPrefixed,
   brokerFromEnv,
   findRepoRoot,
   keptSecret,
+  loadManifest,
+  mergeAppEnv,
   type RunningShop,
   randomSecret,
   startShop,
@@ -109,6 +112,16 @@ function isRunning(pid: number): boolean {
   }
 }
 
+// SHOP_<APP>_<NAME> and SHOP_ALL_<NAME> set a service's own variables, as the chart's values
+// do in a cluster; the names (not the values, which may be secrets) are shown.
+const userAppEnv = appEnvFromPrefixed(
+  process.env,
+  loadManifest(repoRoot).apps.map((app) => app.appId),
+);
+for (const [appId, variables] of Object.entries(userAppEnv)) {
+  console.log(`shop: ${appId} gets ${Object.keys(variables).sort().join(', ')}`);
+}
+
 lockDataFolder();
 const started = Date.now();
 const admin = adminPassword();
@@ -144,7 +157,9 @@ startup = startShop({
   // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
   daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
   // Only users needs the admin's credentials.
-  appEnv: { users: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: admin.password } },
+  appEnv: mergeAppEnv(userAppEnv, {
+    users: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: admin.password },
+  }),
   signal: starting.signal,
   onCrash: () => process.exit(1),
 });

@@ -1,3 +1,4 @@
+export { appEnvFromPrefixed, mergeAppEnv } from './app-env.ts';
 export {
   type BrokerHandle,
   type BrokerProfile,
