@@ -145,8 +145,10 @@ describe.each(brokerProfiles)('topic scopes on %s', (broker) => {
     expect(await publishStatus('payment.forged', 'payments')).toBe(403);
   });
 
-  // Redis shows each subscribing app as a consumer group of the stream.
-  it.runIf(broker === 'redis')('let an app subscribe only to what it consumes', async () => {
+  // Redis shows each subscribing app as a consumer group of the stream; the other brokers
+  // show nothing comparable, so the case exists on redis only (not a skipped test elsewhere).
+  if (broker !== 'redis') return;
+  it('let an app subscribe only to what it consumes', async () => {
     // orders consumes payment.succeeded: its group appears once its sidecar subscribed,
     // in the same pass that refused catalog's subscription to the topic.
     await eventually(async () =>
