@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three levels, all against real things: `unit` calls apps through app.request() and
+// Four projects, all against real things: `unit` calls apps through app.request() and
 // may start a private PostgreSQL; `integration` (*.int.test.ts) adds real daprd and
-// Redis; `e2e` runs the whole shop through the supervisor, one file at a time. `deploy`
-// renders the Helm chart.
+// Redis; `e2e` runs the whole shop through the supervisor, one file at a time; `deploy`
+// renders the Helm chart and installs it into a real API server.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
