@@ -26,7 +26,6 @@ const routeMethods = serviceRouteMethods({
 });
 const app = createApp({ config, logger, sidecar, verifier, rateLimits, routeMethods });
 
-sidecar.registerMetrics(app.metricsRegistry);
-const listeners = runService({ app, config, logger, lifecycle });
+const listeners = runService({ app, config, logger, lifecycle, sidecar });
 keepConnectionsAlive(listeners.app, config.HTTP_KEEP_ALIVE_TIMEOUT_MS);
 answerParseErrorsAsProblems(listeners.app);

@@ -20,4 +20,4 @@ const app = createApp({
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
   readiness,
 });
-runService({ app, config, logger, lifecycle });
+runService({ app, config, logger, lifecycle, sidecar });

@@ -37,5 +37,4 @@ const app = createApp({
   onCreated: streams.push,
   email,
 });
-sidecar.registerMetrics(app.metricsRegistry);
-runService({ app, config, logger, lifecycle });
+runService({ app, config, logger, lifecycle, sidecar });

@@ -25,5 +25,4 @@ const app = createApp({
   deadLetters: sqlDeadLetterStore(db),
   readiness,
 });
-sidecar.registerMetrics(app.metricsRegistry);
-runService({ app, config, logger, lifecycle });
+runService({ app, config, logger, lifecycle, sidecar });

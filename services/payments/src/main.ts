@@ -23,4 +23,4 @@ const app = createApp({
   deadLetters: sqlDeadLetterStore(db),
   readiness,
 });
-runService({ app, config, logger, lifecycle });
+runService({ app, config, logger, lifecycle, sidecar });

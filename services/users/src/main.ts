@@ -25,4 +25,4 @@ if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
 }
 
 const app = createApp({ config, logger, db, outbox, keyring, readiness });
-runService({ app, config, logger, lifecycle });
+runService({ app, config, logger, lifecycle, sidecar });

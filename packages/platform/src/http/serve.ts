@@ -1,5 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server';
 import type { ServiceEnv } from '../config.ts';
+import type { Sidecar } from '../dapr/sidecar.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import type { ServiceApp } from './app.ts';
@@ -11,6 +12,8 @@ export type RunServiceOptions = {
   logger: Logger;
   /** What it ends before the drain ends first; its jobs stop and its resources close once the server has drained. */
   lifecycle: Pick<Lifecycle, 'beginDrain' | 'close'>;
+  /** Its calls to other apps (per-callee breakers, their failures) are served with the app's metrics. */
+  sidecar: Pick<Sidecar, 'registerMetrics'>;
 };
 
 export type ServiceListeners = {
@@ -64,6 +67,7 @@ export function closeServer(server: ServerType): Promise<void> {
  */
 export function runService(options: RunServiceOptions): ServiceListeners {
   const { app, logger, config } = options;
+  options.sidecar.registerMetrics(app.metricsRegistry);
   const listeners = listenService(options);
 
   let stopping = false;
