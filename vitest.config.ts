@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects, all against real things: `unit` calls apps through app.request() and
-// may start a private PostgreSQL; `integration` (*.int.test.ts) adds real daprd and
-// Redis; `e2e` runs the whole shop through the supervisor, one file at a time; `deploy`
-// renders the Helm chart and installs it into a real API server.
+// Four projects, each named for what it starts, all against real things: `app` calls an
+// app in process through app.request() against a real database (PostgreSQL and PGlite);
+// `sidecar` (*.int.test.ts) adds real daprd, Redis and brokers; `shop` runs the whole shop
+// through the supervisor, one file at a time; `deploy` renders the Helm chart and installs
+// it into a real API server.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -12,7 +13,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'unit',
+          name: 'app',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
@@ -20,14 +21,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'integration',
+          name: 'sidecar',
           include: ['packages/*/src/**/*.int.test.ts', 'services/*/src/**/*.int.test.ts'],
           fileParallelism: false,
         },
       },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
+        test: { name: 'shop', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
       },
       {
         extends: true,
