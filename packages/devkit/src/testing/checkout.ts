@@ -2,36 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { checkInvariants } from './invariants.ts';
 import { eventually, type TestShop } from './shop.ts';
+import {
+  everyPage,
+  type OrderView,
+  type Page,
+  type PaymentView,
+  type StockView,
+  type TimelineEntry,
+} from './shop-views.ts';
 
 /**
  * Checkout helpers for end-to-end tests through the gateway of a test shop: a product with
  * its stock open, placing an order (retrying with the same Idempotency-Key while the shop
  * is unavailable, as a client should), and waiting for orders to settle.
  */
-
-export type OrderView = {
-  id: string;
-  userId: string;
-  status: 'pending' | 'confirmed' | 'cancelled';
-  cancelReason?: string;
-  items: Array<{ productId: string; quantity: number; unitPrice: number }>;
-  total: number;
-  currency: string;
-  createdAt: string;
-};
-export type StockView = { productId: string; available: number; reserved: number; sold: number };
-export type PaymentView = {
-  id: string;
-  orderId: string;
-  kind: 'charge' | 'refund';
-  amount: number;
-  currency: string;
-  status: string;
-  provider: string;
-  providerRef: string | null;
-  createdAt: string;
-};
-export type TimelineEntry = { step: string; eventId: string; detail?: string; at: string };
 
 /** GET through the gateway as JSON; throws on any answer but 2xx. */
 export async function readJson<T>(shop: TestShop, path: string, token: string): Promise<T> {
@@ -159,21 +143,12 @@ export async function adminOrders(
   adminToken: string,
   status?: OrderView['status'],
 ): Promise<OrderView[]> {
-  const orders: OrderView[] = [];
-  let cursor: string | null = null;
-  do {
+  return everyPage((cursor) => {
     const query = new URLSearchParams({ limit: '100' });
     if (status) query.set('status', status);
     if (cursor) query.set('cursor', cursor);
-    const page: { items: OrderView[]; nextCursor: string | null } = await readJson(
-      shop,
-      `/api/v1/admin/orders?${query}`,
-      adminToken,
-    );
-    orders.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return orders;
+    return readJson<Page<OrderView>>(shop, `/api/v1/admin/orders?${query}`, adminToken);
+  });
 }
 
 /** One order, read by its owner, once the saga has settled it (confirmed or cancelled). */

@@ -3,16 +3,12 @@ export {
   checkoutsThroughFault,
   createProductWithStock,
   type FaultRunResult,
-  type OrderView,
-  type PaymentView,
   type Placement,
   paymentsOf,
   placeOrder,
   readJson,
   runPool,
-  type StockView,
   stockOf,
-  type TimelineEntry,
   timelineOf,
   waitForSettled,
   waitForTerminal,
@@ -55,5 +51,13 @@ export {
   useServiceApp,
 } from './service-harness.ts';
 export { eventually, startTestShop, type TestShop } from './shop.ts';
+export {
+  everyPage,
+  type OrderView,
+  type Page,
+  type PaymentView,
+  type StockView,
+  type TimelineEntry,
+} from './shop-views.ts';
 export { createTestTokens, testTokenSettings } from './tokens.ts';
 export { viaSidecar } from './via-sidecar.ts';
