@@ -1,3 +1,4 @@
+export { type PollOptions, pollUntil } from '../process/poll.ts';
 export { appEnvFromPrefixed, mergeAppEnv } from './app-env.ts';
 export {
   type BrokerHandle,
