@@ -5,8 +5,11 @@ import type { NotificationFeed } from './feed.ts';
 export type StreamHubOptions = {
   feed: NotificationFeed;
   logger: Logger;
-  /** How often the replica asks the store for what its open streams have not seen. */
-  pollIntervalMs: number;
+  /**
+   * How often the replica asks the store for what its open streams have not seen;
+   * 'manual' when a test calls `poll()` itself.
+   */
+  pollIntervalMs: number | 'manual';
   /**
    * How long a notification may take from taking its `seq` to being visible. A stream
    * sends a notification at once when its seq follows the last sent; otherwise (seqs come
@@ -17,6 +20,8 @@ export type StreamHubOptions = {
   gapWaitMs: number;
   /** The most notifications one poll reads for all streams together. */
   pollLimit?: number;
+  /** Milliseconds since the epoch; the wall clock unless a test moves it. */
+  now?: () => number;
 };
 
 export type StreamSubscription = {
@@ -46,33 +51,22 @@ export type StreamHub = {
   }): Promise<StreamSubscription>;
   /** The fast path: a notification this replica just inserted (the `onCreated` hook). */
   push(notification: Notification): void;
+  /** One poll of the store for every open stream (what the timer runs). */
+  poll(): Promise<void>;
   /** Open streams on this replica. */
   size(): number;
   /** Stops polling and ends every stream. */
   close(): void;
 };
 
-/**
- * The live streams of one replica. Each notification reaches a stream by either of two
- * paths, whichever comes first: the `onCreated` hook when this replica inserted it, or the
- * poll, which finds what any replica inserted. A stream sends strictly by `seq` with no
- * duplicate, and (for inserts that become visible within `gapWaitMs`) with no gap, so a
- * client resuming after Last-Event-ID misses nothing: a notification that does not follow
- * the last one sent waits until any lower one would have shown.
- */
-export function createStreamHub(options: StreamHubOptions): StreamHub {
-  const { feed, logger } = options;
-  const pollLimit = options.pollLimit ?? 1_000;
-  const byUser = new Map<string, Set<Subscriber>>();
-  let closed = false;
-  let endAll: () => void = () => {};
-  const allClosed = new Promise<void>((resolve) => {
-    endAll = resolve;
-  });
-  let timer: NodeJS.Timeout | undefined;
+/** Subscribers by user: the streams of one replica. */
+type Streams = Map<string, Set<Subscriber>>;
 
-  // Streams opened together ask for their starting points in one query: on a store that
-  // scans per query (FerretDB), 1,000 opens would otherwise be 1,000 scans.
+/**
+ * Asks the feed for the starting points of streams opened together in one query: on a
+ * store that scans per query (FerretDB), 1,000 opens would otherwise be 1,000 scans.
+ */
+function batchedLatestSeq(feed: NotificationFeed): (userId: string) => Promise<number> {
   type Waiter = { resolve(seq: number): void; reject(error: unknown): void };
   let waiting = new Map<string, Waiter[]>();
   let asking = false;
@@ -91,7 +85,7 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     }
     asking = false;
   };
-  const latestSeq = (userId: string) =>
+  return (userId) =>
     new Promise<number>((resolve, reject) => {
       waiting.set(userId, [...(waiting.get(userId) ?? []), { resolve, reject }]);
       if (!asking) {
@@ -99,100 +93,137 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
         void ask();
       }
     });
+}
 
-  const hold = (subscriber: Subscriber, notification: Notification, now: number) => {
-    if (notification.seq > subscriber.lastSent && !subscriber.held.has(notification.seq)) {
-      subscriber.held.set(notification.seq, { notification, seenAt: now });
+function hold(subscriber: Subscriber, notification: Notification, now: number) {
+  if (notification.seq > subscriber.lastSent && !subscriber.held.has(notification.seq)) {
+    subscriber.held.set(notification.seq, { notification, seenAt: now });
+  }
+}
+
+/**
+ * Sends what may go, lowest seq first: the next seq at once, any other once it was seen
+ * `gapWaitMs` before `settledAt` (the start of a poll's query, so whatever lower seq had
+ * become visible by then was in its answer). Without `settledAt` only the next seq goes.
+ */
+function flush(subscriber: Subscriber, gapWaitMs: number, settledAt?: number) {
+  while (subscriber.held.size > 0) {
+    const lowest = Math.min(...subscriber.held.keys());
+    const entry = subscriber.held.get(lowest);
+    if (!entry) return;
+    const next = lowest === subscriber.lastSent + 1;
+    const settled = settledAt !== undefined && entry.seenAt + gapWaitMs <= settledAt;
+    if (!next && !settled) return;
+    subscriber.held.delete(lowest);
+    subscriber.lastSent = lowest;
+    subscriber.send(entry.notification);
+  }
+}
+
+/** One poll: every stream's unseen notifications in one query, then what may go is sent. */
+async function pollStreams(
+  streams: Streams,
+  options: Pick<StreamHubOptions, 'feed' | 'gapWaitMs'> & { pollLimit: number; now: () => number },
+) {
+  if (streams.size === 0) return;
+  const cursors = [...streams].map(([userId, subscribers]) => ({
+    userId,
+    afterSeq: Math.min(...[...subscribers].map((s) => s.lastSent)),
+  }));
+  const queriedAt = options.now();
+  const found = await options.feed.after(cursors, options.pollLimit);
+  const seenAt = options.now();
+  for (const notification of found) {
+    for (const subscriber of streams.get(notification.userId) ?? []) {
+      hold(subscriber, notification, seenAt);
     }
-  };
+  }
+  for (const subscribers of streams.values()) {
+    for (const subscriber of subscribers) flush(subscriber, options.gapWaitMs, queriedAt);
+  }
+}
 
-  /**
-   * Sends what may go, lowest seq first: the next seq at once, any other once it was seen
-   * `gapWaitMs` before `settledAt` (the start of a poll's query, so whatever lower seq had
-   * become visible by then was in its answer). Without `settledAt` only the next seq goes.
-   */
-  const flush = (subscriber: Subscriber, settledAt?: number) => {
-    while (subscriber.held.size > 0) {
-      const lowest = Math.min(...subscriber.held.keys());
-      const entry = subscriber.held.get(lowest);
-      if (!entry) return;
-      const next = lowest === subscriber.lastSent + 1;
-      const settled = settledAt !== undefined && entry.seenAt + options.gapWaitMs <= settledAt;
-      if (!next && !settled) return;
-      subscriber.held.delete(lowest);
-      subscriber.lastSent = lowest;
-      subscriber.send(entry.notification);
-    }
+/** Adds the subscriber to its user's set; the returned function takes it out again. */
+function addSubscriber(streams: Streams, subscriber: Subscriber): () => void {
+  const { userId } = subscriber;
+  let subscribers = streams.get(userId);
+  if (!subscribers) {
+    subscribers = new Set();
+    streams.set(userId, subscribers);
+  }
+  subscribers.add(subscriber);
+  const own = subscribers;
+  return () => {
+    own.delete(subscriber);
+    if (own.size === 0 && streams.get(userId) === own) streams.delete(userId);
   };
+}
 
-  const poll = async () => {
-    if (byUser.size === 0) return;
-    const cursors = [...byUser].map(([userId, subscribers]) => ({
-      userId,
-      afterSeq: Math.min(...[...subscribers].map((s) => s.lastSent)),
-    }));
-    const queriedAt = Date.now();
-    const found = await feed.after(cursors, pollLimit);
-    const now = Date.now();
-    for (const notification of found) {
-      for (const subscriber of byUser.get(notification.userId) ?? []) {
-        hold(subscriber, notification, now);
+/**
+ * The live streams of one replica. Each notification reaches a stream by either of two
+ * paths, whichever comes first: the `onCreated` hook when this replica inserted it, or the
+ * poll, which finds what any replica inserted. A stream sends strictly by `seq` with no
+ * duplicate, and (for inserts that become visible within `gapWaitMs`) with no gap, so a
+ * client resuming after Last-Event-ID misses nothing: a notification that does not follow
+ * the last one sent waits until any lower one would have shown.
+ */
+export function createStreamHub(options: StreamHubOptions): StreamHub {
+  const now = options.now ?? Date.now;
+  const pollOptions = { ...options, pollLimit: options.pollLimit ?? 1_000, now };
+  const streams: Streams = new Map();
+  const latestSeq = batchedLatestSeq(options.feed);
+  let endAll: () => void = () => {};
+  const allClosed = new Promise<void>((resolve) => {
+    endAll = resolve;
+  });
+  const poll = () => pollStreams(streams, pollOptions);
+  const { pollIntervalMs, logger } = options;
+  const polling = pollIntervalMs === 'manual' ? undefined : repeat(poll, pollIntervalMs, logger);
+
+  return {
+    async subscribe({ userId, afterSeq, send }) {
+      const lastSent = afterSeq ?? (await latestSeq(userId));
+      const unsubscribe = addSubscriber(streams, { userId, lastSent, held: new Map(), send });
+      return { closed: allClosed, unsubscribe };
+    },
+    push(notification) {
+      const seenAt = now();
+      for (const subscriber of streams.get(notification.userId) ?? []) {
+        hold(subscriber, notification, seenAt);
+        flush(subscriber, options.gapWaitMs);
       }
-    }
-    for (const subscribers of byUser.values()) {
-      for (const subscriber of subscribers) flush(subscriber, queriedAt);
-    }
+    },
+    poll,
+    size() {
+      let count = 0;
+      for (const subscribers of streams.values()) count += subscribers.size;
+      return count;
+    },
+    close() {
+      polling?.stop();
+      streams.clear();
+      endAll();
+    },
   };
+}
 
+/** Runs `poll` every `pollIntervalMs` (counted from the end of the last) until stopped. */
+function repeat(poll: () => Promise<void>, intervalMs: number, logger: Logger): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
   const schedule = () => {
-    if (closed) return;
+    if (stopped) return;
     timer = setTimeout(() => {
       poll()
         .catch((error) => logger.warn('polling for new notifications failed', { error }))
         .finally(schedule);
-    }, options.pollIntervalMs);
+    }, intervalMs);
   };
   schedule();
-
   return {
-    async subscribe({ userId, afterSeq, send }) {
-      const subscriber: Subscriber = {
-        userId,
-        lastSent: afterSeq ?? (await latestSeq(userId)),
-        held: new Map(),
-        send,
-      };
-      let subscribers = byUser.get(userId);
-      if (!subscribers) {
-        subscribers = new Set();
-        byUser.set(userId, subscribers);
-      }
-      subscribers.add(subscriber);
-      return {
-        closed: allClosed,
-        unsubscribe() {
-          subscribers.delete(subscriber);
-          if (subscribers.size === 0 && byUser.get(userId) === subscribers) byUser.delete(userId);
-        },
-      };
-    },
-    push(notification) {
-      const now = Date.now();
-      for (const subscriber of byUser.get(notification.userId) ?? []) {
-        hold(subscriber, notification, now);
-        flush(subscriber);
-      }
-    },
-    size() {
-      let count = 0;
-      for (const subscribers of byUser.values()) count += subscribers.size;
-      return count;
-    },
-    close() {
-      closed = true;
+    stop() {
+      stopped = true;
       clearTimeout(timer);
-      byUser.clear();
-      endAll();
     },
   };
 }
