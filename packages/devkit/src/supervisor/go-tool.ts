@@ -1,16 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { atLowPriority, buildIntoCache, shopCachePath } from '../toolchain/cache.ts';
 import { findExecutables } from './system.ts';
 
 /**
@@ -57,8 +49,7 @@ function pinnedVersion(repoRoot: string, tool: GoTool): string {
 }
 
 function cachedBinaryPath(tool: GoTool, version: string): string {
-  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(cacheRoot, 'shop', tool.name, version, tool.name);
+  return shopCachePath(tool.name, version, tool.name);
 }
 
 function versionOf(tool: GoTool, binary: string): string | undefined {
@@ -88,49 +79,26 @@ export function resolveGoTool(repoRoot: string, tool: GoTool): string {
 }
 
 function build(go: string, repoRoot: string, tool: GoTool, version: string, target: string): void {
-  console.error(
-    `shop: building ${tool.name} ${version} from source; this happens once and takes minutes ...`,
-  );
-  const started = performance.now();
-  mkdirSync(join(target, '..'), { recursive: true });
-  const partial = `${target}.${process.pid}.partial`;
   const wrapperDir = join(repoRoot, tool.wrapperDir);
   const env = { ...process.env, ...tool.buildEnv };
-  const source = tool.generatedFiles
-    ? moduleCopyWith(go, wrapperDir, tool, version, env)
-    : { dir: wrapperDir, mainPackage: tool.mainPackage, remove() {} };
   const tags = tool.buildTags?.length ? ['-tags', tool.buildTags.join(',')] : [];
-  // A build takes both cores for minutes; at the lowest priority it only takes what tests
-  // or a running shop beside it leave idle.
-  const nice = findExecutables('nice')[0];
-  const [command, prefix] = nice ? [nice, ['-n', '19', go]] : [go, []];
-  try {
-    const result = spawnSync(
-      command,
-      [
-        ...prefix,
-        'build',
-        ...tags,
-        '-trimpath',
-        '-ldflags',
-        tool.ldflags(version),
-        '-o',
-        partial,
-        source.mainPackage,
-      ],
-      { cwd: source.dir, stdio: 'inherit', env },
-    );
-    if (result.status !== 0 || versionOf(tool, partial) !== version) {
-      rmSync(partial, { force: true });
-      throw new Error(`building ${tool.name} ${version} failed (see the go output above)`);
-    }
-  } finally {
-    source.remove();
-  }
-  // A rename is atomic, so a concurrent run never sees a half-written binary.
-  renameSync(partial, target);
-  const seconds = Math.round((performance.now() - started) / 1000);
-  console.error(`shop: ${tool.name} ${version} built in ${seconds} s, cached at ${target}`);
+  buildIntoCache({
+    what: `${tool.name} ${version} from source`,
+    target,
+    complete: (binary) => versionOf(tool, binary) === version,
+    build(partial) {
+      const source = tool.generatedFiles
+        ? moduleCopyWith(go, wrapperDir, tool, version, env)
+        : { dir: wrapperDir, mainPackage: tool.mainPackage, remove() {} };
+      try {
+        const args = ['build', ...tags, '-trimpath', '-ldflags', tool.ldflags(version)];
+        const [command, line] = atLowPriority(go, [...args, '-o', partial, source.mainPackage]);
+        spawnSync(command, line, { cwd: source.dir, stdio: 'inherit', env });
+      } finally {
+        source.remove();
+      }
+    },
+  });
 }
 
 /**

@@ -1,16 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildIntoCache, shopCachePath } from '../toolchain/cache.ts';
 import { findExecutables } from './system.ts';
 
 // No registry these machines reach serves Tilt (the Go module proxy refuses its modules),
@@ -23,8 +16,7 @@ const sourceArchiveSha256 = '9e6004be8764d96bcb24f512c59285dd638c2bd6c6a002c29d4
 export const tiltSourceDir = '../shared/tools/tilt';
 
 function cachedTiltPath(): string {
-  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(cacheRoot, 'shop', 'tilt', tiltVersion, 'tilt');
+  return shopCachePath('tilt', tiltVersion, 'tilt');
 }
 
 /** The version `tilt version` reports ("v0.37.6, built ..."), without the leading `v`. */
@@ -76,47 +68,43 @@ function verifyDigest(archive: string): void {
 
 function buildTilt(go: string, archive: string, target: string): void {
   verifyDigest(archive);
-  console.error(
-    `shop: building tilt ${tiltVersion} from ${archive}; this happens once and takes minutes ...`,
+  buildIntoCache({
+    what: `tilt ${tiltVersion} from ${archive}`,
+    target,
+    complete: (binary) => reportedTiltVersion(binary) === tiltVersion,
+    build(partial) {
+      const workDir = mkdtempSync(join(tmpdir(), 'shop-tilt-src-'));
+      try {
+        const unpacked = spawnSync('tar', ['xzf', archive, '-C', workDir], { stdio: 'inherit' });
+        if (unpacked.status !== 0) throw new Error(`unpacking ${archive} failed`);
+        goBuildTilt(go, join(workDir, `tilt-${tiltVersion}`), partial);
+      } finally {
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    },
+  });
+}
+
+function goBuildTilt(go: string, sourceDir: string, output: string): void {
+  // The archive leaves out the web UI; Tilt embeds this folder, and `tilt ci` serves the
+  // page, so an empty one stands in.
+  mkdirSync(join(sourceDir, 'pkg/assets/build'), { recursive: true });
+  writeFileSync(join(sourceDir, 'pkg/assets/build/index.html'), '');
+  spawnSync(
+    go,
+    [
+      'build',
+      // The archive carries upstream's vendor folder, so nothing is fetched.
+      '-mod=vendor',
+      // Pure-Go user lookups; the tree-sitter parsers below still need cgo.
+      '-tags',
+      'osusergo',
+      '-ldflags',
+      `-s -w -X main.version=${tiltVersion}`,
+      '-o',
+      output,
+      './cmd/tilt',
+    ],
+    { cwd: sourceDir, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '1' } },
   );
-  const started = performance.now();
-  mkdirSync(join(target, '..'), { recursive: true });
-  const partial = `${target}.${process.pid}.partial`;
-  const workDir = mkdtempSync(join(tmpdir(), 'shop-tilt-src-'));
-  try {
-    const unpacked = spawnSync('tar', ['xzf', archive, '-C', workDir], { stdio: 'inherit' });
-    if (unpacked.status !== 0) throw new Error(`unpacking ${archive} failed`);
-    const sourceDir = join(workDir, `tilt-${tiltVersion}`);
-    // The archive leaves out the web UI; Tilt embeds this folder, and `tilt ci` serves the
-    // page, so an empty one stands in.
-    mkdirSync(join(sourceDir, 'pkg/assets/build'), { recursive: true });
-    writeFileSync(join(sourceDir, 'pkg/assets/build/index.html'), '');
-    const result = spawnSync(
-      go,
-      [
-        'build',
-        // The archive carries upstream's vendor folder, so nothing is fetched.
-        '-mod=vendor',
-        // Pure-Go user lookups; the tree-sitter parsers below still need cgo.
-        '-tags',
-        'osusergo',
-        '-ldflags',
-        `-s -w -X main.version=${tiltVersion}`,
-        '-o',
-        partial,
-        './cmd/tilt',
-      ],
-      { cwd: sourceDir, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '1' } },
-    );
-    if (result.status !== 0 || reportedTiltVersion(partial) !== tiltVersion) {
-      rmSync(partial, { force: true });
-      throw new Error(`building tilt ${tiltVersion} failed (see the go output above)`);
-    }
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-  // A rename is atomic, so a concurrent run never sees a half-written binary.
-  renameSync(partial, target);
-  const seconds = Math.round((performance.now() - started) / 1000);
-  console.error(`shop: tilt ${tiltVersion} built in ${seconds} s, cached at ${target}`);
 }

@@ -1,10 +1,10 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin } from '@platformatic/kafka';
+import { buildIntoCache, shopCachePath } from '../../toolchain/cache.ts';
 import { freePorts } from '../ports.ts';
 import { ensureDebianProgram } from '../system.ts';
 import type { BrokerHandle, BrokerStartOptions } from './index.ts';
@@ -34,8 +34,7 @@ export function pinnedKafkaVersion(repoRoot: string): string {
 }
 
 function libsDirOf(version: string): string {
-  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(cacheRoot, 'shop', 'kafka', version, 'libs');
+  return shopCachePath('kafka', version, 'libs');
 }
 
 /**
@@ -49,37 +48,29 @@ function resolveKafkaLibs(repoRoot: string): { version: string; libs: string } {
   if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return { version, libs };
 
   const mvn = ensureDebianProgram('mvn', 'maven');
-  console.error(`shop: resolving Kafka ${version} from Maven Central; this happens once ...`);
-  const started = performance.now();
-  mkdirSync(join(libs, '..'), { recursive: true });
-  const partial = `${libs}.${process.pid}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  const result = spawnSync(
-    mvn,
-    [
-      ...['--batch-mode', '--quiet', '-Dstyle.color=never'],
-      ...['-f', join(repoRoot, pomPath), 'dependency:copy-dependencies'],
-      `-DoutputDirectory=${partial}`,
-      '-DincludeScope=runtime',
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
-  if (result.status !== 0 || !existsSync(join(partial, `kafka_2.13-${version}.jar`))) {
-    rmSync(partial, { recursive: true, force: true });
-    throw new Error(
-      `resolving Kafka ${version} with Maven failed (see its output above); it needs Maven Central`,
-    );
-  }
-  try {
-    // Atomic: a concurrent run sees either no folder or a complete one.
-    renameSync(partial, libs);
-  } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
-    // Another run got there first with the same jars.
-    if (!existsSync(join(libs, `kafka_2.13-${version}.jar`))) throw error;
-  }
-  const seconds = Math.round((performance.now() - started) / 1000);
-  console.error(`shop: Kafka ${version} resolved in ${seconds} s, cached at ${libs}`);
+  const brokerJar = (folder: string) => existsSync(join(folder, `kafka_2.13-${version}.jar`));
+  buildIntoCache({
+    what: `Kafka ${version} from Maven Central`,
+    verb: 'resolving',
+    target: libs,
+    complete: brokerJar,
+    build(partial) {
+      const pom = join(repoRoot, pomPath);
+      const result = spawnSync(
+        mvn,
+        [
+          ...['--batch-mode', '--quiet', '-Dstyle.color=never'],
+          ...['-f', pom, 'dependency:copy-dependencies'],
+          `-DoutputDirectory=${partial}`,
+          '-DincludeScope=runtime',
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      if (result.status !== 0) {
+        throw new Error(`resolving Kafka ${version} with Maven failed; it needs Maven Central`);
+      }
+    },
+  });
   return { version, libs };
 }
 
