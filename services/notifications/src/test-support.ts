@@ -9,7 +9,7 @@ import {
 import { openApiDocumentPath } from '@shop/platform';
 import { afterAll } from 'vitest';
 import { createApp } from './app.ts';
-import { openNotificationsDatabase } from './database.ts';
+import { type NotificationsDb, openNotificationsDatabase } from './database.ts';
 import type { EmailOutbox, MailNotification, Notification } from './inbox/notification.ts';
 import { mongoNotificationFeed } from './stream/feed.ts';
 import { createStreamHub } from './stream/hub.ts';
@@ -50,6 +50,60 @@ export function recordingEmailOutbox(): EmailOutbox & {
   };
 }
 
+type TestTokens = Awaited<ReturnType<typeof createTestTokens>>;
+
+/** The live stream as the service wires it, polling often so tests need not wait long. */
+function testStreams(db: NotificationsDb) {
+  const hub = createStreamHub({
+    feed: mongoNotificationFeed(db.notifications),
+    logger: silentLogger('notifications'),
+    pollIntervalMs: 50,
+    gapWaitMs: 1_000,
+  });
+  const limits = createStreamLimits({
+    store: streamLeaseStore(db),
+    logger: silentLogger('notifications'),
+    replicaId: 'test-replica',
+    maxPerUser: 5,
+    maxPerReplica: 1_000,
+    leaseTtlMs: 30_000,
+  });
+  return { hub, limits, heartbeatMs: 15_000 };
+}
+
+/**
+ * Calls `app` as the gateway would, as `userId` when given; every answer is checked
+ * against the app's OpenAPI document.
+ */
+function gatewayCaller(app: ReturnType<typeof createApp>, tokens: TestTokens) {
+  const conforming = openApiResponseChecker(async () =>
+    (await viaSidecar(app, appApiToken)(openApiDocumentPath)).json(),
+  );
+  return async (path: string, init: RequestInit & { userId?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
+    return conforming(
+      init.method ?? 'GET',
+      path,
+      await viaSidecar(app, appApiToken)(path, { ...init, headers }),
+    );
+  };
+}
+
+/** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
+function subscriptionDeliverer(app: ReturnType<typeof createApp>) {
+  const fromSubscription = viaSidecar(app, appApiToken, null);
+  return async (event: unknown, route?: string) => {
+    const type = route ?? (event as { type: string }).type;
+    const res = await fromSubscription(`/events/${type}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(event),
+    });
+    return ((await res.json()) as { status: string }).status;
+  };
+}
+
 /**
  * The notifications app over a fresh database on the test file's FerretDB, with real token
  * checks, the created hook and email outbox recorded, and the catalog's wishlists replaced
@@ -64,20 +118,7 @@ export async function createTestNotifications(
   const database = await openNotificationsDatabase(databaseUrl, silentLogger());
   const created: Notification[] = [];
   const email = recordingEmailOutbox();
-  const streams = createStreamHub({
-    feed: mongoNotificationFeed(database.db.notifications),
-    logger: silentLogger('notifications'),
-    pollIntervalMs: 50,
-    gapWaitMs: 1_000,
-  });
-  const streamLimits = createStreamLimits({
-    store: streamLeaseStore(database.db),
-    logger: silentLogger('notifications'),
-    replicaId: 'test-replica',
-    maxPerUser: 5,
-    maxPerReplica: 1_000,
-    leaseTtlMs: 30_000,
-  });
+  const streams = testStreams(database.db);
   const app = createApp({
     config: { APP_API_TOKEN: appApiToken },
     logger: silentLogger('notifications'),
@@ -87,53 +128,28 @@ export async function createTestNotifications(
     readiness: { sidecar: async () => {}, database: database.ping },
     onCreated: (notification) => {
       created.push(notification);
-      streams.push(notification);
+      streams.hub.push(notification);
     },
     email,
-    streams: { hub: streams, limits: streamLimits, heartbeatMs: 15_000 },
+    streams,
   });
-  // Every answer a test receives is checked against the app's OpenAPI document.
-  const conforming = openApiResponseChecker(async () =>
-    (await viaSidecar(app, appApiToken)(openApiDocumentPath)).json(),
-  );
-  const call = async (path: string, init: RequestInit & { userId?: string } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.userId) headers.set('authorization', `Bearer ${await tokens.issue(init.userId)}`);
-    return conforming(
-      init.method ?? 'GET',
-      path,
-      await viaSidecar(app, appApiToken)(path, { ...init, headers }),
-    );
-  };
-  const fromSubscription = viaSidecar(app, appApiToken, null);
-  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
-  const deliver = async (event: unknown, route?: string) => {
-    const type = route ?? (event as { type: string }).type;
-    const res = await fromSubscription(`/events/${type}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      body: JSON.stringify(event),
-    });
-    return ((await res.json()) as { status: string }).status;
-  };
-  const notificationsOf = (userId: string) =>
-    database.db.notifications.find({ userId }).sort({ seq: 1 }).toArray();
   return {
     app,
     appApiToken,
     databaseUrl,
     db: database.db,
-    streams,
-    streamLimits,
-    call,
+    streams: streams.hub,
+    streamLimits: streams.limits,
+    call: gatewayCaller(app, tokens),
     /** A valid access token for `userId`. */
     tokenFor: (userId: string) => tokens.issue(userId),
-    deliver,
+    deliver: subscriptionDeliverer(app),
     created,
     mails: email.mails,
-    notificationsOf,
+    notificationsOf: (userId: string) =>
+      database.db.notifications.find({ userId }).sort({ seq: 1 }).toArray(),
     close: () => {
-      streams.close();
+      streams.hub.close();
       return database.close();
     },
   };

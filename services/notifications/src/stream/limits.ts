@@ -46,6 +46,72 @@ export type StreamLimitsOptions = {
 
 type Held = { holder: StreamHolder; end(reason: StreamEndReason): void };
 
+/** Retry-After of a refusal: the lease TTL, the longest a crashed replica's slot stays taken. */
+const retryAfter = (options: StreamLimitsOptions) => ({
+  'retry-after': String(Math.ceil(options.leaseTtlMs / 1000)),
+});
+
+function refusal(options: StreamLimitsOptions, detail: string) {
+  return new AppError('rate_limited', detail, { headers: retryAfter(options) });
+}
+
+/** The store is down: the client reconnects later, as after any dropped stream. */
+function unavailable(options: StreamLimitsOptions, error: unknown) {
+  options.logger.warn('a stream could not take its slot', { error });
+  return new AppError('upstream_unavailable', 'streams are unavailable; try again shortly', {
+    headers: retryAfter(options),
+  });
+}
+
+/** Takes a slot of the user's, or throws 429 (or 401 when its session has signed out). */
+async function takeOrRefuse(options: StreamLimitsOptions, now: Date, holder: StreamHolder) {
+  const { store } = options;
+  const lease = await takeSlot(store, {
+    ...holder,
+    replicaId: options.replicaId,
+    limit: options.maxPerUser,
+    ttlMs: options.leaseTtlMs,
+    now,
+  });
+  if (!lease) {
+    throw refusal(
+      options,
+      `at most ${options.maxPerUser} notification streams may be open per user`,
+    );
+  }
+  // After the slot is taken: a sign-out recorded before it is seen here, one after it
+  // marks this lease, so a stream of an ended session never stays open.
+  if (await isSignedOut(store, holder)) {
+    await releaseSlot(store, lease.leaseId);
+    throw new AppError('unauthenticated', 'the session of this token has ended');
+  }
+  return lease.leaseId;
+}
+
+/** Holds the admitted stream until `release`; `ended` resolves when renewal ends it. */
+function holdStream(
+  options: StreamLimitsOptions,
+  held: Map<string, Held>,
+  leaseId: string,
+  holder: StreamHolder,
+): StreamAdmission {
+  let end: (reason: StreamEndReason) => void = () => {};
+  const ended = new Promise<StreamEndReason>((resolve) => {
+    end = resolve;
+  });
+  held.set(leaseId, { holder, end });
+  return {
+    ended,
+    async release() {
+      if (!held.delete(leaseId)) return;
+      await releaseSlot(options.store, leaseId).catch((error) =>
+        // It expires on its own after the TTL.
+        options.logger.warn('a stream lease could not be released', { error }),
+      );
+    },
+  };
+}
+
 /**
  * Admission for the live stream: at most `maxPerUser` open streams per user across all
  * replicas (a lease per stream in the shared store, see leases.ts) and `maxPerReplica` on
@@ -53,72 +119,27 @@ type Held = { holder: StreamHolder; end(reason: StreamEndReason): void };
  * replica's slot stays taken.
  */
 export function createStreamLimits(options: StreamLimitsOptions): StreamLimits {
-  const { store, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const held = new Map<string, Held>();
   let opening = 0;
-  const retryAfter = String(Math.ceil(options.leaseTtlMs / 1000));
-  const tooMany = (detail: string) =>
-    new AppError('rate_limited', detail, { headers: { 'retry-after': retryAfter } });
-
-  const takeOrRefuse = async (holder: StreamHolder) => {
-    const lease = await takeSlot(store, {
-      ...holder,
-      replicaId: options.replicaId,
-      limit: options.maxPerUser,
-      ttlMs: options.leaseTtlMs,
-      now: clock(),
-    });
-    if (!lease) {
-      throw tooMany(`at most ${options.maxPerUser} notification streams may be open per user`);
-    }
-    // After the slot is taken: a sign-out recorded before it is seen here, one after it
-    // marks this lease, so a stream of an ended session never stays open.
-    if (await isSignedOut(store, holder)) {
-      await releaseSlot(store, lease.leaseId);
-      throw new AppError('unauthenticated', 'the session of this token has ended');
-    }
-    return lease.leaseId;
-  };
-
   return {
     async admit(holder) {
       // Counted before the first await, so concurrent opens cannot all pass the check.
       if (held.size + opening >= options.maxPerReplica) {
-        throw tooMany('this replica holds as many notification streams as it may');
+        throw refusal(options, 'this replica holds as many notification streams as it may');
       }
       opening++;
-      let leaseId: string;
       try {
-        leaseId = await takeOrRefuse(holder);
+        const leaseId = await takeOrRefuse(options, clock(), holder);
+        return holdStream(options, held, leaseId, holder);
       } catch (error) {
-        if (error instanceof AppError) throw error;
-        // The store is down: the client reconnects later, as after any dropped stream.
-        logger.warn('a stream could not take its slot', { error });
-        throw new AppError('upstream_unavailable', 'streams are unavailable; try again shortly', {
-          headers: { 'retry-after': retryAfter },
-        });
+        throw error instanceof AppError ? error : unavailable(options, error);
       } finally {
         opening--;
       }
-      let end: (reason: StreamEndReason) => void = () => {};
-      const ended = new Promise<StreamEndReason>((resolve) => {
-        end = resolve;
-      });
-      held.set(leaseId, { holder, end });
-      return {
-        ended,
-        async release() {
-          if (!held.delete(leaseId)) return;
-          await releaseSlot(store, leaseId).catch((error) =>
-            // It expires on its own after the TTL.
-            logger.warn('a stream lease could not be released', { error }),
-          );
-        },
-      };
     },
     async renew() {
-      const states = await renewSlots(store, [...held.keys()], clock(), options.leaseTtlMs);
+      const states = await renewSlots(options.store, [...held.keys()], clock(), options.leaseTtlMs);
       for (const [leaseId, stream] of held) {
         if (states.signedOut.has(leaseId)) stream.end('signed_out');
         else if (states.lost.has(leaseId)) stream.end('lease_lost');
