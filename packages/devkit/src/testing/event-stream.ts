@@ -1,3 +1,5 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
 /** One server-sent event as a client sees it; `comment` for a `:` line (a heartbeat). */
 export type ServerSentEvent =
   | { kind: 'event'; id: string | undefined; event: string; data: string }
@@ -14,9 +16,9 @@ export type EventStreamReader = {
 };
 
 /**
- * Reads a `text/event-stream` response as it arrives (the parsing an EventSource does:
- * fields `id`, `event`, `data` and `:` comments, an event per blank line), so a test can
- * wait for one event while the response is still open.
+ * Reads a `text/event-stream` response as it arrives (parsed by eventsource-parser as an
+ * EventSource would: fields `id`, `event`, `data` and `:` comments, an event per blank
+ * line), so a test can wait for one event while the response is still open.
  *
  * @example
  * const stream = readEventStream(await shop.send('GET', '/api/v1/notifications/stream', { token }));
@@ -24,88 +26,73 @@ export type EventStreamReader = {
  */
 export function readEventStream(response: Response): EventStreamReader {
   if (!response.body) throw new Error('the response has no body');
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  const queue: ServerSentEvent[] = [];
-  let buffer = '';
-  let done = false;
-  let fields: { id?: string; event?: string; data: string[] } = { data: [] };
+  return new StreamReader(response.body.pipeThrough(new TextDecoderStream()).getReader());
+}
 
-  const parseLine = (line: string) => {
-    if (line === '') {
-      if (fields.data.length > 0 || fields.event !== undefined) {
-        queue.push({
-          kind: 'event',
-          id: fields.id,
-          event: fields.event ?? 'message',
-          data: fields.data.join('\n'),
-        });
-      }
-      fields = { data: [] };
-      return;
-    }
-    if (line.startsWith(':')) {
-      queue.push({ kind: 'comment', text: line.slice(1).trim() });
-      return;
-    }
-    const colon = line.indexOf(':');
-    const name = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (name === 'data') fields.data.push(value);
-    else if (name === 'id') fields.id = value;
-    else if (name === 'event') fields.event = value;
-  };
+class StreamReader implements EventStreamReader {
+  readonly #queue: ServerSentEvent[] = [];
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  readonly #parser: EventSourceParser;
+  #done = false;
 
-  const pull = async (deadline: number) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error('no server-sent event in time')),
-        Math.max(0, deadline - Date.now()),
-      );
+  constructor(reader: ReadableStreamDefaultReader<string>) {
+    this.#reader = reader;
+    this.#parser = createParser({
+      onEvent: ({ id, event, data }) =>
+        this.#queue.push({ kind: 'event', id, event: event ?? 'message', data }),
+      onComment: (text) => this.#queue.push({ kind: 'comment', text: text.trim() }),
     });
-    try {
-      const chunk = await Promise.race([reader.read(), timeout]);
-      if (chunk.done) {
-        done = true;
-        return;
-      }
-      buffer += chunk.value;
-      const lines = buffer.split(/\r\n|\r|\n/);
-      buffer = lines.pop() ?? '';
-      for (const line of lines) parseLine(line);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  }
 
-  const next = async (timeoutMs = 10_000) => {
+  async next(timeoutMs = 10_000): Promise<ServerSentEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const item = queue.shift();
+      const item = this.#queue.shift();
       if (item) return item;
-      if (done) throw new Error('the event stream ended');
-      await pull(deadline);
+      if (this.#done) throw new Error('the event stream ended');
+      await this.#pull(deadline);
     }
-  };
+  }
 
-  return {
-    next,
-    async nextEvent(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const item = await next(Math.max(0, deadline - Date.now()));
-        if (item.kind === 'event') return item;
-      }
-    },
-    async ended(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!done) {
-        queue.length = 0;
-        await pull(deadline);
-      }
-    },
-    async close() {
-      await reader.cancel().catch(() => {});
-    },
-  };
+  async nextEvent(timeoutMs = 10_000): Promise<Extract<ServerSentEvent, { kind: 'event' }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const item = await this.next(Math.max(0, deadline - Date.now()));
+      if (item.kind === 'event') return item;
+    }
+  }
+
+  async ended(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#done) {
+      this.#queue.length = 0;
+      await this.#pull(deadline);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+
+  /** Reads one chunk into the parser, or fails once `deadline` has passed. */
+  async #pull(deadline: number): Promise<void> {
+    const chunk = await beforeDeadline(this.#reader.read(), deadline);
+    if (chunk.done) this.#done = true;
+    else this.#parser.feed(chunk.value);
+  }
+}
+
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('no server-sent event in time')),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

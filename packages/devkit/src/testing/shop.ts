@@ -42,6 +42,17 @@ const testRateLimits = {
   RATE_LIMIT_DEFAULT: '1000000/60s',
 };
 
+export type TestShopOptions = Partial<ShopOptions> & {
+  postgres?: boolean;
+  /**
+   * Checks every answer `gateway` and `send` return against the gateway's merged
+   * OpenAPI document (GET /openapi.json, loaded on first use): one that breaks it throws,
+   * naming each mismatch. On unless turned off, so every end-to-end test checks the
+   * document against what the services really answer.
+   */
+  checkOpenApi?: boolean;
+};
+
 /**
  * The whole shop (or the named apps) in a throw-away folder, logs to files, for tests.
  *
@@ -50,20 +61,35 @@ const testRateLimits = {
  * const res = await shop.gateway('/api/v1/auth/register', { method: 'POST', body });
  * await shop.stop();
  */
-export async function startTestShop(
-  options: Partial<ShopOptions> & {
-    postgres?: boolean;
-    /**
-     * Checks every answer `gateway` and `send` return against the gateway's merged
-     * OpenAPI document (GET /openapi.json, loaded on first use): one that breaks it throws,
-     * naming each mismatch. On unless turned off, so every end-to-end test checks the
-     * document against what the services really answer.
-     */
-    checkOpenApi?: boolean;
-  } = {},
-): Promise<TestShop> {
+export async function startTestShop(options: TestShopOptions = {}): Promise<TestShop> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
-  const shop = await startShop({
+  const shop = await startShop(shopOptionsForTests(options, dataDir));
+  const { gateway, send } = gatewayClient(shop, options.checkOpenApi ?? true);
+  return {
+    ...shop,
+    gateway,
+    send,
+    login: (email, password) => login(send, email, password),
+    invoke: (appId, path, init) => invokeVia(shop, appId, path, init),
+    publish: (event, via) => publishVia(shop, event, via),
+    log: (name) => readLog(dataDir, name),
+    async kill(name) {
+      await shop.group.stop(name, { signal: 'SIGKILL' });
+    },
+    async restart(name) {
+      shop.group.restart(name);
+      await untilAnswering(shop, name);
+    },
+    async stop() {
+      await shop.stop();
+      if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
+        rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function shopOptionsForTests(options: TestShopOptions, dataDir: string): ShopOptions {
+  return {
     output: 'files',
     daprLogLevel: 'info',
     // A database per service on one private PostgreSQL, as in production; `postgres: false`
@@ -76,14 +102,14 @@ export async function startTestShop(
     ...options,
     appEnv: { ...options.appEnv, gateway: { ...testRateLimits, ...options.appEnv?.gateway } },
     dataDir,
-  });
-  const sidecarOf = (appId: string) => {
-    const app = shop.apps[appId];
-    if (!app) throw new Error(`${appId} is not running in this test shop`);
-    return app;
   };
-  const firstApp = Object.keys(shop.apps)[0] ?? 'gateway';
+}
 
+/** Requests to the shop's gateway, each answer checked against its OpenAPI document if asked. */
+function gatewayClient(
+  shop: RunningShop,
+  checkOpenApi: boolean,
+): Pick<TestShop, 'gateway' | 'send'> {
   const fetchGateway = (path: string, init?: RequestInit) => {
     if (!shop.gatewayUrl) throw new Error('this test shop runs no gateway');
     return fetch(`${shop.gatewayUrl}${path}`, {
@@ -91,14 +117,13 @@ export async function startTestShop(
       signal: init?.signal ?? AbortSignal.timeout(20_000),
     });
   };
-  const conforming =
-    (options.checkOpenApi ?? true)
-      ? openApiResponseChecker(async () => {
-          const res = await fetchGateway('/openapi.json');
-          if (!res.ok) throw new Error(`GET /openapi.json answered ${res.status}`);
-          return res.json();
-        })
-      : undefined;
+  const conforming = checkOpenApi
+    ? openApiResponseChecker(async () => {
+        const res = await fetchGateway('/openapi.json');
+        if (!res.ok) throw new Error(`GET /openapi.json answered ${res.status}`);
+        return res.json();
+      })
+    : undefined;
   const gateway = async (path: string, init?: RequestInit) => {
     const res = await fetchGateway(path, init);
     return conforming ? conforming(init?.method ?? 'GET', path, res) : res;
@@ -110,86 +135,92 @@ export async function startTestShop(
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     return gateway(path, { method, headers, body });
   };
+  return { gateway, send };
+}
 
-  return {
-    ...shop,
-    gateway,
-    send,
-    async login(email, password) {
-      const res = await send('POST', '/api/v1/auth/login', { body: { email, password } });
-      if (res.status !== 200)
-        throw new Error(`login of ${email} failed: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { accessToken: string }).accessToken;
+async function login(send: TestShop['send'], email: string, password: string): Promise<string> {
+  const res = await send('POST', '/api/v1/auth/login', { body: { email, password } });
+  if (res.status !== 200)
+    throw new Error(`login of ${email} failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+function sidecarOf(shop: RunningShop, appId: string) {
+  const app = shop.apps[appId];
+  if (!app) throw new Error(`${appId} is not running in this test shop`);
+  return app;
+}
+
+function invokeVia(
+  shop: RunningShop,
+  appId: string,
+  path: string,
+  init: RequestInit & { via?: string } = {},
+): Promise<Response> {
+  const via = sidecarOf(shop, init.via ?? 'gateway');
+  const headers = new Headers(init.headers);
+  headers.set('dapr-api-token', via.daprApiToken);
+  return fetch(`http://127.0.0.1:${via.daprHttpPort}/v1.0/invoke/${appId}/method${path}`, {
+    ...init,
+    headers,
+    signal: init.signal ?? AbortSignal.timeout(20_000),
+  });
+}
+
+async function publishVia(
+  shop: RunningShop,
+  event: { type: string; id: string },
+  via = Object.keys(shop.apps)[0] ?? 'gateway',
+): Promise<void> {
+  const app = sidecarOf(shop, via);
+  const res = await fetch(
+    `http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${event.type}`,
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/cloudevents+json',
+        'dapr-api-token': app.daprApiToken,
+      },
+      body: JSON.stringify(event),
     },
-    invoke(appId, path, init = {}) {
-      const via = sidecarOf(init.via ?? 'gateway');
-      const headers = new Headers(init.headers);
-      headers.set('dapr-api-token', via.daprApiToken);
-      return fetch(`http://127.0.0.1:${via.daprHttpPort}/v1.0/invoke/${appId}/method${path}`, {
-        ...init,
-        headers,
-        signal: init.signal ?? AbortSignal.timeout(20_000),
-      });
-    },
-    async publish(event, via = firstApp) {
-      const app = sidecarOf(via);
-      const res = await fetch(
-        `http://127.0.0.1:${app.daprHttpPort}/v1.0/publish/pubsub/${event.type}`,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/cloudevents+json',
-            'dapr-api-token': app.daprApiToken,
-          },
-          body: JSON.stringify(event),
-        },
-      );
-      if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
-    },
-    log(name) {
-      try {
-        return readFileSync(join(dataDir, 'logs', `${name}.log`), 'utf8');
-      } catch {
-        return '';
-      }
-    },
-    async kill(name) {
-      await shop.group.stop(name, { signal: 'SIGKILL' });
-    },
-    async restart(name) {
-      shop.group.restart(name);
-      const app = Object.values(shop.apps).find(
-        (a) => a.sidecarName === name || a.processName === name,
-      );
-      const answers = async (url: string) =>
-        (await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined))?.ok
-          ? true
-          : undefined;
-      const wait = (probe: () => Promise<true | undefined>) =>
-        eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
-      if (name === 'redis') {
-        await wait(async () => {
-          const { port, host, password } = shop.redis;
-          return (await pingRedis(port, host, password)) ? true : undefined;
-        });
-      } else if (name === mailpitProcessName && shop.mailpit) {
-        await wait(() => answers(`${shop.mailpit?.apiUrl}/api/v1/messages?limit=1`));
-      } else if (app?.sidecarName === name) {
-        const sidecar = `http://127.0.0.1:${app.daprHttpPort}/v1.0`;
-        await wait(() => answers(`${sidecar}/healthz/outbound`));
-        // Fully healthy only once it reaches its app, which may itself be restarted next.
-        if (app.processName && shop.group.has(app.processName))
-          await wait(() => answers(`${sidecar}/healthz`));
-      } else if (app) {
-        await wait(() => answers(`http://127.0.0.1:${app.appPort}/readyz`));
-      }
-    },
-    async stop() {
-      await shop.stop();
-      if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
-        rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  );
+  if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+}
+
+function readLog(dataDir: string, name: string): string {
+  try {
+    return readFileSync(join(dataDir, 'logs', `${name}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Waits until the process `name`, just restarted, answers its probe again. */
+async function untilAnswering(shop: RunningShop, name: string): Promise<void> {
+  const wait = (probe: () => Promise<true | undefined>) =>
+    eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
+  const app = Object.values(shop.apps).find(
+    (a) => a.sidecarName === name || a.processName === name,
+  );
+  if (name === 'redis') {
+    const { port, host, password } = shop.redis;
+    await wait(async () => ((await pingRedis(port, host, password)) ? true : undefined));
+  } else if (name === mailpitProcessName && shop.mailpit) {
+    await wait(() => answersOk(`${shop.mailpit?.apiUrl}/api/v1/messages?limit=1`));
+  } else if (app?.sidecarName === name) {
+    const sidecar = `http://127.0.0.1:${app.daprHttpPort}/v1.0`;
+    await wait(() => answersOk(`${sidecar}/healthz/outbound`));
+    // Fully healthy only once it reaches its app, which may itself be restarted next.
+    if (app.processName && shop.group.has(app.processName))
+      await wait(() => answersOk(`${sidecar}/healthz`));
+  } else if (app) {
+    await wait(() => answersOk(`http://127.0.0.1:${app.appPort}/readyz`));
+  }
+}
+
+async function answersOk(url: string): Promise<true | undefined> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+  return res?.ok ? true : undefined;
 }
 
 /** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
