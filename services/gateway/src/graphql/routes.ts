@@ -88,6 +88,85 @@ function problemCodes(): Plugin<Record<string, never>, ServerContext> {
   };
 }
 
+// A resolver's error keeps its problem; anything else is logged once and answered generically.
+function maskedError(logger: Logger) {
+  return (error: unknown): Error => {
+    const original = isGraphQLError(error) ? error.originalError : error;
+    if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
+    logger.error('unhandled error', { error: original });
+    return problemError(
+      'internal',
+      'an unexpected error occurred; quote the request id when reporting it',
+    );
+  };
+}
+
+function gatewayYoga(limits: QueryLimits, logger: Logger) {
+  return createYoga<ServerContext>({
+    schema: createSchema<ServerContext>({ typeDefs, resolvers }),
+    graphqlEndpoint: '/graphql',
+    // Cross-origin policy, like every other header policy, is the gateway's, not Yoga's.
+    cors: false,
+    landingPage: false,
+    logging: false,
+    // The gateway serves GraphiQL's page and files itself (graphiql.ts).
+    graphiql: false,
+    maskedErrors: { maskError: maskedError(logger) },
+    // The limits first: an operation over one is refused before it spends anything.
+    plugins: [...queryLimitPlugins(limits), spendingPlugin(), problemCodes(), limitRefusals()],
+  });
+}
+
+type Yoga = ReturnType<typeof gatewayYoga>;
+
+// Runs the request in Yoga with one deadline for the whole operation; returns its answer,
+// while `spending` records what it spent of the caller's budgets.
+async function execute(
+  c: Context,
+  deps: GraphQLDeps & { yoga: Yoga; limits: QueryLimits; deadlineMs: number },
+  spending: Spending,
+): Promise<Response> {
+  const { deadlineMs, limits } = deps;
+  const upstream = createUpstream(
+    { ...deps, config: { ...deps.config, GRAPHQL_DEADLINE_MS: deadlineMs } },
+    {
+      requestId: c.get('requestId'),
+      traceparent: c.get('traceparent'),
+      authorization: c.req.header('authorization'),
+      clientAddress: clientAddress(c, deps.config.TRUSTED_PROXY_HOPS),
+    },
+    AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(deadlineMs)]),
+  );
+  return deps.yoga.fetch(c.req.raw, {
+    requestId: c.get('requestId'),
+    upstream,
+    products: productLoader(upstream),
+    timelines: timelineLoader(upstream, limits.maxTimelines),
+    spending,
+  });
+}
+
+/**
+ * The operation's answer with the RateLimit headers of what it spent, or the problem it
+ * was refused with (429 over a budget, 400 over a limit) instead of a GraphQL result.
+ */
+async function answered(response: Response, spending: Spending): Promise<Response> {
+  if (spending.refusal?.code === 'rate_limited') {
+    await response.body?.cancel();
+    throw spending.refusal;
+  }
+  // A request refused before it ran (unparsable, invalid, over a limit) still costs
+  // one of the default budget, so refusals cannot be sent without end.
+  const headers =
+    (spending.spent ? spending.headers : await spending.spend?.({ default: 1 })) ?? {};
+  if (spending.refusal) {
+    await response.body?.cancel();
+    throw new AppError(spending.refusal.code, spending.refusal.message, { headers });
+  }
+  for (const [name, value] of Object.entries(headers)) response.headers.append(name, value);
+  return response;
+}
+
 /**
  * GraphQL at POST /graphql (GraphiQL's page at GET /graphql, its files under
  * /graphql/assets): each field is read from its service through the gateway's sidecar on
@@ -99,54 +178,13 @@ function problemCodes(): Plugin<Record<string, never>, ServerContext> {
  */
 export function graphqlRoutes(deps: GraphQLDeps) {
   const limits = deps.limits ?? defaultQueryLimits;
-  const yoga = createYoga<ServerContext>({
-    schema: createSchema<ServerContext>({ typeDefs, resolvers }),
-    graphqlEndpoint: '/graphql',
-    // Cross-origin policy, like every other header policy, is the gateway's, not Yoga's.
-    cors: false,
-    landingPage: false,
-    logging: false,
-    // The gateway serves GraphiQL's page and files itself (graphiql.ts).
-    graphiql: false,
-    maskedErrors: {
-      maskError(error) {
-        const original = isGraphQLError(error) ? error.originalError : error;
-        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
-        deps.logger.error('unhandled error', { error: original });
-        return problemError(
-          'internal',
-          'an unexpected error occurred; quote the request id when reporting it',
-        );
-      },
-    },
-    // The limits first: an operation over one is refused before it spends anything.
-    plugins: [...queryLimitPlugins(limits), spendingPlugin(), problemCodes(), limitRefusals()],
-  });
-
+  const operations = {
+    ...deps,
+    yoga: gatewayYoga(limits, deps.logger),
+    limits,
+    deadlineMs: deps.config.GRAPHQL_DEADLINE_MS ?? defaultGraphqlDeadlineMs,
+  };
   const verify = authenticate(deps.verifier);
-  const deadlineMs = deps.config.GRAPHQL_DEADLINE_MS ?? defaultGraphqlDeadlineMs;
-
-  // Runs the request in Yoga with one deadline for the whole operation; returns its
-  // answer and what it spent of the caller's budgets.
-  async function execute(c: Context, spending: Spending): Promise<Response> {
-    const upstream = createUpstream(
-      { ...deps, config: { ...deps.config, GRAPHQL_DEADLINE_MS: deadlineMs } },
-      {
-        requestId: c.get('requestId'),
-        traceparent: c.get('traceparent'),
-        authorization: c.req.header('authorization'),
-        clientAddress: clientAddress(c, deps.config.TRUSTED_PROXY_HOPS),
-      },
-      AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(deadlineMs)]),
-    );
-    return yoga.fetch(c.req.raw, {
-      requestId: c.get('requestId'),
-      upstream,
-      products: productLoader(upstream),
-      timelines: timelineLoader(upstream, limits.maxTimelines),
-      spending,
-    });
-  }
 
   return new Hono().get(`${graphiqlAssetsPath}/:version/:file`, serveGraphiqlAsset).on(
     ['GET', 'POST'],
@@ -165,21 +203,7 @@ export function graphqlRoutes(deps: GraphQLDeps) {
         spent: false,
         headers: {},
       };
-      const response = await execute(c, spending);
-      if (spending.refusal?.code === 'rate_limited') {
-        await response.body?.cancel();
-        throw spending.refusal;
-      }
-      // A request refused before it ran (unparsable, invalid, over a limit) still costs
-      // one of the default budget, so refusals cannot be sent without end.
-      const headers =
-        (spending.spent ? spending.headers : await spending.spend?.({ default: 1 })) ?? {};
-      if (spending.refusal) {
-        await response.body?.cancel();
-        throw new AppError(spending.refusal.code, spending.refusal.message, { headers });
-      }
-      for (const [name, value] of Object.entries(headers)) response.headers.append(name, value);
-      return response;
+      return answered(await execute(c, operations, spending), spending);
     },
   );
 }
