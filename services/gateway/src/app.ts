@@ -25,6 +25,11 @@ export type GatewayDeps = {
   rateLimits?: { redis: Redis; budgets: RateLimitBudgets; unverified?: RateLimitBudget };
   /** The methods each proxied path has (from the services' documents); unset, any usual one. */
   routeMethods?: RouteMethods;
+  /**
+   * The clock of the OpenAPI document cache and of the warnings while Redis is down;
+   * Date.now unless given (tests drive it by hand).
+   */
+  now?: (() => number) | undefined;
 };
 
 export function createApp(deps: GatewayDeps) {
@@ -40,6 +45,7 @@ export function createApp(deps: GatewayDeps) {
     deps.rateLimits &&
     createRateLimit({
       ...deps.rateLimits,
+      now: deps.now,
       logger: deps.logger,
       registry: app.metricsRegistry,
       trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
@@ -48,6 +54,7 @@ export function createApp(deps: GatewayDeps) {
     deps.rateLimits &&
     tokenChecks({
       ...deps.rateLimits,
+      now: deps.now,
       verifier: deps.verifier,
       logger: deps.logger,
       registry: app.metricsRegistry,

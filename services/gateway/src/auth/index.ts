@@ -35,6 +35,8 @@ export function tokenChecks(options: {
   trustedProxyHops: number;
   /** Failed token checks allowed per client address; 60 a minute unless given. */
   unverified?: RateLimitBudget | undefined;
+  /** The clock of revocations and of the warnings while Redis is down; Date.now unless given. */
+  now?: (() => number) | undefined;
 }): TokenChecks {
   const revoked = revokedTokens(options);
   const verifier = refusingRevoked(options.verifier, revoked);

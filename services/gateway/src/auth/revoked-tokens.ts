@@ -33,7 +33,7 @@ export function revokedTokens(options: {
   redis: Redis;
   logger: Logger;
   registry: Registry;
-  now?: () => number;
+  now?: (() => number) | undefined;
 }): RevokedTokens {
   const { redis, logger } = options;
   const now = options.now ?? Date.now;

@@ -18,6 +18,8 @@ export type OpenApiRoutesDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
   logger: Logger;
   config: { OPENAPI_CACHE_TTL_MS: number; UPSTREAM_TIMEOUT_MS: number };
+  /** The clock of the document cache; Date.now unless given. */
+  now?: (() => number) | undefined;
 };
 
 export const openApiPath = '/openapi.json';
@@ -105,6 +107,7 @@ export function openApiRoutes(deps: OpenApiRoutesDeps) {
     appIds,
     ttlMs: deps.config.OPENAPI_CACHE_TTL_MS,
     timeoutMs: deps.config.UPSTREAM_TIMEOUT_MS,
+    now: deps.now,
   });
   let bundle: string | undefined;
 

@@ -10,7 +10,8 @@ export type ServiceDocumentsOptions = {
   ttlMs: number;
   /** How long one fetch may take. */
   timeoutMs: number;
-  now?: () => number;
+  /** The clock the TTL is measured by; Date.now unless given. */
+  now?: (() => number) | undefined;
 };
 
 export type ServiceDocuments = {

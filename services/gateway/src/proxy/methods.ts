@@ -83,7 +83,8 @@ export function serviceRouteMethods(options: {
   logger: Logger;
   ttlMs: number;
   timeoutMs: number;
-  now?: () => number;
+  /** The clock the TTL and the pause after a failure are measured by; Date.now unless given. */
+  now?: (() => number) | undefined;
 }): RouteMethods {
   const now = options.now ?? Date.now;
   const tables = new Map<string, { table: MethodTable; fetchedAt: number }>();

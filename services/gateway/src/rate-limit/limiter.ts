@@ -2,9 +2,11 @@ import { AppError, type Logger } from '@shop/platform';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { clientAddress } from '../proxy/client-address.ts';
 import { type BudgetName, budgetFor, type RateLimitBudgets } from './budgets.ts';
+import { failOpen } from './fail-open.ts';
+import { policyItem, resetSeconds, stateItem, windowLimiter } from './window.ts';
 
 export type RateLimitOptions = {
   /** The shared store; every replica that uses the same Redis spends the same budgets. */
@@ -16,6 +18,11 @@ export type RateLimitOptions = {
   trustedProxyHops: number;
   /** Prefix of every key in Redis. */
   keyPrefix?: string;
+  /**
+   * The clock of the warnings while the store is down (Date.now unless given); the windows
+   * themselves end by Redis's clock, shared by every replica.
+   */
+  now?: (() => number) | undefined;
 };
 
 /** Points to spend from each budget at once (a GraphQL operation: one per root field). */
@@ -31,12 +38,16 @@ export type RateLimit = ((c: Context) => Promise<Record<string, string>>) & {
   spend: (c: Context, costs: BudgetCosts) => Promise<Record<string, string>>;
 };
 
-// At most one warning per interval while the store is down, however many requests pass.
-const warningIntervalMs = 10_000;
-
 type Outcome =
   | { name: BudgetName; points: number; kind: 'spent' | 'refused'; result: RateLimiterRes }
   | { name: BudgetName; points: number; kind: 'unchecked' };
+
+/** The budgets' limiters, and what to do when their store does not answer. */
+type Store = {
+  limiters: Record<BudgetName, RateLimiterRedis>;
+  unchecked: (error: unknown, labels: { budget: BudgetName }) => void;
+  logger: Logger;
+};
 
 /**
  * Per-client budgets over Redis with rate-limiter-flexible, one fixed window per budget
@@ -51,71 +62,26 @@ type Outcome =
  * await rateLimit.spend(c, { checkout: 2, default: 3 });
  */
 export function createRateLimit(options: RateLimitOptions): RateLimit {
-  const { budgets, logger } = options;
-  const keyPrefix = options.keyPrefix ?? 'gateway:rate-limit';
-  const limiters = Object.fromEntries(
-    Object.entries(budgets).map(([name, budget]) => [
-      name,
-      new RateLimiterRedis({
-        storeClient: options.redis,
-        // Fail at once while disconnected, rather than queue behind a reconnect.
-        rejectIfRedisNotReady: true,
-        points: budget.requests,
-        duration: budget.windowSeconds,
-        keyPrefix: `${keyPrefix}:${name}`,
-      }),
-    ]),
-  ) as Record<BudgetName, RateLimiterRedis>;
-
+  const { budgets } = options;
+  const store: Store = {
+    limiters: Object.fromEntries(
+      Object.entries(budgets).map(([name, budget]) => [name, windowLimiter(options, name, budget)]),
+    ) as Record<BudgetName, RateLimiterRedis>,
+    unchecked: failOpen({
+      ...options,
+      metric: 'gateway_rate_limit_unchecked_total',
+      help: 'Requests let through unchecked because the rate-limit store did not answer',
+      warning: 'rate-limit store unavailable; requests pass unchecked',
+      labelNames: ['budget'],
+    }),
+    logger: options.logger,
+  };
   const refused = new Counter({
     name: 'gateway_rate_limited_total',
     help: 'Requests refused with 429 because their rate-limit budget was spent',
     labelNames: ['budget'] as const,
     registers: [options.registry],
   });
-  const unchecked = new Counter({
-    name: 'gateway_rate_limit_unchecked_total',
-    help: 'Requests let through unchecked because the rate-limit store did not answer',
-    labelNames: ['budget'] as const,
-    registers: [options.registry],
-  });
-  let lastWarning = 0;
-  let uncheckedSinceWarning = 0;
-
-  function storeFailed(name: BudgetName, error: unknown) {
-    unchecked.inc({ budget: name });
-    uncheckedSinceWarning += 1;
-    if (Date.now() - lastWarning < warningIntervalMs) return;
-    logger.warn('rate-limit store unavailable; requests pass unchecked', {
-      budget: name,
-      unchecked: uncheckedSinceWarning,
-      error,
-    });
-    lastWarning = Date.now();
-    uncheckedSinceWarning = 0;
-  }
-
-  async function attempt(name: BudgetName, caller: string, points: number): Promise<Outcome> {
-    try {
-      return { name, points, kind: 'spent', result: await limiters[name].consume(caller, points) };
-    } catch (error) {
-      if (error instanceof RateLimiterRes) return { name, points, kind: 'refused', result: error };
-      storeFailed(name, error);
-      return { name, points, kind: 'unchecked' };
-    }
-  }
-
-  async function giveBack(outcomes: Outcome[], caller: string) {
-    await Promise.all(
-      outcomes.map(async (outcome) => {
-        if (outcome.kind === 'unchecked') return;
-        // Best effort: a failure here leaves the points spent until the window ends.
-        await limiters[outcome.name].reward(caller, outcome.points).catch((error: unknown) => {
-          logger.warn('could not give back rate-limit points', { budget: outcome.name, error });
-        });
-      }),
-    );
-  }
 
   const spend = async (c: Context, costs: BudgetCosts) => {
     const caller = callerOf(c, options.trustedProxyHops);
@@ -123,11 +89,11 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
       ([, points]) => points > 0,
     );
     const outcomes = await Promise.all(
-      wanted.map(([name, points]) => attempt(name, caller, points)),
+      wanted.map(([name, points]) => attempt(store, { name, caller, points })),
     );
     const refusals = outcomes.filter((outcome) => outcome.kind === 'refused');
     if (refusals.length === 0) return headersFor(outcomes, budgets);
-    await giveBack(outcomes, caller);
+    await giveBack(store, outcomes, caller);
     for (const { name } of refusals) refused.inc({ budget: name });
     throw refusal(refusals, budgets);
   };
@@ -135,6 +101,36 @@ export function createRateLimit(options: RateLimitOptions): RateLimit {
   const rateLimit = (c: Context) =>
     spend(c, { [budgetFor(c.req.method, c.req.path, new URL(c.req.url))]: 1 });
   return Object.assign(rateLimit, { spend });
+}
+
+async function attempt(
+  store: Store,
+  { name, caller, points }: { name: BudgetName; caller: string; points: number },
+): Promise<Outcome> {
+  try {
+    return {
+      name,
+      points,
+      kind: 'spent',
+      result: await store.limiters[name].consume(caller, points),
+    };
+  } catch (error) {
+    if (error instanceof RateLimiterRes) return { name, points, kind: 'refused', result: error };
+    store.unchecked(error, { budget: name });
+    return { name, points, kind: 'unchecked' };
+  }
+}
+
+async function giveBack(store: Store, outcomes: Outcome[], caller: string) {
+  await Promise.all(
+    outcomes.map(async (outcome) => {
+      if (outcome.kind === 'unchecked') return;
+      // Best effort: a failure here leaves the points spent until the window ends.
+      await store.limiters[outcome.name].reward(caller, outcome.points).catch((error: unknown) => {
+        store.logger.warn('could not give back rate-limit points', { budget: outcome.name, error });
+      });
+    }),
+  );
 }
 
 /** Whose budget: the user a verified token names, else the client address. */
@@ -146,18 +142,12 @@ function callerOf(c: Context, trustedProxyHops: number): string {
 
 type Measured = { name: BudgetName; remaining: number; reset: number };
 
-// Seconds until the window ends, at least 1, as Retry-After and the `t` parameter say it.
-const resetOf = (result: RateLimiterRes) => Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-
-// draft-ietf-httpapi-ratelimit-headers, as the users service's login throttle writes them;
-// one list item per budget the request touched.
+// One list item per budget the request touched.
 function rateLimitHeaders(measured: Measured[], budgets: RateLimitBudgets) {
   return {
-    'ratelimit-policy': measured
-      .map(({ name }) => `"${name}";q=${budgets[name].requests};w=${budgets[name].windowSeconds}`)
-      .join(', '),
+    'ratelimit-policy': measured.map(({ name }) => policyItem(name, budgets[name])).join(', '),
     ratelimit: measured
-      .map(({ name, remaining, reset }) => `"${name}";r=${remaining};t=${reset}`)
+      .map(({ name, remaining, reset }) => stateItem(name, remaining, reset))
       .join(', '),
   };
 }
@@ -170,7 +160,7 @@ function headersFor(outcomes: Outcome[], budgets: RateLimitBudgets): Record<stri
           {
             name: outcome.name,
             remaining: outcome.result.remainingPoints,
-            reset: resetOf(outcome.result),
+            reset: resetSeconds(outcome.result),
           },
         ],
   );
@@ -183,7 +173,12 @@ function refusal(refusals: Outcome[], budgets: RateLimitBudgets): AppError {
     const spentBefore = outcome.result.consumedPoints - outcome.points;
     const remaining = Math.max(0, budgets[outcome.name].requests - spentBefore);
     return [
-      { name: outcome.name, points: outcome.points, remaining, reset: resetOf(outcome.result) },
+      {
+        name: outcome.name,
+        points: outcome.points,
+        remaining,
+        reset: resetSeconds(outcome.result),
+      },
     ];
   });
   const retryAfter = Math.max(...measured.map(({ reset }) => reset));

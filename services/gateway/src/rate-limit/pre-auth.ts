@@ -2,11 +2,12 @@ import { AppError, type Logger } from '@shop/platform';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
-import { RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitBudget } from '../config.ts';
 import { clientAddress } from '../proxy/client-address.ts';
 import { upstreamFor } from '../proxy/upstreams.ts';
 import { failOpen } from './fail-open.ts';
+import { policyItem, resetSeconds, stateItem, windowLimiter } from './window.ts';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -31,6 +32,8 @@ export type PreAuthLimitOptions = {
   trustedProxyHops: number;
   /** Prefix of every key in Redis. */
   keyPrefix?: string;
+  /** The clock of the warnings while the store is down; Date.now unless given. */
+  now?: (() => number) | undefined;
 };
 
 /**
@@ -56,24 +59,17 @@ function wasRejected(c: Context): boolean {
 /** The budget's store: checks without spending, spends without refusing; both fail open. */
 function addressBudget(options: PreAuthLimitOptions) {
   const { budget } = options;
-  const limiter = new RateLimiterRedis({
-    storeClient: options.redis,
-    rejectIfRedisNotReady: true,
-    points: budget.requests,
-    duration: budget.windowSeconds,
-    keyPrefix: `${options.keyPrefix ?? 'gateway:rate-limit'}:${policyName}`,
-  });
+  const limiter = windowLimiter(options, policyName, budget);
   const unchecked = failOpen({
     ...options,
     metric: 'gateway_unverified_unchecked_total',
     help: 'Token checks not limited per address because the rate-limit store did not answer',
     warning: 'rate-limit store unavailable; token checks pass unlimited',
   });
-  const policy = `"${policyName}";q=${budget.requests};w=${budget.windowSeconds}`;
   const headersOf = (result: RateLimiterRes) => {
-    const reset = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-    const ratelimit = `"${policyName}";r=${result.remainingPoints};t=${reset}`;
-    return { reset, headers: { 'ratelimit-policy': policy, ratelimit } };
+    const reset = resetSeconds(result);
+    const ratelimit = stateItem(policyName, result.remainingPoints, reset);
+    return { reset, headers: { 'ratelimit-policy': policyItem(policyName, budget), ratelimit } };
   };
   return {
     headersOf,
