@@ -5,12 +5,8 @@ export {
 } from './database.ts';
 export { sqlDeadLetterStore } from './dead-letters.ts';
 export { migrateToLatest } from './migrations.ts';
-export {
-  enqueueEvent,
-  type OutboxRelay,
-  type OutboxRelayOptions,
-  startOutboxRelay,
-} from './outbox.ts';
+export { enqueueEvent } from './outbox.ts';
+export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from './outbox-relay.ts';
 export type { PlatformTables } from './platform-tables.ts';
 export { type EventReceipt, handleEventOnce } from './processed-events.ts';
 export { openServiceStorage } from './service-storage.ts';

@@ -1,17 +1,24 @@
-import { databaseBackends, recordingLogger } from '@shop/devkit/testing';
+import { type DatabaseBackend, databaseBackends, recordingLogger } from '@shop/devkit/testing';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ShopEvent } from '../events/cloud-event.ts';
-import {
-  enqueueEvent,
-  type OutboxRelay,
-  type OutboxRelayOptions,
-  startOutboxRelay,
-} from './outbox.ts';
+import { manualClock } from '../testdata/manual-clock.ts';
+import { enqueueEvent } from './outbox.ts';
+import { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from './outbox-relay.ts';
 import { type TestTables, testEvent, useWidgetsDatabase } from './testdata/backends.ts';
 
-/** Our own thin publish interface, recording what reached "the broker". */
-function broker(options: { failFirst?: number; delayMs?: number } = {}) {
+/**
+ * Our own thin publish interface, recording what reached "the broker". A publish takes
+ * `delayMs` of real time, or moves `clock` on by `clockMs` (a slow broker, without waiting).
+ */
+function broker(
+  options: {
+    failFirst?: number;
+    delayMs?: number;
+    clockMs?: number;
+    clock?: ReturnType<typeof manualClock>;
+  } = {},
+) {
   const published: ShopEvent[] = [];
   const attempts: string[] = [];
   let failuresLeft = options.failFirst ?? 0;
@@ -21,6 +28,7 @@ function broker(options: { failFirst?: number; delayMs?: number } = {}) {
     async publish(event: ShopEvent) {
       attempts.push(event.id);
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      if (options.clockMs) options.clock?.advance(options.clockMs);
       if (failuresLeft > 0) {
         failuresLeft--;
         throw new Error('broker unavailable');
@@ -30,7 +38,8 @@ function broker(options: { failFirst?: number; delayMs?: number } = {}) {
   };
 }
 
-describe.each(databaseBackends)('the outbox on %s', (backend) => {
+/** A widgets database on `backend`, and relays over it that each test stops. */
+function useOutbox(backend: DatabaseBackend) {
   const database = useWidgetsDatabase(backend);
   const relays: OutboxRelay[] = [];
   const start = (options: Omit<OutboxRelayOptions<TestTables>, 'db' | 'logger'>) => {
@@ -51,6 +60,16 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
       });
   const outboxRows = () =>
     database().db.selectFrom('outbox').selectAll().orderBy('position').execute();
+  /** Lets one poll interval pass on `clock` and waits until the pass it starts is done. */
+  const pollOnce = async (clock: ReturnType<typeof manualClock>) => {
+    clock.advance(await clock.sleeping());
+    await clock.sleeping();
+  };
+  return { database, start, commit, outboxRows, pollOnce };
+}
+
+describe.each(databaseBackends)('sending from the outbox on %s', (backend) => {
+  const { database, start, commit, outboxRows, pollOnce } = useOutbox(backend);
 
   it('sends a committed event once, with its id, and nothing of a rolled-back one', async () => {
     const kept = testEvent('kept');
@@ -67,10 +86,11 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
     await commit(kept);
 
     const target = broker();
-    const relay = start({ publish: target.publish, pollIntervalMs: 20 });
+    const clock = manualClock();
+    const relay = start({ publish: target.publish, pollIntervalMs: 20, clock });
     await relay.drain();
-    // Further passes find nothing left to send.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A further pass finds nothing left to send.
+    await pollOnce(clock);
     expect(target.published).toEqual([kept]);
     const rows = await outboxRows();
     expect(rows.map((row) => row.event_id)).toEqual([kept.id]);
@@ -80,41 +100,67 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
 
   it('wakes up at once after a commit instead of waiting for the next poll', async () => {
     const target = broker();
-    const relay = start({ publish: target.publish, pollIntervalMs: 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const clock = manualClock();
+    const relay = start({ publish: target.publish, pollIntervalMs: 60_000, clock });
+    const startedAt = clock.now();
+    // The first pass found nothing and waits for the next poll.
+    expect(await clock.sleeping()).toBe(60_000);
     const event = testEvent();
     await commit(event);
     relay.wake();
-    const deadline = Date.now() + 5_000;
-    while (target.published.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await clock.sleeping();
     expect(target.published).toEqual([event]);
+    expect(clock.now()).toBe(startedAt);
   });
 
-  it('keeps retrying a failing publish, same id, and then sends all in order', async () => {
+  it('keeps retrying a failing publish, same id, backing off, then sends all in order', async () => {
     const events = Array.from({ length: 5 }, (_, i) => testEvent(`ordered${i}`));
     for (const event of events) await commit(event);
-    const target = broker({ failFirst: 3 });
+    const target = broker({ failFirst: 4 });
+    const clock = manualClock();
     const relay = start({
       publish: target.publish,
       pollIntervalMs: 20,
       initialBackoffMs: 10,
       maxBackoffMs: 40,
+      clock,
     });
+    const pauses: number[] = [];
+    for (let failure = 0; failure < 4; failure++) {
+      pauses.push(await clock.sleeping());
+      clock.advance(pauses.at(-1) ?? 0);
+    }
     await relay.drain();
 
+    // Doubling from 10 ms, capped at 40, each within the ±20% jitter.
+    [10, 20, 40, 40].forEach((backoff, i) => {
+      expect(pauses[i]).toBeGreaterThanOrEqual(backoff * 0.8);
+      expect(pauses[i]).toBeLessThanOrEqual(backoff * 1.2);
+    });
     const ids = events.map((event) => event.id);
     expect(target.published.map((event) => event.id)).toEqual(ids);
     const [first, ...rest] = ids;
-    expect(target.attempts).toEqual([first, first, first, first, ...rest]);
+    expect(target.attempts).toEqual([first, first, first, first, first, ...rest]);
     const rows = await outboxRows();
     expect(rows.map((row) => [row.attempts, row.last_error])).toEqual([
-      [3, 'broker unavailable'],
+      [4, 'broker unavailable'],
       ...rest.map(() => [0, null]),
     ]);
-    expect(relay.logger.lines.filter((line) => line.level === 'warn')).toHaveLength(3);
+    const levels = relay.logger.lines.map((line) => [line.level, line.msg]);
+    expect(levels.filter(([level]) => level === 'warn')).toHaveLength(4);
+    expect(levels).toContainEqual(['info', 'outbox relay recovered']);
   });
+
+  it('stops between passes and refuses to drain what it will no longer send', async () => {
+    const relay = start({ publish: broker().publish, pollIntervalMs: 20 });
+    await relay.stop();
+    await commit(testEvent());
+    await expect(relay.drain()).rejects.toThrow(/stopped/);
+  });
+});
+
+describe.each(databaseBackends)('leases and retention in the outbox on %s', (backend) => {
+  const { database, start, commit, outboxRows, pollOnce } = useOutbox(backend);
 
   it('shares the rows between relays racing over them, sending each once', async () => {
     const events = Array.from({ length: 120 }, (_, i) => testEvent(`raced${i}`));
@@ -131,17 +177,18 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
     for (const target of targets) expect(target.published.length).toBeGreaterThan(0);
   });
 
-  it('releases what it cannot send within its lease, so slow publishes are never sent twice', async () => {
+  it('releases what it cannot send within half its lease, and sends it next, in order', async () => {
     const events = Array.from({ length: 12 }, (_, i) => testEvent(`slow${i}`));
     await commit(...events);
-    // Each publish takes 120 ms against a 1 s lease: a batch of 12 would outlive it.
-    const targets = [broker({ delayMs: 120 }), broker({ delayMs: 120 })];
-    const racing = targets.map((target) =>
-      start({ publish: target.publish, pollIntervalMs: 20, batchSize: 12, leaseMs: 1_000 }),
-    );
-    await Promise.all(racing.map((relay) => relay.drain()));
-    const sent = targets.flatMap((target) => target.published.map((event) => event.id));
-    expect(sent.sort()).toEqual(events.map((event) => event.id).sort());
+    // Each publish takes 120 ms against a 1 s lease: a batch of 12 would outlive it. Had
+    // the relay kept the rest of the batch, it would find nothing to claim and wait.
+    const clock = manualClock();
+    const target = broker({ clock, clockMs: 120 });
+    start({ publish: target.publish, pollIntervalMs: 20, batchSize: 12, leaseMs: 1_000, clock });
+    await clock.sleeping();
+    const ids = events.map((event) => event.id);
+    expect(target.attempts).toEqual(ids);
+    expect(target.published.map((event) => event.id)).toEqual(ids);
   });
 
   it('leaves a batch another relay holds alone until its lease runs out', async () => {
@@ -152,8 +199,9 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
       .set({ claimed_until: sql<Date>`now() + interval '1 hour'` })
       .execute();
     const target = broker();
-    const relay = start({ publish: target.publish, pollIntervalMs: 20 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const clock = manualClock();
+    const relay = start({ publish: target.publish, pollIntervalMs: 20, clock });
+    await pollOnce(clock);
     expect(target.published).toEqual([]);
 
     // The holder died: its lease ends and this relay takes the row over.
@@ -175,21 +223,13 @@ describe.each(databaseBackends)('the outbox on %s', (backend) => {
       .where('event_id', '=', sent.id)
       .execute();
     const target = broker({ failFirst: 1_000 });
-    start({ publish: target.publish, retentionMs: 3_600_000, initialBackoffMs: 1_000 });
-    const deadline = Date.now() + 5_000;
-    while (target.attempts.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const clock = manualClock();
+    start({ publish: target.publish, retentionMs: 3_600_000, clock });
+    // The first pass purges, then fails to publish and backs off.
+    await clock.sleeping();
     const rows = await outboxRows();
     expect(rows.map((row) => [row.event_id, row.sent_at, row.attempts])).toEqual([
       [unsent.id, null, 1],
     ]);
-  });
-
-  it('stops between passes and refuses to drain what it will no longer send', async () => {
-    const relay = start({ publish: broker().publish, pollIntervalMs: 20 });
-    await relay.stop();
-    await commit(testEvent());
-    await expect(relay.drain()).rejects.toThrow(/stopped/);
   });
 });

@@ -3,7 +3,7 @@ import type { Sidecar } from '../dapr/sidecar.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import { type DatabaseOptions, openServiceDatabase } from './database.ts';
-import { type OutboxRelay, startOutboxRelay } from './outbox.ts';
+import { type OutboxRelay, startOutboxRelay } from './outbox-relay.ts';
 import type { PlatformTables } from './platform-tables.ts';
 
 /**
