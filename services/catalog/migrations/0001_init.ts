@@ -5,6 +5,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // (trusted, so the database owner may create it); PGlite loads it as a module (see
   // src/database.ts).
   await sql`create extension if not exists pg_trgm`.execute(db);
+  await createProducts(db);
+  await createProductSearch(db);
+  await createProductIndexes(db);
+  await createWishlistItems(db);
+}
+
+async function createProducts(db: Kysely<unknown>) {
   await db.schema
     .createTable('products')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -24,6 +31,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     // Deleted products stay, so orders that name them keep their meaning; readers never see them.
     .addColumn('deleted_at', 'timestamptz')
     .execute();
+}
+
+async function createProductSearch(db: Kysely<unknown>) {
   // Two dictionaries per field: English stems ("running" -> run) for matching whole words
   // with stemming, and the unstemmed words ('simple') for prefix matching of the last word
   // typed ("runn" -> running), which the stems would hide. The name weighs A, the description B.
@@ -37,6 +47,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index products_name_trigrams on products using gin (name gin_trgm_ops)`.execute(
     db,
   );
+}
+
+async function createProductIndexes(db: Kysely<unknown>) {
   // A deleted product's SKU may be used again.
   await sql`create unique index products_sku_live on products (sku) where deleted_at is null`.execute(
     db,
@@ -50,7 +63,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index products_category on products (category) where deleted_at is null`.execute(
     db,
   );
+}
 
+async function createWishlistItems(db: Kysely<unknown>) {
   await db.schema
     .createTable('wishlist_items')
     .addColumn('user_id', 'text', (col) => col.notNull())

@@ -30,6 +30,101 @@ type CacheEntry = z.infer<typeof cacheEntry>;
 // means the store is misbehaving, and the entry is then left to its TTL (and logged).
 const invalidationAttempts = 5;
 
+export type ProductCacheOptions = {
+  store: StateStore;
+  storeName: string;
+  ttlSeconds: number;
+  timeoutMs: number;
+  logger: Logger;
+  registry: Registry;
+  /** Milliseconds since the epoch; the wall clock unless a test moves it. */
+  now?: () => number;
+};
+
+type Cache = Required<Omit<ProductCacheOptions, 'registry'>> & {
+  lookups: Counter<'outcome'>;
+  invalidationFailures: Counter;
+};
+
+const keyOf = (id: string) => `product:${id}`;
+
+function write(cache: Cache, key: string, entry: CacheEntry, etag: string | undefined) {
+  return cache.store.saveState(cache.storeName, key, entry, {
+    etag,
+    concurrency: 'first-write',
+    ttlSeconds: cache.ttlSeconds,
+    timeoutMs: cache.timeoutMs,
+  });
+}
+
+async function lookUp(cache: Cache, key: string) {
+  const found = await cache.store.getState(cache.storeName, key, { timeoutMs: cache.timeoutMs });
+  if (!found) return { entry: undefined, etag: undefined };
+  const parsed = cacheEntry.safeParse(found.value);
+  // Something unreadable is a miss, overwritten under its ETag like any other.
+  return { entry: parsed.success ? parsed.data : undefined, etag: found.etag };
+}
+
+async function read(
+  cache: Cache,
+  id: string,
+  load: () => Promise<VersionedProduct | undefined>,
+): Promise<VersionedProduct | undefined> {
+  const key = keyOf(id);
+  let seen: Awaited<ReturnType<typeof lookUp>>;
+  try {
+    seen = await lookUp(cache, key);
+  } catch (error) {
+    cache.lookups.inc({ outcome: 'error' });
+    cache.logger.warn('product cache unavailable; reading the database', { productId: id, error });
+    return load();
+  }
+  if (seen.entry?.kind === 'product') {
+    cache.lookups.inc({ outcome: 'hit' });
+    return { product: seen.entry.product, version: seen.entry.version };
+  }
+  cache.lookups.inc({ outcome: 'miss' });
+  const startedAt = cache.now();
+  const loaded = await load();
+  // Absence is not cached: a deleted product leaves its marker, and an unknown id
+  // should not fill the store.
+  if (!loaded) return undefined;
+  const tooSlow = cache.now() - startedAt > (cache.ttlSeconds * 1_000) / 2;
+  const olderThanMarker = seen.entry?.kind === 'invalidated' && loaded.version < seen.entry.version;
+  if (tooSlow || olderThanMarker) return loaded;
+  const entry: CacheEntry = { kind: 'product', version: loaded.version, product: loaded.product };
+  // A refusal means a change (or another reader) got there first; either way the
+  // entry there is not older than ours, so there is nothing to do.
+  await write(cache, key, entry, seen.etag).catch(() => undefined);
+  return loaded;
+}
+
+async function invalidate(cache: Cache, id: string, version: number): Promise<void> {
+  const key = keyOf(id);
+  try {
+    for (let attempt = 1; attempt <= invalidationAttempts; attempt++) {
+      const seen = await lookUp(cache, key);
+      const marker: CacheEntry = {
+        kind: 'invalidated',
+        version: Math.max(version, seen.entry?.version ?? 0),
+      };
+      // A first-write create that finds the key taken throws (Dapr's 500), like a
+      // refused ETag answers 'conflict': look again and retry. An unreachable store
+      // throws from lookUp above, which ends the attempts.
+      const outcome = await write(cache, key, marker, seen.etag).catch(() => 'conflict' as const);
+      if (outcome === 'saved') return;
+    }
+    throw new Error(`still contended after ${invalidationAttempts} attempts`);
+  } catch (error) {
+    cache.invalidationFailures.inc();
+    cache.logger.warn('product cache invalidation failed; the entry expires with its TTL', {
+      productId: id,
+      version,
+      error,
+    });
+  }
+}
+
 /**
  * Single-product reads through a Dapr state store, never stale after a change returned.
  *
@@ -48,106 +143,25 @@ const invalidationAttempts = 5;
  * go to the database. An invalidation that fails is logged and counted; its entry expires
  * after `ttlSeconds` at most.
  */
-export function createProductCache(options: {
-  store: StateStore;
-  storeName: string;
-  ttlSeconds: number;
-  timeoutMs: number;
-  logger: Logger;
-  registry: Registry;
-  /** Defaults to the clock; a test may move time. */
-  now?: () => number;
-}): ProductCache {
-  const { store, storeName, ttlSeconds, timeoutMs, logger } = options;
-  const now = options.now ?? Date.now;
-  const lookups = new Counter({
-    name: 'catalog_product_cache_lookups_total',
-    help: 'Single-product reads by cache outcome: hit, miss, or error (store unavailable; read from the database)',
-    labelNames: ['outcome'] as const,
-    registers: [options.registry],
-  });
-  const invalidationFailures = new Counter({
-    name: 'catalog_product_cache_invalidation_failures_total',
-    help: 'Changes whose cached product could not be invalidated (it expires with its TTL)',
-    registers: [options.registry],
-  });
-  const keyOf = (id: string) => `product:${id}`;
-  const write = (key: string, entry: CacheEntry, etag: string | undefined) =>
-    store.saveState(storeName, key, entry, {
-      etag,
-      concurrency: 'first-write',
-      ttlSeconds,
-      timeoutMs,
-    });
-
-  const lookUp = async (key: string) => {
-    const found = await store.getState(storeName, key, { timeoutMs });
-    if (!found) return { entry: undefined, etag: undefined };
-    const parsed = cacheEntry.safeParse(found.value);
-    // Something unreadable is a miss, overwritten under its ETag like any other.
-    return { entry: parsed.success ? parsed.data : undefined, etag: found.etag };
+export function createProductCache(options: ProductCacheOptions): ProductCache {
+  const { registry, ...settings } = options;
+  const cache: Cache = {
+    ...settings,
+    now: options.now ?? Date.now,
+    lookups: new Counter({
+      name: 'catalog_product_cache_lookups_total',
+      help: 'Single-product reads by cache outcome: hit, miss, or error (store unavailable; read from the database)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    invalidationFailures: new Counter({
+      name: 'catalog_product_cache_invalidation_failures_total',
+      help: 'Changes whose cached product could not be invalidated (it expires with its TTL)',
+      registers: [registry],
+    }),
   };
-
   return {
-    async read(id, load) {
-      const key = keyOf(id);
-      let seen: Awaited<ReturnType<typeof lookUp>>;
-      try {
-        seen = await lookUp(key);
-      } catch (error) {
-        lookups.inc({ outcome: 'error' });
-        logger.warn('product cache unavailable; reading the database', { productId: id, error });
-        return load();
-      }
-      if (seen.entry?.kind === 'product') {
-        lookups.inc({ outcome: 'hit' });
-        return { product: seen.entry.product, version: seen.entry.version };
-      }
-      lookups.inc({ outcome: 'miss' });
-      const startedAt = now();
-      const loaded = await load();
-      // Absence is not cached: a deleted product leaves its marker, and an unknown id
-      // should not fill the store.
-      if (!loaded) return undefined;
-      const tooSlow = now() - startedAt > (ttlSeconds * 1_000) / 2;
-      const olderThanMarker =
-        seen.entry?.kind === 'invalidated' && loaded.version < seen.entry.version;
-      if (tooSlow || olderThanMarker) return loaded;
-      const entry: CacheEntry = {
-        kind: 'product',
-        version: loaded.version,
-        product: loaded.product,
-      };
-      // A refusal means a change (or another reader) got there first; either way the
-      // entry there is not older than ours, so there is nothing to do.
-      await write(key, entry, seen.etag).catch(() => undefined);
-      return loaded;
-    },
-
-    async invalidate(id, version) {
-      const key = keyOf(id);
-      try {
-        for (let attempt = 1; attempt <= invalidationAttempts; attempt++) {
-          const seen = await lookUp(key);
-          const marker: CacheEntry = {
-            kind: 'invalidated',
-            version: Math.max(version, seen.entry?.version ?? 0),
-          };
-          // A first-write create that finds the key taken throws (Dapr's 500), like a
-          // refused ETag answers 'conflict': look again and retry. An unreachable store
-          // throws from lookUp above, which ends the attempts.
-          const outcome = await write(key, marker, seen.etag).catch(() => 'conflict' as const);
-          if (outcome === 'saved') return;
-        }
-        throw new Error(`still contended after ${invalidationAttempts} attempts`);
-      } catch (error) {
-        invalidationFailures.inc();
-        logger.warn('product cache invalidation failed; the entry expires with its TTL', {
-          productId: id,
-          version,
-          error,
-        });
-      }
-    },
+    read: (id, load) => read(cache, id, load),
+    invalidate: (id, version) => invalidate(cache, id, version),
   };
 }

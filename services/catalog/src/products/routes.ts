@@ -60,8 +60,9 @@ const getRoute = createRoute({
   },
 });
 
-export function productsRoutes(deps: ProductsDeps & { verifier: Pick<TokenVerifier, 'verify'> }) {
-  const adminOnly = [authenticate(deps.verifier), requireRole('admin')] as const;
+/** The admin's routes: declared per app, since their middleware checks its verifier's tokens. */
+function adminRoutes(verifier: Pick<TokenVerifier, 'verify'>) {
+  const adminOnly = [authenticate(verifier), requireRole('admin')] as const;
   const adminProblems = problemResponses(400, 401, 403, 404, 412, 413, 422);
 
   const createProductRoute = createRoute({
@@ -107,7 +108,11 @@ export function productsRoutes(deps: ProductsDeps & { verifier: Pick<TokenVerifi
       ...problemResponses(400, 401, 403, 404),
     },
   });
+  return { createProductRoute, patchRoute, deleteRoute };
+}
 
+export function productsRoutes(deps: ProductsDeps & { verifier: Pick<TokenVerifier, 'verify'> }) {
+  const { createProductRoute, patchRoute, deleteRoute } = adminRoutes(deps.verifier);
   return createRouter()
     .openapi(listRoute, async (c) => c.json(await listProducts(deps, c.req.valid('query')), 200))
     .openapi(getRoute, async (c) => {

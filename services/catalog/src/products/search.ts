@@ -46,21 +46,26 @@ function allowsTypos(q: string): boolean {
   return !/["]|(?:^|\s)-/.test(q);
 }
 
+/** How each sort orders rows: its columns (then id, for a total order) and direction. */
+const sortKeys: Record<ProductSort, { columns: string[]; direction: 'asc' | 'desc' }> = {
+  relevance: { columns: ['text_rank', 'name_similarity'], direction: 'desc' },
+  newest: { columns: ['created_at'], direction: 'desc' },
+  price: { columns: ['price'], direction: 'asc' },
+  '-price': { columns: ['price'], direction: 'desc' },
+};
+
 /**
- * One page of live products: filtered, optionally matched against `q`, in the sort's order,
- * after `after`. Keyset pagination (never OFFSET): the position is the last row's sort key
- * plus its id, so products added between pages cause no duplicate and no gap.
+ * Live products that pass the filters and match `query` (or, `typoTolerant`, are named
+ * much like `q`), with their rank and name similarity for sorting.
  */
-export async function searchProducts(db: Db, search: ProductSearch): Promise<RankedProduct[]> {
+function matchingProducts(
+  db: Db,
+  search: ProductSearch,
+  query: RawBuilder<unknown> | undefined,
+  typoTolerant: boolean,
+) {
   const { q } = search;
-  const query = q === undefined ? undefined : textQuery(q);
-  // Typo tolerance is a fallback, for plain words that match no product as typed: scoring
-  // every name's similarity on every search costs six times the search itself (measured
-  // over 10,000 products). Deciding by whether any product matches, not by this page, keeps
-  // every page of one query in one mode.
-  const typoTolerant =
-    q !== undefined && query !== undefined && allowsTypos(q) && !(await anyTextMatch(db, query));
-  const matches = db
+  return db
     .selectFrom('products')
     .select(productColumns)
     .select([
@@ -87,36 +92,42 @@ export async function searchProducts(db: Db, search: ProductSearch): Promise<Ran
     .$if(search.maxPrice !== undefined, (qb) => qb.where('price', '<=', search.maxPrice ?? 0))
     .$if(search.inStock === true, (qb) => qb.where('available', '>', 0))
     .$if(search.inStock === false, (qb) => qb.where('available', '=', 0));
+}
 
+/** The page of `matches` in the sort's order, after `search.after` (keyset, never OFFSET). */
+function pageOf(db: Db, matches: ReturnType<typeof matchingProducts>, search: ProductSearch) {
+  const { columns, direction } = sortKeys[search.sort];
+  const ordered = [...columns, 'id'];
   let page = db.selectFrom(matches.as('matches')).selectAll();
+  for (const column of ordered) page = page.orderBy(sql.ref(column), direction);
   const { after } = search;
-  const keyset = (columns: string[], direction: 'asc' | 'desc') => {
-    const ordered = [...columns, 'id'];
-    for (const column of ordered) page = page.orderBy(sql.ref(column), direction);
-    if (after) {
-      const values = [...after.keys, after.id];
-      const row = (items: Array<Expression<unknown>>) => sql`(${sql.join(items)})`;
-      const operator = direction === 'asc' ? sql`>` : sql`<`;
-      page = page.where(
-        sql<SqlBool>`${row(ordered.map((c) => sql.ref(c)))} ${operator} ${row(values.map((v) => sql.val(v)))}`,
-      );
-    }
-  };
-  switch (search.sort) {
-    case 'relevance':
-      keyset(['text_rank', 'name_similarity'], 'desc');
-      break;
-    case 'newest':
-      keyset(['created_at'], 'desc');
-      break;
-    case 'price':
-      keyset(['price'], 'asc');
-      break;
-    case '-price':
-      keyset(['price'], 'desc');
-      break;
+  if (after) {
+    const values = [...after.keys, after.id];
+    const row = (items: Array<Expression<unknown>>) => sql`(${sql.join(items)})`;
+    const operator = direction === 'asc' ? sql`>` : sql`<`;
+    page = page.where(
+      sql<SqlBool>`${row(ordered.map((c) => sql.ref(c)))} ${operator} ${row(values.map((v) => sql.val(v)))}`,
+    );
   }
-  const rows = await page.limit(search.limit).execute();
+  return page.limit(search.limit);
+}
+
+/**
+ * One page of live products: filtered, optionally matched against `q`, in the sort's order,
+ * after `after`. Keyset pagination (never OFFSET): the position is the last row's sort key
+ * plus its id, so products added between pages cause no duplicate and no gap.
+ */
+export async function searchProducts(db: Db, search: ProductSearch): Promise<RankedProduct[]> {
+  const { q } = search;
+  const query = q === undefined ? undefined : textQuery(q);
+  // Typo tolerance is a fallback, for plain words that match no product as typed: scoring
+  // every name's similarity on every search costs six times the search itself (measured
+  // over 10,000 products). Deciding by whether any product matches, not by this page, keeps
+  // every page of one query in one mode.
+  const typoTolerant =
+    q !== undefined && query !== undefined && allowsTypos(q) && !(await anyTextMatch(db, query));
+  const matches = matchingProducts(db, search, query, typoTolerant);
+  const rows = await pageOf(db, matches, search).execute();
   return rows.map((row) => ({
     ...toProduct(row),
     textRank: Number(row.text_rank),
