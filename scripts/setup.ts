@@ -1,6 +1,8 @@
 // Everything a fresh machine needs before the shop can run or be tested: the right Node,
 // daprd, helm and stripe-mock of their pinned versions (built once and cached, before any
 // test runs so no test competes with a compiler), and the Debian packages.
+
+import { resolveHelm } from '@shop/devkit/cluster';
 import {
   ensureDebianProgram,
   findRepoRoot,
@@ -14,7 +16,6 @@ import {
   resolveTilt,
   resolveVegeta,
 } from '@shop/devkit/supervisor';
-import { resolveHelm } from './helm.ts';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 24 || (major === 24 && minor < 7)) {

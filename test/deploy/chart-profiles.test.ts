@@ -1,10 +1,10 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { streamNameOf } from '@shop/devkit/brokers';
 import { brokerProfiles, shopTopics, stateStoreProfiles } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { streamNameOf } from '../../packages/devkit/src/supervisor/brokers/nats.ts';
 import {
   chartDir,
   helm,

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveHelm } from '@shop/devkit/cluster';
 import {
   type CommandResult,
   findRepoRoot,
@@ -16,7 +17,6 @@ import {
 } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { resolveHelm } from '../../scripts/helm.ts';
 
 type K8sObject = {
   apiVersion: string;

@@ -9,6 +9,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
+  buildServiceImages,
+  type ImagesResult,
+  imageServices,
+  sourcesHash,
+  sourcesHashLabel,
+} from '@shop/devkit/images';
+import {
   ensureBuildah,
   findExecutables,
   findRepoRoot,
@@ -25,13 +32,6 @@ import {
 import { startTestMongo, type TestMongo } from '@shop/devkit/testing';
 import { generateSigningKeySet, signingKeysSecretName } from '@shop/platform/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildServiceImages,
-  type ImagesResult,
-  imageServices,
-  sourcesHash,
-  sourcesHashLabel,
-} from '../../scripts/images.ts';
 
 const root = findRepoRoot();
 const services = imageServices(root);

@@ -18,6 +18,7 @@ import {
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { resolveHelm } from '@shop/devkit/cluster';
 import {
   type CommandResult,
   ensureDebianProgram,
@@ -35,7 +36,6 @@ import {
 } from '@shop/devkit/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { resolveHelm } from '../../scripts/helm.ts';
 
 type K8sObject = {
   apiVersion: string;

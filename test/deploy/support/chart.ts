@@ -3,10 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveHelm } from '@shop/devkit/cluster';
 import { findRepoRoot } from '@shop/devkit/supervisor';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { resolveHelm } from '../../../scripts/helm.ts';
 
 export const repoRoot = findRepoRoot(import.meta.dirname);
 export const chartDir = join(repoRoot, 'charts/shop');

@@ -2,8 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventCatalog } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
-import { findRepoRoot, loadManifest } from '../manifest.ts';
-import { brokerFromEnv, profileResourcesPaths, stateStoreFromEnv } from '../shop.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { loadManifest } from '../shop/manifest.ts';
+import { brokerFromEnv, profileResourcesPaths, stateStoreFromEnv } from '../shop/shop.ts';
 import { brokerProfiles, shopTopics } from './index.ts';
 
 const repoRoot = findRepoRoot(import.meta.dirname);

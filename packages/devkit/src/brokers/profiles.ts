@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventCatalog } from '@shop/platform';
 import { parseAllDocuments } from 'yaml';
-import type { ProcessGroup } from '../processes.ts';
-import { pingRedis, type RedisHandle } from '../redis.ts';
-import { prepareKafka, startKafka } from './kafka.ts';
-import { prepareNats, startNats } from './nats.ts';
-import { prepareRabbitMQ, startRabbitMQ } from './rabbitmq.ts';
+import { pingRedis, type RedisHandle } from '../infra/redis.ts';
+import type { ProcessGroup } from '../process/processes.ts';
+import { prepareKafka, startKafka } from './kafka/kafka.ts';
+import { prepareNats, startNats } from './nats/nats.ts';
+import { prepareRabbitMQ, startRabbitMQ } from './rabbitmq/rabbitmq.ts';
 
 /**
  * The pub/sub brokers the shop runs on, one folder of component YAML each

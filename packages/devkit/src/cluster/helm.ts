@@ -1,9 +1,6 @@
 // Finds or builds the pinned helm, the same way the supervisor does daprd: these machines
-// have no helm and no internet, only the Go module proxy. Run directly it is helm itself:
-//   node scripts/helm.ts lint charts/shop
-//   node scripts/helm.ts install shop charts/shop
-import { spawnSync } from 'node:child_process';
-import { findRepoRoot, type GoTool, resolveGoTool } from '@shop/devkit/supervisor';
+// have no helm and no internet, only the Go module proxy. scripts/helm.ts runs it as helm.
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
 const helmModule = 'helm.sh/helm/v4';
 const versionPackage = `${helmModule}/internal/version`;
@@ -27,9 +24,3 @@ export const helmTool: GoTool = {
 
 /** A helm of the pinned version, built and cached on first use. */
 export const resolveHelm = (repoRoot: string) => resolveGoTool(repoRoot, helmTool);
-
-if (import.meta.main) {
-  const helm = resolveHelm(findRepoRoot(import.meta.dirname));
-  const result = spawnSync(helm, process.argv.slice(2), { stdio: 'inherit' });
-  process.exit(result.status ?? 1);
-}

@@ -13,12 +13,12 @@ import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { type CommandResult, runCommand } from './commands.ts';
-import { type GoTool, resolveGoTool } from './go-tool.ts';
-import { findRepoRoot } from './manifest.ts';
-import { freePorts } from './ports.ts';
-import { ProcessGroup } from './processes.ts';
-import { findExecutables } from './system.ts';
+import { type CommandResult, runCommand } from '../process/commands.ts';
+import { freePorts } from '../process/ports.ts';
+import { ProcessGroup } from '../process/processes.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { findExecutables } from '../process/system.ts';
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
 const kubernetesModule = 'k8s.io/kubernetes';
 

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { type GoTool, resolveGoTool } from './go-tool.ts';
+import { ProcessGroup } from '../process/processes.ts';
+import { findExecutables } from '../process/system.ts';
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 import { kubeApiserverTool, type TestCluster } from './kube.ts';
-import { ProcessGroup } from './processes.ts';
-import { findExecutables } from './system.ts';
 
 // What the test cluster of kube.ts lacks for workloads to progress: the controllers that
 // turn Deployments and Jobs into pods, the scheduler that puts pods on a node, and kwok,

@@ -3,8 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync 
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram } from './commands.ts';
-import { ensureDebianProgram } from './system.ts';
+import { runProgram } from '../process/commands.ts';
+import { ensureDebianProgram } from '../process/system.ts';
 
 // Container images built without a Docker engine: Debian's buildah, chroot isolation (no
 // user namespaces or cgroup delegation needed), its own storage under

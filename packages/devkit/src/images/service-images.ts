@@ -1,26 +1,23 @@
-// Builds every service's runtime image from the repository's Dockerfile with buildah, no
-// Docker engine needed:
-//   npm run images                 every service
-//   npm run images -- users orders only these
-// Images are tagged <image.registry of the chart>/<service>:dev. Each carries a label with a
-// hash of its inputs (the Dockerfile, .dockerignore, the files it copies, the base image), so
-// an image that is already current is kept rather than rebuilt.
+// The runtime image of every service, built from the repository's Dockerfile with buildah
+// (no Docker engine). Each image carries a label with a hash of its inputs (the Dockerfile,
+// .dockerignore, the files it copies, the base image), so an image that is already current
+// is kept rather than rebuilt.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
+import { parse } from 'yaml';
+import { runProgram } from '../process/commands.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
 import {
   type BaseImage,
   ensureBaseImage,
   ensureBuildah,
   externalBaseImages,
-  findRepoRoot,
   imageSize,
   inspectImage,
   type Log,
-  runProgram,
-} from '@shop/devkit/supervisor';
-import { parse } from 'yaml';
+} from './base-image.ts';
 
 // The package's types declare an ES default export; at run time the CommonJS module is the factory.
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
@@ -187,27 +184,4 @@ export async function buildServiceImages(
     });
   }
   return { base, images };
-}
-
-if (import.meta.main) {
-  const started = Date.now();
-  const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
-  const verbose = !process.argv.includes('--quiet');
-  const { base, images } = await buildServiceImages({
-    ...(requested.length > 0 ? { services: requested } : {}),
-    verbose,
-  });
-  console.log('');
-  for (const image of images) {
-    const how = image.built ? `built in ${image.seconds.toFixed(0)} s` : 'already current';
-    console.log(
-      `${image.name.padEnd(24)} ${image.id.slice(0, 12)}  ${image.size.padStart(7)}  ${how}`,
-    );
-  }
-  if (base.standIn) {
-    console.log(
-      `\nBuilt on a LOCAL STAND-IN base (label shop.stand-in=true): for checks on this machine only; never push these images.`,
-    );
-  }
-  console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

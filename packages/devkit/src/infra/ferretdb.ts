@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { type GoTool, resolveGoTool } from './go-tool.ts';
-import { freePorts } from './ports.ts';
-import { portAnswers, probeWhileAlive } from './probes.ts';
-import type { ProcessGroup } from './processes.ts';
+import { freePorts } from '../process/ports.ts';
+import { portAnswers, probeWhileAlive } from '../process/probes.ts';
+import type { ProcessGroup } from '../process/processes.ts';
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
 const ferretdbModule = 'github.com/FerretDB/FerretDB';
 

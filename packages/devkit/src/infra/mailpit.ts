@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type GoTool, resolveGoTool } from './go-tool.ts';
-import type { ProcessGroup } from './processes.ts';
+import type { ProcessGroup } from '../process/processes.ts';
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
 const mailpitModule = 'github.com/axllent/mailpit';
 

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { freePorts } from './ports.ts';
-import type { ProcessGroup } from './processes.ts';
-import { ensureDebianProgram, findExecutables } from './system.ts';
+import { freePorts } from '../process/ports.ts';
+import type { ProcessGroup } from '../process/processes.ts';
+import { ensureDebianProgram, findExecutables } from '../process/system.ts';
 
 export type PostgresHandle = {
   port: number;

@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../process/ports.ts';
 import { startScratchServer } from '../testing/scratch-server.ts';
-import { freePorts } from './ports.ts';
 import { pingRedis, startRedis } from './redis.ts';
 import { ensureRedisPassword } from './secrets.ts';
 

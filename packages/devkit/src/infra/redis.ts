@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { ProcessGroup } from './processes.ts';
-import { ensureDebianProgram } from './system.ts';
+import type { ProcessGroup } from '../process/processes.ts';
+import { ensureDebianProgram } from '../process/system.ts';
 
 export type RedisHandle = {
   host: string;

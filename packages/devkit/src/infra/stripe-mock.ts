@@ -1,7 +1,7 @@
-import { type GoTool, resolveGoTool } from './go-tool.ts';
-import { findRepoRoot } from './manifest.ts';
-import { freePorts } from './ports.ts';
-import { ProcessGroup } from './processes.ts';
+import { freePorts } from '../process/ports.ts';
+import { ProcessGroup } from '../process/processes.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
 const stripeMockModule = 'github.com/stripe/stripe-mock';
 

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { findRepoRoot, loadManifest } from './manifest.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { loadManifest } from './manifest.ts';
 
 const repoRoot = findRepoRoot();
 const manifest = loadManifest(repoRoot);

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -37,17 +37,6 @@ export type Manifest = {
   configFile: string;
   apps: ManifestApp[];
 };
-
-/** The folder holding dapr.yaml, found upwards from this file. */
-export function findRepoRoot(from = import.meta.dirname): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'dapr.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`dapr.yaml not found above ${from}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /** Reads the Dapr Multi-App Run file: the one list of apps both the CLI and the supervisor run. */
 export function loadManifest(repoRoot: string): Manifest {

@@ -7,16 +7,17 @@ import {
   isBrokerProfile,
   shopTopics,
   startBroker,
-} from './brokers/index.ts';
-import { resolveDaprd } from './daprd.ts';
-import { type FerretDBHandle, resolveFerretDB, startFerretDB } from './ferretdb.ts';
-import { type MailpitHandle, mailpitProcessName, startMailpit } from './mailpit.ts';
-import { findRepoRoot, loadManifest, type ManifestApp } from './manifest.ts';
-import { claimPort, freePorts } from './ports.ts';
-import { type PostgresHandle, startPostgres } from './postgres.ts';
-import { type ExitInfo, type OutputSink, ProcessGroup } from './processes.ts';
-import { type RedisHandle, startRedis } from './redis.ts';
-import { ensureLocalSecrets, ensureRedisPassword, randomSecret } from './secrets.ts';
+} from '../brokers/profiles.ts';
+import { type FerretDBHandle, resolveFerretDB, startFerretDB } from '../infra/ferretdb.ts';
+import { type MailpitHandle, mailpitProcessName, startMailpit } from '../infra/mailpit.ts';
+import { type PostgresHandle, startPostgres } from '../infra/postgres.ts';
+import { type RedisHandle, startRedis } from '../infra/redis.ts';
+import { ensureLocalSecrets, ensureRedisPassword, randomSecret } from '../infra/secrets.ts';
+import { claimPort, freePorts } from '../process/ports.ts';
+import { type ExitInfo, type OutputSink, ProcessGroup } from '../process/processes.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { resolveDaprd } from '../toolchain/daprd.ts';
+import { loadManifest, type ManifestApp } from './manifest.ts';
 import { copyWithOpenTopics } from './topic-scopes.ts';
 
 export type ShopOptions = {

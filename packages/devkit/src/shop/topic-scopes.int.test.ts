@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerProfiles } from '../brokers/index.ts';
+import { freePorts } from '../process/ports.ts';
 import { eventually, startTestShop, type TestShop } from '../testing/shop.ts';
-import { brokerProfiles } from './brokers/index.ts';
-import { freePorts } from './ports.ts';
 
 const apps = ['payments', 'orders', 'catalog'] as const;
 let shop: TestShop;

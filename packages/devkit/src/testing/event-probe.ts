@@ -9,7 +9,7 @@ import {
   type EventType,
   type ShopEvent,
 } from '@shop/platform';
-import { freePorts } from '../supervisor/ports.ts';
+import { freePorts } from '../process/ports.ts';
 import { silentLogger } from './database.ts';
 import type { TestShop } from './shop.ts';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { acceptsConnections, resolveFerretDB, startFerretDB } from '../supervisor/ferretdb.ts';
-import { findRepoRoot } from '../supervisor/manifest.ts';
+import { acceptsConnections, resolveFerretDB, startFerretDB } from '../infra/ferretdb.ts';
+import { findRepoRoot } from '../process/repo-root.ts';
 import { startScratchServer } from './scratch-server.ts';
 
 export type TestMongo = {

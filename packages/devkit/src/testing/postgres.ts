@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPostgres as startPostgresIn } from '../supervisor/postgres.ts';
+import { startPostgres as startPostgresIn } from '../infra/postgres.ts';
 import { startScratchServer } from './scratch-server.ts';
 
 export type TestPostgres = {

@@ -1,5 +1,5 @@
-import { freePorts } from '../supervisor/ports.ts';
-import { pingRedis, startRedis } from '../supervisor/redis.ts';
+import { pingRedis, startRedis } from '../infra/redis.ts';
+import { freePorts } from '../process/ports.ts';
 import { startScratchServer } from './scratch-server.ts';
 
 export type TestRedis = {

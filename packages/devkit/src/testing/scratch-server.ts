@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessGroup } from '../supervisor/processes.ts';
+import { ProcessGroup } from '../process/processes.ts';
 
 export type ScratchServer<T> = {
   /** What `start` returned. */

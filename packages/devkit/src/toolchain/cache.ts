@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutables } from '../supervisor/system.ts';
+import { findExecutables } from '../process/system.ts';
 
 /** `~/.cache/shop/<parts>` (or under XDG_CACHE_HOME): where pinned tools are kept, by version. */
 export function shopCachePath(...parts: string[]): string {

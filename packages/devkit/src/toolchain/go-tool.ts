@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { atLowPriority, buildIntoCache, shopCachePath } from '../toolchain/cache.ts';
-import { findExecutables } from './system.ts';
+import { findExecutables } from '../process/system.ts';
+import { atLowPriority, buildIntoCache, shopCachePath } from './cache.ts';
 
 /**
  * A program these machines cannot download but can build: its Go module is pinned by a

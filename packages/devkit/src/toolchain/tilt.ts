@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildIntoCache, shopCachePath } from '../toolchain/cache.ts';
-import { findExecutables } from './system.ts';
+import { findExecutables } from '../process/system.ts';
+import { buildIntoCache, shopCachePath } from './cache.ts';
 
 // No registry these machines reach serves Tilt (the Go module proxy refuses its modules),
 // so it is built from a source archive kept beside the repository, checked against the

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRepoRoot } from '../manifest.ts';
-import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../probes.ts';
-import { ProcessGroup } from '../processes.ts';
-import type { BrokerHandle } from './index.ts';
+import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
+import { ProcessGroup } from '../../process/processes.ts';
+import { findRepoRoot } from '../../process/repo-root.ts';
+import type { BrokerHandle } from '../profiles.ts';
 import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from './kafka.ts';
 
 // The kafka profile's broker alone, in a ProcessGroup of its own: its topics exist with a

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin } from '@platformatic/kafka';
+import { freePorts } from '../../process/ports.ts';
+import { ensureDebianProgram } from '../../process/system.ts';
 import { buildIntoCache, shopCachePath } from '../../toolchain/cache.ts';
-import { freePorts } from '../ports.ts';
-import { ensureDebianProgram } from '../system.ts';
-import type { BrokerHandle, BrokerStartOptions } from './index.ts';
+import type { BrokerHandle, BrokerStartOptions } from '../profiles.ts';
 
 /** The group's process name of the broker. */
 export const kafkaProcessName = 'kafka';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRepoRoot } from '../manifest.ts';
-import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../probes.ts';
-import { ProcessGroup } from '../processes.ts';
-import type { BrokerHandle } from './index.ts';
+import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
+import { ProcessGroup } from '../../process/processes.ts';
+import { findRepoRoot } from '../../process/repo-root.ts';
+import type { BrokerHandle } from '../profiles.ts';
 import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 
 // The nats profile's broker alone, in a ProcessGroup of its own: its streams exist before

@@ -12,9 +12,9 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { type GoTool, resolveGoTool } from '../go-tool.ts';
-import { freePorts } from '../ports.ts';
-import type { BrokerHandle, BrokerStartOptions } from './index.ts';
+import { freePorts } from '../../process/ports.ts';
+import { type GoTool, resolveGoTool } from '../../toolchain/go-tool.ts';
+import type { BrokerHandle, BrokerStartOptions } from '../profiles.ts';
 
 const natsServerModule = 'github.com/nats-io/nats-server/v2';
 

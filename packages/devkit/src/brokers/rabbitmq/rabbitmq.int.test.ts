@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRepoRoot } from '../manifest.ts';
-import { isRunning, portAnswers } from '../probes.ts';
-import { ProcessGroup } from '../processes.ts';
-import { shopTopics } from './index.ts';
+import { isRunning, portAnswers } from '../../process/probes.ts';
+import { ProcessGroup } from '../../process/processes.ts';
+import { findRepoRoot } from '../../process/repo-root.ts';
+import { shopTopics } from '../profiles.ts';
 import { type RabbitMQHandle, startRabbitMQ, withAmqpConnection } from './rabbitmq.ts';
 
 // notifications' queue for user.registered, declared by the broker at boot from

@@ -11,11 +11,11 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { parse, parseAllDocuments } from 'yaml';
-import { freePorts } from '../ports.ts';
-import { isRunning, probeWhileAlive } from '../probes.ts';
-import type { ChildSpec, ProcessGroup } from '../processes.ts';
-import { ensureDebianProgram, findExecutables } from '../system.ts';
-import type { BrokerHandle, BrokerStartOptions } from './index.ts';
+import { freePorts } from '../../process/ports.ts';
+import { isRunning, probeWhileAlive } from '../../process/probes.ts';
+import type { ChildSpec, ProcessGroup } from '../../process/processes.ts';
+import { ensureDebianProgram, findExecutables } from '../../process/system.ts';
+import type { BrokerHandle, BrokerStartOptions } from '../profiles.ts';
 
 // Debian's rabbitmq-server: /usr/sbin holds wrappers that switch to the `rabbitmq` account
 // and its /var/lib/rabbitmq; the scripts they call live here and run as whoever starts them.

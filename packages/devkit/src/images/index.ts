@@ -1,0 +1,27 @@
+export {
+  type BaseImage,
+  debianMirror,
+  ensureBaseImage,
+  ensureBuildah,
+  externalBaseImages,
+  fullyQualified,
+  type ImageFacts,
+  imageAccount,
+  imageSize,
+  inspectImage,
+  type Log,
+  type MountedImage,
+  mountImage,
+  spawnImageEntrypoint,
+  standInLabel,
+} from './base-image.ts';
+export {
+  buildServiceImages,
+  type ImagesResult,
+  imageName,
+  imageServices,
+  imageTagSuffix,
+  type ServiceImage,
+  sourcesHash,
+  sourcesHashLabel,
+} from './service-images.ts';

@@ -1,0 +1,13 @@
+export { type CommandResult, runCommand, runProgram } from './commands.ts';
+export { type PollOptions, pollUntil } from './poll.ts';
+export { freePorts } from './ports.ts';
+export {
+  holdsWithin,
+  isRunning,
+  listeningAddresses,
+  portAnswers,
+  probeWhileAlive,
+} from './probes.ts';
+export { type ExitInfo, ProcessGroup } from './processes.ts';
+export { findRepoRoot } from './repo-root.ts';
+export { ensureDebianProgram, findExecutables } from './system.ts';
