@@ -3,18 +3,18 @@
 // `npm run pubsub-scopes`), and holds each catalogued producer to the code that publishes.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '@shop/devkit/supervisor';
-import { eventCatalog } from '@shop/platform';
-import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
+  declaredConsumers,
   pubsubFiles,
   renderPubsubFiles,
   scopesBlock,
   topicScopes,
   withScopes,
-} from '../../scripts/pubsub-scopes.ts';
-import { declaredConsumers } from '../../scripts/subscriptions.ts';
+} from '@shop/devkit/manifests';
+import { findRepoRoot } from '@shop/devkit/supervisor';
+import { eventCatalog } from '@shop/platform';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const repoRoot = findRepoRoot(import.meta.dirname);
 

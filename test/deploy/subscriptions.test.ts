@@ -3,10 +3,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderSubscriptions, subscriptionsFile } from '@shop/devkit/manifests';
 import { findRepoRoot } from '@shop/devkit/supervisor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { renderSubscriptions, subscriptionsFile } from '../../scripts/subscriptions.ts';
 
 const repoRoot = findRepoRoot(import.meta.dirname);
 const scratch = mkdtempSync(join(tmpdir(), 'shop-subscriptions-'));

@@ -1,5 +1,6 @@
 import { isDaprOnlyPath } from '@shop/platform';
 import type { Context } from 'hono';
+import { upstreamTable } from './upstreams.generated.ts';
 
 /**
  * Who may reach what: `none` paths carry no identity (sign-up, login, the public keys),
@@ -8,24 +9,16 @@ import type { Context } from 'hono';
  */
 export type AccessPolicy = 'none' | 'optional' | 'required';
 
+/** A public path prefix, the Dapr app that serves it, and who may reach it. */
+export type Upstream = { route: string; appId: string; access: AccessPolicy };
+
 /**
  * Which Dapr app serves each public path: a path belongs to the first entry whose segments
- * it starts with, `*` standing for any one segment (so a product's stock, served by
- * inventory, is listed before the products catalog serves).
+ * it starts with, `*` standing for any one segment. The table is generated from each
+ * service's manifest (services/<name>/service.json `routes`) longest first, so a product's
+ * stock, served by inventory, is tried before the products catalog serves.
  */
-export const upstreams: ReadonlyArray<{ route: string; appId: string; access: AccessPolicy }> = [
-  { route: '/api/v1/auth', appId: 'users', access: 'none' },
-  { route: '/.well-known/jwks.json', appId: 'users', access: 'none' },
-  { route: '/api/v1/users', appId: 'users', access: 'required' },
-  { route: '/api/v1/products/*/stock', appId: 'inventory', access: 'required' },
-  { route: '/api/v1/products', appId: 'catalog', access: 'optional' },
-  { route: '/api/v1/categories', appId: 'catalog', access: 'optional' },
-  { route: '/api/v1/wishlist', appId: 'catalog', access: 'required' },
-  { route: '/api/v1/orders', appId: 'orders', access: 'required' },
-  { route: '/api/v1/admin/orders', appId: 'orders', access: 'required' },
-  { route: '/api/v1/admin/payments', appId: 'payments', access: 'required' },
-  { route: '/api/v1/notifications', appId: 'notifications', access: 'required' },
-];
+export const upstreams: readonly Upstream[] = upstreamTable;
 
 function startsWithRoute(path: string, route: string): boolean {
   const routeSegments = route.split('/');
