@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { pollUntil } from '../process/poll.ts';
 import { checkInvariants } from './invariants.ts';
-import { eventually, type TestShop } from './shop.ts';
+import type { TestShop } from './shop.ts';
 import {
   everyPage,
   type OrderView,
@@ -44,10 +45,10 @@ export async function createProductWithStock(
   if (res.status !== 201)
     throw new Error(`product ${product.sku}: ${res.status} ${await res.text()}`);
   const created = (await res.json()) as { id: string; price: number };
-  await eventually(
+  await pollUntil(
     async () =>
       (await stockOf(shop, adminToken, created.id)).available === product.stock ? true : undefined,
-    { what: `inventory to open the stock of ${created.id}` },
+    { what: `inventory to open the stock of ${created.id}`, timeoutMs: 20_000 },
   );
   return created;
 }
@@ -158,7 +159,7 @@ export const waitForSettled = (
   orderId: string,
   options: { timeoutMs?: number } = {},
 ) =>
-  eventually(
+  pollUntil(
     async () => {
       const order = await readJson<OrderView>(shop, `/api/v1/orders/${orderId}`, token);
       return order.status === 'pending' ? undefined : order;
@@ -178,24 +179,16 @@ export async function waitForTerminal(
   options: { timeoutMs?: number } = {},
 ): Promise<Map<string, OrderView>> {
   const wanted = new Set(orderIds);
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let pending: string[] = [];
-  for (;;) {
-    try {
-      pending = (await adminOrders(shop, adminToken, 'pending'))
+  await pollUntil(
+    async () => {
+      const pending = (await adminOrders(shop, adminToken, 'pending'))
         .map((order) => order.id)
         .filter((id) => wanted.has(id));
-      if (pending.length === 0) break;
-    } catch (error) {
-      pending = [`(listing failed: ${error})`];
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${pending.length} orders still pending after ${options.timeoutMs ?? 60_000} ms: ${pending.slice(0, 10).join(', ')}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+      if (pending.length === 0) return true;
+      throw new Error(`${pending.length} still pending: ${pending.slice(0, 10).join(', ')}`);
+    },
+    { timeoutMs: options.timeoutMs ?? 60_000, intervalMs: 500, what: 'the orders to settle' },
+  );
   const byId = new Map(
     (await adminOrders(shop, adminToken))
       .filter((order) => wanted.has(order.id))
@@ -242,6 +235,17 @@ export type FaultRunResult = {
   settledAfterMs: number;
 };
 
+type FaultRunOptions = {
+  adminToken: string;
+  customers: string[];
+  /** Names the product (FAULT-<name>). */
+  name: string;
+  fault: () => Promise<void>;
+  checkouts?: number;
+  /** The orders service's ORDER_TTL_SECONDS, for the invariant checker. */
+  orderTtlSeconds: number;
+};
+
 /**
  * Runs `checkouts` one-unit checkouts of a new product, 20 at a time, spread over
  * `customers`, and `fault` once a third of them are acknowledged; clients retry a refused
@@ -253,45 +257,16 @@ export type FaultRunResult = {
  */
 export async function checkoutsThroughFault(
   shop: TestShop,
-  options: {
-    adminToken: string;
-    customers: string[];
-    /** Names the product (FAULT-<name>). */
-    name: string;
-    fault: () => Promise<void>;
-    checkouts?: number;
-    /** The orders service's ORDER_TTL_SECONDS, for the invariant checker. */
-    orderTtlSeconds: number;
-  },
+  options: FaultRunOptions,
 ): Promise<FaultRunResult> {
-  const { adminToken, customers, orderTtlSeconds } = options;
+  const { adminToken } = options;
   const checkouts = options.checkouts ?? 60;
   const stock = checkouts + 10;
   const product = await createProductWithStock(shop, adminToken, {
     sku: `FAULT-${options.name}`,
     stock,
   });
-  let acknowledged = 0;
-  let faultDone: Promise<number> | undefined;
-  const startFault = () => {
-    faultDone ??= options.fault().then(() => Date.now());
-  };
-  const { results: placements } = await runPool(checkouts, 20, async (i): Promise<Placement> => {
-    const placement = await placeOrder(
-      shop,
-      customers[i % customers.length] as string,
-      {
-        items: [{ productId: product.id, quantity: 1 }],
-        paymentMethod: i % 6 === 5 ? 'pm_card_chargeDeclined' : 'pm_card_visa',
-      },
-      { retryForMs: 90_000, requestTimeoutMs: 15_000 },
-    );
-    if (++acknowledged === Math.floor(checkouts / 3)) startFault();
-    return placement;
-  });
-  startFault();
-  const recoveredAt = await (faultDone as Promise<number>);
-
+  const { placements, recoveredAt } = await placeThroughFault(shop, product.id, options);
   const ids = placements.map((p) => p.order.id);
   expect(new Set(ids).size).toBe(checkouts);
   const settled = await waitForTerminal(shop, adminToken, ids, {
@@ -305,11 +280,65 @@ export async function checkoutsThroughFault(
   );
   expect(forProduct.map((order) => order.id).sort()).toEqual([...ids].sort());
 
-  // The stock adds up once the last commits and releases are through.
-  const confirmed = [...settled.values()].filter((order) => order.status === 'confirmed').length;
+  const outcomes = tallyOutcomes(settled.values());
+  await expectStockAndInvariants(shop, options, { productId: product.id, stock, outcomes });
+  // Nothing was stranded for its expiry to settle; every order ended on its own merits.
+  expect(outcomes['cancelled:expired']).toBeUndefined();
+  expect((outcomes.confirmed ?? 0) + (outcomes['cancelled:payment_declined'] ?? 0)).toBeGreaterThan(
+    0,
+  );
+  const retried = placements.filter((p) => p.attempts > 1).length;
+  return { outcomes, retried, settledAfterMs: Date.now() - recoveredAt };
+}
+
+/** Places the checkouts, starting `fault` once a third are acknowledged; returns when it ended. */
+async function placeThroughFault(
+  shop: TestShop,
+  productId: string,
+  { customers, fault, checkouts = 60 }: FaultRunOptions,
+): Promise<{ placements: Placement[]; recoveredAt: number }> {
+  let acknowledged = 0;
+  let faultDone: Promise<number> | undefined;
+  const startFault = () => {
+    faultDone ??= fault().then(() => Date.now());
+    return faultDone;
+  };
+  const { results: placements } = await runPool(checkouts, 20, async (i): Promise<Placement> => {
+    const placement = await placeOrder(
+      shop,
+      customers[i % customers.length] as string,
+      {
+        items: [{ productId, quantity: 1 }],
+        paymentMethod: i % 6 === 5 ? 'pm_card_chargeDeclined' : 'pm_card_visa',
+      },
+      { retryForMs: 90_000, requestTimeoutMs: 15_000 },
+    );
+    if (++acknowledged === Math.floor(checkouts / 3)) startFault();
+    return placement;
+  });
+  return { placements, recoveredAt: await startFault() };
+}
+
+/** Settled orders by outcome: `confirmed`, `cancelled:<reason>`. */
+function tallyOutcomes(orders: Iterable<OrderView>): Record<string, number> {
+  const outcomes: Record<string, number> = {};
+  for (const order of orders) {
+    const key = order.status === 'cancelled' ? `cancelled:${order.cancelReason}` : order.status;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+  }
+  return outcomes;
+}
+
+/** The stock adds up and the invariants hold once the last commits and releases are through. */
+async function expectStockAndInvariants(
+  shop: TestShop,
+  { adminToken, orderTtlSeconds }: FaultRunOptions,
+  run: { productId: string; stock: number; outcomes: Record<string, number> },
+): Promise<void> {
+  const confirmed = run.outcomes.confirmed ?? 0;
   await expect
-    .poll(() => stockOf(shop, adminToken, product.id), { timeout: 30_000, interval: 250 })
-    .toMatchObject({ available: stock - confirmed, reserved: 0, sold: confirmed });
+    .poll(() => stockOf(shop, adminToken, run.productId), { timeout: 30_000, interval: 250 })
+    .toMatchObject({ available: run.stock - confirmed, reserved: 0, sold: confirmed });
   // A refund or release may still be on its way when the last order settles.
   await expect
     .poll(
@@ -318,15 +347,4 @@ export async function checkoutsThroughFault(
       { timeout: 30_000, interval: 1_000 },
     )
     .toEqual([]);
-
-  const outcomes: Record<string, number> = {};
-  for (const order of settled.values()) {
-    const key = order.status === 'cancelled' ? `cancelled:${order.cancelReason}` : order.status;
-    outcomes[key] = (outcomes[key] ?? 0) + 1;
-  }
-  // Nothing was stranded for its expiry to settle; every order ended on its own merits.
-  expect(outcomes['cancelled:expired']).toBeUndefined();
-  expect(confirmed + (outcomes['cancelled:payment_declined'] ?? 0)).toBeGreaterThan(0);
-  const retried = placements.filter((p) => p.attempts > 1).length;
-  return { outcomes, retried, settledAfterMs: Date.now() - recoveredAt };
 }

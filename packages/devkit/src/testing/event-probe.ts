@@ -34,7 +34,9 @@ export type EventProbe = {
  * const probe = await startEventProbe(['stock.reserved', 'stock.rejected']);
  * const shop = await startTestShop({ apps: ['inventory'], ...probe.shopOptions });
  * probe.attach(shop);
- * await eventually(async () => probe.received.find((e) => e.type === 'stock.reserved'));
+ * await pollUntil(() => probe.received.find((e) => e.type === 'stock.reserved'), {
+ *   what: 'stock.reserved', timeoutMs: 20_000,
+ * });
  */
 export async function startEventProbe(topics: readonly EventType[]): Promise<EventProbe> {
   const appId = 'probe';

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from '../process/poll.ts';
 import {
   mailpitProcessName,
   pingRedis,
@@ -198,7 +199,7 @@ function readLog(dataDir: string, name: string): string {
 /** Waits until the process `name`, just restarted, answers its probe again. */
 async function untilAnswering(shop: RunningShop, name: string): Promise<void> {
   const wait = (probe: () => Promise<true | undefined>) =>
-    eventually(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
+    pollUntil(probe, { timeoutMs: 30_000, what: `${name} to answer after its restart` });
   const app = Object.values(shop.apps).find(
     (a) => a.sidecarName === name || a.processName === name,
   );
@@ -223,23 +224,19 @@ async function answersOk(url: string): Promise<true | undefined> {
   return res?.ok ? true : undefined;
 }
 
-/** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
+/**
+ * `pollUntil` with a test's defaults: 20 s, and "a condition" when nothing names what is
+ * awaited.
+ *
+ * @deprecated Call `pollUntil` with the wait's own name and time.
+ */
+export function eventually<T>(
   probe: () => Promise<T | undefined>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
-  }
-  throw new Error(
-    `timed out waiting for ${options.what ?? 'a condition'}${lastError ? `: ${lastError}` : ''}`,
-  );
+  return pollUntil(probe, {
+    what: options.what ?? 'a condition',
+    timeoutMs: options.timeoutMs ?? 20_000,
+    intervalMs: options.intervalMs,
+  });
 }
