@@ -1,6 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await createOrders(db);
+  await createOrderLines(db);
+  await createOrderTimeline(db);
+  await createIdempotencyKeys(db);
+}
+
+async function createOrders(db: Kysely<unknown>) {
   await db.schema
     .createTable('orders')
     .addColumn('id', 'uuid', (col) => col.primaryKey())
@@ -35,7 +42,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('orders')
     .columns(['status', 'created_at desc', 'id desc'])
     .execute();
+}
 
+async function createOrderLines(db: Kysely<unknown>) {
   await db.schema
     .createTable('order_lines')
     .addColumn('order_id', 'uuid', (col) =>
@@ -49,7 +58,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('order_lines_pk', ['order_id', 'position'])
     .addUniqueConstraint('order_lines_one_per_product', ['order_id', 'product_id'])
     .execute();
+}
 
+async function createOrderTimeline(db: Kysely<unknown>) {
   await db.schema
     .createTable('order_timeline')
     .addColumn('order_id', 'uuid', (col) =>
@@ -62,7 +73,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('at', 'timestamptz', (col) => col.notNull())
     .addPrimaryKeyConstraint('order_timeline_pk', ['order_id', 'sequence'])
     .execute();
+}
 
+async function createIdempotencyKeys(db: Kysely<unknown>) {
+  // Which requests were answered, so a retry with the same key gets the same answer.
   await db.schema
     .createTable('idempotency_keys')
     .addColumn('user_id', 'text', (col) => col.notNull())

@@ -3,6 +3,7 @@ import {
   createTestTokens,
   type DatabaseBackend,
   eventually,
+  type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
 import { AppError, buildEvent } from '@shop/platform';
@@ -57,6 +58,33 @@ export function fakeCatalog() {
   return client;
 }
 
+type OrdersHarness = ServiceAppHarness<OrdersTables, ReturnType<typeof createApp>>;
+
+/** Places an order as `token` with a fresh Idempotency-Key, the given one, or (null) none. */
+function orderPlacer(harness: OrdersHarness) {
+  return (token: string, body: unknown, key: string | null = randomUUID()): Promise<Response> =>
+    harness.call('POST', '/api/v1/orders', {
+      body,
+      token,
+      ...(key === null ? {} : { headers: { 'idempotency-key': key } }),
+    });
+}
+
+/** Resolves once a request has claimed `key` (it is then in flight, or done). */
+function keyClaimedIn(harness: OrdersHarness) {
+  return (key: string) =>
+    eventually(
+      () =>
+        harness
+          .get()
+          .db.selectFrom('idempotency_keys')
+          .select('key')
+          .where('key', '=', key)
+          .executeTakeFirst(),
+      { what: `the Idempotency-Key ${key} to be claimed` },
+    );
+}
+
 /**
  * The orders app over a real database (PGlite or a private PostgreSQL), real token checks
  * and a real outbox whose publishes are recorded; the catalog is the in-process fake above.
@@ -92,31 +120,7 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
     const id = randomUUID();
     return { id, token: await tokens.issue(id, role) };
   };
-
-  /** Places an order with a fresh Idempotency-Key, the given one, or (null) none. */
-  const place = (
-    token: string,
-    body: unknown,
-    key: string | null = randomUUID(),
-  ): Promise<Response> =>
-    harness.call('POST', '/api/v1/orders', {
-      body,
-      token,
-      ...(key === null ? {} : { headers: { 'idempotency-key': key } }),
-    });
-
-  /** Resolves once a request has claimed `key` (it is then in flight, or done). */
-  const keyClaimed = (key: string) =>
-    eventually(
-      () =>
-        harness
-          .get()
-          .db.selectFrom('idempotency_keys')
-          .select('key')
-          .where('key', '=', key)
-          .executeTakeFirst(),
-      { what: `the Idempotency-Key ${key} to be claimed` },
-    );
+  const place = orderPlacer(harness);
 
   /** A product in the fake catalog and a pending order of `quantity` of it. */
   const placePending = async (token: string, quantity = 1): Promise<OrderView> => {
@@ -135,6 +139,7 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
     return ((await res.json()) as { status: string }).status;
   };
 
+  const keyClaimed = keyClaimedIn(harness);
   return { ...harness, catalog, newUser, place, keyClaimed, placePending, deliver };
 }
 

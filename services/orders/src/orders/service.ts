@@ -94,17 +94,8 @@ async function priceLines(
 
 export type PlacementAnswer = StoredAnswer & { replayed: boolean };
 
-/**
- * Places an order once per Idempotency-Key: claims the key, prices the lines from the
- * catalog, then writes the order, its first timeline step, `order.created` and the key's
- * stored answer in one transaction. A repeat gets the stored answer; a request that fails
- * before that transaction gives the key back.
- */
-export async function placeOrder(
-  deps: PlacementDeps,
-  scope: KeyScope,
-  input: PlaceOrderInput,
-): Promise<PlacementAnswer> {
+/** Claims the key for this attempt, or answers why it cannot be (a repeat gets its answer). */
+async function claimOrRefuse(deps: PlacementDeps, scope: KeyScope, input: PlaceOrderInput) {
   const claim = await claimKey(deps.db, scope, requestFingerprint(input));
   switch (claim.outcome) {
     case 'mismatch':
@@ -118,59 +109,96 @@ export async function placeOrder(
         'a request with this Idempotency-Key is still being processed; retry shortly',
         { headers: { 'retry-after': '1' } },
       );
-    case 'replay':
-      return { ...claim.answer, replayed: true };
   }
-  try {
-    const items = await priceLines(deps, mergeLines(input.items));
-    const now = new Date();
-    const order: Order = {
-      id: randomUUID(),
-      userId: scope.userId,
-      status: 'pending',
-      cancelReason: null,
-      items,
-      total: items.reduce((sum, line) => sum + line.unitPrice * line.quantity, 0),
-      currency: deps.currency,
-      paymentMethod: input.paymentMethod,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const created = buildEvent(
-      'order.created',
-      {
-        orderId: order.id,
-        userId: order.userId,
-        items: items.map(({ productId, quantity, unitPrice }) => ({
-          productId,
-          quantity,
-          unitPrice,
-        })),
-        total: order.total,
-        currency: order.currency,
-        paymentMethod: order.paymentMethod,
-        createdAt: now.toISOString(),
-      },
-      { source: serviceName, time: now },
-    );
-    const answer: StoredAnswer = {
-      status: 202,
-      body: toOrderView(order),
-      location: `/api/v1/orders/${order.id}`,
-    };
-    await deps.db.transaction().execute(async (trx) => {
-      await insertOrder(trx, order);
-      await appendTimeline(trx, order.id, { step: 'placed', eventId: created.id, at: now });
-      await enqueueEvent(trx, created);
-      await completeKey(trx, scope, claim.attemptId, answer);
-    });
-    deps.outbox.wake();
-    deps.logger.info('order placed', {
+  return claim;
+}
+
+function pendingOrder(
+  deps: Pick<PlacementDeps, 'currency'>,
+  userId: string,
+  input: PlaceOrderInput,
+  items: OrderLine[],
+  now: Date,
+): Order {
+  return {
+    id: randomUUID(),
+    userId,
+    status: 'pending',
+    cancelReason: null,
+    items,
+    total: items.reduce((sum, line) => sum + line.unitPrice * line.quantity, 0),
+    currency: deps.currency,
+    paymentMethod: input.paymentMethod,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function orderCreated(order: Order) {
+  return buildEvent(
+    'order.created',
+    {
       orderId: order.id,
       userId: order.userId,
+      items: order.items.map(({ productId, quantity, unitPrice }) => ({
+        productId,
+        quantity,
+        unitPrice,
+      })),
       total: order.total,
+      currency: order.currency,
+      paymentMethod: order.paymentMethod,
+      createdAt: order.createdAt.toISOString(),
+    },
+    { source: serviceName, time: order.createdAt },
+  );
+}
+
+/** The order, its first timeline step, `order.created` and the key's answer, in one transaction. */
+async function recordPlacement(
+  deps: PlacementDeps,
+  scope: KeyScope,
+  attemptId: string,
+  order: Order,
+): Promise<StoredAnswer> {
+  const created = orderCreated(order);
+  const answer: StoredAnswer = {
+    status: 202,
+    body: toOrderView(order),
+    location: `/api/v1/orders/${order.id}`,
+  };
+  await deps.db.transaction().execute(async (trx) => {
+    await insertOrder(trx, order);
+    await appendTimeline(trx, order.id, {
+      step: 'placed',
+      eventId: created.id,
+      at: order.createdAt,
     });
-    return { ...answer, replayed: false };
+    await enqueueEvent(trx, created);
+    await completeKey(trx, scope, attemptId, answer);
+  });
+  deps.outbox.wake();
+  deps.logger.info('order placed', { orderId: order.id, userId: order.userId, total: order.total });
+  return answer;
+}
+
+/**
+ * Places an order once per Idempotency-Key: claims the key, prices the lines from the
+ * catalog, then writes the order, its first timeline step, `order.created` and the key's
+ * stored answer in one transaction. A repeat gets the stored answer; a request that fails
+ * before that transaction gives the key back.
+ */
+export async function placeOrder(
+  deps: PlacementDeps,
+  scope: KeyScope,
+  input: PlaceOrderInput,
+): Promise<PlacementAnswer> {
+  const claim = await claimOrRefuse(deps, scope, input);
+  if (claim.outcome === 'replay') return { ...claim.answer, replayed: true };
+  try {
+    const items = await priceLines(deps, mergeLines(input.items));
+    const order = pendingOrder(deps, scope.userId, input, items, new Date());
+    return { ...(await recordPlacement(deps, scope, claim.attemptId, order)), replayed: false };
   } catch (error) {
     await releaseKey(deps.db, scope, claim.attemptId).catch((releaseError: unknown) =>
       deps.logger.warn('could not release an Idempotency-Key; it frees itself later', {
