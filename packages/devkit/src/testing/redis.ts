@@ -1,4 +1,5 @@
 import { pingRedis, startRedis } from '../infra/redis.ts';
+import { pollUntil } from '../process/poll.ts';
 import { freePorts } from '../process/ports.ts';
 import { startScratchServer } from './scratch-server.ts';
 
@@ -38,12 +39,13 @@ export async function startTestRedis(): Promise<TestRedis> {
     async start() {
       if (group.has(processName)) return;
       group.restart(processName);
-      const deadline = Date.now() + 15_000;
-      while (!(await pingRedis(port))) {
-        if (Date.now() > deadline)
-          throw new Error(`redis did not start again\n${scratch.output()}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await pollUntil(async () => ((await pingRedis(port)) ? true : undefined), {
+        what: 'redis to start again',
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}\n${scratch.output()}`);
+      });
     },
     stop: scratch.stop,
   };
