@@ -107,20 +107,11 @@ function describe(error: errors.JOSEError): string {
 }
 
 /**
- * Verifies access tokens against the issuer's JWKS, which it caches; an unknown kid
- * refetches the set once (at most once per 30 s), so a key rotation needs no restart.
- *
- * @example
- * const verifier = createTokenVerifier({
- *   fetchJwks: jwksViaDapr(sidecar.invoke),
- *   issuer: 'urn:shop:users',
- *   audience: 'urn:shop:api',
- *   logger,
- * });
- * app.use('/api/v1/orders/*', authenticate(verifier));
+ * The issuer's keys, fetched on first need and cached: refetched when older than
+ * `maxJwksAgeMs` or when a token names a kid the set does not know, each paced so that
+ * garbage tokens cannot turn into a stream of fetches.
  */
-export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const { fetchJwks, issuer, audience, clockToleranceSeconds = 5, logger } = options;
+function issuerKeys(fetchJwks: () => Promise<JSONWebKeySet>, logger: Logger) {
   let cache: { keyFor: LocalJWKSet; fetchedAt: number } | undefined;
   let fetching: Promise<void> | undefined;
   const coldRetry = pacer(coldRetryIntervalMs);
@@ -160,7 +151,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return cache;
   };
 
-  const keyFor = async (header: JWSHeaderParameters) => {
+  return async (header: JWSHeaderParameters) => {
     // Checked before any key lookup, so tokens that could never pass do not cause fetches.
     if (!isAccessTokenType(header.typ)) throw rejected('the token is not an access token');
     if (typeof header.kid !== 'string') throw rejected('the access token has no key id');
@@ -176,40 +167,74 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return cachedKeys().keyFor(header);
     }
   };
+}
 
-  const verifySigned = async (token: string): Promise<JWTPayload> => {
-    try {
-      const { payload } = await jwtVerify(token, keyFor, {
-        algorithms: [signingAlgorithm],
-        issuer,
-        audience,
-        clockTolerance: clockToleranceSeconds,
-        requiredClaims: ['sub', 'role', 'jti', 'iat', 'exp'],
-      });
-      return payload;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      if (error instanceof errors.JOSEError) throw rejected(describe(error));
-      throw error;
-    }
-  };
+type KeyLookup = ReturnType<typeof issuerKeys>;
 
+/** The token's payload once its signature, issuer, audience and times check out. */
+async function verifySigned(
+  token: string,
+  keyFor: KeyLookup,
+  options: { issuer: string; audience: string; clockToleranceSeconds: number },
+): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, keyFor, {
+      algorithms: [signingAlgorithm],
+      issuer: options.issuer,
+      audience: options.audience,
+      clockTolerance: options.clockToleranceSeconds,
+      requiredClaims: ['sub', 'role', 'jti', 'iat', 'exp'],
+    });
+    return payload;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof errors.JOSEError) throw rejected(describe(error));
+    throw error;
+  }
+}
+
+/** Our claims from a verified payload, refusing any we cannot use. */
+function accessTokenOf(payload: JWTPayload, clockToleranceSeconds: number): VerifiedAccessToken {
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) {
+    const claim = claims.error.issues[0]?.path.join('.');
+    throw rejected(`the access token has an unacceptable ${claim} claim`);
+  }
+  const { sub, role, jti, iat, exp, sid } = claims.data;
+  // jose checks iat only together with maxTokenAge; a token from the future is forged
+  // or from a badly wrong clock, and either way not ours to accept.
+  if (iat > Date.now() / 1000 + clockToleranceSeconds) {
+    throw rejected('the access token was issued in the future');
+  }
+  const verified = { userId: sub, role, jti, expiresAt: new Date(exp * 1000) };
+  return sid === undefined ? verified : { ...verified, sessionId: sid };
+}
+
+/**
+ * Verifies access tokens against the issuer's JWKS, which it caches; an unknown kid
+ * refetches the set once (at most once per 30 s), so a key rotation needs no restart.
+ *
+ * @example
+ * const verifier = createTokenVerifier({
+ *   fetchJwks: jwksViaDapr(sidecar.invoke),
+ *   issuer: 'urn:shop:users',
+ *   audience: 'urn:shop:api',
+ *   logger,
+ * });
+ * app.use('/api/v1/orders/*', authenticate(verifier));
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const { issuer, audience, clockToleranceSeconds = 5 } = options;
+  const keyFor = issuerKeys(options.fetchJwks, options.logger);
   return {
     async verify(token) {
       if (token.length > maxTokenLength) throw rejected('the access token is too long');
-      const claims = claimsSchema.safeParse(await verifySigned(token));
-      if (!claims.success) {
-        const claim = claims.error.issues[0]?.path.join('.');
-        throw rejected(`the access token has an unacceptable ${claim} claim`);
-      }
-      const { sub, role, jti, iat, exp, sid } = claims.data;
-      // jose checks iat only together with maxTokenAge; a token from the future is forged
-      // or from a badly wrong clock, and either way not ours to accept.
-      if (iat > Date.now() / 1000 + clockToleranceSeconds) {
-        throw rejected('the access token was issued in the future');
-      }
-      const verified = { userId: sub, role, jti, expiresAt: new Date(exp * 1000) };
-      return sid === undefined ? verified : { ...verified, sessionId: sid };
+      const payload = await verifySigned(token, keyFor, {
+        issuer,
+        audience,
+        clockToleranceSeconds,
+      });
+      return accessTokenOf(payload, clockToleranceSeconds);
     },
   };
 }

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '@shop/devkit/testing';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { problemContentType } from '../errors.ts';
 import { CircuitOpenError, createCalleeBreakers } from './breaker.ts';
 
@@ -147,5 +147,27 @@ describe('what never opens a circuit', () => {
     // nor reset the count.
     await callTimes(b, 1, () => ({ url: `${closedPortBase}/ok` }));
     expect(await isOpen(b)).toBe(true);
+  });
+});
+
+describe('an open circuit, on a clock the test moves', () => {
+  // cockatiel times the open window with Date.now(), so faking Date alone moves it.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('fails fast counting down to openMs, then lets a call test the callee and closes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const b = breakers();
+    await callTimes(b, 3, () => ({ url: `${closedPortBase}/ok` }));
+    const ok = () => ({ url: `${base}/ok` });
+    expect(await callTimes(b, 1, ok)).toEqual([expect.objectContaining({ retryAfterSeconds: 60 })]);
+    vi.setSystemTime(Date.now() + 45_000);
+    expect(await callTimes(b, 1, ok)).toEqual([expect.objectContaining({ retryAfterSeconds: 15 })]);
+    vi.setSystemTime(Date.now() + 14_999);
+    expect(await isOpen(b)).toBe(true);
+    vi.setSystemTime(Date.now() + 1);
+    expect(await isOpen(b)).toBe(false);
+    expect(await isOpen(b)).toBe(false);
   });
 });

@@ -67,6 +67,46 @@ function isDaprFailure(response: Response): boolean {
   return response.status >= 500 && !contentType.startsWith(problemContentType);
 }
 
+/** A callee's circuit, and when it last opened (cockatiel does not say). */
+type Circuit = { breaker: CircuitBreakerPolicy; openedAt: number };
+
+// cockatiel times the open window with Date.now(), so that is this module's clock too:
+// a test moves it with vi.setSystemTime.
+function newCircuit(appId: string, policy: BreakerPolicy, logger: Logger): Circuit {
+  const breaker = circuitBreaker(
+    // Only Responses come back here; not `instanceof Response`, since @hono/node-server
+    // swaps the global Response class for its own.
+    handleWhen((error) => !(error instanceof CallerGaveUp)).orWhenResult((result) =>
+      isDaprFailure(result as Response),
+    ),
+    { breaker: new ConsecutiveBreaker(policy.consecutiveFailures), halfOpenAfter: policy.openMs },
+  );
+  const circuit = { breaker, openedAt: 0 };
+  breaker.onBreak(() => {
+    circuit.openedAt = Date.now();
+    logger.warn('circuit opened: calls fail fast', { appId, openMs: policy.openMs });
+  });
+  breaker.onReset(() => logger.info('circuit closed', { appId }));
+  return circuit;
+}
+
+/** Makes the call; a callee's own 5xx is counted and logged, a caller's abandon set apart. */
+async function attempt(
+  call: () => Promise<Response>,
+  signal: AbortSignal | null | undefined,
+  onServerError: (status: number) => void,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await call();
+  } catch (error) {
+    if (signal?.aborted && !isDeadline(signal.reason)) throw new CallerGaveUp(error);
+    throw error;
+  }
+  if (response.status >= 500 && !isDaprFailure(response)) onServerError(response.status);
+  return response;
+}
+
 /**
  * One circuit breaker per callee, in the caller. Only the callee's unavailability counts:
  * a refused or broken connection, the caller's own deadline, a 5xx from Dapr itself. A 4xx
@@ -87,61 +127,26 @@ export function createCalleeBreakers(
     labelNames: ['app_id', 'status'] as const,
     registers: [],
   });
-  const breakers = new Map<string, { breaker: CircuitBreakerPolicy; openedAt: number }>();
-  const breakerOf = (appId: string) => {
-    let entry = breakers.get(appId);
-    if (!entry) {
-      const breaker = circuitBreaker(
-        // Only Responses come back here; not `instanceof Response`, since @hono/node-server
-        // swaps the global Response class for its own.
-        handleWhen((error) => !(error instanceof CallerGaveUp)).orWhenResult((result) =>
-          isDaprFailure(result as Response),
-        ),
-        {
-          breaker: new ConsecutiveBreaker(policy.consecutiveFailures),
-          halfOpenAfter: policy.openMs,
-        },
-      );
-      const created = { breaker, openedAt: 0 };
-      breaker.onBreak(() => {
-        created.openedAt = Date.now();
-        logger.warn('circuit opened: calls fail fast', { appId, openMs: policy.openMs });
-      });
-      breaker.onReset(() => logger.info('circuit closed', { appId }));
-      breakers.set(appId, created);
-      entry = created;
-    }
-    return entry;
-  };
-
-  const attempt = async (
-    appId: string,
-    call: () => Promise<Response>,
-    signal?: AbortSignal | null,
-  ) => {
-    let response: Response;
-    try {
-      response = await call();
-    } catch (error) {
-      if (signal?.aborted && !isDeadline(signal.reason)) throw new CallerGaveUp(error);
-      throw error;
-    }
-    if (response.status >= 500 && !isDaprFailure(response)) {
-      serverErrors.inc({ app_id: appId, status: String(response.status) });
-      logger.warn('callee answered a server error', { appId, status: response.status });
-    }
-    return response;
+  const circuits = new Map<string, Circuit>();
+  const circuitOf = (appId: string) => {
+    const circuit = circuits.get(appId) ?? newCircuit(appId, policy, logger);
+    circuits.set(appId, circuit);
+    return circuit;
   };
 
   return {
     async call(appId, call, signal) {
-      const entry = breakerOf(appId);
+      const circuit = circuitOf(appId);
+      const onServerError = (status: number) => {
+        serverErrors.inc({ app_id: appId, status: String(status) });
+        logger.warn('callee answered a server error', { appId, status });
+      };
       try {
-        return await entry.breaker.execute(() => attempt(appId, call, signal));
+        return await circuit.breaker.execute(() => attempt(call, signal, onServerError));
       } catch (error) {
         if (error instanceof CallerGaveUp) throw error.original;
         if (!(error instanceof BrokenCircuitError)) throw error;
-        const remainingMs = entry.openedAt + policy.openMs - Date.now();
+        const remainingMs = circuit.openedAt + policy.openMs - Date.now();
         throw new CircuitOpenError(appId, Math.max(1, Math.ceil(remainingMs / 1000)));
       }
     },

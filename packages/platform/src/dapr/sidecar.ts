@@ -2,37 +2,21 @@ import type { DaprClient } from '@dapr/dapr';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import { createCalleeBreakers } from './breaker.ts';
+import {
+  checkReady,
+  daprHttpOf,
+  deleteState,
+  getState,
+  invokeApp,
+  invokeBinding,
+  publishEvent,
+  type SaveStateOptions,
+  type SidecarConfig,
+  type StateEntry,
+  saveState,
+} from './dapr-http.ts';
 
-export const pubsubName = 'pubsub';
-
-// Longer than the publish attempts of components/common/resiliency.yaml take together
-// (3 attempts of at most 5 s plus backoff), so the relay never gives up on a publish Dapr
-// is still retrying, which would send the event twice.
-const publishTimeoutMs = 20_000;
-
-/** One entry of a Dapr state store as read: its value and the ETag a conditional write names. */
-export type StateEntry = { value: unknown; etag: string | undefined };
-
-export type SaveStateOptions = {
-  /** Write only over this ETag; a mismatch answers 'conflict'. */
-  etag?: string | undefined;
-  /**
-   * `first-write`: without an `etag`, the write only creates the key (for stores that keep
-   * the mode per entry, like Redis, only when the entry there was written first-write too);
-   * `last-write` (Dapr's default) overwrites.
-   */
-  concurrency?: 'first-write' | 'last-write';
-  /** Dapr's `ttlInSeconds` metadata: the store drops the entry after this long. */
-  ttlSeconds?: number;
-  /** Gives up (throws) after this long; a cache must not hold a request up. */
-  timeoutMs?: number;
-};
-
-export type SidecarConfig = {
-  DAPR_HOST: string;
-  DAPR_HTTP_PORT: number;
-  DAPR_API_TOKEN?: string | undefined;
-};
+export type { SaveStateOptions, SidecarConfig, StateEntry } from './dapr-http.ts';
 
 export type Sidecar = {
   /**
@@ -119,14 +103,6 @@ export type Sidecar = {
   ): Promise<'deleted' | 'conflict'>;
 };
 
-// Long enough for a healthy local store, short enough that a dead one barely delays a read.
-const defaultStateTimeoutMs = 2_000;
-// A call whose caller set no deadline of its own still ends: a callee that hangs must not
-// hold its caller's request, or its connection, forever.
-const defaultInvokeTimeoutMs = 10_000;
-// A binding reaches outside (an SMTP server's greeting and TLS can take seconds).
-const defaultBindingTimeoutMs = 15_000;
-
 function sdkLogger(logger: Logger) {
   const text = (args: unknown[]) => args.map(String).join(' ');
   return {
@@ -138,20 +114,10 @@ function sdkLogger(logger: Logger) {
   };
 }
 
-/**
- * The service's handle on its own sidecar, over Dapr's HTTP API: readiness, secrets, traced
- * publishing, raw invocation behind a circuit breaker per callee, and state-store reads and
- * writes with ETags, first-write concurrency and TTLs.
- */
-export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
-  const baseUrl = `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`;
-  const tokenHeader: Record<string, string> = config.DAPR_API_TOKEN
-    ? { 'dapr-api-token': config.DAPR_API_TOKEN }
-    : {};
-  const breakers = createCalleeBreakers(logger);
-
+/** The SDK client, loaded on first use only (see Sidecar.client). */
+function lazySdkClient(config: SidecarConfig, logger: Logger): () => Promise<DaprClient> {
   let sdkClient: Promise<DaprClient> | undefined;
-  const client = () => {
+  return () => {
     sdkClient ??= import('@dapr/dapr').then(
       ({ CommunicationProtocolEnum, DaprClient, LogLevel }) =>
         new DaprClient({
@@ -164,118 +130,44 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
     );
     return sdkClient;
   };
+}
 
-  const ready = async () => {
-    const res = await fetch(`${baseUrl}/v1.0/healthz/outbound`, {
-      signal: AbortSignal.timeout(1_000),
-    });
-    if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
-  };
+async function waitUntilReady(ready: () => Promise<void>, logger: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ready();
+    } catch (error) {
+      if (attempt % 40 === 0) logger.warn('still waiting for the sidecar', { error });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
 
-  const stateUrl = (store: string, key?: string) =>
-    `${baseUrl}/v1.0/state/${encodeURIComponent(store)}${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
-  const stateFailure = async (what: string, res: Response) =>
-    new Error(`state ${what} failed: ${res.status} ${await res.text()}`);
-
+/**
+ * The service's handle on its own sidecar, over Dapr's HTTP API: readiness, secrets, traced
+ * publishing, raw invocation behind a circuit breaker per callee, and state-store reads and
+ * writes with ETags, first-write concurrency and TTLs.
+ */
+export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
+  const dapr = daprHttpOf(config);
+  const breakers = createCalleeBreakers(logger);
+  const client = lazySdkClient(config, logger);
+  const ready = () => checkReady(dapr);
   return {
     ready,
-    async waitUntilReady() {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await ready();
-        } catch (error) {
-          if (attempt % 40 === 0) logger.warn('still waiting for the sidecar', { error });
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-      }
-    },
+    waitUntilReady: () => waitUntilReady(ready, logger),
     client,
     async getSecret(store, name) {
       const secret = await (await client()).secret.get(store, name);
       return secret as Record<string, string>;
     },
-    async publish(event) {
-      const res = await fetch(`${baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
-        method: 'POST',
-        headers: {
-          ...tokenHeader,
-          'content-type': 'application/cloudevents+json',
-          ...(event.traceparent ? { traceparent: event.traceparent } : {}),
-        },
-        body: JSON.stringify(event),
-        signal: AbortSignal.timeout(publishTimeoutMs),
-      });
-      if (!res.ok) {
-        throw new Error(
-          `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
-        );
-      }
-    },
-    invoke(appId, pathAndQuery, init) {
-      const headers = new Headers(init.headers);
-      for (const [name, value] of Object.entries(tokenHeader)) headers.set(name, value);
-      const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
-      return breakers.call(
-        appId,
-        () =>
-          fetch(`${baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`, {
-            ...init,
-            headers,
-            signal,
-          }),
-        signal,
-      );
-    },
+    publish: (event) => publishEvent(dapr, event),
+    invoke: (appId, pathAndQuery, init) => invokeApp(dapr, breakers, appId, pathAndQuery, init),
     registerMetrics: (registry) => breakers.registerMetrics(registry),
-    async getState(store, key, options = {}) {
-      const res = await fetch(stateUrl(store, key), {
-        headers: tokenHeader,
-        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
-      });
-      if (res.status === 204 || res.status === 404) return undefined;
-      if (!res.ok) throw await stateFailure(`get of ${key}`, res);
-      const text = await res.text();
-      if (text === '') return undefined;
-      return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
-    },
-    async saveState(store, key, value, options = {}) {
-      const entry = {
-        key,
-        value,
-        ...(options.etag ? { etag: options.etag } : {}),
-        ...(options.concurrency ? { options: { concurrency: options.concurrency } } : {}),
-        ...(options.ttlSeconds ? { metadata: { ttlInSeconds: String(options.ttlSeconds) } } : {}),
-      };
-      const res = await fetch(stateUrl(store), {
-        method: 'POST',
-        headers: { ...tokenHeader, 'content-type': 'application/json' },
-        body: JSON.stringify([entry]),
-        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
-      });
-      if (res.ok) return 'saved';
-      if (res.status === 409) return 'conflict';
-      throw await stateFailure(`save of ${key}`, res);
-    },
-    async invokeBinding(name, operation, data, metadata = {}, options = {}) {
-      const res = await fetch(`${baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
-        method: 'POST',
-        headers: { ...tokenHeader, 'content-type': 'application/json' },
-        body: JSON.stringify({ operation, data, metadata }),
-        signal: AbortSignal.timeout(options.timeoutMs ?? defaultBindingTimeoutMs),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
-      return text;
-    },
-    async deleteState(store, key, options = {}) {
-      const res = await fetch(stateUrl(store, key), {
-        method: 'DELETE',
-        headers: { ...tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
-        signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
-      });
-      if (res.ok) return 'deleted';
-      if (res.status === 409) return 'conflict';
-      throw await stateFailure(`delete of ${key}`, res);
-    },
+    getState: (store, key, options) => getState(dapr, store, key, options),
+    saveState: (store, key, value, options) => saveState(dapr, store, key, value, options),
+    invokeBinding: (name, operation, data, metadata, options) =>
+      invokeBinding(dapr, { name, operation, data, metadata, ...options }),
+    deleteState: (store, key, options) => deleteState(dapr, store, key, options),
   };
 }

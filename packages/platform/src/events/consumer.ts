@@ -99,6 +99,101 @@ export function createMemoryDeadLetterStore(): DeadLetterStore {
   };
 }
 
+// An operator inspects and replays through this app's own sidecar (its Dapr API token),
+// which names no other caller; another app invoking these routes is refused.
+const onlyOwnSidecar = (appId: string) =>
+  createMiddleware(async (c, next) => {
+    const caller = c.req.header('dapr-caller-app-id');
+    if (caller && caller !== appId) {
+      throw new AppError('forbidden', "only this app's own sidecar may call here");
+    }
+    await next();
+  });
+
+// Deliveries come from the sidecar's subscriptions, which name no calling app; anything
+// that does came through service invocation and is no delivery.
+const onlyDeliveries = createMiddleware(async (c, next) => {
+  if (c.req.header('dapr-caller-app-id')) {
+    throw new AppError('forbidden', 'events arrive through subscriptions, not invocation');
+  }
+  await next();
+});
+
+type Handler = NonNullable<EventConsumerDefinition['handlers'][string]>;
+type Received = ReceivedEvent<string, number, EventCatalog>;
+
+/** The handler for a valid event, or undefined (logged) when this app will not take it. */
+function handlerFor(
+  definition: EventConsumerDefinition,
+  event: Received,
+  route: string | undefined,
+  logger: Logger,
+): Handler | undefined {
+  if (route && route !== event.type) {
+    logger.warn('event on the wrong route', { eventId: event.id, type: event.type, route });
+    return undefined;
+  }
+  const handler = definition.handlers[event.type];
+  const accepted = definition.consumes[event.type];
+  const rejected = (reason: string, fields: Record<string, unknown> = {}) => {
+    logger.warn('event rejected', { reason, eventId: event.id, type: event.type, ...fields });
+    return undefined;
+  };
+  if (!handler || !accepted) return rejected('this app does not consume this type');
+  if (!accepted.includes(event.version)) {
+    const takes = accepted.map((v) => `v${v}`).join(', ');
+    return rejected(`version ${event.version} not accepted; this app takes ${takes}`, {
+      dataschema: event.dataschema,
+    });
+  }
+  return handler;
+}
+
+/** Validates one delivery and runs its handler: a handler that throws asks for a retry. */
+async function dispatch(
+  definition: EventConsumerDefinition,
+  logger: Logger,
+  body: unknown,
+  route?: string,
+): Promise<Delivery> {
+  const parsed = parseEvent(body, definition.catalog);
+  if (!parsed.ok) {
+    logger.warn('event rejected', { reason: parsed.reason, eventId: parsed.id, type: parsed.type });
+    return 'DROP';
+  }
+  const { event } = parsed;
+  const handler = handlerFor(definition, event, route, logger);
+  if (!handler) return 'DROP';
+  try {
+    const delivery = await handler(event);
+    logger.info('event handled', { eventId: event.id, type: event.type, delivery });
+    return delivery;
+  } catch (error) {
+    logger.error('event handler failed; asking for redelivery', {
+      eventId: event.id,
+      type: event.type,
+      error,
+    });
+    return 'RETRY';
+  }
+}
+
+async function readBody(request: Request): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whatever Dapr dead-lettered, kept under its own id and type when it has them. */
+function deadLetterOf(body: unknown): DeadLetter {
+  const parsed = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+  const id = typeof parsed.id === 'string' ? parsed.id : crypto.randomUUID();
+  const type = typeof parsed.type === 'string' ? parsed.type : 'unknown';
+  return { id, type, receivedAt: new Date().toISOString(), event: body };
+}
+
 /**
  * The routes Dapr delivers events to (`POST /events/{type}`, from declarative
  * subscriptions), the dead-letter sink (`POST /dead-letters`), and the admin routes to
@@ -117,106 +212,27 @@ export function createEventConsumer(options: {
   definition: EventConsumerDefinition;
   deadLetters: DeadLetterStore;
 }) {
-  const { logger, deadLetters } = options;
-  const { catalog, consumes, handlers } = options.definition;
-
-  // An operator inspects and replays through this app's own sidecar (its Dapr API token),
-  // which names no other caller; another app invoking these routes is refused.
-  const onlyOwnSidecar = createMiddleware(async (c, next) => {
-    const caller = c.req.header('dapr-caller-app-id');
-    if (caller && caller !== options.appId) {
-      throw new AppError('forbidden', "only this app's own sidecar may call here");
-    }
-    await next();
-  });
-
-  // Deliveries come from the sidecar's subscriptions, which name no calling app; anything
-  // that does came through service invocation and is no delivery.
-  const onlyDeliveries = createMiddleware(async (c, next) => {
-    if (c.req.header('dapr-caller-app-id')) {
-      throw new AppError('forbidden', 'events arrive through subscriptions, not invocation');
-    }
-    await next();
-  });
-
-  const dispatch = async (body: unknown, route?: string): Promise<Delivery> => {
-    const parsed = parseEvent(body, catalog);
-    if (!parsed.ok) {
-      logger.warn('event rejected', {
-        reason: parsed.reason,
-        eventId: parsed.id,
-        type: parsed.type,
-      });
-      return 'DROP';
-    }
-    const { event } = parsed;
-    if (route && route !== event.type) {
-      logger.warn('event on the wrong route', { eventId: event.id, type: event.type, route });
-      return 'DROP';
-    }
-    const handler = handlers[event.type];
-    const accepted = consumes[event.type];
-    if (!handler || !accepted) {
-      logger.warn('event rejected', {
-        reason: 'this app does not consume this type',
-        eventId: event.id,
-        type: event.type,
-      });
-      return 'DROP';
-    }
-    if (!accepted.includes(event.version)) {
-      logger.warn('event rejected', {
-        reason: `version ${event.version} not accepted; this app takes ${accepted.map((v) => `v${v}`).join(', ')}`,
-        eventId: event.id,
-        type: event.type,
-        dataschema: event.dataschema,
-      });
-      return 'DROP';
-    }
-    try {
-      const delivery = await handler(event);
-      logger.info('event handled', { eventId: event.id, type: event.type, delivery });
-      return delivery;
-    } catch (error) {
-      logger.error('event handler failed; asking for redelivery', {
-        eventId: event.id,
-        type: event.type,
-        error,
-      });
-      return 'RETRY';
-    }
-  };
-
-  const readBody = async (request: Request): Promise<unknown> => {
-    try {
-      return await request.json();
-    } catch {
-      return undefined;
-    }
-  };
-
+  const { logger, deadLetters, definition } = options;
   return new Hono()
     .use('/events/*', onlyDeliveries)
     .use('/dead-letters', onlyDeliveries)
-    .use('/admin/*', onlyOwnSidecar)
+    .use('/admin/*', onlyOwnSidecar(options.appId))
     .post('/events/:type', async (c) => {
-      const status = await dispatch(await readBody(c.req.raw), c.req.param('type'));
+      const body = await readBody(c.req.raw);
+      const status = await dispatch(definition, logger, body, c.req.param('type'));
       return c.json({ status });
     })
     .post('/dead-letters', async (c) => {
-      const body = await readBody(c.req.raw);
-      const parsed = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-      const id = typeof parsed.id === 'string' ? parsed.id : crypto.randomUUID();
-      const type = typeof parsed.type === 'string' ? parsed.type : 'unknown';
-      await deadLetters.add({ id, type, receivedAt: new Date().toISOString(), event: body });
-      logger.warn('event dead-lettered', { eventId: id, type });
+      const letter = deadLetterOf(await readBody(c.req.raw));
+      await deadLetters.add(letter);
+      logger.warn('event dead-lettered', { eventId: letter.id, type: letter.type });
       return c.json({ status: 'SUCCESS' satisfies Delivery });
     })
     .get('/admin/dead-letters', async (c) => c.json({ items: await deadLetters.list() }))
     .post('/admin/dead-letters/:id/replay', async (c) => {
       const letter = await deadLetters.get(c.req.param('id'));
       if (!letter) throw new AppError('not_found', 'no dead letter with that id');
-      const delivery = await dispatch(letter.event);
+      const delivery = await dispatch(definition, logger, letter.event);
       if (delivery === 'SUCCESS') await deadLetters.remove(letter.id);
       return c.json({ id: letter.id, delivery });
     });

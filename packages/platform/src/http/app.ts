@@ -133,6 +133,95 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** Sets the request's ids, then logs and measures it once it is answered. */
+function requestTracking(
+  logger: Logger,
+  metrics: ReturnType<typeof createHttpMetrics>,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
+    const { traceId, traceparent } = traceFrom(c.req.header('traceparent'));
+    c.set('requestId', requestId);
+    c.set('traceId', traceId);
+    c.set('traceparent', traceparent);
+    c.set('callerAppId', c.req.header('dapr-caller-app-id'));
+    await requestContext.run({ requestId, traceId, traceparent }, async () => {
+      await next();
+      c.res.headers.set('x-request-id', requestId);
+      const seconds = (performance.now() - started) / 1000;
+      const route = routePath(c, -1);
+      metrics.observe({ method: c.req.method, route, status: c.res.status }, seconds);
+      if (!probePaths.has(c.req.path)) {
+        logger.info('request', {
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          durationMs: Math.round(seconds * 1000 * 10) / 10,
+          caller: c.get('callerAppId'),
+        });
+      }
+    });
+  };
+}
+
+/** Refuses every request but the probes and public paths that lacks the sidecar's app token. */
+function appTokenCheck(options: ServiceAppOptions): MiddlewareHandler {
+  return async (c, next) => {
+    const path = c.req.path;
+    if (probePaths.has(path) || options.isPublicPath?.(path)) return next();
+    if (!tokensEqual(c.req.header('dapr-api-token'), options.appApiToken)) {
+      throw new AppError('unauthenticated', 'this endpoint is reachable only through Dapr');
+    }
+    return next();
+  };
+}
+
+/** Runs every readiness check at once; throws naming the dependencies that failed. */
+async function checkReadiness(readiness: ReadinessChecks, logger: Logger): Promise<string[]> {
+  const entries = Object.entries(readiness);
+  const results = await Promise.allSettled(
+    entries.map(([, check]) => withTimeout(check(), readinessTimeoutMs)),
+  );
+  const failed = entries
+    .map(([name], i) => ({ name, result: results[i] }))
+    .filter((entry) => entry.result?.status === 'rejected');
+  if (failed.length > 0) {
+    // The reasons go to the log; the answer, which the gateway serves publicly, names
+    // only the dependencies.
+    for (const { name, result } of failed) {
+      logger.warn('not ready', {
+        dependency: name,
+        error: (result as PromiseRejectedResult).reason,
+      });
+    }
+    throw new AppError(
+      'upstream_unavailable',
+      `not ready: ${failed.map((f) => f.name).join(', ')}`,
+    );
+  }
+  return entries.map(([name]) => name);
+}
+
+/** Every failure as problem+json; the unknown is logged once and answered generically. */
+function asProblem(error: Error, logger: Logger): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof HTTPException && codeForStatus[error.status]) {
+    return new AppError(codeForStatus[error.status] as ErrorCode, error.message);
+  }
+  if (isDataException(error)) {
+    // A value reached the database that validation should have refused: worth fixing,
+    // but the request's fault, so a 400 that no caller's breaker counts.
+    logger.warn('the database refused a value of the request', { error });
+    return new AppError('bad_request', 'a value in the request is malformed or out of range');
+  }
+  logger.error('unhandled error', { error });
+  return new AppError(
+    'internal',
+    'an unexpected error occurred; quote the request id when reporting it',
+  );
+}
+
 /**
  * The app every service starts from: request and trace ids, JSON access logs, metrics,
  * the Dapr app-token check, /healthz, /readyz, the OpenAPI 3.1 document of every
@@ -160,43 +249,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     );
   };
 
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    const requestId = requestIdFrom(c.req.header('x-request-id'));
-    const { traceId, traceparent } = traceFrom(c.req.header('traceparent'));
-    c.set('requestId', requestId);
-    c.set('traceId', traceId);
-    c.set('traceparent', traceparent);
-    c.set('callerAppId', c.req.header('dapr-caller-app-id'));
-    await requestContext.run({ requestId, traceId, traceparent }, async () => {
-      await next();
-      c.res.headers.set('x-request-id', requestId);
-      const seconds = (performance.now() - started) / 1000;
-      const route = routePath(c, -1);
-      metrics.observe({ method: c.req.method, route, status: c.res.status }, seconds);
-      if (!probePaths.has(c.req.path)) {
-        logger.info('request', {
-          method: c.req.method,
-          path: c.req.path,
-          status: c.res.status,
-          durationMs: Math.round(seconds * 1000 * 10) / 10,
-          caller: c.get('callerAppId'),
-        });
-      }
-    });
-  });
-
+  app.use('*', requestTracking(logger, metrics));
   for (const edge of options.edges ?? []) app.use('*', edge);
-
-  app.use('*', async (c, next) => {
-    const path = c.req.path;
-    if (probePaths.has(path) || options.isPublicPath?.(path)) return next();
-    if (!tokensEqual(c.req.header('dapr-api-token'), options.appApiToken)) {
-      throw new AppError('unauthenticated', 'this endpoint is reachable only through Dapr');
-    }
-    return next();
-  });
-
+  app.use('*', appTokenCheck(options));
   app.use(
     '*',
     bodyLimit({
@@ -206,7 +261,6 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       },
     }),
   );
-
   if (options.publicApiCallers) {
     app.use('/api/*', requireCaller(...options.publicApiCallers));
   }
@@ -218,63 +272,14 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-
   app.get('/readyz', async (c) => {
     if (shuttingDown) throw new AppError('upstream_unavailable', 'shutting down');
-    const entries = Object.entries(readiness);
-    const results = await Promise.allSettled(
-      entries.map(([, check]) => withTimeout(check(), readinessTimeoutMs)),
-    );
-    const failed = entries
-      .map(([name], i) => ({ name, result: results[i] }))
-      .filter((entry) => entry.result?.status === 'rejected');
-    if (failed.length > 0) {
-      // The reasons go to the log; the answer, which the gateway serves publicly, names
-      // only the dependencies.
-      for (const { name, result } of failed) {
-        logger.warn('not ready', {
-          dependency: name,
-          error: (result as PromiseRejectedResult).reason,
-        });
-      }
-      throw new AppError(
-        'upstream_unavailable',
-        `not ready: ${failed.map((f) => f.name).join(', ')}`,
-      );
-    }
-    return c.json({ status: 'ready', checks: Object.fromEntries(entries.map(([n]) => [n, 'ok'])) });
+    const checked = await checkReadiness(readiness, logger);
+    return c.json({ status: 'ready', checks: Object.fromEntries(checked.map((n) => [n, 'ok'])) });
   });
-
   app.notFound((c) =>
     problemResponse(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`)),
   );
-
-  app.onError((error, c) => {
-    if (error instanceof AppError) return problemResponse(c, error);
-    if (error instanceof HTTPException && codeForStatus[error.status]) {
-      return problemResponse(
-        c,
-        new AppError(codeForStatus[error.status] as ErrorCode, error.message),
-      );
-    }
-    if (isDataException(error)) {
-      // A value reached the database that validation should have refused: worth fixing,
-      // but the request's fault, so a 400 that no caller's breaker counts.
-      logger.warn('the database refused a value of the request', { error });
-      return problemResponse(
-        c,
-        new AppError('bad_request', 'a value in the request is malformed or out of range'),
-      );
-    }
-    logger.error('unhandled error', { error });
-    return problemResponse(
-      c,
-      new AppError(
-        'internal',
-        'an unexpected error occurred; quote the request id when reporting it',
-      ),
-    );
-  });
-
+  app.onError((error, c) => problemResponse(c, asProblem(error, logger)));
   return app;
 }

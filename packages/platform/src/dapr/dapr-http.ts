@@ -1,0 +1,180 @@
+import type { CalleeBreakers } from './breaker.ts';
+
+// The sidecar's HTTP API as plain functions of where it is and the token it wants;
+// createSidecar binds them to one sidecar.
+
+const pubsubName = 'pubsub';
+
+// Longer than the publish attempts of components/common/resiliency.yaml take together
+// (3 attempts of at most 5 s plus backoff), so the relay never gives up on a publish Dapr
+// is still retrying, which would send the event twice.
+const publishTimeoutMs = 20_000;
+// Long enough for a healthy local store, short enough that a dead one barely delays a read.
+const defaultStateTimeoutMs = 2_000;
+// A call whose caller set no deadline of its own still ends: a callee that hangs must not
+// hold its caller's request, or its connection, forever.
+const defaultInvokeTimeoutMs = 10_000;
+// A binding reaches outside (an SMTP server's greeting and TLS can take seconds).
+const defaultBindingTimeoutMs = 15_000;
+
+export type SidecarConfig = {
+  DAPR_HOST: string;
+  DAPR_HTTP_PORT: number;
+  DAPR_API_TOKEN?: string | undefined;
+};
+
+/** One entry of a Dapr state store as read: its value and the ETag a conditional write names. */
+export type StateEntry = { value: unknown; etag: string | undefined };
+
+export type SaveStateOptions = {
+  /** Write only over this ETag; a mismatch answers 'conflict'. */
+  etag?: string | undefined;
+  /**
+   * `first-write`: without an `etag`, the write only creates the key (for stores that keep
+   * the mode per entry, like Redis, only when the entry there was written first-write too);
+   * `last-write` (Dapr's default) overwrites.
+   */
+  concurrency?: 'first-write' | 'last-write';
+  /** Dapr's `ttlInSeconds` metadata: the store drops the entry after this long. */
+  ttlSeconds?: number;
+  /** Gives up (throws) after this long; a cache must not hold a request up. */
+  timeoutMs?: number;
+};
+
+/** Where one sidecar's HTTP API answers, and the header that authenticates us to it. */
+export type DaprHttp = { baseUrl: string; tokenHeader: Record<string, string> };
+
+export function daprHttpOf(config: SidecarConfig): DaprHttp {
+  return {
+    baseUrl: `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`,
+    tokenHeader: config.DAPR_API_TOKEN ? { 'dapr-api-token': config.DAPR_API_TOKEN } : {},
+  };
+}
+
+export async function checkReady(dapr: DaprHttp): Promise<void> {
+  const res = await fetch(`${dapr.baseUrl}/v1.0/healthz/outbound`, {
+    signal: AbortSignal.timeout(1_000),
+  });
+  if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
+}
+
+export async function publishEvent(
+  dapr: DaprHttp,
+  event: { type: string; id: string; traceparent?: string },
+): Promise<void> {
+  const res = await fetch(`${dapr.baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
+    method: 'POST',
+    headers: {
+      ...dapr.tokenHeader,
+      'content-type': 'application/cloudevents+json',
+      ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+    },
+    body: JSON.stringify(event),
+    signal: AbortSignal.timeout(publishTimeoutMs),
+  });
+  if (!res.ok) {
+    throw new Error(
+      `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
+    );
+  }
+}
+
+export function invokeApp(
+  dapr: DaprHttp,
+  breakers: CalleeBreakers,
+  appId: string,
+  pathAndQuery: string,
+  init: RequestInit,
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(dapr.tokenHeader)) headers.set(name, value);
+  const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
+  const url = `${dapr.baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`;
+  return breakers.call(appId, () => fetch(url, { ...init, headers, signal }), signal);
+}
+
+const stateUrl = (dapr: DaprHttp, store: string, key?: string) =>
+  `${dapr.baseUrl}/v1.0/state/${encodeURIComponent(store)}${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
+
+const stateFailure = async (what: string, res: Response) =>
+  new Error(`state ${what} failed: ${res.status} ${await res.text()}`);
+
+export async function getState(
+  dapr: DaprHttp,
+  store: string,
+  key: string,
+  options: { timeoutMs?: number } = {},
+): Promise<StateEntry | undefined> {
+  const res = await fetch(stateUrl(dapr, store, key), {
+    headers: dapr.tokenHeader,
+    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  });
+  if (res.status === 204 || res.status === 404) return undefined;
+  if (!res.ok) throw await stateFailure(`get of ${key}`, res);
+  const text = await res.text();
+  if (text === '') return undefined;
+  return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
+}
+
+export async function saveState(
+  dapr: DaprHttp,
+  store: string,
+  key: string,
+  value: unknown,
+  options: SaveStateOptions = {},
+): Promise<'saved' | 'conflict'> {
+  const entry = {
+    key,
+    value,
+    ...(options.etag ? { etag: options.etag } : {}),
+    ...(options.concurrency ? { options: { concurrency: options.concurrency } } : {}),
+    ...(options.ttlSeconds ? { metadata: { ttlInSeconds: String(options.ttlSeconds) } } : {}),
+  };
+  const res = await fetch(stateUrl(dapr, store), {
+    method: 'POST',
+    headers: { ...dapr.tokenHeader, 'content-type': 'application/json' },
+    body: JSON.stringify([entry]),
+    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  });
+  if (res.ok) return 'saved';
+  if (res.status === 409) return 'conflict';
+  throw await stateFailure(`save of ${key}`, res);
+}
+
+export async function deleteState(
+  dapr: DaprHttp,
+  store: string,
+  key: string,
+  options: { etag?: string; timeoutMs?: number } = {},
+): Promise<'deleted' | 'conflict'> {
+  const res = await fetch(stateUrl(dapr, store, key), {
+    method: 'DELETE',
+    headers: { ...dapr.tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
+    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  });
+  if (res.ok) return 'deleted';
+  if (res.status === 409) return 'conflict';
+  throw await stateFailure(`delete of ${key}`, res);
+}
+
+export async function invokeBinding(
+  dapr: DaprHttp,
+  call: {
+    name: string;
+    operation: string;
+    data: unknown;
+    metadata?: Record<string, string> | undefined;
+    timeoutMs?: number | undefined;
+  },
+): Promise<string> {
+  const { name, operation, data, metadata = {} } = call;
+  const res = await fetch(`${dapr.baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { ...dapr.tokenHeader, 'content-type': 'application/json' },
+    body: JSON.stringify({ operation, data, metadata }),
+    signal: AbortSignal.timeout(call.timeoutMs ?? defaultBindingTimeoutMs),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
+  return text;
+}
