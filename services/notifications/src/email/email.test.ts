@@ -192,11 +192,19 @@ describe('the email sender', () => {
     await mongoEmailOutbox(outbox).enqueue({ notification: notification(), to: 'c@example.com' });
     let now = Date.now();
     const { sent, sidecar } = binding();
+    // The dying sender has claimed the mail once it is sending it; it never finishes.
+    let sending: () => void = () => {};
+    const claimed = new Promise<void>((resolve) => {
+      sending = resolve;
+    });
     const dying: Pick<Sidecar, 'invokeBinding'> = {
-      invokeBinding: () => new Promise(() => {}),
+      invokeBinding: () => {
+        sending();
+        return new Promise(() => {});
+      },
     };
     void sendDueMail(sender(outbox, dying, { clock: () => new Date(now), leaseMs: 30_000 }));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await claimed;
     const options = sender(outbox, sidecar, { clock: () => new Date(now), leaseMs: 30_000 });
     expect(await sendDueMail(options)).toBe(0);
     now += 30_001;

@@ -3,14 +3,16 @@ import type { Problem } from '@shop/platform';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { type VerificationCost, verificationCosts } from '../accounts/password.ts';
-import { password, uniqueEmail, useUsersApp } from '../test-support.ts';
+import { manualClock, password, uniqueEmail, useUsersApp } from '../test-support.ts';
 import { purgeRefreshTokens } from './refresh-tokens.ts';
 import { throttlePolicy } from './throttle.ts';
 
 type Pair = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
 
 describe.each(databaseBackends)('sessions on %s', (backend) => {
-  const users = useUsersApp(backend);
+  // The login throttle's clock: it moves only when a test moves it.
+  const clock = manualClock();
+  const users = useUsersApp(backend, { clock: clock.now });
 
   async function signUp(label = 'user') {
     const email = uniqueEmail(label);
@@ -94,7 +96,7 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
     const wait = Number(blocked.headers.get('retry-after'));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(2);
-    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + 100));
+    clock.advance(wait);
     expect((await login(user.email, password, attacker)).status).toBe(200);
     // A success starts the pair afresh: the next typo is not blocked.
     expect((await login(user.email, 'typo', attacker)).status).toBe(401);
