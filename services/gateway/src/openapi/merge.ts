@@ -134,6 +134,68 @@ function withGatewayResponses(
   return { ...operation, responses };
 }
 
+/** A part's component names, `<appId>.<name>` where another part means something else. */
+function renamerFor(appId: string, conflicting: ReadonlySet<string>) {
+  const name = (kind: string, original: string) =>
+    conflicting.has(`${kind}/${original}`) ? `${appId}.${original}` : original;
+  const ref = (original: string) => {
+    const match = refPattern.exec(original);
+    return match?.[1] && match[2]
+      ? `#/components/${match[1]}/${name(match[1], match[2])}`
+      : original;
+  };
+  return { name, ref };
+}
+
+type Renamer = ReturnType<typeof renamerFor>;
+
+/** The public paths a part contributes, its operations tagged and given the gateway's errors. */
+function partPaths(
+  { appId, document }: ServicePart,
+  rename: Renamer,
+  options: Required<Pick<MergeOptions, 'owns' | 'gatewayResponses'>>,
+): Record<string, Json> {
+  const paths: Record<string, Json> = {};
+  for (const [path, item] of Object.entries(document.paths ?? {})) {
+    if (!options.owns(appId, path)) continue;
+    const access = accessOf(path);
+    paths[path] = Object.fromEntries(
+      Object.entries(mapRefs(item, rename.ref) as Json).map(([key, value]) => [
+        key,
+        methods.has(key)
+          ? withGatewayResponses(
+              { ...(value as Json), tags: [appId] },
+              access,
+              options.gatewayResponses,
+            )
+          : value,
+      ]),
+    );
+  }
+  return paths;
+}
+
+function addComponents(components: Record<string, Json>, part: ServicePart, rename: Renamer) {
+  for (const [kind, named] of Object.entries(part.document.components ?? {})) {
+    components[kind] ??= {};
+    for (const [name, definition] of Object.entries(named ?? {})) {
+      (components[kind] as Json)[rename.name(kind, name)] = mapRefs(definition, rename.ref);
+    }
+  }
+}
+
+function describedInfo(info: MergeOptions['info'], missing: readonly string[]) {
+  const description = [
+    info.description,
+    missing.length > 0
+      ? `Not described right now (their services did not answer): ${missing.join(', ')}.`
+      : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+  return { ...info, ...(description ? { description } : {}) };
+}
+
 /**
  * One public document from the services' own: each part keeps only the public paths the
  * gateway forwards to that app (never /internal, /events or probes), its operations
@@ -152,59 +214,24 @@ export function mergeOpenApiDocuments(
   const paths: Record<string, Json> = {};
   const components: Record<string, Json> = {};
   const tags: Json[] = [];
-
-  for (const { appId, document } of parts) {
-    const renamedIn = (kind: string, name: string) =>
-      conflicting.has(`${kind}/${name}`) ? `${appId}.${name}` : name;
-    const rename = (ref: string) => {
-      const match = refPattern.exec(ref);
-      return match?.[1] && match[2]
-        ? `#/components/${match[1]}/${renamedIn(match[1], match[2])}`
-        : ref;
-    };
-
-    let contributed = false;
-    for (const [path, item] of Object.entries(document.paths ?? {})) {
-      if (!owns(appId, path)) continue;
-      const access = accessOf(path);
-      const merged: Json = {};
-      for (const [key, value] of Object.entries(mapRefs(item, rename) as Json)) {
-        merged[key] = methods.has(key)
-          ? withGatewayResponses(
-              { ...(value as Json), tags: [appId] },
-              access,
-              options.gatewayResponses,
-            )
-          : value;
-      }
-      paths[path] = { ...paths[path], ...merged };
-      contributed = true;
+  for (const part of parts) {
+    const rename = renamerFor(part.appId, conflicting);
+    const contributed = partPaths(part, rename, {
+      owns,
+      gatewayResponses: options.gatewayResponses,
+    });
+    for (const [path, item] of Object.entries(contributed))
+      paths[path] = { ...paths[path], ...item };
+    if (Object.keys(contributed).length > 0) {
+      tags.push({ name: part.appId, description: `Served by the ${part.appId} service.` });
     }
-    if (contributed) tags.push({ name: appId, description: `Served by the ${appId} service.` });
-
-    for (const [kind, named] of Object.entries(document.components ?? {})) {
-      components[kind] ??= {};
-      for (const [name, definition] of Object.entries(named ?? {})) {
-        (components[kind] as Json)[renamedIn(kind, name)] = mapRefs(definition, rename);
-      }
-    }
+    addComponents(components, part, rename);
   }
-
-  const missing = options.missing ?? [];
-  const published = reachableComponents(paths, components);
-  const description = [
-    options.info.description,
-    missing.length > 0
-      ? `Not described right now (their services did not answer): ${missing.join(', ')}.`
-      : undefined,
-  ]
-    .filter(Boolean)
-    .join('\n\n');
   return {
     openapi: '3.1.0',
-    info: { ...options.info, ...(description ? { description } : {}) },
+    info: describedInfo(options.info, options.missing ?? []),
     tags,
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
-    components: published,
+    components: reachableComponents(paths, components),
   } as OpenApiDocument;
 }

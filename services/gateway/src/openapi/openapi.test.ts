@@ -129,9 +129,9 @@ describe('GET /openapi.json', () => {
     expect(document.paths['/api/v1/orders']?.get?.tags).toEqual(['orders']);
     expect(document.tags.map(({ name }) => name)).toEqual([
       'gateway',
-      'users',
       'catalog',
       'orders',
+      'users',
     ]);
     expect(document.components.securitySchemes).toEqual({ bearer: bearerScheme });
   });

@@ -100,7 +100,8 @@ function ownedBy(appId: string, path: string): boolean {
  * every asset served from here.
  */
 export function openApiRoutes(deps: OpenApiRoutesDeps) {
-  const appIds = [...new Set(upstreams.map(({ appId }) => appId))];
+  // By name: the routing table's order is the order paths are matched in, not a reader's.
+  const appIds = [...new Set(upstreams.map(({ appId }) => appId))].sort();
   const documents = serviceDocuments({
     sidecar: deps.sidecar,
     logger: deps.logger,
