@@ -3,7 +3,7 @@ import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { ExecutionResult, GraphQLError } from 'graphql';
 import { createGraphQLError, createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { type Context, Hono } from 'hono';
-import { clientAddress } from '../proxy/client-address.ts';
+import { callerRequest } from '../proxy/caller.ts';
 import type { RateLimit } from '../rate-limit/index.ts';
 import { graphiqlAssetsPath, graphiqlPage, serveGraphiqlAsset, wantsGraphiql } from './graphiql.ts';
 import { defaultQueryLimits, type QueryLimits, queryLimitPlugins } from './limits.ts';
@@ -129,12 +129,7 @@ async function execute(
   const { deadlineMs, limits } = deps;
   const upstream = createUpstream(
     { ...deps, config: { ...deps.config, GRAPHQL_DEADLINE_MS: deadlineMs } },
-    {
-      requestId: c.get('requestId'),
-      traceparent: c.get('traceparent'),
-      authorization: c.req.header('authorization'),
-      clientAddress: clientAddress(c, deps.config.TRUSTED_PROXY_HOPS),
-    },
+    callerRequest(c, deps.config.TRUSTED_PROXY_HOPS),
     AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(deadlineMs)]),
   );
   return deps.yoga.fetch(c.req.raw, {

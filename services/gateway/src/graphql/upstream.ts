@@ -7,15 +7,7 @@ import {
 } from '@shop/platform';
 import type { GraphQLError } from 'graphql';
 import { createGraphQLError } from 'graphql-yoga';
-
-/** What a resolver's call to a service carries of the client's request. */
-export type CallerRequest = {
-  requestId: string;
-  traceparent: string;
-  /** The client's own `Bearer` credential, passed on untouched: each service verifies it. */
-  authorization: string | undefined;
-  clientAddress: string | undefined;
-};
+import { type CallerRequest, logDaprAnswer, withCaller } from '../proxy/caller.ts';
 
 export type UpstreamDeps = {
   sidecar: Pick<Sidecar, 'invoke'>;
@@ -86,6 +78,74 @@ function codeOf(type: string | undefined): ErrorCode | undefined {
   return statusOf(code) === undefined ? undefined : (code as ErrorCode);
 }
 
+/** One operation's calls: whom they are for, and the signal that ends them all. */
+type Operation = UpstreamDeps & { caller: CallerRequest; signal: AbortSignal };
+
+function unavailable(op: Operation, appId: string, retryAfterSeconds = 1): GraphQLError {
+  return problemError(
+    'upstream_unavailable',
+    `the ${appId} service is unavailable; try again shortly`,
+    { requestId: op.caller.requestId, retryAfterSeconds },
+  );
+}
+
+// The operation's signal ends with a TimeoutError at its deadline, otherwise (an
+// AbortError) when the client went away, whom no answer reaches.
+function ended(op: Operation): GraphQLError {
+  const { requestId } = op.caller;
+  if ((op.signal.reason as { name?: unknown } | undefined)?.name !== 'TimeoutError') {
+    return problemError('upstream_unavailable', 'the client went away', { requestId });
+  }
+  return problemError(
+    'upstream_timeout',
+    `the operation ran past its deadline of ${op.config.GRAPHQL_DEADLINE_MS} ms; ask for less at once`,
+    { requestId, extensions: { limit: 'deadline' } },
+  );
+}
+
+async function send(
+  op: Operation,
+  appId: string,
+  pathAndQuery: string,
+  call: UpstreamCall,
+): Promise<Response> {
+  const headers = withCaller(new Headers(call.headers), op.caller);
+  headers.set('accept', 'application/json');
+  if (call.body !== undefined) headers.set('content-type', 'application/json');
+  // Past the deadline no new call starts: what is already answered is answered.
+  if (op.signal.aborted) throw ended(op);
+  try {
+    return await op.sidecar.invoke(appId, pathAndQuery, {
+      method: call.method ?? 'GET',
+      headers,
+      body: call.body === undefined ? null : JSON.stringify(call.body),
+      signal: AbortSignal.any([op.signal, AbortSignal.timeout(op.config.UPSTREAM_TIMEOUT_MS)]),
+    });
+  } catch (error) {
+    if (error instanceof CircuitOpenError) throw unavailable(op, appId, error.retryAfterSeconds);
+    if (op.signal.aborted) throw ended(op);
+    op.logger.warn('upstream call failed', { appId, error });
+    throw unavailable(op, appId);
+  }
+}
+
+/** A refusal as the service's own problem with its code; anything else as unavailable. */
+async function refusalOf(op: Operation, appId: string, res: Response): Promise<GraphQLError> {
+  const contentType = res.headers.get('content-type') ?? '';
+  const problem = contentType.startsWith(problemContentType)
+    ? ((await res.json().catch(() => ({}))) as ProblemBody)
+    : undefined;
+  const code = codeOf(problem?.type);
+  if (!problem || !code) {
+    await logDaprAnswer(op.logger, appId, res);
+    return unavailable(op, appId);
+  }
+  return problemError(code, problem.detail ?? '', {
+    requestId: problem.requestId ?? op.caller.requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  });
+}
+
 /**
  * Resolvers reach the services exactly as the REST proxy does: through the gateway's own
  * sidecar, on the public paths, with the client's bearer token, request id and trace, so
@@ -98,77 +158,15 @@ export function createUpstream(
   caller: CallerRequest,
   signal: AbortSignal,
 ): Upstream {
-  const unavailable = (appId: string, retryAfterSeconds = 1) =>
-    problemError('upstream_unavailable', `the ${appId} service is unavailable; try again shortly`, {
-      requestId: caller.requestId,
-      retryAfterSeconds,
-    });
-  const deadlinePassed = () =>
-    problemError(
-      'upstream_timeout',
-      `the operation ran past its deadline of ${deps.config.GRAPHQL_DEADLINE_MS} ms; ask for less at once`,
-      { requestId: caller.requestId, extensions: { limit: 'deadline' } },
-    );
-  // The operation's signal ends with a TimeoutError at its deadline, otherwise (an
-  // AbortError) when the client went away, whom no answer reaches.
-  const ended = () =>
-    (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError'
-      ? deadlinePassed()
-      : problemError('upstream_unavailable', 'the client went away', {
-          requestId: caller.requestId,
-        });
-
+  const op: Operation = { ...deps, caller, signal };
   return async <T>(appId: string, pathAndQuery: string, call: UpstreamCall = {}) => {
-    const headers = new Headers(call.headers);
-    headers.set('accept', 'application/json');
-    headers.set('x-request-id', caller.requestId);
-    headers.set('traceparent', caller.traceparent);
-    if (caller.authorization) headers.set('authorization', caller.authorization);
-    if (caller.clientAddress) headers.set('x-forwarded-for', caller.clientAddress);
-    if (call.body !== undefined) headers.set('content-type', 'application/json');
-
-    // Past the deadline no new call starts: what is already answered is answered.
-    if (signal.aborted) throw ended();
-    let res: Response;
-    try {
-      res = await deps.sidecar.invoke(appId, pathAndQuery, {
-        method: call.method ?? 'GET',
-        headers,
-        body: call.body === undefined ? null : JSON.stringify(call.body),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(deps.config.UPSTREAM_TIMEOUT_MS)]),
-      });
-    } catch (error) {
-      if (error instanceof CircuitOpenError) throw unavailable(appId, error.retryAfterSeconds);
-      if (signal.aborted) throw ended();
-      deps.logger.warn('upstream call failed', { appId, error });
-      throw unavailable(appId);
-    }
-
-    const contentType = res.headers.get('content-type') ?? '';
-    if (res.ok) {
-      if (res.status === 204) return undefined as T;
-      return (await res.json().catch((error: unknown) => {
-        // The deadline can fall while the body is still arriving.
-        if (signal.aborted) throw ended();
-        throw error;
-      })) as T;
-    }
-    const problem = contentType.startsWith(problemContentType)
-      ? ((await res.json().catch(() => ({}))) as ProblemBody)
-      : undefined;
-    const code = codeOf(problem?.type);
-    if (!problem || !code) {
-      // Not our services' problem+json: Dapr itself answered (the app is gone, no route).
-      deps.logger.warn('upstream unavailable', {
-        appId,
-        status: res.status,
-        detail: (await res.text().catch(() => '')).slice(0, 500),
-      });
-      throw unavailable(appId);
-    }
-    throw problemError(code, problem.detail ?? '', {
-      requestId: problem.requestId ?? caller.requestId,
-      ...(problem.errors ? { errors: problem.errors } : {}),
-    });
+    const res = await send(op, appId, pathAndQuery, call);
+    if (!res.ok) throw await refusalOf(op, appId, res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json().catch((error: unknown) => {
+      // The deadline can fall while the body is still arriving.
+      if (signal.aborted) throw ended(op);
+      throw error;
+    })) as T;
   };
 }

@@ -8,7 +8,7 @@ import {
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { clientAddress } from './client-address.ts';
+import { callerRequest, logDaprAnswer, withCaller } from './caller.ts';
 import { checkForwardedHead } from './forwarded-head.ts';
 import { routedUpstream } from './upstreams.ts';
 
@@ -69,25 +69,13 @@ function unavailable(appId: string, retryAfterSeconds = 1, why = ''): AppError {
   );
 }
 
-// Dapr picks the target app from `Authorization: Basic dapr-app-id:...`, so nothing but a
-// Bearer credential goes on.
-function bearerOnly(source: Headers, target: Headers): void {
-  const authorization = source.get('authorization');
-  if (authorization && /^bearer\s/i.test(authorization)) target.set('authorization', authorization);
-}
-
 function forwardedHeaders(c: Context, deps: ProxyDeps): Headers {
   const headers = pick(c.req.raw.headers, requestHeaders);
   // daprd 1.18 turns any non-2xx answer to a request accepting text/event-stream into its
   // own 500 ("no response received from stream"), so a stream refused with 429 or 400 would
   // reach the client as 503; the stream route answers an event stream without being asked.
   if (headers.get('accept')?.includes('text/event-stream')) headers.delete('accept');
-  bearerOnly(c.req.raw.headers, headers);
-  headers.set('x-request-id', c.get('requestId'));
-  headers.set('traceparent', c.get('traceparent'));
-  const address = clientAddress(c, deps.config.TRUSTED_PROXY_HOPS);
-  if (address) headers.set('x-forwarded-for', address);
-  return headers;
+  return withCaller(headers, callerRequest(c, deps.config.TRUSTED_PROXY_HOPS));
 }
 
 function clientWentAway(deps: ProxyDeps, appId: string): Response {
@@ -179,11 +167,7 @@ async function forward(c: Context, deps: ProxyDeps, appId: string): Promise<Resp
 async function passedOn(deps: ProxyDeps, appId: string, upstream: Response): Promise<Response> {
   const contentType = upstream.headers.get('content-type') ?? '';
   if (upstream.status >= 500 && !contentType.startsWith(problemContentType)) {
-    deps.logger.warn('upstream unavailable', {
-      appId,
-      status: upstream.status,
-      detail: (await upstream.text()).slice(0, 500),
-    });
+    await logDaprAnswer(deps.logger, appId, upstream);
     throw unavailable(appId);
   }
   return new Response(upstream.body, {
