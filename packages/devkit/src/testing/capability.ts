@@ -13,8 +13,10 @@ export function inCI(env: NodeJS.ProcessEnv = process.env): boolean {
 
 /** The error a missing capability is under CI. */
 export class MissingCapabilityError extends Error {
-  constructor(readonly missing: string) {
+  readonly missing: string;
+  constructor(missing: string) {
     super(`this test cannot run on this machine, and CI is set: ${missing}`);
+    this.missing = missing;
     this.name = 'MissingCapabilityError';
   }
 }

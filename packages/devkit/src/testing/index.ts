@@ -1,4 +1,10 @@
 export {
+  inCI,
+  MissingCapabilityError,
+  skipWhenMissing,
+  unlessMissing,
+} from './capability.ts';
+export {
   adminOrders,
   checkoutsThroughFault,
   createProductWithStock,
