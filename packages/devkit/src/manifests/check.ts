@@ -83,6 +83,20 @@ function codeProblems(manifests: readonly ServiceManifest[], { consumers }: Code
   return problems;
 }
 
+/** One exposed app (the gateway) forwards every public route; it has none of its own. */
+function exposureProblems(manifests: readonly ServiceManifest[]): string[] {
+  const exposed = manifests.filter((m) => m.exposed).map((m) => m.appId);
+  const routed = manifests.filter((m) => m.routes.length > 0);
+  const problems: string[] = [];
+  if (exposed.length > 1)
+    problems.push(`only one service may be exposed, not ${exposed.join(', ')}`);
+  if (routed.length > 0 && exposed.length === 0)
+    problems.push('services have public routes but no service is exposed to forward them');
+  for (const m of routed.filter((r) => r.exposed))
+    problems.push(`${m.appId} is exposed itself; its routes would go to no one`);
+  return problems;
+}
+
 /**
  * Whatever makes the manifests inconsistent with each other or with the code, one line
  * each; empty when they are sound.
@@ -90,6 +104,7 @@ function codeProblems(manifests: readonly ServiceManifest[], { consumers }: Code
 export function manifestProblems(manifests: readonly ServiceManifest[], code: CodeFacts): string[] {
   return [
     ...portClashes(manifests),
+    ...exposureProblems(manifests),
     ...invocationProblems(manifests),
     ...topicProblems(manifests, code),
     ...codeProblems(manifests, code),

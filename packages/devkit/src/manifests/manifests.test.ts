@@ -128,6 +128,17 @@ describe('the cross-checks', () => {
     ]);
   });
 
+  it('want one exposed app to forward the routes', () => {
+    const hidden = { ...gateway, exposed: false };
+    expect(manifestProblems([hidden, shelf, reader], code)).toEqual([
+      'services have public routes but no service is exposed to forward them',
+    ]);
+    const second = manifest('second', { exposed: true });
+    expect(manifestProblems([...shop, second], code)).toEqual([
+      'only one service may be exposed, not gateway, second',
+    ]);
+  });
+
   it('hold topics to the catalogue and subscriptions to the code', () => {
     const stray = manifest('stray', { publishes: ['shelf.filled'], subscribes: ['shelf.emptied'] });
     expect(manifestProblems([...shop, stray], code)).toEqual([
