@@ -34,6 +34,12 @@ export {
   readEventStream,
   type ServerSentEvent,
 } from './event-stream.ts';
+export {
+  type DeliveredEvent,
+  type EnvelopeOverrides,
+  eventFixture,
+  type FixtureData,
+} from './events.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';
 export {
