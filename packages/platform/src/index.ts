@@ -25,7 +25,6 @@ export {
 } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
-export { keysetPage } from './http/keyset-page.ts';
 export { metricsText } from './http/metrics.ts';
 export {
   bearerScheme,
