@@ -35,6 +35,8 @@ export async function gatewayOverRedis(
     logger?: Logger;
     unverified?: RateLimitBudget;
     budgets?: Partial<RateLimitBudgets>;
+    /** The gateway's clock (its warnings while Redis is down); Date.now unless given. */
+    now?: () => number;
   },
 ) {
   const logger = options.logger ?? quietLogger;
@@ -57,6 +59,7 @@ export async function gatewayOverRedis(
     sidecar: { invoke: options.invoke ?? (async () => Response.json({})), ready: async () => {} },
     verifier: options.verifier,
     rateLimits: { redis, budgets, ...(options.unverified && { unverified: options.unverified }) },
+    now: options.now,
   });
   return { app, redis };
 }

@@ -76,7 +76,11 @@ const documents: Record<string, unknown> = {
 
 type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
 
-function gatewayWith(invoke: Invoke, config: { OPENAPI_CACHE_TTL_MS?: number } = {}) {
+function gatewayWith(
+  invoke: Invoke,
+  options: { OPENAPI_CACHE_TTL_MS?: number; now?: () => number } = {},
+) {
+  const { now, ...config } = options;
   return createApp({
     config: {
       APP_API_TOKEN: 'gateway-app-token-0123456789',
@@ -87,6 +91,7 @@ function gatewayWith(invoke: Invoke, config: { OPENAPI_CACHE_TTL_MS?: number } =
     logger,
     sidecar: { invoke, ready: async () => {} },
     verifier: tokens.verifier,
+    now,
   });
 }
 
@@ -186,18 +191,20 @@ describe('GET /openapi.json', () => {
   it('asks each service once until the TTL passes, and keeps the last document while a refresh fails', async () => {
     const calls: string[] = [];
     let fail = false;
+    let now = 0;
     const app = gatewayWith(
       async (appId, path, init) => {
         calls.push(appId);
         if (fail) throw new TypeError('fetch failed');
         return served(appId, path, init);
       },
-      { OPENAPI_CACHE_TTL_MS: 50 },
+      { OPENAPI_CACHE_TTL_MS: 60_000, now: () => now },
     );
     await mergedDocument(app);
+    now = 59_999;
     await mergedDocument(app);
     expect(calls.filter((id) => id === 'users')).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    now = 60_000;
     fail = true;
     const stale = await mergedDocument(app);
     expect(calls.filter((id) => id === 'users')).toHaveLength(2);

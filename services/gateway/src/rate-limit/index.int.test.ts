@@ -1,5 +1,7 @@
+import { pollUntil } from '@shop/devkit/process';
 import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
 import { type Logger, metricsText } from '@shop/platform';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RateLimitBudget } from '../config.ts';
 import { from, gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
@@ -26,13 +28,19 @@ const ok: Invoke = async () => Response.json({ ok: true });
 
 /** A gateway replica over the shared Redis; requests come from the X-Forwarded-For address. */
 async function gateway(
-  options: { budgets?: RateLimitBudgets; invoke?: Invoke; logger?: Logger } = {},
+  options: {
+    budgets?: RateLimitBudgets;
+    invoke?: Invoke;
+    logger?: Logger;
+    now?: () => number;
+  } = {},
 ) {
   const replica = await gatewayOverRedis(redis.server, {
     verifier: tokens.verifier,
     invoke: options.invoke ?? ok,
     budgets: options.budgets ?? smallBudgets,
     ...(options.logger && { logger: options.logger }),
+    ...(options.now && { now: options.now }),
   });
   redis.track(replica.redis);
   return replica.app;
@@ -229,36 +237,54 @@ describe('gateway rate limits', () => {
     const refused = await app.request('/api/v1/categories', from('192.0.2.4'));
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // The window is the counter's life in Redis, so Redis's clock, shared by every replica,
+    // ends it: the counter expires within the 1 s window, and ending it now stands for that.
+    const admin = redis.track(new Redis({ host: redis.server.host, port: redis.server.port }));
+    const counter = 'gateway:rate-limit:default:address:192.0.2.4';
+    const left = await admin.pttl(counter);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(1_000);
+    await admin.pexpire(counter, 0);
     expect((await app.request('/api/v1/categories', from('192.0.2.4'))).status).toBe(200);
   });
 
   it('lets requests through unchecked, with a warning and a metric, while Redis is down', async () => {
     const logger = recordingLogger();
-    const app = await gateway({ logger });
+    let now = 0;
+    const app = await gateway({ logger, now: () => now });
+    const browse = () => app.request('/api/v1/categories', from('192.0.2.5'));
+    const warnings = () =>
+      logger.lines.filter(
+        (line) => line.msg === 'rate-limit store unavailable; requests pass unchecked',
+      );
     await redis.server.pause();
     for (let i = 0; i < 6; i++) {
-      const res = await app.request('/api/v1/categories', from('192.0.2.5'));
+      const res = await browse();
       expect(res.status).toBe(200);
       expect(res.headers.get('ratelimit')).toBeNull();
     }
     const metrics = await metricsText(app);
     expect(metrics).toMatch(/gateway_rate_limit_unchecked_total\{budget="default"[^}]*\} 6/);
-    const warnings = logger.lines.filter(
-      (line) => line.msg === 'rate-limit store unavailable; requests pass unchecked',
-    );
-    // One warning for the outage, not one per request.
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ level: 'warn', budget: 'default' });
+    // One warning for the outage, not one per request; the next after 10 s, with the count.
+    expect(warnings()).toEqual([
+      expect.objectContaining({ level: 'warn', budget: 'default', unchecked: 1 }),
+    ]);
+    now = 9_999;
+    await browse();
+    expect(warnings()).toHaveLength(1);
+    now = 10_000;
+    await browse();
+    expect(warnings()[1]).toMatchObject({ budget: 'default', unchecked: 7 });
 
-    // Back in service once Redis is.
+    // Back in service once Redis is, and the client has reconnected.
     await redis.server.start();
-    const started = Date.now();
-    let res = await app.request('/api/v1/categories', from('192.0.2.5'));
-    while (!res.headers.get('ratelimit') && Date.now() - started < 10_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      res = await app.request('/api/v1/categories', from('192.0.2.5'));
-    }
+    const res = await pollUntil(
+      async () => {
+        const answer = await browse();
+        return answer.headers.get('ratelimit') ? answer : undefined;
+      },
+      { what: 'RateLimit headers again', timeoutMs: 10_000 },
+    );
     expect(res.headers.get('ratelimit')).toMatch(/^"default";r=3;/);
   }, 20_000);
 });
