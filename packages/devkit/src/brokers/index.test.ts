@@ -4,7 +4,7 @@ import { eventCatalog } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { findRepoRoot } from '../process/repo-root.ts';
 import { loadManifest } from '../shop/manifest.ts';
-import { brokerFromEnv, profileResourcesPaths, stateStoreFromEnv } from '../shop/shop.ts';
+import { brokerFromEnv, profileResourcesPaths, stateStoreFromEnv } from '../shop/plan.ts';
 import { brokerProfiles, shopTopics } from './index.ts';
 
 const repoRoot = findRepoRoot(import.meta.dirname);

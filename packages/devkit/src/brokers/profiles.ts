@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { eventCatalog } from '@shop/platform';
 import { parseAllDocuments } from 'yaml';
 import { pingRedis, type RedisHandle } from '../infra/redis.ts';
+import { pollUntil } from '../process/poll.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { prepareKafka, startKafka } from './kafka/kafka.ts';
 import { prepareNats, startNats } from './nats/nats.ts';
@@ -79,11 +80,12 @@ function redisBroker(group: ProcessGroup, redis: RedisHandle): BrokerHandle {
     kill: () => group.stop('redis', { signal: 'SIGKILL' }),
     async restart() {
       group.restart('redis');
-      const deadline = Date.now() + 30_000;
-      while (!(await pingRedis(redis.port, redis.host, redis.password))) {
-        if (Date.now() > deadline) throw new Error('redis did not answer after its restart');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const answers = () => pingRedis(redis.port, redis.host, redis.password);
+      await pollUntil(async () => ((await answers()) ? true : undefined), {
+        what: 'redis to answer after its restart',
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
     },
     pids: () => [group.pidOf('redis')].filter((pid) => pid !== undefined),
     stop: async () => {},

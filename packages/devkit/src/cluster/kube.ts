@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { type CommandResult, runCommand } from '../process/commands.ts';
+import { pollUntil } from '../process/poll.ts';
 import { freePorts } from '../process/ports.ts';
 import { ProcessGroup } from '../process/processes.ts';
 import { findRepoRoot } from '../process/repo-root.ts';
@@ -256,19 +257,19 @@ async function startEtcd(
     cwd: dir,
     env: { PATH: process.env.PATH },
   });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
+  await pollUntil(
+    async () => {
       const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
       const body = (await response.json()) as { health?: string };
-      if (body.health === 'true') return;
-    } catch {
-      // not listening yet
-    }
-    if (!group.has('etcd')) throw new Error('etcd exited during start');
-    if (Date.now() > deadline) throw new Error(`etcd did not become healthy on ${clientUrl}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+      return body.health === 'true' ? true : undefined;
+    },
+    {
+      what: `etcd to become healthy on ${clientUrl}`,
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      giveUpIf: () => (group.has('etcd') ? undefined : 'etcd exited during start'),
+    },
+  );
 }
 
 function startKubeApiserver(
@@ -339,16 +340,20 @@ async function waitUntilReady(
   token: string,
   caFile: string,
 ): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (existsSync(caFile)) {
+  await pollUntil(
+    async () => {
+      if (!existsSync(caFile)) return undefined;
       const response = await request(`${server}/readyz`, token, readFileSync(caFile));
-      if (response?.status === 200) return;
-    }
-    if (!group.has('kube-apiserver')) throw new Error('kube-apiserver exited during start');
-    if (Date.now() > deadline) throw new Error(`kube-apiserver was not ready on ${server}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+      return response?.status === 200 ? true : undefined;
+    },
+    {
+      what: `kube-apiserver to be ready on ${server}`,
+      timeoutMs: 90_000,
+      intervalMs: 200,
+      giveUpIf: () =>
+        group.has('kube-apiserver') ? undefined : 'kube-apiserver exited during start',
+    },
+  );
 }
 
 async function readVersion(server: string, token: string, ca: Buffer): Promise<string> {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pollUntil } from '../process/poll.ts';
 import { ProcessGroup } from '../process/processes.ts';
 import { findExecutables } from '../process/system.ts';
 import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
@@ -198,14 +199,15 @@ async function waitFor(
   group: ProcessGroup,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if ((await attempt()).status === 0) return;
-    const gone = ['kube-controller-manager', 'kube-scheduler', 'kwok'].find(
-      (name) => !group.has(name),
-    );
-    if (gone) throw new Error(`${gone} exited while waiting for ${what}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  const gone = () =>
+    ['kube-controller-manager', 'kube-scheduler', 'kwok'].find((name) => !group.has(name));
+  await pollUntil(async () => ((await attempt()).status === 0 ? true : undefined), {
+    what,
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    giveUpIf: () => {
+      const name = gone();
+      return name && `${name} exited while waiting for ${what}`;
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pollUntil } from '../process/poll.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
@@ -73,13 +74,16 @@ export async function startMailpit(
     env: { PATH: process.env.PATH },
   });
   const apiUrl = `http://127.0.0.1:${options.httpPort}`;
-  const deadline = Date.now() + 15_000;
-  while (!(await answers(`${apiUrl}/api/v1/messages?limit=1`))) {
-    if (!group.has(mailpitProcessName))
-      throw new Error('mailpit exited during start (see its log)');
-    if (Date.now() > deadline) throw new Error(`mailpit did not answer on ${apiUrl}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(
+    async () => ((await answers(`${apiUrl}/api/v1/messages?limit=1`)) ? true : undefined),
+    {
+      what: `mailpit to answer on ${apiUrl}`,
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      giveUpIf: () =>
+        group.has(mailpitProcessName) ? undefined : 'mailpit exited during start (see its log)',
+    },
+  );
   return { smtpHost: '127.0.0.1', smtpPort: options.smtpPort, apiUrl };
 }
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { pollUntil } from '../process/poll.ts';
 import { freePorts } from '../process/ports.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { ensureDebianProgram, findExecutables } from '../process/system.ts';
@@ -151,8 +152,7 @@ async function waitUntilReady(port: number, exited: Promise<unknown>): Promise<b
   void exited.then(() => {
     gone = true;
   });
-  const deadline = Date.now() + startTimeoutMs;
-  while (!gone && Date.now() < deadline) {
+  const connects = async () => {
     const client = new pg.Client({
       connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
       connectionTimeoutMillis: 1_000,
@@ -161,11 +161,14 @@ async function waitUntilReady(port: number, exited: Promise<unknown>): Promise<b
       await client.connect();
       await client.query('select 1');
       return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       await client.end().catch(() => {});
     }
-  }
-  return false;
+  };
+  return pollUntil(connects, {
+    what: `postgres on port ${port}`,
+    timeoutMs: startTimeoutMs,
+    intervalMs: 50,
+    giveUpIf: () => (gone ? 'postgres exited' : undefined),
+  }).catch(() => false);
 }

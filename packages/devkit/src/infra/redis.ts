@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { pollUntil } from '../process/poll.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { ensureDebianProgram } from '../process/system.ts';
 
@@ -85,11 +86,12 @@ export async function startRedis(
     cwd: dir,
     env: { PATH: process.env.PATH },
   });
-  const deadline = Date.now() + 15_000;
-  while (!(await pingRedis(port, '127.0.0.1', password))) {
-    if (!group.has('redis')) throw new Error('redis-server exited during start (see its log)');
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(async () => ((await pingRedis(port, '127.0.0.1', password)) ? true : undefined), {
+    what: `redis-server to answer on port ${port}`,
+    timeoutMs: 15_000,
+    intervalMs: 50,
+    giveUpIf: () =>
+      group.has('redis') ? undefined : 'redis-server exited during start (see its log)',
+  });
   return { host: '127.0.0.1', port, address: `127.0.0.1:${port}`, password };
 }

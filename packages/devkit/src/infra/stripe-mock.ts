@@ -1,3 +1,4 @@
+import { pollUntil } from '../process/poll.ts';
 import { freePorts } from '../process/ports.ts';
 import { ProcessGroup } from '../process/processes.ts';
 import { findRepoRoot } from '../process/repo-root.ts';
@@ -75,14 +76,19 @@ export async function startStripeMock(
   const url = `http://127.0.0.1:${port}`;
   const stop = () => group.stop('stripe-mock', { graceMs: 2_000 });
   // It loads and indexes its whole OpenAPI spec before it listens.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (await answers(url)) return { url, stop };
-    if (!group.has('stripe-mock') || Date.now() > deadline) {
-      await stop();
-      throw new Error(`stripe-mock did not answer on ${url}\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await pollUntil(async () => ((await answers(url)) ? true : undefined), {
+      what: `stripe-mock to answer on ${url}`,
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      giveUpIf: () => (group.has('stripe-mock') ? undefined : `stripe-mock exited`),
+    });
+    return { url, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(
+      `stripe-mock did not answer on ${url} (${(error as Error).message})\n${output}`,
+    );
   }
 }
 

@@ -37,4 +37,15 @@ describe('pollUntil', () => {
     controller.abort(new Error('stopped'));
     await expect(waiting).rejects.toThrow('stopped');
   });
+
+  it('gives up at once with the reason giveUpIf names', async () => {
+    let calls = 0;
+    const waiting = pollUntil(() => undefined, {
+      what: 'the server',
+      timeoutMs: 60_000,
+      intervalMs: 1,
+      giveUpIf: () => (++calls > 2 ? 'the server exited' : undefined),
+    });
+    await expect(waiting).rejects.toThrow('the server exited');
+  });
 });

@@ -8,6 +8,11 @@ export interface PollOptions {
   intervalMs?: number;
   /** Stops the wait early, rejecting with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Asked before each probe: a reason to give up at once (the process being waited for
+   * exited), thrown as the error; undefined to go on.
+   */
+  giveUpIf?: () => string | undefined;
 }
 
 /**
@@ -19,11 +24,13 @@ export async function pollUntil<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   options: PollOptions,
 ): Promise<T> {
-  const { what, timeoutMs, intervalMs = 100, signal } = options;
+  const { what, timeoutMs, intervalMs = 100, signal, giveUpIf } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     signal?.throwIfAborted();
+    const reason = giveUpIf?.();
+    if (reason !== undefined) throw new Error(reason);
     try {
       const value = await probe();
       if (value !== undefined) return value;

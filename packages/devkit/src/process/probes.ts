@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { pollUntil } from './poll.ts';
 
 /** Something accepts TCP connections on that loopback port (within 1 s). */
 export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -50,31 +51,26 @@ export function listeningAddresses(port: number): string[] {
 }
 
 /** Polls `check` every 50 ms until it holds or `ms` have passed; then whether it holds. */
-export async function holdsWithin(
-  ms: number,
-  check: () => boolean | Promise<boolean>,
-): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
+export function holdsWithin(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
+  return pollUntil(async () => ((await check()) ? true : undefined), {
+    what: 'a check to hold',
+    timeoutMs: ms,
+    intervalMs: 50,
+  }).catch(() => check());
 }
 
 /**
  * Polls `probe` every 100 ms while `alive` holds (the server's process still runs) and
  * `timeoutMs` has not passed; whether it answered.
  */
-export async function probeWhileAlive(
+export function probeWhileAlive(
   probe: () => Promise<boolean>,
   alive: () => boolean,
   timeoutMs: number,
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (alive() && Date.now() < deadline) {
-    if (await probe()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
+  return pollUntil(async () => ((await probe()) ? true : undefined), {
+    what: 'an answer',
+    timeoutMs,
+    giveUpIf: () => (alive() ? undefined : 'the process exited'),
+  }).catch(() => false);
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Admin } from '@platformatic/kafka';
+import { pollUntil } from '../../process/poll.ts';
 import { freePorts } from '../../process/ports.ts';
 import { ensureDebianProgram } from '../../process/system.ts';
 import { buildIntoCache, shopCachePath } from '../../toolchain/cache.ts';
@@ -285,18 +286,20 @@ export async function startKafka(options: BrokerStartOptions): Promise<BrokerHan
  * join); throws when the broker exits first or does not get there in time.
  */
 async function waitUntilReady(port: number, topics: string[], running: () => boolean) {
-  const deadline = Date.now() + startTimeoutMs;
-  let lastProblem = 'it did not take connections';
-  while (Date.now() < deadline) {
-    if (!running()) throw new Error('kafka exited during start (see its log)');
-    const problem = await withKafkaAdmin(port, (admin) => readinessProblem(admin, topics)).catch(
-      describeKafkaError,
-    );
-    if (problem === undefined) return;
-    lastProblem = problem;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`kafka on 127.0.0.1:${port} was not ready: ${lastProblem}`);
+  await pollUntil(
+    async () => {
+      const problem = await withKafkaAdmin(port, (admin) => readinessProblem(admin, topics)).catch(
+        describeKafkaError,
+      );
+      if (problem !== undefined) throw new Error(problem);
+      return true;
+    },
+    {
+      what: `kafka on 127.0.0.1:${port} to be ready`,
+      timeoutMs: startTimeoutMs,
+      giveUpIf: () => (running() ? undefined : 'kafka exited during start (see its log)'),
+    },
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { pollUntil } from '../../process/poll.ts';
 import { freePorts } from '../../process/ports.ts';
 import { type GoTool, resolveGoTool } from '../../toolchain/go-tool.ts';
 import type { BrokerHandle, BrokerStartOptions } from '../profiles.ts';
@@ -126,26 +127,24 @@ async function waitUntilReady(
   configs: TopicStream[],
   running: () => boolean,
 ): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (!running()) throw new Error('nats-server exited during start (see its log)');
-    try {
+  // Refused while it starts, or JetStream not yet answering while it recovers its store.
+  await pollUntil(
+    async () => {
       const connection = await connect({ servers: url, reconnect: false, timeout: 1_000 });
       try {
-        const jsm = await jetstreamManager(connection, { timeout: 2_000 });
-        await ensureStreams(jsm, configs);
-        return;
+        await ensureStreams(await jetstreamManager(connection, { timeout: 2_000 }), configs);
+        return true;
       } finally {
         await connection.close();
       }
-    } catch (error) {
-      // Refused while it starts, or JetStream not yet answering while it recovers its store.
-      lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`nats-server on ${url} was not ready with its streams: ${String(lastError)}`);
+    },
+    {
+      what: `nats-server on ${url} to be ready with its streams`,
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      giveUpIf: () => (running() ? undefined : 'nats-server exited during start (see its log)'),
+    },
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { parse, parseAllDocuments } from 'yaml';
+import { pollUntil } from '../../process/poll.ts';
 import { freePorts } from '../../process/ports.ts';
 import { isRunning, probeWhileAlive } from '../../process/probes.ts';
 import type { ChildSpec, ProcessGroup } from '../../process/processes.ts';
@@ -244,12 +245,11 @@ async function stopAll(group: ProcessGroup, dir: string, signal: NodeJS.Signals)
       // already gone
     }
   }
-  const deadline = Date.now() + 5_000;
-  while (leftovers.some(isRunning)) {
-    if (Date.now() > deadline)
-      throw new Error(`rabbitmq processes ${leftovers.filter(isRunning).join(', ')} survived`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(() => (leftovers.some(isRunning) ? undefined : true), {
+    what: `rabbitmq processes ${leftovers.join(', ')} to end`,
+    timeoutMs: 5_000,
+    intervalMs: 50,
+  });
 }
 
 /** Process ids of every live process started for the broker in `dir`. */
