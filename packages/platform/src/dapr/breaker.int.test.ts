@@ -1,11 +1,12 @@
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { freePorts } from '@shop/devkit/supervisor';
-import { silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemContentType } from '../errors.ts';
-import { createRouter, createServiceApp } from '../http/app.ts';
+import { createRouter } from '../http/app.ts';
 import { CircuitOpenError } from './breaker.ts';
-import { createSidecar, type Sidecar } from './sidecar.ts';
+import type { Sidecar } from './sidecar.ts';
+import { serveBareApp } from './testdata/bare-app.ts';
 
 // The breaker's two cases as real daprd delivers them: a callee's own 500 arrives as its
 // problem+json (daprd passes the app's status and content type through), and a callee that
@@ -18,30 +19,20 @@ let gateway: Sidecar;
 
 beforeAll(async () => {
   const [calleePort, gatewayPort] = (await freePorts(2)) as [number, number];
-  let appApiToken = 'not-yet-known-0000000000';
-  const app = createServiceApp({
-    service: 'catalog',
-    logger: silentLogger('catalog'),
-    get appApiToken() {
-      return appApiToken;
-    },
-  });
-  app.route(
-    '/',
-    createRouter()
-      .get('/api/v1/products', () => {
-        throw new Error('a bug one request can trigger');
-      })
-      .get('/api/v1/categories', (c) => c.json({ items: [] })),
+  const calleeApp = serveBareApp('catalog', calleePort, (app) =>
+    app.route(
+      '/',
+      createRouter()
+        .get('/api/v1/products', () => {
+          throw new Error('a bug one request can trigger');
+        })
+        .get('/api/v1/categories', (c) => c.json({ items: [] })),
+    ),
   );
-  callee = serve({ fetch: app.fetch, port: calleePort, hostname: '127.0.0.1' });
-  // daprd waits for its app's port; the calling side needs no routes of its own.
-  const callerApp = createServiceApp({
-    service: 'gateway',
-    logger: silentLogger('gateway'),
-    appApiToken: 'unused-app-token-00000000',
-  });
-  caller = serve({ fetch: callerApp.fetch, port: gatewayPort, hostname: '127.0.0.1' });
+  callee = calleeApp.server;
+  // The calling side needs no routes of its own.
+  const callerApp = serveBareApp('gateway', gatewayPort);
+  caller = callerApp.server;
   shop = await startTestShop({
     apps: [],
     sidecarsOnly: [
@@ -49,17 +40,9 @@ beforeAll(async () => {
       { appId: 'gateway', appPort: gatewayPort },
     ],
   });
-  const [catalogApp, gatewayApp] = [shop.apps.catalog, shop.apps.gateway];
-  if (!catalogApp || !gatewayApp) throw new Error('a sidecar is missing');
-  appApiToken = catalogApp.appApiToken;
-  gateway = createSidecar(
-    {
-      DAPR_HOST: '127.0.0.1',
-      DAPR_HTTP_PORT: gatewayApp.daprHttpPort,
-      DAPR_API_TOKEN: gatewayApp.daprApiToken,
-    },
-    silentLogger('gateway'),
-  );
+  // The callee takes its sidecar's app token; the test calls through the gateway's.
+  calleeApp.sidecarIn(shop);
+  gateway = callerApp.sidecarIn(shop);
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { freePorts } from '@shop/devkit/supervisor';
-import { silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceApp } from '../http/app.ts';
-import { createSidecar, type Sidecar } from './sidecar.ts';
+import type { Sidecar } from './sidecar.ts';
+import { serveBareApp } from './testdata/bare-app.ts';
 
 // invokeBinding against a real daprd, through the `email` binding (bindings.smtp,
 // components/common/email.yaml) that the supervisor points at its private mailpit. The
@@ -21,30 +21,13 @@ async function mailsTo(address: string): Promise<Found['messages']> {
 
 beforeAll(async () => {
   const [port] = (await freePorts(1)) as [number];
-  let appApiToken = 'not-yet-known-0000000000';
-  const app = createServiceApp({
-    service: 'notifications',
-    logger: silentLogger('notifications'),
-    get appApiToken() {
-      return appApiToken;
-    },
-  });
-  server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+  const app = serveBareApp('notifications', port);
+  server = app.server;
   shop = await startTestShop({
     apps: [],
     sidecarsOnly: [{ appId: 'notifications', appPort: port }],
   });
-  const probe = shop.apps.notifications;
-  if (!probe) throw new Error('no notifications sidecar');
-  appApiToken = probe.appApiToken;
-  sidecar = createSidecar(
-    {
-      DAPR_HOST: '127.0.0.1',
-      DAPR_HTTP_PORT: probe.daprHttpPort,
-      DAPR_API_TOKEN: probe.daprApiToken,
-    },
-    silentLogger('notifications'),
-  );
+  sidecar = app.sidecarIn(shop);
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
-import { type ServerType, serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { freePorts, stateStoreProfiles } from '@shop/devkit/supervisor';
 import { silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceApp } from '../http/app.ts';
 import { createSidecar, type Sidecar } from './sidecar.ts';
+import { serveBareApp } from './testdata/bare-app.ts';
 
 // The state calls against a real daprd and each state store profile the shop offers
 // (components/statestore/<profile>/): the ETag and first-write rules a read cache relies
@@ -19,31 +19,14 @@ describe.each(stateStoreProfiles)(
 
     beforeAll(async () => {
       const [port] = (await freePorts(1)) as [number];
-      let appApiToken = 'not-yet-known-0000000000';
-      const app = createServiceApp({
-        service: 'probe',
-        logger: silentLogger('probe'),
-        get appApiToken() {
-          return appApiToken;
-        },
-      });
-      server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+      const app = serveBareApp('probe', port);
+      server = app.server;
       shop = await startTestShop({
         apps: [],
         sidecarsOnly: [{ appId: 'probe', appPort: port }],
         stateStore,
       });
-      const probe = shop.apps.probe;
-      if (!probe) throw new Error('no probe sidecar');
-      appApiToken = probe.appApiToken;
-      sidecar = createSidecar(
-        {
-          DAPR_HOST: '127.0.0.1',
-          DAPR_HTTP_PORT: probe.daprHttpPort,
-          DAPR_API_TOKEN: probe.daprApiToken,
-        },
-        silentLogger('probe'),
-      );
+      sidecar = app.sidecarIn(shop);
     });
 
     afterAll(async () => {

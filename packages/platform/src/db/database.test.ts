@@ -24,6 +24,16 @@ const tableNames = async (opened: TestDatabase<TestTables>) => {
   return tables.map((table) => table.name).sort();
 };
 
+/** The platform's tables, their migration bookkeeping and the test's own widgets. */
+const migratedTables = [
+  'dead_letters',
+  'outbox',
+  'platform_migration',
+  'platform_migration_lock',
+  'processed_events',
+  'widgets',
+];
+
 describe.each(databaseBackends)('migrations on %s', (backend) => {
   const logger = recordingLogger();
   let opened: TestDatabase<TestTables>;
@@ -34,14 +44,7 @@ describe.each(databaseBackends)('migrations on %s', (backend) => {
 
   it('apply once, then find nothing left to do', async () => {
     await migrateToLatest(opened.database.db, migrationsFolder, logger);
-    expect(await tableNames(opened)).toEqual([
-      'dead_letters',
-      'outbox',
-      'platform_migration',
-      'platform_migration_lock',
-      'processed_events',
-      'widgets',
-    ]);
+    expect(await tableNames(opened)).toEqual(migratedTables);
     const applied = () => logger.lines.filter((line) => line.msg === 'migration applied');
     expect(applied().map((line) => line.migration)).toEqual([
       '0001_outbox_processed_events_dead_letters',
@@ -56,14 +59,7 @@ describe.each(databaseBackends)('migrations on %s', (backend) => {
     await expect(
       migrateToLatest(opened.database.db, brokenMigrationsFolder, logger),
     ).rejects.toThrow(/migration 0002_broken failed: .*no_such_table/);
-    expect(await tableNames(opened)).toEqual([
-      'dead_letters',
-      'outbox',
-      'platform_migration',
-      'platform_migration_lock',
-      'processed_events',
-      'widgets',
-    ]);
+    expect(await tableNames(opened)).toEqual(migratedTables);
   });
 });
 

@@ -23,6 +23,8 @@ const money = z.number().int().min(0);
 const currency = z.string().regex(/^[A-Z]{3}$/);
 const quantity = z.number().int().min(0);
 const positiveQuantity = z.number().int().min(1);
+/** The users service's id of an account, as every event carries it. */
+const userId = z.string().min(1);
 const orderLine = z.object({
   productId: z.uuid(),
   quantity: positiveQuantity,
@@ -54,7 +56,7 @@ export const eventCatalog = {
     current: 1,
     versions: {
       1: z.object({
-        userId: z.string().min(1),
+        userId,
         email: z.email(),
         name: z.string().min(1).max(100),
         registeredAt: z.iso.datetime(),
@@ -66,7 +68,7 @@ export const eventCatalog = {
     producer: 'users',
     current: 1,
     versions: {
-      1: z.object({ userId: z.string().min(1), sessionId: z.string().min(1) }),
+      1: z.object({ userId, sessionId: z.string().min(1) }),
     },
   },
   /**
@@ -78,7 +80,7 @@ export const eventCatalog = {
     current: 1,
     versions: {
       1: z.object({
-        userId: z.string().min(1),
+        userId,
         email: z.email(),
         /** When the account's window ends and logins without a device token work again. */
         until: z.iso.datetime(),
@@ -147,7 +149,7 @@ export const eventCatalog = {
     versions: {
       1: z.object({
         orderId: z.uuid(),
-        userId: z.string().min(1),
+        userId,
         items: z.array(orderLine).min(1),
         total: money,
         currency,
@@ -230,7 +232,7 @@ export const eventCatalog = {
     versions: {
       1: z.object({
         orderId: z.uuid(),
-        userId: z.string().min(1),
+        userId,
         total: money,
         currency,
         confirmedAt: z.iso.datetime(),
@@ -243,7 +245,7 @@ export const eventCatalog = {
     versions: {
       1: z.object({
         orderId: z.uuid(),
-        userId: z.string().min(1),
+        userId,
         reason: z.enum(cancelReasons),
         cancelledAt: z.iso.datetime(),
       }),
