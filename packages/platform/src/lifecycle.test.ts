@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
+import { manualClock } from './testdata/manual-clock.ts';
 
 function recorded() {
   const lines: Array<Record<string, unknown>> = [];
@@ -34,17 +35,24 @@ describe('a service lifecycle', () => {
 
   it('runs a job at once and again after each interval, logging a failure and going on', async () => {
     const { logger, lines } = recorded();
-    const lifecycle = createLifecycle(logger);
+    const clock = manualClock();
+    const lifecycle = createLifecycle(logger, clock);
     let runs = 0;
     lifecycle.every('flaky job', 10, async () => {
       runs++;
       if (runs === 1) throw new Error('first run fails');
     });
-    await expect.poll(() => runs).toBeGreaterThanOrEqual(3);
+    expect(await clock.sleeping()).toBe(10);
+    expect(runs).toBe(1);
+    clock.advance(9);
+    expect(runs).toBe(1);
+    clock.advance(1);
+    await clock.sleeping();
+    expect(runs).toBe(2);
     await lifecycle.close();
-    const after = runs;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(runs).toBe(after);
+    clock.advance(60_000);
+    await new Promise(setImmediate);
+    expect(runs).toBe(2);
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: 'job failed; it runs again later', job: 'flaky job' }),
     );

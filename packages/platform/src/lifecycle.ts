@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from './clock.ts';
 import type { Logger } from './logger.ts';
 
 /** Anything a service opens and must close on shutdown: pools, relays, keyrings, timers. */
@@ -40,11 +41,30 @@ export type Lifecycle = {
   close(): Promise<void>;
 };
 
-export function createLifecycle(logger: Logger): Lifecycle {
+/** Runs `job` now and then `intervalMs` after each run ends, until `stopped` aborts. */
+async function repeat(
+  name: string,
+  intervalMs: number,
+  job: () => Promise<unknown>,
+  context: { logger: Logger; clock: Clock; stopped: AbortSignal },
+): Promise<void> {
+  const { logger, clock, stopped } = context;
+  while (!stopped.aborted) {
+    try {
+      await job();
+      logger.debug('job done', { job: name });
+    } catch (error) {
+      logger.warn('job failed; it runs again later', { job: name, error });
+    }
+    await clock.sleep(intervalMs, stopped);
+  }
+}
+
+/** `clock` times the periodic jobs; the wall clock unless a test moves it. */
+export function createLifecycle(logger: Logger, clock: Clock = systemClock): Lifecycle {
   const resources: Array<{ name: string; resource: Closable }> = [];
   const jobs: Array<{ stop(): Promise<void> }> = [];
   const beforeDrain: Array<{ name: string; end: () => unknown }> = [];
-  let closing = false;
 
   return {
     endsBeforeDrain(name, end) {
@@ -66,27 +86,16 @@ export function createLifecycle(logger: Logger): Lifecycle {
       return resource;
     },
     every(name, intervalMs, job) {
-      let timer: NodeJS.Timeout | undefined;
-      let running: Promise<void> | undefined;
-      const run = () => {
-        running = job()
-          .then(() => logger.debug('job done', { job: name }))
-          .catch((error) => logger.warn('job failed; it runs again later', { job: name, error }))
-          .finally(() => {
-            running = undefined;
-            if (!closing) timer = setTimeout(run, intervalMs);
-          });
-      };
-      run();
+      const stopped = new AbortController();
+      const running = repeat(name, intervalMs, job, { logger, clock, stopped: stopped.signal });
       jobs.push({
         async stop() {
-          clearTimeout(timer);
+          stopped.abort();
           await running;
         },
       });
     },
     async close() {
-      closing = true;
       await Promise.all(jobs.map((job) => job.stop()));
       for (const { name, resource } of resources.reverse()) {
         try {
