@@ -1,9 +1,10 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { pollUntil } from '@shop/devkit/process';
 import { createTestTokens, readEventStream, recordingLogger } from '@shop/devkit/testing';
 import { createLogger } from '@shop/platform';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from '../app.ts';
 
 const logger = createLogger({ service: 'gateway', write: () => {} });
@@ -26,6 +27,16 @@ function gatewayWith(invoke: Invoke) {
 }
 
 const authorized = { headers: { authorization: `Bearer ${accessToken}` } };
+
+/** A gateway for requests it must refuse itself; `calls` lists any that reached a service. */
+function gatewayNeverCalled() {
+  const calls: string[] = [];
+  const app = gatewayWith(async (appId, path) => {
+    calls.push(`${appId} ${path}`);
+    return new Response();
+  });
+  return { app, calls };
+}
 
 describe('gateway proxy', () => {
   it('forwards to the owning app with the request id, trace and allowed headers only', async () => {
@@ -176,10 +187,11 @@ describe('gateway proxy', () => {
       client.end('{}');
       await invoked;
       client.destroy();
-      const deadline = Date.now() + 5_000;
-      while (!logger.lines.some((line) => line.msg === 'request') && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await pollUntil(() => logger.lines.find((line) => line.msg === 'request'), {
+        what: 'the access log line of the request',
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
     } finally {
       server.close();
     }
@@ -235,35 +247,23 @@ describe('gateway proxy', () => {
   ])(
     'answers %s problem+json for a head the sidecars would refuse, without calling Dapr',
     async (_, path, init, status) => {
-      let called = false;
-      const app = gatewayWith(async () => {
-        called = true;
-        return new Response();
-      });
+      const { app, calls } = gatewayNeverCalled();
       const res = await app.request(path, init);
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
-      expect(called).toBe(false);
+      expect(calls).toEqual([]);
     },
   );
 
   it('answers 404 problem+json for a path no service owns, without calling Dapr', async () => {
-    let called = false;
-    const app = gatewayWith(async () => {
-      called = true;
-      return new Response();
-    });
+    const { app, calls } = gatewayNeverCalled();
     const res = await app.request('/api/v1/unknown');
     expect(res.status).toBe(404);
-    expect(called).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('refuses a missing or bad token on a protected path without calling the service', async () => {
-    let called = false;
-    const app = gatewayWith(async () => {
-      called = true;
-      return new Response();
-    });
+    const { app, calls } = gatewayNeverCalled();
     const missing = await app.request('/api/v1/users/me');
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="shop"');
@@ -272,7 +272,7 @@ describe('gateway proxy', () => {
     });
     expect(tampered.status).toBe(401);
     expect(tampered.headers.get('www-authenticate')).toContain('error="invalid_token"');
-    expect(called).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('forwards a valid token for the service to verify again', async () => {
@@ -296,30 +296,22 @@ describe('gateway proxy', () => {
     '/api/v1/auth/x%3Fy',
     '/api/v1/auth/x%0d%0ay',
   ])('never forwards a path that could climb out of its prefix: %s', async (path) => {
-    let called = false;
-    const app = gatewayWith(async () => {
-      called = true;
-      return new Response();
-    });
+    const { app, calls } = gatewayNeverCalled();
     const res = await app.request(path, { method: 'POST', body: '{}' });
     // 404 when the path stays encoded, 401 when URL parsing already resolved it to a
     // Dapr-only path; never a call to the service.
     expect([401, 404]).toContain(res.status);
-    expect(called).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('checks the path after the token, so a logged-in caller cannot climb out either', async () => {
-    let called = false;
-    const app = gatewayWith(async () => {
-      called = true;
-      return new Response();
-    });
+    const { app, calls } = gatewayNeverCalled();
     const res = await app.request(
       '/api/v1/notifications/%252e%252e/%252e%252e/admin/dead-letters',
       authorized,
     );
     expect(res.status).toBe(404);
-    expect(called).toBe(false);
+    expect(calls).toEqual([]);
   });
 
   it('forwards only Bearer credentials, never one that names another Dapr app', async () => {
@@ -436,20 +428,27 @@ describe('gateway proxy with an event stream', () => {
   }
 
   it('passes Last-Event-ID on and keeps the stream open past the upstream timeout', async () => {
-    const seen: { signal?: AbortSignal; headers?: Headers } = {};
-    // Past the 200 ms UPSTREAM_TIMEOUT_MS, which bounds every other exchange.
-    const app = gatewayWith(eventStreamUpstream(seen, 600));
-    const res = await app.request('/api/v1/notifications/stream', {
-      headers: { ...authorized.headers, 'last-event-id': '7', accept: 'text/event-stream' },
-    });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
-    expect(seen.headers?.get('last-event-id')).toBe('7');
-    const stream = readEventStream(res);
-    expect((await stream.nextEvent()).id).toBe('1');
-    expect((await stream.nextEvent()).id).toBe('2');
-    expect(seen.signal?.aborted).toBe(false);
-    await stream.close();
+    // The gateway's upstream timeout and the stream's second event on one hand-driven clock.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const seen: { signal?: AbortSignal; headers?: Headers } = {};
+      const app = gatewayWith(eventStreamUpstream(seen, 600));
+      const res = await app.request('/api/v1/notifications/stream', {
+        headers: { ...authorized.headers, 'last-event-id': '7', accept: 'text/event-stream' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      expect(seen.headers?.get('last-event-id')).toBe('7');
+      const stream = readEventStream(res);
+      expect((await stream.nextEvent()).id).toBe('1');
+      // Past the 200 ms UPSTREAM_TIMEOUT_MS, which bounds every other exchange.
+      await vi.advanceTimersByTimeAsync(600);
+      expect(seen.signal?.aborted).toBe(false);
+      expect((await stream.nextEvent()).id).toBe('2');
+      await stream.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('ends the upstream stream when the client goes away', async () => {
