@@ -1,5 +1,6 @@
 import { checkoutsThroughFault, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCustomers } from './support/customers.ts';
 
 // Faults in the middle of a run of checkouts: a crashed payments service, a crashed orders
 // sidecar (a restarted broker, on every profile: test/e2e/saga/suite.ts). Clients retry a refused POST with the same Idempotency-Key
@@ -31,15 +32,7 @@ beforeAll(async () => {
     },
   });
   adminToken = await shop.login(admin.email, admin.password);
-  for (let i = 0; i < 3; i++) {
-    const email = `faults-shopper-${i}@example.com`;
-    const password = `shopper password ${i} 0123`;
-    const res = await shop.send('POST', '/api/v1/auth/register', {
-      body: { email, password, name: `Shopper ${i}` },
-    });
-    expect(res.status).toBe(201);
-    customers.push(await shop.login(email, password));
-  }
+  customers.push(...(await registerCustomers(shop, 'faults-shopper', 3)));
 }, 240_000);
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import {
   waitForTerminal,
 } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCustomers } from './support/customers.ts';
 
 // The checkout saga under load through every real service and sidecar: 1,100 one-unit
 // checkouts over 10 products x 100 units, 110 POSTs in flight at a time, must sell exactly
@@ -28,15 +29,7 @@ beforeAll(async () => {
     appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
   adminToken = await shop.login(admin.email, admin.password);
-  for (let i = 0; i < customerCount; i++) {
-    const email = `load-shopper-${i}@example.com`;
-    const password = `shopper password ${i} 0123`;
-    const res = await shop.send('POST', '/api/v1/auth/register', {
-      body: { email, password, name: `Shopper ${i}` },
-    });
-    expect(res.status).toBe(201);
-    customers.push(await shop.login(email, password));
-  }
+  customers.push(...(await registerCustomers(shop, 'load-shopper', customerCount)));
 }, 240_000);
 
 afterAll(async () => {

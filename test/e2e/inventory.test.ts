@@ -1,13 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type EventProbe,
-  eventually,
-  startEventProbe,
-  startTestShop,
-  type TestShop,
-} from '@shop/devkit/testing';
+import { type EventProbe, eventually, type TestShop } from '@shop/devkit/testing';
 import { buildEvent, type ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCustomer } from './support/customers.ts';
+import { startProbedShop } from './support/probed-shop.ts';
 
 // Inventory beside its real sidecar, fed through the real broker. Catalog and orders are
 // played by this test: it publishes their events through inventory's sidecar, and a
@@ -20,23 +16,16 @@ let adminToken: string;
 let customerToken: string;
 
 beforeAll(async () => {
-  probe = await startEventProbe(['stock.reserved', 'stock.rejected', 'stock.changed']);
-  received = probe.received;
-  shop = await startTestShop({
-    apps: ['gateway', 'users', 'inventory'],
-    ...probe.shopOptions,
-    appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
+  ({ shop, probe, received, adminToken } = await startProbedShop(
+    'inventory',
+    ['stock.reserved', 'stock.rejected', 'stock.changed'],
+    admin,
+  ));
+  customerToken = await registerCustomer(shop, {
+    email: 'shopper@example.com',
+    password: 'correct horse battery',
+    name: 'Shopper',
   });
-  probe.attach(shop);
-  adminToken = await shop.login(admin.email, admin.password);
-  const customer = { email: 'shopper@example.com', password: 'correct horse battery' };
-  const registered = await shop.gateway('/api/v1/auth/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...customer, name: 'Shopper' }),
-  });
-  expect(registered.status).toBe(201);
-  customerToken = await shop.login(customer.email, customer.password);
 });
 
 afterAll(async () => {

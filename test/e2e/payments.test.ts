@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type EventProbe,
-  eventually,
-  startEventProbe,
-  startTestShop,
-  type TestShop,
-} from '@shop/devkit/testing';
+import { type EventProbe, eventually, type TestShop } from '@shop/devkit/testing';
 import { buildEvent, type ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProbedShop } from './support/probed-shop.ts';
 
 // Payments beside its real sidecar, fed through the real broker. Orders and inventory are
 // played by this test: it publishes their events through payments' sidecar, and a
@@ -19,15 +14,11 @@ let received: ShopEvent[];
 let adminToken: string;
 
 beforeAll(async () => {
-  probe = await startEventProbe(['payment.succeeded', 'payment.failed', 'payment.refunded']);
-  received = probe.received;
-  shop = await startTestShop({
-    apps: ['gateway', 'users', 'payments'],
-    ...probe.shopOptions,
-    appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
-  });
-  probe.attach(shop);
-  adminToken = await shop.login(admin.email, admin.password);
+  ({ shop, probe, received, adminToken } = await startProbedShop(
+    'payments',
+    ['payment.succeeded', 'payment.failed', 'payment.refunded'],
+    admin,
+  ));
 });
 
 afterAll(async () => {
