@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createTestTokens, type DatabaseBackend, useServiceApp } from '@shop/devkit/testing';
-import { buildEvent, type ShopEvent } from '@shop/platform';
+import {
+  createTestTokens,
+  type DatabaseBackend,
+  eventFixture,
+  useServiceApp,
+} from '@shop/devkit/testing';
+import type { ShopEvent } from '@shop/platform';
 import { createApp } from './app.ts';
 import type { InventoryTables } from './tables.ts';
 
@@ -85,77 +90,37 @@ export function useInventoryApp(backend: DatabaseBackend) {
   };
 }
 
-const source = 'test';
-
 export function productCreated(productId: string, initialStock: number) {
-  return buildEvent(
-    'product.created',
-    {
-      productId,
-      sku: `SKU-${productId.slice(0, 8)}`,
-      name: 'Test product',
-      category: 'tests',
-      price: 1_000,
-      currency: 'USD',
-      initialStock,
-      createdAt: new Date().toISOString(),
-    },
-    { source },
-  );
+  return eventFixture('product.created', {
+    productId,
+    sku: `SKU-${productId.slice(0, 8)}`,
+    price: 1_000,
+    initialStock,
+  });
 }
 
 export function productDeleted(productId: string) {
-  return buildEvent(
-    'product.deleted',
-    { productId, deletedAt: new Date().toISOString() },
-    { source },
-  );
+  return eventFixture('product.deleted', { productId });
 }
 
 export function orderCreated(
   orderId: string,
   items: Array<{ productId: string; quantity: number }>,
 ) {
-  return buildEvent(
-    'order.created',
-    {
-      orderId,
-      userId: 'u-1',
-      items: items.map((item) => ({ ...item, unitPrice: 1_000 })),
-      total: items.reduce((sum, item) => sum + item.quantity * 1_000, 0),
-      currency: 'USD',
-      paymentMethod: 'pm_card_visa',
-      createdAt: new Date().toISOString(),
-    },
-    { source },
-  );
+  return eventFixture('order.created', {
+    orderId,
+    userId: 'u-1',
+    items: items.map((item) => ({ ...item, unitPrice: 1_000 })),
+    total: items.reduce((sum, item) => sum + item.quantity * 1_000, 0),
+  });
 }
 
 export function orderConfirmed(orderId: string) {
-  return buildEvent(
-    'order.confirmed',
-    {
-      orderId,
-      userId: 'u-1',
-      total: 1_000,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
-    },
-    { source },
-  );
+  return eventFixture('order.confirmed', { orderId, userId: 'u-1', total: 1_000 });
 }
 
 export function orderCancelled(orderId: string) {
-  return buildEvent(
-    'order.cancelled',
-    {
-      orderId,
-      userId: 'u-1',
-      reason: 'customer_request',
-      cancelledAt: new Date().toISOString(),
-    },
-    { source },
-  );
+  return eventFixture('order.cancelled', { orderId, userId: 'u-1', reason: 'customer_request' });
 }
 
 /**
