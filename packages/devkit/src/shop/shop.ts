@@ -1,10 +1,8 @@
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import {
   type BrokerHandle,
   type BrokerProfile,
-  brokerProfiles,
-  isBrokerProfile,
   shopTopics,
   startBroker,
 } from '../brokers/profiles.ts';
@@ -12,12 +10,23 @@ import { type FerretDBHandle, resolveFerretDB, startFerretDB } from '../infra/fe
 import { type MailpitHandle, mailpitProcessName, startMailpit } from '../infra/mailpit.ts';
 import { type PostgresHandle, startPostgres } from '../infra/postgres.ts';
 import { type RedisHandle, startRedis } from '../infra/redis.ts';
-import { ensureLocalSecrets, ensureRedisPassword, randomSecret } from '../infra/secrets.ts';
+import { ensureLocalSecrets, ensureRedisPassword } from '../infra/secrets.ts';
+import { pollUntil } from '../process/poll.ts';
 import { claimPort, freePorts } from '../process/ports.ts';
 import { type ExitInfo, type OutputSink, ProcessGroup } from '../process/processes.ts';
 import { findRepoRoot } from '../process/repo-root.ts';
 import { resolveDaprd } from '../toolchain/daprd.ts';
-import { loadManifest, type ManifestApp } from './manifest.ts';
+import { loadManifest } from './manifest.ts';
+import {
+  type PlannedInstance,
+  planShop,
+  type RunningInfrastructure,
+  type ShopPlan,
+  serviceEnv,
+  shopPortCount,
+  sidecarEnv,
+  type stateStoreProfiles,
+} from './plan.ts';
 import { copyWithOpenTopics } from './topic-scopes.ts';
 
 export type ShopOptions = {
@@ -72,43 +81,7 @@ export type ShopOptions = {
   signal?: AbortSignal;
 };
 
-export const stateStoreProfiles = ['redis', 'postgresql'] as const;
 export type StateStoreProfile = (typeof stateStoreProfiles)[number];
-
-/** The broker profile SHOP_BROKER names (redis when unset); throws on an unknown one. */
-export function brokerFromEnv(env = process.env): BrokerProfile {
-  const value = env.SHOP_BROKER || 'redis';
-  if (!isBrokerProfile(value))
-    throw new Error(`SHOP_BROKER=${value}: choose one of ${brokerProfiles.join(', ')}`);
-  return value;
-}
-
-/** The state store profile SHOP_STATE_STORE names (redis when unset); throws on an unknown one. */
-export function stateStoreFromEnv(env = process.env): StateStoreProfile {
-  const value = env.SHOP_STATE_STORE || 'redis';
-  if (!(stateStoreProfiles as readonly string[]).includes(value))
-    throw new Error(`SHOP_STATE_STORE=${value}: choose one of ${stateStoreProfiles.join(', ')}`);
-  return value as StateStoreProfile;
-}
-
-/**
- * dapr.yaml's resource folders with the broker and state store folders swapped for the
- * chosen profiles': components/redis -> components/<broker>, components/statestore/redis
- * -> components/statestore/<store>.
- */
-export function profileResourcesPaths(
-  paths: string[],
-  broker: BrokerProfile,
-  stateStore: StateStoreProfile,
-): string[] {
-  return paths.map((path) => {
-    const parent = dirname(path);
-    if (basename(parent) === 'statestore') return join(parent, stateStore);
-    if (basename(parent) === 'components' && isBrokerProfile(basename(path)))
-      return join(parent, broker);
-    return path;
-  });
-}
 
 export type RunningApp = {
   appId: string;
@@ -166,14 +139,12 @@ async function waitFor(
   alive: () => boolean,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const deadline = Date.now() + readyTimeoutMs;
-  while (!(await probe().catch(() => false))) {
-    signal?.throwIfAborted();
-    if (!alive()) throw new Error(`${what} exited before it was ready (see its log)`);
-    if (Date.now() > deadline)
-      throw new Error(`${what} was not ready within ${readyTimeoutMs / 1000}s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollUntil(async () => ((await probe()) ? true : undefined), {
+    what: `${what} to be ready`,
+    timeoutMs: readyTimeoutMs,
+    ...(signal ? { signal } : {}),
+    giveUpIf: () => (alive() ? undefined : `${what} exited before it was ready (see its log)`),
+  });
 }
 
 async function answers(url: string, headers: Record<string, string> = {}): Promise<boolean> {
@@ -205,26 +176,6 @@ function fileSink(logDir: string): { sink: OutputSink; close(): void } {
   };
 }
 
-function dependsOn(app: ManifestApp, name: string): boolean {
-  const manifest = JSON.parse(readFileSync(join(app.dir, 'package.json'), 'utf8')) as {
-    dependencies?: Record<string, string>;
-  };
-  return manifest.dependencies?.[name] !== undefined;
-}
-
-/**
- * An app keeps documents when it depends on the `mongodb` driver, as one keeps SQL data
- * when it has migrations/; it gets a database of its own name on the private FerretDB.
- */
-function usesDocumentDatabase(app: ManifestApp): boolean {
-  return dependsOn(app, 'mongodb');
-}
-
-/** An app that talks to Redis itself (the gateway's rate limits) gets the shop's Redis too. */
-function usesRedis(app: ManifestApp): boolean {
-  return dependsOn(app, 'ioredis');
-}
-
 /**
  * Starts the shop on this machine: a private Redis and PostgreSQL, then each service beside its own
  * daprd, and waits until every sidecar and every service reports ready. Used by
@@ -234,22 +185,34 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const manifest = loadManifest(repoRoot);
   const daprd = resolveDaprd(repoRoot);
-  const brokerProfile = options.broker ?? brokerFromEnv();
-  const stateStore = options.stateStore ?? stateStoreFromEnv();
   mkdirSync(options.dataDir, { recursive: true });
+  // A sidecar drawn the gateway's fixed port would refuse to start ("conflicts with
+  // app-port"), seen once when a test picked GATEWAY_PORT in its own process.
+  if (options.gatewayPort) claimPort(options.gatewayPort);
+  const ports = await freePorts(shopPortCount(options, manifest));
+  const plan = planShop(options, { manifest, ports });
+  const shop = createRunningShop(plan, options);
+  try {
+    const infra = await startInfrastructure(shop, plan, repoRoot);
+    if (plan.openTopicsCopy) copyWithOpenTopics(plan.openTopicsCopy.from, plan.openTopicsCopy.to);
+    for (const instance of plan.instances)
+      startInstance(shop, daprd, plan, instance, infra, options);
+    await Promise.all(plan.instances.map((app) => waitUntilReady(shop.group, app, options.signal)));
+    const gateway = shop.apps.gateway;
+    if (gateway?.processName) shop.gatewayUrl = `http://127.0.0.1:${gateway.appPort}`;
+    return shop;
+  } catch (error) {
+    await shop.stop();
+    throw error;
+  }
+}
 
-  const selected: ManifestApp[] = options.apps
-    ? options.apps.map((id) => {
-        const app = manifest.apps.find((a) => a.appId === id);
-        if (!app) throw new Error(`no app ${id} in dapr.yaml`);
-        return app;
-      })
-    : manifest.apps;
-  const sidecarsOnly = options.sidecarsOnly ?? [];
-
-  const files = options.output === 'files' ? fileSink(join(options.dataDir, 'logs')) : undefined;
+/** The shop's handle before anything runs: its process group, and a stop in stages. */
+function createRunningShop(plan: ShopPlan, options: ShopOptions): RunningShop {
+  const files = options.output === 'files' ? fileSink(join(plan.dataDir, 'logs')) : undefined;
   let crashed = false;
   let stopping: Promise<void> | undefined;
+  const apps: Record<string, RunningApp> = {};
   const group: ProcessGroup = new ProcessGroup({
     output: files?.sink ?? consoleSink(),
     onUnexpectedExit: (exit) => {
@@ -261,271 +224,149 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       void shop.stop().then(() => options.onCrash?.(exit));
     },
   });
-
-  const extraReplicas = selected.flatMap((app) =>
-    Array.from({ length: Math.max(0, (options.replicas?.[app.appId] ?? 1) - 1) }, (_, i) => ({
-      app,
-      instance: `${app.appId}-${i + 2}`,
-    })),
-  );
-  const appCount = selected.length + extraReplicas.length + sidecarsOnly.length;
-  // notifications' sidecar loads the email binding, which needs a mail server to point at.
-  const needsMail = [...selected.map((a) => a.appId), ...sidecarsOnly.map((s) => s.appId)].includes(
-    'notifications',
-  );
-  // A sidecar drawn the gateway's fixed port would refuse to start ("conflicts with
-  // app-port"), seen once when a test picked GATEWAY_PORT in its own process.
-  if (options.gatewayPort) claimPort(options.gatewayPort);
-  const ports = await freePorts(1 + appCount * 6 + (needsMail ? 2 : 0));
-  const nextPort = () => {
-    const port = ports.shift();
-    if (port === undefined) throw new Error('ran out of reserved ports');
-    return port;
-  };
-
-  const apps: Record<string, RunningApp> = {};
   const shop: RunningShop = {
     gatewayUrl: undefined,
     redis: undefined as unknown as RedisHandle,
     broker: undefined as unknown as BrokerHandle,
-    stateStore,
+    stateStore: plan.stateStore,
     postgres: undefined,
     ferretdb: undefined,
     mailpit: undefined,
     apps,
-    dataDir: options.dataDir,
+    dataDir: plan.dataDir,
     group,
     stop() {
-      stopping ??= (async () => {
-        const appNames = Object.values(apps).flatMap((a) => (a.processName ? [a.processName] : []));
-        const sidecarNames = Object.values(apps).map((a) => a.sidecarName);
-        await group.stopInStages([
-          appNames,
-          sidecarNames,
-          [
-            'redis',
-            'postgres',
-            'ferretdb',
-            mailpitProcessName,
-            ...(shop.broker?.processNames ?? []),
-          ],
-        ]);
-        await shop.broker?.stop();
-        files?.close();
-      })();
+      stopping ??= stopInStages(shop).finally(() => files?.close());
       return stopping;
     },
   };
+  return shop;
+}
 
-  try {
-    shop.redis = await startRedis(group, options.dataDir, nextPort(), {
-      password: ensureRedisPassword(options.dataDir),
+/** Services first, then sidecars, then the infrastructure, the broker last. */
+async function stopInStages(shop: RunningShop): Promise<void> {
+  const apps = Object.values(shop.apps);
+  await shop.group.stopInStages([
+    apps.flatMap((a) => (a.processName ? [a.processName] : [])),
+    apps.map((a) => a.sidecarName),
+    ['redis', 'postgres', 'ferretdb', mailpitProcessName, ...(shop.broker?.processNames ?? [])],
+  ]);
+  await shop.broker?.stop();
+}
+
+/** Redis, the broker, PostgreSQL, the mail server and FerretDB, as the plan wants them. */
+async function startInfrastructure(
+  shop: RunningShop,
+  plan: ShopPlan,
+  repoRoot: string,
+): Promise<RunningInfrastructure> {
+  const { group, dataDir } = { group: shop.group, dataDir: plan.dataDir };
+  shop.redis = await startRedis(group, dataDir, plan.redisPort, {
+    password: ensureRedisPassword(dataDir),
+  });
+  shop.broker = await startBroker(plan.broker, {
+    group,
+    repoRoot,
+    dir: join(dataDir, plan.broker),
+    topics: shopTopics(repoRoot),
+    durable: plan.durable,
+    redis: shop.redis,
+  });
+  const databases = await startDatabases(shop, plan);
+  if (plan.mail) shop.mailpit = await startMailpit(group, { repoRoot, dataDir, ...plan.mail });
+  const mongoUrls: Record<string, string> = {};
+  if (plan.documentApps.length > 0) {
+    const ferretdb = await startFerretDB(group, {
+      binary: resolveFerretDB(repoRoot),
+      dataDir: join(dataDir, 'ferretdb'),
     });
-    shop.broker = await startBroker(brokerProfile, {
-      group,
-      repoRoot,
-      dir: join(options.dataDir, brokerProfile),
-      topics: shopTopics(repoRoot),
-      durable: options.durable ?? true,
-      redis: shop.redis,
-    });
-    const withDatabase = selected.filter((app) => existsSync(join(app.dir, 'migrations')));
-    const databaseUrls: Record<string, string> = {};
-    const mongoUrls: Record<string, string> = {};
-    const sqlDatabaseWanted = options.database !== 'pglite' && withDatabase.length > 0;
-    if (sqlDatabaseWanted || stateStore === 'postgresql') {
-      shop.postgres = await startPostgres(group, {
-        clusterDir: join(options.dataDir, 'postgres'),
-        durable: options.durable ?? true,
-      });
-    }
-    if (shop.postgres && sqlDatabaseWanted) {
-      for (const app of withDatabase) {
-        databaseUrls[app.appId] = await shop.postgres.ensureDatabase(app.appId);
-      }
-    }
-    // The state store's own database, which no service reads directly.
-    const stateStoreUrl =
-      stateStore === 'postgresql' ? await shop.postgres?.ensureDatabase('dapr_state') : undefined;
-    if (needsMail) {
-      shop.mailpit = await startMailpit(group, {
-        repoRoot,
-        dataDir: options.dataDir,
-        smtpPort: nextPort(),
-        httpPort: nextPort(),
-      });
-    }
-    const withDocuments = selected.filter(usesDocumentDatabase);
-    if (withDocuments.length > 0) {
-      shop.ferretdb = await startFerretDB(group, {
-        binary: resolveFerretDB(repoRoot),
-        dataDir: join(options.dataDir, 'ferretdb'),
-      });
-      for (const app of withDocuments) mongoUrls[app.appId] = shop.ferretdb.url(app.appId);
-    }
-    const secretsFile = await ensureLocalSecrets(options.dataDir);
-    const resourcesPaths = [
-      ...profileResourcesPaths(manifest.resourcesPaths, brokerProfile, stateStore).map((path) =>
-        options.openTopics && path.endsWith(join('components', brokerProfile))
-          ? copyWithOpenTopics(path, join(options.dataDir, 'open-topics', brokerProfile))
-          : path,
-      ),
-      ...(options.extraResourcesPaths ?? []),
-    ];
+    shop.ferretdb = ferretdb;
+    for (const appId of plan.documentApps) mongoUrls[appId] = ferretdb.url(appId);
+  }
+  return {
+    redis: shop.redis,
+    brokerEnv: shop.broker.sidecarEnv,
+    ...databases,
+    secretsFile: await ensureLocalSecrets(dataDir),
+    mail: shop.mailpit,
+    mongoUrls,
+  };
+}
 
-    const startOne = (
-      appId: string,
-      app: ManifestApp | undefined,
-      fixedAppPort?: number,
-      instance = appId,
-    ) => {
-      const appPort =
-        fixedAppPort ?? (instance === 'gateway' ? options.gatewayPort : undefined) ?? nextPort();
-      const running: RunningApp = {
-        appId,
-        instance,
-        appPort,
-        daprHttpPort: nextPort(),
-        daprGrpcPort: nextPort(),
-        appApiToken: randomSecret(),
-        daprApiToken: randomSecret(),
-        metricsPort: nextPort(),
-        daprMetricsPort: nextPort(),
-        processName: app ? instance : undefined,
-        sidecarName: `${instance}-dapr`,
-      };
-      const internalGrpcPort = nextPort();
-      apps[instance] = running;
-      const tokens = { APP_API_TOKEN: running.appApiToken, DAPR_API_TOKEN: running.daprApiToken };
+/** The private PostgreSQL with a database per SQL app, and the state store's own database. */
+async function startDatabases(
+  shop: RunningShop,
+  plan: ShopPlan,
+): Promise<Pick<RunningInfrastructure, 'databaseUrls' | 'stateStoreUrl'>> {
+  const databaseUrls: Record<string, string> = {};
+  if (!plan.postgres) return { databaseUrls, stateStoreUrl: undefined };
+  const postgres = await startPostgres(shop.group, {
+    clusterDir: join(plan.dataDir, 'postgres'),
+    durable: plan.durable,
+  });
+  shop.postgres = postgres;
+  if (plan.sqlOnPostgres) {
+    for (const appId of plan.sqlApps) databaseUrls[appId] = await postgres.ensureDatabase(appId);
+  }
+  // The state store's own database, which no service reads directly.
+  const stateStoreUrl =
+    plan.stateStore === 'postgresql' ? await postgres.ensureDatabase('dapr_state') : undefined;
+  return { databaseUrls, stateStoreUrl };
+}
 
-      group.start({
-        name: running.sidecarName,
-        command: daprd,
-        args: [
-          '--app-id',
-          appId,
-          '--app-port',
-          String(running.appPort),
-          '--app-protocol',
-          'http',
-          '--app-channel-address',
-          '127.0.0.1',
-          '--dapr-listen-addresses',
-          '127.0.0.1',
-          '--dapr-http-port',
-          String(running.daprHttpPort),
-          '--dapr-grpc-port',
-          String(running.daprGrpcPort),
-          '--dapr-internal-grpc-port',
-          String(internalGrpcPort),
-          '--dapr-internal-grpc-listen-address',
-          '127.0.0.1',
-          '--metrics-port',
-          String(running.daprMetricsPort),
-          '--metrics-listen-address',
-          '127.0.0.1',
-          ...resourcesPaths.flatMap((path) => ['--resources-path', path]),
-          '--config',
-          manifest.configFile,
-          '--log-level',
-          options.daprLogLevel ?? 'warn',
-          '--log-as-json',
-          '--dapr-graceful-shutdown-seconds',
-          '3',
-          // Subscriptions are declarative (components/common/subscriptions.yaml).
-          '--disable-init-endpoints',
-          'config,subscribe',
-        ],
-        // The name registry's relative path in config.yaml resolves against this folder.
-        cwd: options.dataDir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          DAPR_HOST_IP: '127.0.0.1',
-          REDIS_HOST: shop.redis.address,
-          REDIS_PASSWORD: shop.redis.password ?? '',
-          // The redis components' enableTLS reads it; an unset variable is "", not a bool.
-          REDIS_TLS: 'false',
-          ...shop.broker.sidecarEnv,
-          ...(stateStoreUrl && { STATESTORE_POSTGRES_URL: stateStoreUrl }),
-          SHOP_SECRETS_FILE: secretsFile,
-          ...(shop.mailpit && {
-            SMTP_HOST: shop.mailpit.smtpHost,
-            SMTP_PORT: String(shop.mailpit.smtpPort),
-            SMTP_USER: '',
-            SMTP_PASSWORD: '',
-          }),
-          ...tokens,
-        },
-      });
+/** The instance's sidecar, and its service when it runs here. */
+function startInstance(
+  shop: RunningShop,
+  daprd: string,
+  plan: ShopPlan,
+  instance: PlannedInstance,
+  infra: RunningInfrastructure,
+  options: ShopOptions,
+): void {
+  const { app, internalGrpcPort: _port, daprdArgs, ...running } = instance;
+  shop.apps[instance.instance] = running;
+  shop.group.start({
+    name: instance.sidecarName,
+    command: daprd,
+    args: daprdArgs,
+    // The name registry's relative path in config.yaml resolves against this folder.
+    cwd: plan.dataDir,
+    env: sidecarEnv(instance, infra),
+  });
+  if (!app) return;
+  const [command = 'node', ...args] = app.command;
+  const isNode = command === 'node';
+  shop.group.start({
+    name: instance.instance,
+    // Services run on the same Node as the supervisor (the project's Node 24).
+    command: isNode ? process.execPath : command,
+    args: isNode ? [...nodeMemoryFlags, ...args] : args,
+    cwd: app.dir,
+    env: serviceEnv(plan, instance, infra, options),
+  });
+}
 
-      if (app) {
-        const [command = 'node', ...args] = app.command;
-        const isNode = command === 'node';
-        group.start({
-          name: instance,
-          // Services run on the same Node as the supervisor (the project's Node 24).
-          command: isNode ? process.execPath : command,
-          args: isNode ? [...nodeMemoryFlags, ...args] : args,
-          cwd: app.dir,
-          env: {
-            PATH: process.env.PATH,
-            HOME: process.env.HOME,
-            NODE_ENV: process.env.NODE_ENV ?? 'development',
-            ...(databaseUrls[appId]
-              ? { DATABASE_URL: databaseUrls[appId] }
-              : { PGLITE_DATA_DIR: join(options.dataDir, 'pglite', appId) }),
-            ...(mongoUrls[appId] ? { MONGODB_URL: mongoUrls[appId] } : {}),
-            ...(usesRedis(app)
-              ? { REDIS_HOST: shop.redis.address, REDIS_PASSWORD: shop.redis.password ?? '' }
-              : {}),
-            ...app.env,
-            ...options.env,
-            ...options.appEnv?.[appId],
-            APP_PORT: String(running.appPort),
-            APP_HOST: '127.0.0.1',
-            METRICS_PORT: String(running.metricsPort),
-            DAPR_HTTP_PORT: String(running.daprHttpPort),
-            DAPR_GRPC_PORT: String(running.daprGrpcPort),
-            ...tokens,
-          },
-        });
-      }
-      return running;
-    };
-
-    const started = [
-      ...selected.map((app) => startOne(app.appId, app)),
-      ...extraReplicas.map(({ app, instance }) => startOne(app.appId, app, undefined, instance)),
-      ...sidecarsOnly.map((s) => startOne(s.appId, undefined, s.appPort)),
-    ];
-
-    await Promise.all(
-      started.map(async (app) => {
-        const daprUrl = `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`;
-        await waitFor(
-          app.sidecarName,
-          () => answers(daprUrl),
-          () => group.has(app.sidecarName),
-          options.signal,
-        );
-        if (app.processName) {
-          const name = app.processName;
-          const readyUrl = `http://127.0.0.1:${app.appPort}/readyz`;
-          await waitFor(
-            name,
-            () => answers(readyUrl),
-            () => group.has(name),
-            options.signal,
-          );
-        }
-      }),
+/** Its sidecar answers /v1.0/healthz, then its service /readyz. */
+async function waitUntilReady(
+  group: ProcessGroup,
+  app: RunningApp,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const daprUrl = `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`;
+  await waitFor(
+    app.sidecarName,
+    () => answers(daprUrl),
+    () => group.has(app.sidecarName),
+    signal,
+  );
+  const name = app.processName;
+  if (name) {
+    const readyUrl = `http://127.0.0.1:${app.appPort}/readyz`;
+    await waitFor(
+      name,
+      () => answers(readyUrl),
+      () => group.has(name),
+      signal,
     );
-    const gateway = apps.gateway;
-    if (gateway?.processName) shop.gatewayUrl = `http://127.0.0.1:${gateway.appPort}`;
-    return shop;
-  } catch (error) {
-    await shop.stop();
-    throw error;
   }
 }

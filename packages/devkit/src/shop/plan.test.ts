@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { findRepoRoot } from '../process/repo-root.ts';
+import { loadManifest } from './manifest.ts';
+import {
+  type PlannedInstance,
+  planShop,
+  type RunningInfrastructure,
+  serviceEnv,
+  shopPortCount,
+  sidecarEnv,
+} from './plan.ts';
+import type { ShopOptions } from './shop.ts';
+
+const manifest = loadManifest(findRepoRoot(import.meta.dirname));
+const dataDir = '/tmp/shop-plan-test';
+
+/** A plan on made-up ports (10000, 10001, ...): nothing is started or bound. */
+function plan(options: Partial<ShopOptions> = {}) {
+  const all = { dataDir, broker: 'redis', stateStore: 'redis', ...options } as ShopOptions;
+  const ports = Array.from({ length: shopPortCount(all, manifest) }, (_, i) => 10_000 + i);
+  let secrets = 0;
+  return planShop(all, { manifest, ports, secret: () => `secret-${++secrets}` });
+}
+
+const infra: RunningInfrastructure = {
+  redis: { address: '127.0.0.1:6390', password: 'redis-password' },
+  brokerEnv: { RABBITMQ_URL: 'amqp://x' },
+  stateStoreUrl: undefined,
+  secretsFile: '/tmp/secrets.json',
+  mail: undefined,
+  databaseUrls: { orders: 'postgres://orders' },
+  mongoUrls: {},
+};
+
+function argAfter(instance: PlannedInstance, flag: string): string[] {
+  return instance.daprdArgs.flatMap((arg, i) =>
+    arg === flag ? [instance.daprdArgs[i + 1] as string] : [],
+  );
+}
+
+function portsOf(instance: PlannedInstance): number[] {
+  const { appPort, daprHttpPort, daprGrpcPort, metricsPort, daprMetricsPort } = instance;
+  return [
+    appPort,
+    daprHttpPort,
+    daprGrpcPort,
+    metricsPort,
+    daprMetricsPort,
+    instance.internalGrpcPort,
+  ];
+}
+
+describe('planShop', () => {
+  it('runs every app of dapr.yaml, each beside its own sidecar', () => {
+    const { instances } = plan();
+    expect(instances.map((i) => i.appId)).toEqual(manifest.apps.map((a) => a.appId));
+    for (const instance of instances) {
+      expect(instance.sidecarName).toBe(`${instance.appId}-dapr`);
+      expect(instance.processName).toBe(instance.appId);
+    }
+  });
+
+  it('gives every port to one use only', () => {
+    const shop = plan({ replicas: { gateway: 2 } });
+    const used = [shop.redisPort, ...shop.instances.flatMap(portsOf)];
+    if (shop.mail) used.push(shop.mail.smtpPort, shop.mail.httpPort);
+    expect(new Set(used).size).toBe(used.length);
+    expect(used.length).toBe(shopPortCount({ dataDir, replicas: { gateway: 2 } }, manifest));
+  });
+
+  it('gives the gateway the port asked for, and each instance tokens of its own', () => {
+    const shop = plan({ gatewayPort: 18_181 });
+    const gateway = shop.instances.find((i) => i.appId === 'gateway');
+    expect(gateway?.appPort).toBe(18_181);
+    const tokens = shop.instances.flatMap((i) => [i.appApiToken, i.daprApiToken]);
+    expect(new Set(tokens).size).toBe(tokens.length);
+  });
+
+  it('names the app id, its ports, the resources and the config in daprd arguments', () => {
+    const shop = plan();
+    const orders = shop.instances.find((i) => i.appId === 'orders') as PlannedInstance;
+    expect(argAfter(orders, '--app-id')).toEqual(['orders']);
+    expect(argAfter(orders, '--app-port')).toEqual([String(orders.appPort)]);
+    expect(argAfter(orders, '--dapr-http-port')).toEqual([String(orders.daprHttpPort)]);
+    expect(argAfter(orders, '--dapr-grpc-port')).toEqual([String(orders.daprGrpcPort)]);
+    expect(argAfter(orders, '--metrics-port')).toEqual([String(orders.daprMetricsPort)]);
+    expect(argAfter(orders, '--resources-path')).toEqual(shop.resourcesPaths);
+    expect(argAfter(orders, '--config')).toEqual([manifest.configFile]);
+  });
+
+  it('loads the chosen broker and state store folders', () => {
+    const onRedis = plan().resourcesPaths;
+    const onKafka = plan({ broker: 'kafka', stateStore: 'postgresql' }).resourcesPaths;
+    expect(onRedis.some((path) => path.endsWith('components/redis'))).toBe(true);
+    expect(onKafka.some((path) => path.endsWith('components/kafka'))).toBe(true);
+    expect(onKafka.some((path) => path.endsWith('components/redis'))).toBe(false);
+    expect(onKafka.some((path) => path.endsWith('statestore/postgresql'))).toBe(true);
+    expect(plan({ stateStore: 'postgresql', database: 'pglite' }).postgres).toBe(true);
+  });
+
+  it('copies the broker folder without topic scopes only when topics are open', () => {
+    expect(plan().openTopicsCopy).toBeUndefined();
+    const open = plan({ openTopics: true });
+    expect(open.openTopicsCopy?.to).toBe(`${dataDir}/open-topics/redis`);
+    expect(open.resourcesPaths).toContain(`${dataDir}/open-topics/redis`);
+  });
+
+  it('runs sidecars alone for apps that run elsewhere, on their given port', () => {
+    const shop = plan({ apps: ['catalog'], sidecarsOnly: [{ appId: 'probe', appPort: 4_444 }] });
+    expect(shop.instances.map((i) => [i.appId, i.processName])).toEqual([
+      ['catalog', 'catalog'],
+      ['probe', undefined],
+    ]);
+    expect(shop.instances[1]?.appPort).toBe(4_444);
+    expect(shop.mail).toBeUndefined();
+  });
+
+  it("puts a caller's per-app variables into that app's environment only", () => {
+    const options = { env: { LOG_LEVEL: 'debug' }, appEnv: { orders: { ORDER_TTL: '5m' } } };
+    const shop = plan(options);
+    const envOf = (appId: string) =>
+      serviceEnv(
+        shop,
+        shop.instances.find((i) => i.appId === appId) as PlannedInstance,
+        infra,
+        options,
+      );
+    expect(envOf('orders')).toMatchObject({ ORDER_TTL: '5m', LOG_LEVEL: 'debug' });
+    expect(envOf('catalog').ORDER_TTL).toBeUndefined();
+    expect(envOf('orders').DATABASE_URL).toBe('postgres://orders');
+    expect(envOf('catalog').PGLITE_DATA_DIR).toBe(`${dataDir}/pglite/catalog`);
+  });
+
+  it('lets the supervisor have the last word on ports and tokens', () => {
+    const options = { appEnv: { orders: { APP_PORT: '1', APP_API_TOKEN: 'mine' } } };
+    const shop = plan(options);
+    const orders = shop.instances.find((i) => i.appId === 'orders') as PlannedInstance;
+    const env = serviceEnv(shop, orders, infra, options);
+    expect(env.APP_PORT).toBe(String(orders.appPort));
+    expect(env.APP_API_TOKEN).toBe(orders.appApiToken);
+    expect(sidecarEnv(orders, infra)).toMatchObject({
+      RABBITMQ_URL: 'amqp://x',
+      REDIS_PASSWORD: 'redis-password',
+      DAPR_API_TOKEN: orders.daprApiToken,
+    });
+  });
+});
