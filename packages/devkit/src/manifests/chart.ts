@@ -86,9 +86,35 @@ function syncService(doc: Document, services: YAMLMap, m: ServiceManifest): void
   else entry.delete('secretStoreReads');
 }
 
+const kafkaListIntro =
+  '#           for each of (the same list as broker.nats.subjects, every topic of the shop):\n';
+const kafkaListIndent = '#             ';
+
+/**
+ * The kafka profile's comment lists every topic for a cluster that creates none itself;
+ * its lines after the intro are rewritten from the topics, wrapped as the comment is.
+ */
+export function withKafkaTopicList(text: string, topics: readonly string[]): string {
+  const from = text.indexOf(kafkaListIntro);
+  if (from === -1) return text;
+  const start = from + kafkaListIntro.length;
+  let end = start;
+  while (text.startsWith(kafkaListIndent, end)) end = text.indexOf('\n', end) + 1;
+  const lines: string[] = [];
+  for (const topic of topics) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + topic.length + 1 <= 88 - kafkaListIndent.length)
+      lines[lines.length - 1] = `${last} ${topic}`;
+    else lines.push(topic);
+  }
+  const list = lines.map((line) => `${kafkaListIndent}${line}\n`).join('');
+  return text.slice(0, start) + list + text.slice(end);
+}
+
 /**
  * values.yaml with what the manifests decide: the services' entries (one per manifest,
- * none without), the access-control lists, and the NATS subjects (every topic).
+ * none without), the access-control lists, and every topic (the NATS subjects, and the
+ * kafka profile's comment).
  */
 export function chartValuesYaml(current: string, manifests: readonly ServiceManifest[]): string {
   const doc = parseYaml(current, chartValuesFile);
@@ -99,7 +125,7 @@ export function chartValuesYaml(current: string, manifests: readonly ServiceMani
       services.delete(pair.key);
   for (const m of manifests) syncService(doc, services, m);
   setGenerated(doc, ['dapr', 'accessControl'], aclNode(doc, manifests), chartValuesFile);
-  const subjects = doc.createNode(manifestScopes(manifests).topics);
-  setGenerated(doc, ['broker', 'nats', 'subjects'], subjects, chartValuesFile);
-  return printYaml(doc);
+  const { topics } = manifestScopes(manifests);
+  setGenerated(doc, ['broker', 'nats', 'subjects'], doc.createNode(topics), chartValuesFile);
+  return withKafkaTopicList(printYaml(doc), topics);
 }

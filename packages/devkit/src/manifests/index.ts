@@ -1,4 +1,10 @@
-export { accessControl, chartValuesFile, chartValuesYaml, publicApp } from './chart.ts';
+export {
+  accessControl,
+  chartValuesFile,
+  chartValuesYaml,
+  publicApp,
+  withKafkaTopicList,
+} from './chart.ts';
 export { type CodeFacts, manifestProblems } from './check.ts';
 export { daprRunFile, daprRunYaml } from './dapr-yaml.ts';
 export { driftedFiles, renderAll, schemaFile, writeGenerated } from './generate.ts';

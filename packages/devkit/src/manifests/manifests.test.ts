@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { accessControl, chartValuesYaml } from './chart.ts';
+import { accessControl, chartValuesYaml, withKafkaTopicList } from './chart.ts';
 import { manifestProblems } from './check.ts';
 import { daprRunYaml } from './dapr-yaml.ts';
 import { generatedNote } from './header.ts';
@@ -211,6 +211,20 @@ broker:
     expect(result.broker.nats.subjects).toEqual(['deadletter.reader', 'shelf.filled']);
     expect(once).toContain('# kept');
     expect(chartValuesYaml(once, shop)).toBe(once);
+  });
+});
+
+describe("the kafka profile's comment", () => {
+  it('has its list of topics rewritten, and nothing around it', () => {
+    const intro =
+      '#           for each of (the same list as broker.nats.subjects, every topic of the shop):\n';
+    const text = `# before\n${intro}#             old.topic\n# nats\n`;
+    const topics = Array.from({ length: 8 }, (_, i) => `topic.number_${i}`);
+    expect(withKafkaTopicList(text, topics)).toBe(
+      `# before\n${intro}` +
+        '#             topic.number_0 topic.number_1 topic.number_2 topic.number_3 topic.number_4\n' +
+        '#             topic.number_5 topic.number_6 topic.number_7\n# nats\n',
+    );
   });
 
   it('leave the invoke timeout out where the manifest says why, once regenerated or many times', () => {
