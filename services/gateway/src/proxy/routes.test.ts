@@ -5,7 +5,7 @@ import { pollUntil } from '@shop/devkit/process';
 import { createTestTokens, readEventStream, recordingLogger } from '@shop/devkit/testing';
 import { createLogger } from '@shop/platform';
 import { describe, expect, it, vi } from 'vitest';
-import { createApp } from '../app.ts';
+import { createApp, type GatewayDeps } from '../app.ts';
 
 const logger = createLogger({ service: 'gateway', write: () => {} });
 type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Response>;
@@ -13,16 +13,19 @@ type Invoke = (appId: string, path: string, init: RequestInit) => Promise<Respon
 const tokens = await createTestTokens();
 const accessToken = await tokens.issue('u-1');
 
-function gatewayWith(invoke: Invoke) {
+function gatewayWith(
+  invoke: Invoke,
+  options: Partial<Pick<GatewayDeps, 'logger' | 'verifier'>> & { timeoutMs?: number } = {},
+) {
   return createApp({
     config: {
       APP_API_TOKEN: 'gateway-app-token-0123456789',
-      UPSTREAM_TIMEOUT_MS: 200,
+      UPSTREAM_TIMEOUT_MS: options.timeoutMs ?? 200,
       TRUSTED_PROXY_HOPS: 0,
     },
-    logger,
+    logger: options.logger ?? logger,
     sidecar: { invoke, ready: async () => {} },
-    verifier: tokens.verifier,
+    verifier: options.verifier ?? tokens.verifier,
   });
 }
 
@@ -81,64 +84,107 @@ describe('gateway proxy', () => {
     expect(call?.headers.get('dapr-caller-app-id')).toBeNull();
   });
 
-  it('passes a service problem through unchanged', async () => {
-    const problem = {
-      type: 'urn:shop:problem:conflict',
-      status: 409,
-      title: 'Conflict',
-      detail: 'taken',
-    };
-    const app = gatewayWith(async () =>
-      Response.json(problem, {
-        status: 409,
-        headers: { 'content-type': 'application/problem+json' },
-      }),
-    );
-    const res = await app.request('/api/v1/auth/register', { method: 'POST', body: '{}' });
-    expect(res.status).toBe(409);
-    expect(await res.json()).toEqual(problem);
-  });
-
-  it('passes a service’s own 500 problem+json through as it is, not as unavailable', async () => {
-    const problem = {
-      type: 'urn:shop:problem:internal',
-      status: 500,
-      title: 'Internal server error',
-      detail: 'an unexpected error occurred',
-      requestId: 'r-500',
-    };
-    const app = gatewayWith(async () =>
-      Response.json(problem, {
+  it.each([
+    [
+      '/api/v1/auth/register',
+      { method: 'POST', body: '{}' },
+      { type: 'urn:shop:problem:conflict', status: 409, title: 'Conflict', detail: 'taken' },
+    ],
+    // A service's own 500 is a bug it logs, not the service being unavailable.
+    [
+      '/api/v1/products',
+      {},
+      {
+        type: 'urn:shop:problem:internal',
         status: 500,
+        title: 'Internal server error',
+        detail: 'an unexpected error occurred',
+        requestId: 'r-500',
+      },
+    ],
+  ])('passes a service’s own problem+json on %s through as it is', async (path, init, problem) => {
+    const app = gatewayWith(async () =>
+      Response.json(problem, {
+        status: problem.status,
         headers: { 'content-type': 'application/problem+json' },
       }),
     );
-    const res = await app.request('/api/v1/products');
-    expect(res.status).toBe(500);
+    const res = await app.request(path, init);
+    expect(res.status).toBe(problem.status);
     expect(res.headers.get('retry-after')).toBeNull();
     expect(await res.json()).toEqual(problem);
   });
 
+  it('forwards a valid token for the service to verify again', async () => {
+    let forwarded: string | null = null;
+    const app = gatewayWith(async (_appId, _path, init) => {
+      forwarded = new Headers(init.headers).get('authorization');
+      return Response.json({ id: 'u-1' });
+    });
+    expect((await app.request('/api/v1/users/me', authorized)).status).toBe(200);
+    expect(forwarded).toBe(`Bearer ${accessToken}`);
+  });
+
+  it('forwards only Bearer credentials, never one that names another Dapr app', async () => {
+    const seen: Array<string | null> = [];
+    const app = gatewayWith(async (_appId, _path, init) => {
+      seen.push(new Headers(init.headers).get('authorization'));
+      return Response.json({});
+    });
+    const basic = `Basic ${Buffer.from('dapr-app-id:notifications').toString('base64')}`;
+    await app.request('/api/v1/auth/login', { method: 'POST', headers: { authorization: basic } });
+    await app.request('/api/v1/auth/login', { method: 'POST', headers: authorized.headers });
+    expect(seen).toEqual([null, `Bearer ${accessToken}`]);
+  });
+
+  it('verifies a token once per request, on a prefix and below it', async () => {
+    let verifications = 0;
+    const app = gatewayWith(async () => new Response(null, { status: 204 }), {
+      verifier: {
+        verify: (token) => {
+          verifications++;
+          return tokens.verifier.verify(token);
+        },
+      },
+    });
+    expect((await app.request('/api/v1/notifications', authorized)).status).toBe(204);
+    expect(verifications).toBe(1);
+    expect((await app.request('/api/v1/notifications/n-1/read', authorized)).status).toBe(204);
+    expect(verifications).toBe(2);
+  });
+
+  it.each([
+    ['/api/v1/products', 'catalog'],
+    ['/api/v1/products/p-1', 'catalog'],
+    ['/api/v1/categories', 'catalog'],
+    ['/api/v1/wishlist/p-1', 'catalog'],
+    ['/api/v1/products/p-1/stock', 'inventory'],
+    ['/api/v1/orders/o-1/timeline', 'orders'],
+    ['/api/v1/admin/orders', 'orders'],
+    ['/api/v1/admin/payments', 'payments'],
+  ])('routes %s to %s', async (path, appId) => {
+    const invoked: string[] = [];
+    const app = gatewayWith(async (target) => {
+      invoked.push(target);
+      return new Response(null, { status: 204 });
+    });
+    expect((await app.request(path, authorized)).status).toBe(204);
+    expect(invoked).toEqual([appId]);
+  });
+});
+
+describe('gateway proxy when a call fails', () => {
   it('does not take a client that went away for a failing service', async () => {
     const logger = recordingLogger();
     const client = new AbortController();
-    const app = createApp({
-      config: {
-        APP_API_TOKEN: 'gateway-app-token-0123456789',
-        UPSTREAM_TIMEOUT_MS: 5_000,
-        TRUSTED_PROXY_HOPS: 0,
-      },
-      logger,
-      sidecar: {
-        invoke: (_appId, _path, init) =>
-          new Promise((_, reject) => {
-            init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
-            client.abort();
-          }),
-        ready: async () => {},
-      },
-      verifier: tokens.verifier,
-    });
+    const app = gatewayWith(
+      (_appId, _path, init) =>
+        new Promise((_, reject) => {
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+          client.abort();
+        }),
+      { logger, timeoutMs: 5_000 },
+    );
     const res = await app.request('/api/v1/products', { signal: client.signal });
     expect(res.status).toBe(499);
     expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
@@ -156,23 +202,14 @@ describe('gateway proxy', () => {
     const invoked = new Promise<void>((resolve) => {
       called = resolve;
     });
-    const app = createApp({
-      config: {
-        APP_API_TOKEN: 'gateway-app-token-0123456789',
-        UPSTREAM_TIMEOUT_MS: 5_000,
-        TRUSTED_PROXY_HOPS: 0,
-      },
-      logger,
-      sidecar: {
-        invoke: (_appId, _path, init) =>
-          new Promise((_, reject) => {
-            init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
-            called();
-          }),
-        ready: async () => {},
-      },
-      verifier: tokens.verifier,
-    });
+    const app = gatewayWith(
+      (_appId, _path, init) =>
+        new Promise((_, reject) => {
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+          called();
+        }),
+      { logger, timeoutMs: 5_000 },
+    );
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     try {
       await new Promise((resolve) => server.once('listening', resolve));
@@ -238,7 +275,9 @@ describe('gateway proxy', () => {
     });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+});
 
+describe('gateway proxy refusals', () => {
   it.each([
     ['414', `/api/v1/products?q=${'x'.repeat(9_000)}`, {}, 414],
     ['431', '/api/v1/products', { headers: { 'user-agent': 'y'.repeat(9_000) } }, 431],
@@ -275,16 +314,6 @@ describe('gateway proxy', () => {
     expect(calls).toEqual([]);
   });
 
-  it('forwards a valid token for the service to verify again', async () => {
-    let forwarded: string | null = null;
-    const app = gatewayWith(async (_appId, _path, init) => {
-      forwarded = new Headers(init.headers).get('authorization');
-      return Response.json({ id: 'u-1' });
-    });
-    expect((await app.request('/api/v1/users/me', authorized)).status).toBe(200);
-    expect(forwarded).toBe(`Bearer ${accessToken}`);
-  });
-
   it.each([
     '/api/v1/auth/..%2F..%2F..%2Fevents%2Fuser.registered',
     '/api/v1/auth/%2e%2e/%2e%2e/%2e%2e/admin/dead-letters',
@@ -314,18 +343,6 @@ describe('gateway proxy', () => {
     expect(calls).toEqual([]);
   });
 
-  it('forwards only Bearer credentials, never one that names another Dapr app', async () => {
-    const seen: Array<string | null> = [];
-    const app = gatewayWith(async (_appId, _path, init) => {
-      seen.push(new Headers(init.headers).get('authorization'));
-      return Response.json({});
-    });
-    const basic = `Basic ${Buffer.from('dapr-app-id:notifications').toString('base64')}`;
-    await app.request('/api/v1/auth/login', { method: 'POST', headers: { authorization: basic } });
-    await app.request('/api/v1/auth/login', { method: 'POST', headers: authorized.headers });
-    expect(seen).toEqual([null, `Bearer ${accessToken}`]);
-  });
-
   it('keeps Dapr-only paths behind the app token', async () => {
     const res = await gatewayWith(async () => new Response()).request('/events/user.registered', {
       method: 'POST',
@@ -347,48 +364,6 @@ describe('gateway proxy', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'shop gateway' } });
     expect(invoked).toEqual([]);
-  });
-
-  it('verifies a token once per request, on a prefix and below it', async () => {
-    let verifications = 0;
-    const app = createApp({
-      config: {
-        APP_API_TOKEN: 'gateway-app-token-0123456789',
-        UPSTREAM_TIMEOUT_MS: 200,
-        TRUSTED_PROXY_HOPS: 0,
-      },
-      logger,
-      sidecar: { invoke: async () => new Response(null, { status: 204 }), ready: async () => {} },
-      verifier: {
-        verify: (token) => {
-          verifications++;
-          return tokens.verifier.verify(token);
-        },
-      },
-    });
-    expect((await app.request('/api/v1/notifications', authorized)).status).toBe(204);
-    expect(verifications).toBe(1);
-    expect((await app.request('/api/v1/notifications/n-1/read', authorized)).status).toBe(204);
-    expect(verifications).toBe(2);
-  });
-
-  it.each([
-    ['/api/v1/products', 'catalog'],
-    ['/api/v1/products/p-1', 'catalog'],
-    ['/api/v1/categories', 'catalog'],
-    ['/api/v1/wishlist/p-1', 'catalog'],
-    ['/api/v1/products/p-1/stock', 'inventory'],
-    ['/api/v1/orders/o-1/timeline', 'orders'],
-    ['/api/v1/admin/orders', 'orders'],
-    ['/api/v1/admin/payments', 'payments'],
-  ])('routes %s to %s', async (path, appId) => {
-    const invoked: string[] = [];
-    const app = gatewayWith(async (target) => {
-      invoked.push(target);
-      return new Response(null, { status: 204 });
-    });
-    expect((await app.request(path, authorized)).status).toBe(204);
-    expect(invoked).toEqual([appId]);
   });
 
   it('serves products to anyone, but a product’s stock and a wishlist only with a valid token', async () => {
