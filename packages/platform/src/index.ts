@@ -3,12 +3,7 @@ export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './conf
 export { CircuitOpenError } from './dapr/breaker.ts';
 export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';
-export {
-  buildEvent,
-  parseEvent,
-  type ShopEvent,
-  type VersionedEvent,
-} from './events/cloud-event.ts';
+export { buildEvent, type ShopEvent } from './events/cloud-event.ts';
 export {
   type ConsumedEvents,
   createMemoryDeadLetterStore,
@@ -16,15 +11,10 @@ export {
   defineConsumer,
   type EventHandlers,
 } from './events/consumer.ts';
-export {
-  type CurrentVersion,
-  cancelReasons,
-  type EventData,
-  type EventType,
-  eventCatalog,
-} from './events/schemas.ts';
+export { cancelReasons, type EventType, eventCatalog } from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
+export { keysetPage } from './http/keyset-page.ts';
 export { metricsText } from './http/metrics.ts';
 export {
   bearerScheme,
@@ -35,6 +25,10 @@ export {
 export { decodeCursor, encodeCursor, pageOf, pageQuery, pgInteger } from './http/pagination.ts';
 export { requireCaller } from './http/require-caller.ts';
 export { listenService, runService } from './http/serve.ts';
+export {
+  createServiceAppBehindGateway,
+  type ServiceAppBasics,
+} from './http/service-wiring.ts';
 export { multilineText, singleLineText } from './http/text.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';

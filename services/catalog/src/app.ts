@@ -1,4 +1,4 @@
-import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -31,14 +31,7 @@ export type CatalogDeps = {
 
 export function createApp(deps: CatalogDeps) {
   const { config, logger } = deps;
-  const app = createServiceApp({
-    service: serviceName,
-    logger,
-    appApiToken: config.APP_API_TOKEN,
-    // Clients come through the gateway, which throttles and checks paths first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   const cache = createProductCache({
     store: deps.stateStore,
     storeName: config.STATE_STORE_NAME,

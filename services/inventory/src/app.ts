@@ -1,4 +1,4 @@
-import { createServiceApp, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import { type OutboxRelay, sqlDeadLetterStore } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -17,14 +17,7 @@ export type InventoryDeps = {
 };
 
 export function createApp(deps: InventoryDeps) {
-  const app = createServiceApp({
-    service: serviceName,
-    logger: deps.logger,
-    appApiToken: deps.config.APP_API_TOKEN,
-    // Clients come through the gateway, which checks paths and tokens first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   // In the service's own database, so they survive a restart and every replica sees them.
   app.consumeEvents({
     definition: inventoryEvents(deps),

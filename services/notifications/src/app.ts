@@ -1,4 +1,4 @@
-import { createServiceApp, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type Logger } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
 import { type NotificationsConfig, serviceName } from './config.ts';
 import type { NotificationsDb } from './database.ts';
@@ -23,14 +23,7 @@ export type NotificationsDeps = NotificationSinks & {
 };
 
 export function createApp(deps: NotificationsDeps) {
-  const app = createServiceApp({
-    service: serviceName,
-    logger: deps.logger,
-    appApiToken: deps.config.APP_API_TOKEN,
-    // Clients come through the gateway, which checks paths and tokens first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   // In the service's own database, so they survive a restart and every replica sees them.
   app.consumeEvents({
     definition: notificationsEvents(deps),

@@ -1,4 +1,4 @@
-import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -22,14 +22,7 @@ export type OrdersAppDeps = {
 
 export function createApp(deps: OrdersAppDeps) {
   const { config, logger, db, outbox } = deps;
-  const app = createServiceApp({
-    service: serviceName,
-    logger,
-    appApiToken: config.APP_API_TOKEN,
-    // Clients come through the gateway, which throttles and checks paths and tokens first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   app.consumeEvents({
     definition: ordersEvents({ db, outbox, logger }),
     deadLetters: deps.deadLetters,

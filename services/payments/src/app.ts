@@ -1,4 +1,4 @@
-import { createServiceApp, type DeadLetterStore, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
@@ -20,14 +20,7 @@ export type PaymentsAppDeps = {
 };
 
 export function createApp(deps: PaymentsAppDeps) {
-  const app = createServiceApp({
-    service: serviceName,
-    logger: deps.logger,
-    appApiToken: deps.config.APP_API_TOKEN,
-    // Clients come through the gateway, which checks paths and tokens first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   app.consumeEvents({ definition: paymentsEvents(deps), deadLetters: deps.deadLetters });
   // Also matches /api/v1/admin/payments itself; a second use() for it would verify twice.
   app.use('/api/v1/admin/payments/*', authenticate(deps.verifier), requireRole('admin'));

@@ -1,4 +1,4 @@
-import { createServiceApp, type Logger } from '@shop/platform';
+import { createServiceAppBehindGateway, type Logger } from '@shop/platform';
 import {
   authenticate,
   createTokenIssuer,
@@ -37,14 +37,7 @@ export type UsersDeps = {
 };
 
 export function createApp(deps: UsersDeps) {
-  const app = createServiceApp({
-    service: serviceName,
-    logger: deps.logger,
-    appApiToken: deps.config.APP_API_TOKEN,
-    // Clients come through the gateway, which throttles and checks paths first.
-    publicApiCallers: ['gateway'],
-    readiness: deps.readiness,
-  });
+  const app = createServiceAppBehindGateway(serviceName, deps);
   const { keyring, config, logger } = deps;
   const settings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
   const tokens = createTokenIssuer({

@@ -4,6 +4,7 @@ import {
   buildEvent,
   decodeCursor,
   encodeCursor,
+  keysetPage,
   type Logger,
   pgInteger,
 } from '@shop/platform';
@@ -247,24 +248,22 @@ export async function listProducts(
   query: ProductQuery,
 ): Promise<{ items: ProductView[]; nextCursor: string | null }> {
   const sort = query.sort ?? (query.q ? 'relevance' : 'newest');
-  const rows = await searchProducts(deps.db, {
-    q: query.q,
-    category: query.category,
-    minPrice: query.minPrice,
-    maxPrice: query.maxPrice,
-    inStock: query.inStock,
-    sort,
-    // One extra tells whether another page exists without a count query.
-    limit: query.limit + 1,
-    after: query.cursor ? decodePosition(query.cursor, sort) : undefined,
-  });
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toProductView),
-    nextCursor:
-      rows.length > query.limit && last ? encodePosition(sort, positionOf(last, sort)) : null,
-  };
+  const { rows, nextCursor } = await keysetPage(
+    query.limit,
+    (limit) =>
+      searchProducts(deps.db, {
+        q: query.q,
+        category: query.category,
+        minPrice: query.minPrice,
+        maxPrice: query.maxPrice,
+        inStock: query.inStock,
+        sort,
+        limit,
+        after: query.cursor ? decodePosition(query.cursor, sort) : undefined,
+      }),
+    (last) => encodePosition(sort, positionOf(last, sort)),
+  );
+  return { items: rows.map(toProductView), nextCursor };
 }
 
 /** Live products by id, for other services (orders prices its lines from it); deleted ones count as missing. */

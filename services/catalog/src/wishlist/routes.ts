@@ -5,6 +5,7 @@ import {
   createRouter,
   decodeCursor,
   encodeCursor,
+  keysetPage,
   pageOf,
   pageQuery,
   problemResponses,
@@ -107,14 +108,15 @@ export function internalWishlistRoutes(deps: { db: Kysely<CatalogTables> }) {
   return createRouter().openapi(wishlistersRoute, async (c) => {
     const { cursor, limit } = c.req.valid('query');
     const after = cursor ? decodeCursor(cursor, wishlisterPosition) : undefined;
-    const userIds = await listWishlisters(deps.db, c.req.valid('param').id, {
-      afterUserId: after?.userId,
-      // One extra tells whether another page exists without a count query.
-      limit: limit + 1,
-    });
-    const page = userIds.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor = userIds.length > limit && last ? encodeCursor({ userId: last }) : null;
-    return c.json({ items: page.map((userId) => ({ userId })), nextCursor }, 200);
+    const { rows, nextCursor } = await keysetPage(
+      limit,
+      (readLimit) =>
+        listWishlisters(deps.db, c.req.valid('param').id, {
+          afterUserId: after?.userId,
+          limit: readLimit,
+        }),
+      (last) => encodeCursor({ userId: last }),
+    );
+    return c.json({ items: rows.map((userId) => ({ userId })), nextCursor }, 200);
   });
 }

@@ -5,6 +5,7 @@ import {
   createRouter,
   decodeCursor,
   encodeCursor,
+  keysetPage,
   pageOf,
   pageQuery,
   problemResponses,
@@ -90,18 +91,18 @@ export function inboxRoutes(deps: { db: NotificationsDb }) {
     .openapi(listRoute, async (c) => {
       const query = c.req.valid('query');
       const after = query.cursor ? decodeCursor(query.cursor, position) : undefined;
-      const items = await listNotifications(deps.db, {
-        userId: c.get('user').id,
-        unreadOnly: query.unread ?? false,
-        // One extra tells whether another page exists without a count query.
-        limit: query.limit + 1,
-        beforeSeq: after?.seq,
-      });
-      const page = items.slice(0, query.limit);
-      const last = page.at(-1);
-      const nextCursor =
-        items.length > query.limit && last ? encodeCursor({ seq: last.seq }) : null;
-      return c.json({ items: page.map(toView), nextCursor }, 200);
+      const { rows, nextCursor } = await keysetPage(
+        query.limit,
+        (limit) =>
+          listNotifications(deps.db, {
+            userId: c.get('user').id,
+            unreadOnly: query.unread ?? false,
+            limit,
+            beforeSeq: after?.seq,
+          }),
+        (last) => encodeCursor({ seq: last.seq }),
+      );
+      return c.json({ items: rows.map(toView), nextCursor }, 200);
     })
     .openapi(unreadCountRoute, async (c) =>
       c.json({ unread: await countUnread(deps.db, c.get('user').id) }, 200),

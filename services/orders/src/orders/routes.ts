@@ -4,6 +4,7 @@ import {
   createRouter,
   decodeCursor,
   encodeCursor,
+  keysetPage,
   pageOf,
   pageQuery,
   problemResponses,
@@ -127,22 +128,18 @@ async function pageOfOrders(
   userId?: string,
 ): Promise<{ items: OrderView[]; nextCursor: string | null }> {
   const after = query.cursor ? decodeCursor(query.cursor, position) : undefined;
-  const orders: Order[] = await listOrders(deps.db, {
-    userId,
-    status: query.status,
-    // One extra tells whether another page exists without a count query.
-    limit: query.limit + 1,
-    after: after && { createdAt: new Date(after.createdAt), id: after.id },
-  });
-  const page = orders.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toOrderView),
-    nextCursor:
-      orders.length > query.limit && last
-        ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
-        : null,
-  };
+  const { rows, nextCursor } = await keysetPage(
+    query.limit,
+    (limit): Promise<Order[]> =>
+      listOrders(deps.db, {
+        userId,
+        status: query.status,
+        limit,
+        after: after && { createdAt: new Date(after.createdAt), id: after.id },
+      }),
+    (last) => encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }),
+  );
+  return { items: rows.map(toOrderView), nextCursor };
 }
 
 /** The sf-string form of the header (`"abc"`) and the bare form (`abc`) name the same key. */

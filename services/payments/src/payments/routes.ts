@@ -4,6 +4,7 @@ import {
   createRouter,
   decodeCursor,
   encodeCursor,
+  keysetPage,
   pageOf,
   problemResponses,
 } from '@shop/platform';
@@ -37,18 +38,16 @@ export function adminPaymentRoutes(deps: { db: Kysely<PaymentsTables> }) {
   return createRouter().openapi(listRoute, async (c) => {
     const query = c.req.valid('query');
     const after = query.cursor ? decodeCursor(query.cursor, position) : undefined;
-    const payments = await listPayments(deps.db, {
-      orderId: query.orderId,
-      // One extra tells whether another page exists without a count query.
-      limit: query.limit + 1,
-      ...(after ? { after: { createdAt: new Date(after.createdAt), id: after.id } } : {}),
-    });
-    const page = payments.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      payments.length > query.limit && last
-        ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
-        : null;
-    return c.json({ items: page.map(toView), nextCursor }, 200);
+    const { rows, nextCursor } = await keysetPage(
+      query.limit,
+      (limit) =>
+        listPayments(deps.db, {
+          orderId: query.orderId,
+          limit,
+          ...(after ? { after: { createdAt: new Date(after.createdAt), id: after.id } } : {}),
+        }),
+      (last) => encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }),
+    );
+    return c.json({ items: rows.map(toView), nextCursor }, 200);
   });
 }
