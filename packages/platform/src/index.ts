@@ -3,7 +3,12 @@ export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './conf
 export { CircuitOpenError } from './dapr/breaker.ts';
 export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';
-export { buildEvent, type ShopEvent } from './events/cloud-event.ts';
+export {
+  buildEvent,
+  parseEvent,
+  type ShopEvent,
+  type VersionedEvent,
+} from './events/cloud-event.ts';
 export {
   type ConsumedEvents,
   createMemoryDeadLetterStore,
@@ -11,7 +16,13 @@ export {
   defineConsumer,
   type EventHandlers,
 } from './events/consumer.ts';
-export { cancelReasons, type EventType, eventCatalog } from './events/schemas.ts';
+export {
+  type CurrentVersion,
+  cancelReasons,
+  type EventData,
+  type EventType,
+  eventCatalog,
+} from './events/schemas.ts';
 export { createRouter, createServiceApp } from './http/app.ts';
 export { isDaprOnlyPath } from './http/dapr-paths.ts';
 export { keysetPage } from './http/keyset-page.ts';
