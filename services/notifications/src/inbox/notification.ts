@@ -50,6 +50,19 @@ export type Notification = {
 };
 
 /** The stored shape: `_id` instead of `id`, otherwise the same fields. */
+/** A notification as clients see it: in the inbox list and on the live stream. */
+export function toNotificationView(n: Notification) {
+  return {
+    id: n.id,
+    type: n.type,
+    title: n.title,
+    body: n.body,
+    data: n.data,
+    createdAt: n.createdAt.toISOString(),
+    readAt: n.readAt?.toISOString() ?? null,
+  };
+}
+
 export type NotificationDocument = Omit<Notification, 'id'> & { _id: string };
 
 export const notificationsCollection = 'notifications';

@@ -12,7 +12,7 @@ import {
   singleLineText,
 } from '@shop/platform';
 import type { NotificationsDb } from '../database.ts';
-import { type Notification, notificationTypes } from './notification.ts';
+import { notificationTypes, toNotificationView } from './notification.ts';
 import { countUnread, listNotifications, markRead } from './repository.ts';
 
 const notification = z
@@ -73,18 +73,6 @@ const readRoute = createRoute({
 /** A page ends at a seq; the next starts below it (a user's seqs are unique and only grow). */
 const position = z.object({ seq: z.number().int().min(1) });
 
-function toView(n: Notification) {
-  return {
-    id: n.id,
-    type: n.type,
-    title: n.title,
-    body: n.body,
-    data: n.data,
-    createdAt: n.createdAt.toISOString(),
-    readAt: n.readAt?.toISOString() ?? null,
-  };
-}
-
 /** Mounted at /api/v1/notifications behind authenticate(): a user sees only their own. */
 export function inboxRoutes(deps: { db: NotificationsDb }) {
   return createRouter()
@@ -102,7 +90,7 @@ export function inboxRoutes(deps: { db: NotificationsDb }) {
           }),
         (last) => encodeCursor({ seq: last.seq }),
       );
-      return c.json({ items: rows.map(toView), nextCursor }, 200);
+      return c.json({ items: rows.map(toNotificationView), nextCursor }, 200);
     })
     .openapi(unreadCountRoute, async (c) =>
       c.json({ unread: await countUnread(deps.db, c.get('user').id) }, 200),

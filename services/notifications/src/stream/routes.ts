@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bearerSecurity, createRouter, type Logger, problemResponses } from '@shop/platform';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
-import type { Notification } from '../inbox/notification.ts';
+import { toNotificationView } from '../inbox/notification.ts';
 import type { StreamHub, StreamSubscription } from './hub.ts';
 import type { StreamEndReason, StreamLimits } from './limits.ts';
 
@@ -33,18 +33,6 @@ const streamRoute = createRoute({
     ...problemResponses(400, 401, 403, 429, 503),
   },
 });
-
-function toView(n: Notification) {
-  return {
-    id: n.id,
-    type: n.type,
-    title: n.title,
-    body: n.body,
-    data: n.data,
-    createdAt: n.createdAt.toISOString(),
-    readAt: n.readAt?.toISOString() ?? null,
-  };
-}
 
 export type StreamRouteDeps = {
   hub: StreamHub;
@@ -124,7 +112,7 @@ async function serve(
           stream.writeSSE({
             event: 'notification',
             id: String(notification.seq),
-            data: JSON.stringify(toView(notification)),
+            data: JSON.stringify(toNotificationView(notification)),
           }),
         );
       },
