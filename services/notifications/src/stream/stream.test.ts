@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { pollUntil } from '@shop/devkit/process';
 import {
   createTestTokens,
   readEventStream,
@@ -105,28 +106,19 @@ async function store(userId: string, seq: number): Promise<Notification> {
 
 function collect() {
   const seen: number[] = [];
-  let wake: () => void = () => {};
   return {
     seen,
     send: (n: Notification) => {
       seen.push(n.seq);
-      wake();
     },
-    async until(count: number, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (seen.length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${seen} within ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
-      return seen;
-    },
+    until: (count: number, timeoutMs = 10_000) =>
+      pollUntil(() => (seen.length >= count ? seen : undefined), {
+        what: `${count} notifications on the stream`,
+        timeoutMs,
+        intervalMs: 20,
+      }),
   };
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the stream hub', () => {
   it('gets what another replica stored by polling, each once, in seq order', async () => {
@@ -376,9 +368,11 @@ describe('GET /api/v1/notifications/stream', () => {
     const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
     expect(hub.size()).toBe(1);
     await stream.close();
-    const deadline = Date.now() + 5_000;
-    while (hub.size() > 0 && Date.now() < deadline) await pause(20);
-    expect(hub.size()).toBe(0);
+    await pollUntil(() => (hub.size() === 0 ? true : undefined), {
+      what: 'the hub to drop the closed stream',
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
   });
 
   it('refuses a sixth stream of a user with 429, Retry-After and a problem, across replicas', async () => {
@@ -401,18 +395,18 @@ describe('GET /api/v1/notifications/stream', () => {
     // Another user still gets one; and a closed stream gives its slot back.
     await (await open(a, `u-${randomUUID()}`)).close();
     await streams[0]?.close();
-    const deadline = Date.now() + 5_000;
-    let reopened: Response | undefined;
-    while (Date.now() < deadline) {
-      reopened = await b('/api/v1/notifications/stream', {
-        headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
-      });
-      if (reopened.status === 200) break;
-      await reopened.body?.cancel();
-      await pause(50);
-    }
-    expect(reopened?.status).toBe(200);
-    await reopened?.body?.cancel();
+    const reopened = await pollUntil(
+      async () => {
+        const res = await b('/api/v1/notifications/stream', {
+          headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
+        });
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      },
+      { what: 'the freed slot to open a stream again', timeoutMs: 5_000, intervalMs: 50 },
+    );
+    await reopened.body?.cancel();
     for (const stream of streams.slice(1)) await stream.close();
   });
 
