@@ -41,7 +41,7 @@ async function keyringOver(load: () => ReturnType<typeof loadSigningKeys>, refre
   return { keyring, lines };
 }
 
-describe('createKeyring', () => {
+describe('createKeyring: loading', () => {
   it('serves the loaded current key and its public JWKS, next key included', async () => {
     const { store, load } = await secretStore();
     const { keyring } = await keyringOver(load);
@@ -105,7 +105,9 @@ describe('createKeyring', () => {
     expect(JSON.stringify(lines)).toContain("has an x that is not d's");
     expect(JSON.stringify(lines)).not.toContain(other.current.d);
   });
+});
 
+describe('createKeyring: refreshing', () => {
   it('reloads every refreshMs', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const { store, load } = await secretStore();

@@ -50,7 +50,7 @@ async function expectProblem(res: Response, status: number, challenge: string | 
   return (await res.json()) as { type: string; status: number; detail: string };
 }
 
-describe('authenticate', () => {
+describe('authenticate: a valid token', () => {
   it('lets a valid token through and sets the user', async () => {
     const { app, tokenFor } = await shop();
     const { accessToken, jti } = await tokenFor('customer');
@@ -85,7 +85,9 @@ describe('authenticate', () => {
 
     expect(res.status).toBe(200);
   });
+});
 
+describe('authenticate: missing or malformed credentials', () => {
   it('asks for credentials, with no error code, when there are none', async () => {
     const { app } = await shop();
 
@@ -132,7 +134,9 @@ describe('authenticate', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_request"');
   });
+});
 
+describe('authenticate: tokens it refuses', () => {
   it('refuses an invalid token as invalid_token, saying why', async () => {
     const { app, tokenFor } = await shop();
     const { accessToken } = await tokenFor('customer');

@@ -404,7 +404,9 @@ describe('verify: keys', () => {
     await Promise.all(Array.from({ length: 5 }, () => verifier.verify(rotated)));
     expect(jwks.fetches).toBe(2);
   });
+});
 
+describe('verify: fetching keys', () => {
   it('answers 503, not 401, while it has never had keys, and retries at most once a second', async () => {
     const { keys, jwks, verifier } = await fixture();
     const token = await forge(keys);

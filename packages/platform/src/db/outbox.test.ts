@@ -38,6 +38,17 @@ function broker(
   };
 }
 
+/** Lets `count` pauses in a row run out on `clock`, one after another; how long each was. */
+async function sitOut(clock: ReturnType<typeof manualClock>, count: number): Promise<number[]> {
+  const pauses: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ms = await clock.sleeping();
+    pauses.push(ms);
+    clock.advance(ms);
+  }
+  return pauses;
+}
+
 /** A widgets database on `backend`, and relays over it that each test stops. */
 function useOutbox(backend: DatabaseBackend) {
   const database = useWidgetsDatabase(backend);
@@ -125,11 +136,7 @@ describe.each(databaseBackends)('sending from the outbox on %s', (backend) => {
       maxBackoffMs: 40,
       clock,
     });
-    const pauses: number[] = [];
-    for (let failure = 0; failure < 4; failure++) {
-      pauses.push(await clock.sleeping());
-      clock.advance(pauses.at(-1) ?? 0);
-    }
+    const pauses = await sitOut(clock, 4);
     await relay.drain();
 
     // Doubling from 10 ms, capped at 40, each within the ±20% jitter.
@@ -150,16 +157,9 @@ describe.each(databaseBackends)('sending from the outbox on %s', (backend) => {
     expect(levels.filter(([level]) => level === 'warn')).toHaveLength(4);
     expect(levels).toContainEqual(['info', 'outbox relay recovered']);
   });
-
-  it('stops between passes and refuses to drain what it will no longer send', async () => {
-    const relay = start({ publish: broker().publish, pollIntervalMs: 20 });
-    await relay.stop();
-    await commit(testEvent());
-    await expect(relay.drain()).rejects.toThrow(/stopped/);
-  });
 });
 
-describe.each(databaseBackends)('leases and retention in the outbox on %s', (backend) => {
+describe.each(databaseBackends)('leases, retention and stopping in the outbox on %s', (backend) => {
   const { database, start, commit, outboxRows, pollOnce } = useOutbox(backend);
 
   it('shares the rows between relays racing over them, sending each once', async () => {
@@ -231,5 +231,12 @@ describe.each(databaseBackends)('leases and retention in the outbox on %s', (bac
     expect(rows.map((row) => [row.event_id, row.sent_at, row.attempts])).toEqual([
       [unsent.id, null, 1],
     ]);
+  });
+
+  it('stops between passes and refuses to drain what it will no longer send', async () => {
+    const relay = start({ publish: broker().publish, pollIntervalMs: 20 });
+    await relay.stop();
+    await commit(testEvent());
+    await expect(relay.drain()).rejects.toThrow(/stopped/);
   });
 });

@@ -127,7 +127,9 @@ describe('event versions', () => {
     expect(await deliver(sent)).toBe('SUCCESS');
     expect(seen).toEqual([{ ...sent, version: 1 }]);
   });
+});
 
+describe('event versions a consumer drops', () => {
   it('drops a version the consumer does not accept, saying why', async () => {
     const definition = defineConsumer({
       catalog,

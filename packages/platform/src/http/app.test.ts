@@ -38,7 +38,7 @@ const withToken = (init: RequestInit = {}): RequestInit => ({
   headers: { 'dapr-api-token': appApiToken, 'content-type': 'application/json', ...init.headers },
 });
 
-describe('createServiceApp', () => {
+describe('createServiceApp: app token, probes, request ids and logs', () => {
   it('refuses a call without the Dapr app token, as problem+json', async () => {
     const res = await buildApp().request('/gone');
     expect(res.status).toBe(401);
@@ -98,7 +98,9 @@ describe('createServiceApp', () => {
     const entry = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request');
     expect(entry).toMatchObject({ requestId: 'req-1', traceId, status: 404, path: '/gone' });
   });
+});
 
+describe('createServiceApp: errors and readiness', () => {
   it('turns validation failures into one 400 shape listing every field', async () => {
     const res = await buildApp().request(
       '/things',
