@@ -141,14 +141,7 @@ export async function startTestCluster(
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const tools = resolveKubeTools(repoRoot);
   const crds = daprCustomResourceDefinitions(repoRoot);
-  const ownsDir = !options.dir;
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'shop-kube-'));
-  mkdirSync(dir, { recursive: true });
-  const removeDir = () => {
-    if (ownsDir) rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', removeDir);
-
+  const { dir, remove } = clusterFolder(options.dir);
   let output = '';
   const group = new ProcessGroup({
     output: (name, line) => {
@@ -159,66 +152,80 @@ export async function startTestCluster(
   });
   const stop = async () => {
     await group.stopInStages([['kube-apiserver'], ['etcd']], 5_000);
-    process.removeListener('exit', removeDir);
-    removeDir();
+    remove();
   };
-
   try {
-    const [etcdClientPort, etcdPeerPort, apiPort] = (await freePorts(3)) as [
-      number,
-      number,
-      number,
-    ];
-    await startEtcd(group, tools.etcd, dir, etcdClientPort, etcdPeerPort);
-    const token = randomBytes(24).toString('hex');
-    const certDir = join(dir, 'certs');
-    startKubeApiserver(group, tools.kubeApiserver, dir, {
-      etcdUrl: `http://127.0.0.1:${etcdClientPort}`,
-      port: apiPort,
-      token,
-      certDir,
-    });
-    const server = `https://127.0.0.1:${apiPort}`;
-    // Its self-signed serving certificate, written at start, is followed by the CA that signed it.
-    const caFile = join(certDir, 'apiserver.crt');
-    await waitUntilReady(group, server, token, caFile);
-    const version = await readVersion(server, token, readFileSync(caFile));
-
+    const api = await startControlPlane(group, tools, dir);
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigFor(server, token, readFileSync(caFile)), { mode: 0o600 });
+    writeFileSync(kubeconfig, kubeconfigFor(api.server, api.token, api.ca), { mode: 0o600 });
     const cacheDir = join(dir, 'kubectl-cache');
     const kubectl = (args: string[], input?: string) =>
       runCommand(tools.kubectl, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {
         input,
         env: withoutKubeconfig(process.env),
       });
-
-    const applied = await kubectl(['apply', '--server-side', '-f', '-'], crds.yaml);
-    if (applied.status !== 0) throw new Error(`applying Dapr's CRDs failed: ${applied.stderr}`);
-    const established = await kubectl([
-      'wait',
-      '--for',
-      'condition=Established',
-      '--timeout',
-      '60s',
-      ...crds.names.map((name) => `crd/${name}`),
-    ]);
-    if (established.status !== 0) {
-      throw new Error(`Dapr's CRDs were not Established: ${established.stderr}`);
-    }
-    return {
-      kubeconfig,
-      server,
-      version,
-      token,
-      dir,
-      kubectl,
-      output: () => output,
-      stop,
-    };
+    await installCrds(kubectl, crds);
+    const { server, version, token } = api;
+    return { kubeconfig, server, version, token, dir, kubectl, output: () => output, stop };
   } catch (error) {
     await stop();
     throw new Error(`the test cluster did not start: ${(error as Error).message}\n${output}`);
+  }
+}
+
+/** `dir` as given (left in place), or a temp folder removed on stop or at exit. */
+function clusterFolder(given: string | undefined): { dir: string; remove(): void } {
+  const dir = given ?? mkdtempSync(join(tmpdir(), 'shop-kube-'));
+  mkdirSync(dir, { recursive: true });
+  const removeDir = () => {
+    if (!given) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', removeDir);
+  return {
+    dir,
+    remove() {
+      process.removeListener('exit', removeDir);
+      removeDir();
+    },
+  };
+}
+
+/** etcd, then kube-apiserver on it; resolves once the API server is ready. */
+async function startControlPlane(
+  group: ProcessGroup,
+  tools: KubeTools,
+  dir: string,
+): Promise<{ server: string; token: string; ca: Buffer; version: string }> {
+  const [etcdClientPort, etcdPeerPort, apiPort] = (await freePorts(3)) as [number, number, number];
+  await startEtcd(group, tools.etcd, dir, etcdClientPort, etcdPeerPort);
+  const token = randomBytes(24).toString('hex');
+  const certDir = join(dir, 'certs');
+  startKubeApiserver(group, tools.kubeApiserver, dir, {
+    etcdUrl: `http://127.0.0.1:${etcdClientPort}`,
+    port: apiPort,
+    token,
+    certDir,
+  });
+  const server = `https://127.0.0.1:${apiPort}`;
+  // Its self-signed serving certificate, written at start, is followed by the CA that signed it.
+  const caFile = join(certDir, 'apiserver.crt');
+  await waitUntilReady(group, server, token, caFile);
+  const ca = readFileSync(caFile);
+  return { server, token, ca, version: await readVersion(server, token, ca) };
+}
+
+async function installCrds(
+  kubectl: TestCluster['kubectl'],
+  crds: { yaml: string; names: string[] },
+): Promise<void> {
+  const applied = await kubectl(['apply', '--server-side', '-f', '-'], crds.yaml);
+  if (applied.status !== 0) throw new Error(`applying Dapr's CRDs failed: ${applied.stderr}`);
+  const established = await kubectl([
+    ...['wait', '--for', 'condition=Established', '--timeout', '60s'],
+    ...crds.names.map((name) => `crd/${name}`),
+  ]);
+  if (established.status !== 0) {
+    throw new Error(`Dapr's CRDs were not Established: ${established.stderr}`);
   }
 }
 

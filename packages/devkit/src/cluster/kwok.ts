@@ -105,7 +105,6 @@ export async function startFakeNodes(
   options: { repoRoot: string },
 ): Promise<FakeNodes> {
   const tools = resolveFakeNodeTools(options.repoRoot);
-  const stages = kwokStageFiles(options.repoRoot);
   let output = '';
   const group = new ProcessGroup({
     output: (name, line) => {
@@ -113,69 +112,12 @@ export async function startFakeNodes(
     },
     onUnexpectedExit: () => {},
   });
-  const env = { PATH: process.env.PATH };
-  const common = ['--kubeconfig', cluster.kubeconfig, '--leader-elect=false'];
   const stop = () =>
     group.stopInStages([['kwok'], ['kube-scheduler', 'kube-controller-manager']], 5_000);
   try {
-    group.start({
-      name: 'kube-controller-manager',
-      command: tools.kubeControllerManager,
-      args: [
-        ...common,
-        // Nothing needs its metrics or health endpoints, and a fixed port could be taken.
-        '--secure-port=0',
-        // The key kube-apiserver verifies service-account tokens with, so the token
-        // controller may sign them.
-        '--service-account-private-key-file',
-        join(cluster.dir, 'service-account.key'),
-        '--use-service-account-credentials=false',
-      ],
-      cwd: cluster.dir,
-      env,
-    });
-    group.start({
-      name: 'kube-scheduler',
-      command: tools.kubeScheduler,
-      args: [...common, '--secure-port=0'],
-      cwd: cluster.dir,
-      env,
-    });
-    const nodeCreated = await cluster.kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: {
-          name: fakeNodeName,
-          labels: {
-            'kubernetes.io/hostname': fakeNodeName,
-            'kubernetes.io/os': 'linux',
-            'kubernetes.io/arch': 'amd64',
-          },
-          // Tells an admin reading the cluster that no kubelet is behind this node.
-          annotations: { 'kwok.x-k8s.io/node': 'fake' },
-        },
-      }),
-    );
-    if (nodeCreated.status !== 0)
-      throw new Error(`creating the fake node failed: ${nodeCreated.stderr}`);
-    group.start({
-      name: 'kwok',
-      command: tools.kwok,
-      args: [
-        '--kubeconfig',
-        cluster.kubeconfig,
-        '--manage-single-node',
-        fakeNodeName,
-        ...stages.flatMap((file) => ['--config', file]),
-        // Its kubelet-like API (logs, exec) is of no use without containers.
-        '--server-address',
-        '',
-      ],
-      cwd: cluster.dir,
-      env: { ...env, HOME: cluster.dir },
-    });
+    startControlLoops(group, cluster, tools);
+    await createFakeNode(cluster);
+    startKwok(group, cluster, tools.kwok, kwokStageFiles(options.repoRoot));
     await waitFor(
       () =>
         cluster.kubectl(['wait', '--for=condition=Ready', `node/${fakeNodeName}`, '--timeout=5s']),
@@ -192,6 +134,74 @@ export async function startFakeNodes(
     await stop();
     throw new Error(`the fake node did not start: ${(error as Error).message}\n${output}`);
   }
+}
+
+/** The controllers (service-account tokens among them) and the scheduler. */
+function startControlLoops(group: ProcessGroup, cluster: TestCluster, tools: FakeNodeTools): void {
+  const env = { PATH: process.env.PATH };
+  const common = ['--kubeconfig', cluster.kubeconfig, '--leader-elect=false'];
+  group.start({
+    name: 'kube-controller-manager',
+    command: tools.kubeControllerManager,
+    args: [
+      ...common,
+      // Nothing needs its metrics or health endpoints, and a fixed port could be taken.
+      '--secure-port=0',
+      // The key kube-apiserver verifies service-account tokens with, so the token
+      // controller may sign them.
+      '--service-account-private-key-file',
+      join(cluster.dir, 'service-account.key'),
+      '--use-service-account-credentials=false',
+    ],
+    cwd: cluster.dir,
+    env,
+  });
+  group.start({
+    name: 'kube-scheduler',
+    command: tools.kubeScheduler,
+    args: [...common, '--secure-port=0'],
+    cwd: cluster.dir,
+    env,
+  });
+}
+
+async function createFakeNode(cluster: TestCluster): Promise<void> {
+  const node = {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: fakeNodeName,
+      labels: {
+        'kubernetes.io/hostname': fakeNodeName,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+      },
+      // Tells an admin reading the cluster that no kubelet is behind this node.
+      annotations: { 'kwok.x-k8s.io/node': 'fake' },
+    },
+  };
+  const created = await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(node));
+  if (created.status !== 0) throw new Error(`creating the fake node failed: ${created.stderr}`);
+}
+
+function startKwok(
+  group: ProcessGroup,
+  cluster: TestCluster,
+  kwok: string,
+  stages: string[],
+): void {
+  group.start({
+    name: 'kwok',
+    command: kwok,
+    args: [
+      ...['--kubeconfig', cluster.kubeconfig, '--manage-single-node', fakeNodeName],
+      ...stages.flatMap((file) => ['--config', file]),
+      // Its kubelet-like API (logs, exec) is of no use without containers.
+      ...['--server-address', ''],
+    ],
+    cwd: cluster.dir,
+    env: { PATH: process.env.PATH, HOME: cluster.dir },
+  });
 }
 
 async function waitFor(

@@ -215,25 +215,33 @@ esac
 exec "$@"
 `;
 
+type StandInContext = {
+  buildah: string;
+  spec: Required<StandInSpec>;
+  log: Log;
+  /** Where each step's own output goes: the log when verbose. */
+  stepLog: Log | undefined;
+};
+
+/**
+ * The stand-in base: Debian minbase by debootstrap, the pinned Node and its npm from the
+ * npm registry, the official image's `node` account and entrypoint, committed by buildah.
+ */
 async function buildStandIn(
   buildah: string,
   name: string,
   spec: Required<StandInSpec>,
   options: { log: Log; verbose?: boolean },
 ): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      'the stand-in base image needs root (debootstrap and chroot); run as root, or make ' +
-        `the real base pullable`,
-    );
-  }
-  const debootstrap = ensureDebianProgram('debootstrap', 'debootstrap');
-  const architecture = nodeArchitectures[process.arch];
-  if (!architecture) throw new Error(`no Node binary is published on npm for ${process.arch}`);
-  const stepLog = options.verbose ? options.log : undefined;
+  const { debootstrap, architecture } = standInPrerequisites();
+  const context = {
+    buildah,
+    spec,
+    log: options.log,
+    stepLog: options.verbose ? options.log : undefined,
+  };
   const started = Date.now();
   options.log(`building the stand-in ${name} (once; kept in buildah's storage)`);
-
   const workDir = await mkdtemp(join(tmpdir(), 'shop-stand-in-'));
   const container = (
     await runProgram(buildah, ['from', '--name', `shop-stand-in-${Date.now()}`, 'scratch'])
@@ -243,90 +251,16 @@ async function buildStandIn(
     const mirror = debianMirror(spec.debianRelease);
     options.log(`  debootstrap --variant=minbase ${spec.debianRelease} from ${mirror}`);
     await runProgram(debootstrap, ['--variant=minbase', spec.debianRelease, root, mirror], {
-      log: stepLog,
+      log: context.stepLog,
       timeoutMs: 20 * 60_000,
     });
-    options.log(`  node-linux-${architecture}@${spec.nodeVersion} from the npm registry`);
-    const nodePackage = await unpackFromNpm(
-      `node-linux-${architecture}@${spec.nodeVersion}`,
-      workDir,
-    );
-    mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
-    copyFileSync(join(nodePackage, 'bin/node'), join(root, 'usr/local/bin/node'));
-    const changelog = readFileSync(join(nodePackage, 'CHANGELOG.md'), 'utf8');
-    const npmVersion = bundledNpmVersion(changelog, spec.nodeVersion);
-    if (!npmVersion) {
-      throw new Error(`Node ${spec.nodeVersion}'s release notes do not say which npm it bundles`);
-    }
-    options.log(`  npm@${npmVersion} (the one Node ${spec.nodeVersion} bundles)`);
-    const npmPackage = await unpackFromNpm(`npm@${npmVersion}`, workDir);
-    const npmHome = join(root, 'usr/local/lib/node_modules/npm');
-    mkdirSync(join(npmHome, '..'), { recursive: true });
-    await runProgram('cp', ['-a', `${npmPackage}/.`, npmHome]);
-    await symlink('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/local/bin/npm'));
-    await symlink('../lib/node_modules/npm/bin/npx-cli.js', join(root, 'usr/local/bin/npx'));
-
-    // The official image's unprivileged account, with the same ids, so `USER node` means uid 1000.
-    await runProgram('chroot', [root, 'groupadd', '--gid', '1000', 'node']);
-    await runProgram('chroot', [
-      root,
-      'useradd',
-      '--uid',
-      '1000',
-      '--gid',
-      'node',
-      '--shell',
-      '/bin/bash',
-      '--create-home',
-      'node',
-    ]);
-    await writeFile(join(root, 'usr/local/bin/docker-entrypoint.sh'), entrypointScript, {
-      mode: 0o755,
-    });
-    // npm inside builds must trust whatever this machine trusts (e.g. an intercepting proxy's
-    // CA); that is why the stand-in is for this machine only.
-    const hostCertificates = '/etc/ssl/certs/ca-certificates.crt';
-    if (existsSync(hostCertificates)) {
-      mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true });
-      copyFileSync(hostCertificates, join(root, 'etc/ssl/certs/ca-certificates.crt'));
-      mkdirSync(join(root, 'usr/local/etc'), { recursive: true });
-      await writeFile(join(root, 'usr/local/etc/npmrc'), `cafile=${hostCertificates}\n`);
-    }
-    const smokeTest = await runProgram('chroot', [root, '/usr/local/bin/node', '--version']);
-    if (smokeTest.trim() !== `v${spec.nodeVersion}`) {
-      throw new Error(`the stand-in's node reports ${smokeTest.trim()}, not v${spec.nodeVersion}`);
-    }
-
-    // A runtime mounts /dev; package lists only matter to apt, which the image does not run.
-    for (const folder of ['dev', 'var/lib/apt/lists', 'var/cache/apt']) {
-      rmSync(join(root, folder), { recursive: true, force: true });
-      mkdirSync(join(root, folder), { recursive: true });
-    }
+    await installNode(context, root, workDir, architecture);
+    await addNodeAccount(root);
+    await trustHostCertificates(root);
+    await smokeTestNode(root, spec.nodeVersion);
+    clearRuntimeFolders(root);
     await runProgram(buildah, ['umount', container]);
-    await runProgram(buildah, [
-      'config',
-      '--env',
-      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '--env',
-      `NODE_VERSION=${spec.nodeVersion}`,
-      '--entrypoint',
-      '["docker-entrypoint.sh"]',
-      '--cmd',
-      'node',
-      '--label',
-      `${standInLabel}=true`,
-      '--label',
-      `${standInLabel}.debian=${spec.debianRelease}`,
-      '--label',
-      `${standInLabel}.node=${spec.nodeVersion}`,
-      '--label',
-      'org.opencontainers.image.description=LOCAL STAND-IN for the Node base image, with ' +
-        "this machine's CA certificates; never push it or images built on it",
-      container,
-    ]);
-    await runProgram(buildah, ['commit', '--rm', '--quiet', container, name], {
-      log: stepLog,
-    });
+    await commitStandIn(context, container, name);
     options.log(`  stand-in ready in ${Math.round((Date.now() - started) / 1000)} s`);
   } catch (error) {
     await runProgram(buildah, ['rm', container]).catch(() => {});
@@ -334,6 +268,110 @@ async function buildStandIn(
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function standInPrerequisites(): { debootstrap: string; architecture: string } {
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      'the stand-in base image needs root (debootstrap and chroot); run as root, or make ' +
+        `the real base pullable`,
+    );
+  }
+  const debootstrap = ensureDebianProgram('debootstrap', 'debootstrap');
+  const architecture = nodeArchitectures[process.arch];
+  if (!architecture) throw new Error(`no Node binary is published on npm for ${process.arch}`);
+  return { debootstrap, architecture };
+}
+
+/** Node's binary and the npm its release bundles, both from the npm registry. */
+async function installNode(
+  { spec, log }: StandInContext,
+  root: string,
+  workDir: string,
+  architecture: string,
+): Promise<void> {
+  log(`  node-linux-${architecture}@${spec.nodeVersion} from the npm registry`);
+  const nodePackage = await unpackFromNpm(
+    `node-linux-${architecture}@${spec.nodeVersion}`,
+    workDir,
+  );
+  mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
+  copyFileSync(join(nodePackage, 'bin/node'), join(root, 'usr/local/bin/node'));
+  const changelog = readFileSync(join(nodePackage, 'CHANGELOG.md'), 'utf8');
+  const npmVersion = bundledNpmVersion(changelog, spec.nodeVersion);
+  if (!npmVersion) {
+    throw new Error(`Node ${spec.nodeVersion}'s release notes do not say which npm it bundles`);
+  }
+  log(`  npm@${npmVersion} (the one Node ${spec.nodeVersion} bundles)`);
+  const npmPackage = await unpackFromNpm(`npm@${npmVersion}`, workDir);
+  const npmHome = join(root, 'usr/local/lib/node_modules/npm');
+  mkdirSync(join(npmHome, '..'), { recursive: true });
+  await runProgram('cp', ['-a', `${npmPackage}/.`, npmHome]);
+  await symlink('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/local/bin/npm'));
+  await symlink('../lib/node_modules/npm/bin/npx-cli.js', join(root, 'usr/local/bin/npx'));
+}
+
+/** The official image's unprivileged account, with the same ids (`USER node` is uid 1000). */
+async function addNodeAccount(root: string): Promise<void> {
+  await runProgram('chroot', [root, 'groupadd', '--gid', '1000', 'node']);
+  await runProgram('chroot', [
+    ...[root, 'useradd', '--uid', '1000', '--gid', 'node'],
+    ...['--shell', '/bin/bash', '--create-home', 'node'],
+  ]);
+  await writeFile(join(root, 'usr/local/bin/docker-entrypoint.sh'), entrypointScript, {
+    mode: 0o755,
+  });
+}
+
+/**
+ * npm inside builds must trust whatever this machine trusts (e.g. an intercepting proxy's
+ * CA); that is why the stand-in is for this machine only.
+ */
+async function trustHostCertificates(root: string): Promise<void> {
+  const hostCertificates = '/etc/ssl/certs/ca-certificates.crt';
+  if (!existsSync(hostCertificates)) return;
+  mkdirSync(join(root, 'etc/ssl/certs'), { recursive: true });
+  copyFileSync(hostCertificates, join(root, 'etc/ssl/certs/ca-certificates.crt'));
+  mkdirSync(join(root, 'usr/local/etc'), { recursive: true });
+  await writeFile(join(root, 'usr/local/etc/npmrc'), `cafile=${hostCertificates}\n`);
+}
+
+async function smokeTestNode(root: string, nodeVersion: string): Promise<void> {
+  const reported = (await runProgram('chroot', [root, '/usr/local/bin/node', '--version'])).trim();
+  if (reported !== `v${nodeVersion}`) {
+    throw new Error(`the stand-in's node reports ${reported}, not v${nodeVersion}`);
+  }
+}
+
+/** A runtime mounts /dev; package lists only matter to apt, which the image does not run. */
+function clearRuntimeFolders(root: string): void {
+  for (const folder of ['dev', 'var/lib/apt/lists', 'var/cache/apt']) {
+    rmSync(join(root, folder), { recursive: true, force: true });
+    mkdirSync(join(root, folder), { recursive: true });
+  }
+}
+
+/** The official image's environment, entrypoint and command, and labels that say what it is. */
+async function commitStandIn(
+  { buildah, spec, stepLog }: StandInContext,
+  container: string,
+  name: string,
+): Promise<void> {
+  const description =
+    'org.opencontainers.image.description=LOCAL STAND-IN for the Node base image, with ' +
+    "this machine's CA certificates; never push it or images built on it";
+  await runProgram(buildah, [
+    'config',
+    ...['--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    ...['--env', `NODE_VERSION=${spec.nodeVersion}`],
+    ...['--entrypoint', '["docker-entrypoint.sh"]', '--cmd', 'node'],
+    ...['--label', `${standInLabel}=true`],
+    ...['--label', `${standInLabel}.debian=${spec.debianRelease}`],
+    ...['--label', `${standInLabel}.node=${spec.nodeVersion}`],
+    ...['--label', description],
+    container,
+  ]);
+  await runProgram(buildah, ['commit', '--rm', '--quiet', container, name], { log: stepLog });
 }
 
 /** `npm pack`s a package and unpacks it; returns the unpacked folder. */

@@ -111,77 +111,76 @@ export async function buildServiceImages(
   options: { services?: string[]; log?: Log; verbose?: boolean } = {},
 ): Promise<ImagesResult> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const verbose = options.verbose ?? false;
   const root = findRepoRoot(import.meta.dirname);
   const buildah = ensureBuildah();
-  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-  const bases = externalBaseImages(dockerfile);
+  const base = await ensureBaseImage(
+    buildah,
+    baseReference(root),
+    { nodeVersion: pinnedNodeVersion(root) },
+    {
+      log,
+      verbose,
+    },
+  );
+  log(`base: ${base.description}`);
+  const images: ServiceImage[] = [];
+  for (const service of options.services ?? imageServices(root)) {
+    images.push(await buildServiceImage({ root, buildah, base, log, verbose }, service));
+  }
+  return { base, images };
+}
+
+/** The one image the Dockerfile builds on, of the release line the repository pins. */
+function baseReference(root: string): string {
+  const bases = externalBaseImages(readFileSync(join(root, 'Dockerfile'), 'utf8'));
   if (bases.length !== 1) {
     throw new Error(`expected the Dockerfile to build on one image, found: ${bases.join(', ')}`);
   }
-  const baseReference = bases[0] as string;
+  const reference = bases[0] as string;
   const nodeVersion = pinnedNodeVersion(root);
   // The stand-in carries the pinned Node; it must be the release line the Dockerfile names.
-  const baseLine = /^(?:.*\/)?node:(\d+)/.exec(baseReference)?.[1];
+  const baseLine = /^(?:.*\/)?node:(\d+)/.exec(reference)?.[1];
   if (baseLine !== nodeVersion.split('.')[0]) {
     throw new Error(
-      `the Dockerfile builds on ${baseReference} but the repository pins Node ${nodeVersion}`,
+      `the Dockerfile builds on ${reference} but the repository pins Node ${nodeVersion}`,
     );
   }
-  const base = await ensureBaseImage(
-    buildah,
-    baseReference,
-    { nodeVersion },
-    { log, verbose: options.verbose ?? false },
-  );
-  log(`base: ${base.description}`);
+  return reference;
+}
 
-  const images: ServiceImage[] = [];
-  for (const service of options.services ?? imageServices(root)) {
-    const started = Date.now();
-    const name = imageName(root, service);
-    const hash = sourcesHash(root, service, base.id);
-    const existing = await inspectImage(buildah, name);
-    const current = existing?.labels[sourcesHashLabel] === hash;
-    if (!current) {
-      log(`${name}: building`);
-      await runProgram(
-        buildah,
-        [
-          'bud',
-          '--isolation',
-          'chroot',
-          '--layers',
-          // The base was just pulled or made; never reach for a registry here.
-          '--pull=never',
-          '--target',
-          target,
-          '--build-arg',
-          `SERVICE=${service}`,
-          '--label',
-          `${sourcesHashLabel}=${hash}`,
-          '--tag',
-          name,
-          '--file',
-          join(root, 'Dockerfile'),
-          root,
-        ],
-        { log: options.verbose ? (line) => log(`  ${line}`) : undefined },
-      );
-    }
-    const image = await inspectImage(buildah, name);
-    if (!image) throw new Error(`${name} was built but buildah cannot find it`);
-    // The image this one replaced is now nameless; nothing refers to a service's final image.
-    if (existing && existing.id !== image.id) {
-      await runProgram(buildah, ['rmi', existing.id]).catch(() => {});
-    }
-    images.push({
-      service,
-      name,
-      id: image.id,
-      size: await imageSize(buildah, name),
-      built: !current,
-      seconds: (Date.now() - started) / 1000,
-    });
+type BuildContext = { root: string; buildah: string; base: BaseImage; log: Log; verbose: boolean };
+
+/** Builds the service's image unless the one in storage carries the same sources hash. */
+async function buildServiceImage(context: BuildContext, service: string): Promise<ServiceImage> {
+  const { root, buildah, log } = context;
+  const started = Date.now();
+  const name = imageName(root, service);
+  const hash = sourcesHash(root, service, context.base.id);
+  const existing = await inspectImage(buildah, name);
+  const current = existing?.labels[sourcesHashLabel] === hash;
+  if (!current) {
+    log(`${name}: building`);
+    await runProgram(
+      buildah,
+      [
+        ...['bud', '--isolation', 'chroot', '--layers'],
+        // The base was just pulled or made; never reach for a registry here.
+        '--pull=never',
+        ...['--target', target, '--build-arg', `SERVICE=${service}`],
+        ...['--label', `${sourcesHashLabel}=${hash}`, '--tag', name],
+        ...['--file', join(root, 'Dockerfile'), root],
+      ],
+      { log: context.verbose ? (line) => log(`  ${line}`) : undefined },
+    );
   }
-  return { base, images };
+  const image = await inspectImage(buildah, name);
+  if (!image) throw new Error(`${name} was built but buildah cannot find it`);
+  // The image this one replaced is now nameless; nothing refers to a service's final image.
+  if (existing && existing.id !== image.id) {
+    await runProgram(buildah, ['rmi', existing.id]).catch(() => {});
+  }
+  const size = await imageSize(buildah, name);
+  const seconds = (Date.now() - started) / 1000;
+  return { service, name, id: image.id, size, built: !current, seconds };
 }

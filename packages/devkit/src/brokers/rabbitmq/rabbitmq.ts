@@ -80,107 +80,145 @@ export type RabbitMQHandle = BrokerHandle & {
 export async function startRabbitMQ(options: BrokerStartOptions): Promise<RabbitMQHandle> {
   const install = resolveRabbitMQ();
   const { dir, group } = options;
-  const folders = { home: join(dir, 'home'), mnesia: join(dir, 'mnesia'), log: join(dir, 'log') };
-  for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true, mode: 0o700 });
-  const nodeName = persistentNodeName(dir);
   // A new password each start: the definitions imported at boot set it again every time.
   const credentials = { user: 'shop', password: randomBytes(18).toString('hex') };
-  const definitionsFile = join(dir, 'definitions.json');
-  writeFileSync(definitionsFile, JSON.stringify(definitions(options, credentials), null, 2), {
-    mode: 0o600,
-  });
-  const pluginsFile = join(dir, 'enabled_plugins');
-  writeFileSync(pluginsFile, '[].\n');
-  const configFile = join(dir, 'rabbitmq.conf');
-  const stdoutFile = join(folders.log, 'stdout.log');
-
+  const files = writeNodeFiles(options, credentials);
   for (let attempt = 1; ; attempt++) {
     const [amqp, distribution, epmd] = await freePorts(3);
     if (amqp === undefined || distribution === undefined || epmd === undefined)
       throw new Error('no free ports for rabbitmq');
-    writeFileSync(configFile, serverConfig(amqp, definitionsFile));
-    // A UTF-8 locale, or Erlang treats file names as Latin-1.
-    const common = { PATH: process.env.PATH, LANG: 'C.UTF-8', [ownerVariable]: dir };
-    const epmdSpec: ChildSpec = {
-      name: epmdProcess,
-      command: install.epmd,
-      // Not -daemon: it stays in the group, so a stop or a dying supervisor takes it along.
-      args: ['-port', String(epmd), '-address', '127.0.0.1'],
-      cwd: dir,
-      env: common,
-    };
-    const serverSpec: ChildSpec = {
-      name: serverProcess,
-      // The node prints a banner to stdout at every boot, in colour; it goes to a file, and
-      // the node's log lines (warnings and errors) to stderr, which the shop's output shows.
-      // `exec` keeps one process: the shell becomes the script, the script the Erlang VM.
-      command: '/bin/sh',
-      args: ['-c', 'exec "$0" >"$1"', install.server, stdoutFile],
-      cwd: dir,
-      env: {
-        ...common,
-        // The Erlang cookie is made here on first start.
-        HOME: folders.home,
-        RABBITMQ_NODENAME: nodeName,
-        RABBITMQ_MNESIA_BASE: folders.mnesia,
-        RABBITMQ_LOG_BASE: folders.log,
-        RABBITMQ_CONFIG_FILE: configFile,
-        RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile,
-        // Neither /etc/rabbitmq/rabbitmq-env.conf nor /etc/rabbitmq/advanced.config applies.
-        RABBITMQ_CONF_ENV_FILE: '/dev/null',
-        RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
-        RABBITMQ_DIST_PORT: String(distribution),
-        ERL_EPMD_PORT: String(epmd),
-        ERL_CRASH_DUMP: join(folders.log, 'erl_crash.dump'),
-        // Until the config file is read, too: warnings and errors only, no colour codes.
-        RABBITMQ_LOG: 'warning,-color',
-        // Makes the script exec the VM instead of waiting on it in a shell: the VM itself is
-        // then the group's process and gets the kernel's kill when the supervisor dies.
-        RABBITMQ_ALLOW_INPUT: 'true',
-        // RabbitMQ asks for a table of 1,048,576 processes, allocated up front; a shop's
-        // broker runs a few hundred.
-        RABBITMQ_MAX_NUMBER_OF_PROCESSES: '65536',
-        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: [
-          // No shell on stdin (RABBITMQ_ALLOW_INPUT dropped the script's own -noinput).
-          '-noinput',
-          // Never a daemon epmd outside the group: the node fails if ours is not there.
-          '-start_epmd false',
-          // Distribution (how CLI tools reach the node) on loopback only.
-          '-kernel inet_dist_use_interface {127,0,0,1}',
-          // One scheduler: the machine is shared with seven services and their sidecars,
-          // and a shop's traffic needs no more (about 10 MiB less resident memory, measured).
-          '+S 1:1',
-        ].join(' '),
-      },
-    };
-    group.start(epmdSpec);
-    const epmdUp = await probeWhileAlive(
-      () => epmdAnswers(epmd),
-      () => group.has(epmdProcess),
-      startTimeoutMs,
-    );
-    if (epmdUp) group.start(serverSpec);
+    const ports = { amqp, distribution, epmd };
+    writeFileSync(files.configFile, serverConfig(amqp, files.definitionsFile));
     const login = loginProbe(amqp, credentials);
-    const ready =
-      epmdUp &&
-      (await probeWhileAlive(
-        () => login.accepts(),
-        () => group.has(serverProcess) && group.has(epmdProcess),
-        startTimeoutMs,
-      ));
-    if (ready) {
-      return handle(group, dir, { amqp, distribution, epmd }, nodeName, credentials);
+    if (await startNode(group, nodeSpecs(install, dir, files, ports), ports.epmd, login)) {
+      return handle(group, dir, ports, files.nodeName, credentials);
     }
     await stopAll(group, dir, 'SIGKILL');
     // A port picked free may have been taken before the node bound it: try fresh ones.
     if (attempt >= 3) {
       throw new Error(
         `rabbitmq-server did not take logins on 127.0.0.1:${amqp} (last login attempt: ${login.lastProblem}; ` +
-          `its logs are in ${folders.log}); ` +
-          `it printed:\n${lastLines(stdoutFile)}`,
+          `its logs are in ${files.folders.log}); ` +
+          `it printed:\n${lastLines(files.stdoutFile)}`,
       );
     }
   }
+}
+
+type NodeFiles = ReturnType<typeof writeNodeFiles>;
+
+/** The node's folders, its name, and the definitions and plugins it boots with. */
+function writeNodeFiles(options: BrokerStartOptions, credentials: RabbitMQHandle['credentials']) {
+  const { dir } = options;
+  const folders = { home: join(dir, 'home'), mnesia: join(dir, 'mnesia'), log: join(dir, 'log') };
+  for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const definitionsFile = join(dir, 'definitions.json');
+  writeFileSync(definitionsFile, JSON.stringify(definitions(options, credentials), null, 2), {
+    mode: 0o600,
+  });
+  const pluginsFile = join(dir, 'enabled_plugins');
+  writeFileSync(pluginsFile, '[].\n');
+  return {
+    folders,
+    nodeName: persistentNodeName(dir),
+    definitionsFile,
+    pluginsFile,
+    configFile: join(dir, 'rabbitmq.conf'),
+    stdoutFile: join(folders.log, 'stdout.log'),
+  };
+}
+
+/** epmd first, then the node once epmd answers; whether the node then takes logins. */
+async function startNode(
+  group: ProcessGroup,
+  specs: { epmd: ChildSpec; server: ChildSpec },
+  epmdPort: number,
+  login: ReturnType<typeof loginProbe>,
+): Promise<boolean> {
+  group.start(specs.epmd);
+  const epmdUp = await probeWhileAlive(
+    () => epmdAnswers(epmdPort),
+    () => group.has(epmdProcess),
+    startTimeoutMs,
+  );
+  if (!epmdUp) return false;
+  group.start(specs.server);
+  return probeWhileAlive(
+    () => login.accepts(),
+    () => group.has(serverProcess) && group.has(epmdProcess),
+    startTimeoutMs,
+  );
+}
+
+function nodeSpecs(
+  install: RabbitMQInstall,
+  dir: string,
+  files: NodeFiles,
+  ports: RabbitMQHandle['ports'],
+): { epmd: ChildSpec; server: ChildSpec } {
+  // A UTF-8 locale, or Erlang treats file names as Latin-1.
+  const common = { PATH: process.env.PATH, LANG: 'C.UTF-8', [ownerVariable]: dir };
+  return {
+    epmd: {
+      name: epmdProcess,
+      command: install.epmd,
+      // Not -daemon: it stays in the group, so a stop or a dying supervisor takes it along.
+      args: ['-port', String(ports.epmd), '-address', '127.0.0.1'],
+      cwd: dir,
+      env: common,
+    },
+    server: {
+      name: serverProcess,
+      // The node prints a banner to stdout at every boot, in colour; it goes to a file, and
+      // the node's log lines (warnings and errors) to stderr, which the shop's output shows.
+      // `exec` keeps one process: the shell becomes the script, the script the Erlang VM.
+      command: '/bin/sh',
+      args: ['-c', 'exec "$0" >"$1"', install.server, files.stdoutFile],
+      cwd: dir,
+      env: { ...common, ...serverEnv(dir, files, ports) },
+    },
+  };
+}
+
+function serverEnv(
+  dir: string,
+  { folders, nodeName, configFile, pluginsFile }: NodeFiles,
+  { distribution, epmd }: RabbitMQHandle['ports'],
+): Record<string, string> {
+  return {
+    // The Erlang cookie is made here on first start.
+    HOME: folders.home,
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_MNESIA_BASE: folders.mnesia,
+    RABBITMQ_LOG_BASE: folders.log,
+    RABBITMQ_CONFIG_FILE: configFile,
+    RABBITMQ_ENABLED_PLUGINS_FILE: pluginsFile,
+    // Neither /etc/rabbitmq/rabbitmq-env.conf nor /etc/rabbitmq/advanced.config applies.
+    RABBITMQ_CONF_ENV_FILE: '/dev/null',
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, 'advanced.config'),
+    RABBITMQ_DIST_PORT: String(distribution),
+    ERL_EPMD_PORT: String(epmd),
+    ERL_CRASH_DUMP: join(folders.log, 'erl_crash.dump'),
+    // Until the config file is read, too: warnings and errors only, no colour codes.
+    RABBITMQ_LOG: 'warning,-color',
+    // Makes the script exec the VM instead of waiting on it in a shell: the VM itself is
+    // then the group's process and gets the kernel's kill when the supervisor dies.
+    RABBITMQ_ALLOW_INPUT: 'true',
+    // RabbitMQ asks for a table of 1,048,576 processes, allocated up front; a shop's
+    // broker runs a few hundred.
+    RABBITMQ_MAX_NUMBER_OF_PROCESSES: '65536',
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: [
+      // No shell on stdin (RABBITMQ_ALLOW_INPUT dropped the script's own -noinput).
+      '-noinput',
+      // Never a daemon epmd outside the group: the node fails if ours is not there.
+      '-start_epmd false',
+      // Distribution (how CLI tools reach the node) on loopback only.
+      '-kernel inet_dist_use_interface {127,0,0,1}',
+      // One scheduler: the machine is shared with seven services and their sidecars,
+      // and a shop's traffic needs no more (about 10 MiB less resident memory, measured).
+      '+S 1:1',
+    ].join(' '),
+  };
 }
 
 function handle(
