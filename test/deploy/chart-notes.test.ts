@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { shopTopics } from '@shop/devkit/supervisor';
+import { shopTopics } from '@shop/devkit/brokers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { type K8sObject, ofKind, prepareHelm, repoRoot } from './support/chart.ts';

@@ -1,4 +1,5 @@
-import { runCommand, startTestCluster, type TestCluster } from '@shop/devkit/supervisor';
+import { startTestCluster, type TestCluster } from '@shop/devkit/cluster';
+import { runCommand } from '@shop/devkit/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartDir, prepareHelm, repoRoot } from './support/chart.ts';
 import { allServices, tokens } from './support/hardening.ts';

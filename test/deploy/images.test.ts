@@ -10,25 +10,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   buildServiceImages,
-  type ImagesResult,
-  imageServices,
-  sourcesHash,
-  sourcesHashLabel,
-} from '@shop/devkit/images';
-import {
   ensureBuildah,
-  findExecutables,
-  findRepoRoot,
-  freePorts,
   type ImageFacts,
+  type ImagesResult,
   imageAccount,
+  imageServices,
   inspectImage,
   type MountedImage,
   mountImage,
-  runProgram,
+  sourcesHash,
+  sourcesHashLabel,
   spawnImageEntrypoint,
   standInLabel,
-} from '@shop/devkit/supervisor';
+} from '@shop/devkit/images';
+import { findExecutables, findRepoRoot, freePorts, runProgram } from '@shop/devkit/process';
 import { startTestMongo, type TestMongo } from '@shop/devkit/testing';
 import { generateSigningKeySet, signingKeysSecretName } from '@shop/platform/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

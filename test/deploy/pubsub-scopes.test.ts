@@ -11,7 +11,7 @@ import {
   topicScopes,
   withScopes,
 } from '@shop/devkit/manifests';
-import { findRepoRoot } from '@shop/devkit/supervisor';
+import { findRepoRoot } from '@shop/devkit/process';
 import { eventCatalog } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderSubscriptions, subscriptionsFile } from '@shop/devkit/manifests';
-import { findRepoRoot } from '@shop/devkit/supervisor';
+import { findRepoRoot } from '@shop/devkit/process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 

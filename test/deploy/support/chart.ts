@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveHelm } from '@shop/devkit/cluster';
-import { findRepoRoot } from '@shop/devkit/supervisor';
+import { findRepoRoot } from '@shop/devkit/process';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 

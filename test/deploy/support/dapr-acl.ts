@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutables } from '@shop/devkit/supervisor';
+import { findExecutables } from '@shop/devkit/process';
 import { type K8sObject, named, ofKind, repoRoot } from './chart.ts';
 import { namespace, type Workload } from './hardening.ts';
 

@@ -1,14 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mailpitProcessName, pingRedis } from '../infra/index.ts';
 import { pollUntil } from '../process/poll.ts';
-import {
-  mailpitProcessName,
-  pingRedis,
-  type RunningShop,
-  type ShopOptions,
-  startShop,
-} from '../supervisor/index.ts';
+import { type RunningShop, type ShopOptions, startShop } from '../shop/index.ts';
 import { openApiResponseChecker } from './openapi-conformance.ts';
 
 export type TestShop = RunningShop & {

@@ -1,5 +1,5 @@
 import type { ServerType } from '@hono/node-server';
-import { freePorts } from '@shop/devkit/supervisor';
+import { freePorts } from '@shop/devkit/process';
 import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from './sidecar.ts';

@@ -1,5 +1,6 @@
 import type { ServerType } from '@hono/node-server';
-import { freePorts, stateStoreProfiles } from '@shop/devkit/supervisor';
+import { freePorts } from '@shop/devkit/process';
+import { stateStoreProfiles } from '@shop/devkit/shop';
 import { silentLogger, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSidecar, type Sidecar } from './sidecar.ts';

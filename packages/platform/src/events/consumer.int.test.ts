@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { freePorts } from '@shop/devkit/supervisor';
+import { freePorts } from '@shop/devkit/process';
 import {
   eventually,
   openTestDatabase,

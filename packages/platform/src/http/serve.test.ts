@@ -1,4 +1,4 @@
-import { freePorts } from '@shop/devkit/supervisor';
+import { freePorts } from '@shop/devkit/process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
 import { createServiceApp } from './app.ts';

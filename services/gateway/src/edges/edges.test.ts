@@ -118,7 +118,9 @@ describe('gateway edges', () => {
     });
     expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
   });
+});
 
+describe('gateway body limits', () => {
   it('limits request bodies per route with 413 problem+json, before any service is called', async () => {
     const cases = [
       { path: '/api/v1/auth/register', limit: 16 * 1024 },

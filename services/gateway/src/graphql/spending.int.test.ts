@@ -138,7 +138,9 @@ describe('GraphQL spends the REST budgets', () => {
     const listing = await app.request('/api/v1/categories', { headers: headers('203.0.113.3') });
     expect(listing.headers.get('ratelimit')).toMatch(/^"default";r=1;t=\d+$/);
   });
+});
 
+describe('GraphQL spends the REST budgets per caller', () => {
   it('limits anonymous callers per address, as REST does', async () => {
     const { app } = await gateway();
     const browse = (address: string) =>

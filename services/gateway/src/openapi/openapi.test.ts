@@ -169,7 +169,9 @@ describe('GET /openapi.json', () => {
     );
     expect(statuses('/openapi.json', 'get')).toEqual(['200', '500']);
   });
+});
 
+describe('GET /openapi.json while services come and go', () => {
   it('serves the rest when a service is down, logs it, and asks again on the next request', async () => {
     let catalogUp = false;
     const app = gatewayWith(async (appId, path, init) => {

@@ -149,7 +149,9 @@ describe('methods a route does not have', () => {
     expect(res.status).toBe(200);
     expect(forwarded).toEqual(['DELETE users/api/v1/users/me']);
   });
+});
 
+describe('methods of the gateway’s own paths', () => {
   it('answers a method the gateway’s own paths lack with 405 too', async () => {
     const { app } = gateway(catalogAndOthers([]), false);
     for (const [method, path, allow] of [

@@ -114,7 +114,9 @@ describe('gateway proxy', () => {
     expect(res.headers.get('retry-after')).toBeNull();
     expect(await res.json()).toEqual(problem);
   });
+});
 
+describe('gateway proxy and tokens', () => {
   it('forwards a valid token for the service to verify again', async () => {
     let forwarded: string | null = null;
     const app = gatewayWith(async (_appId, _path, init) => {
@@ -235,7 +237,9 @@ describe('gateway proxy when a call fails', () => {
     expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
     expect(logger.lines).toContainEqual(expect.objectContaining({ msg: 'request', status: 499 }));
   });
+});
 
+describe('gateway proxy when the service cannot answer', () => {
   it('answers 503 problem+json when the sidecar cannot be reached', async () => {
     const app = gatewayWith(async () => {
       throw new TypeError('fetch failed');
@@ -313,7 +317,9 @@ describe('gateway proxy refusals', () => {
     expect(tampered.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(calls).toEqual([]);
   });
+});
 
+describe('gateway proxy paths', () => {
   it.each([
     '/api/v1/auth/..%2F..%2F..%2Fevents%2Fuser.registered',
     '/api/v1/auth/%2e%2e/%2e%2e/%2e%2e/admin/dead-letters',

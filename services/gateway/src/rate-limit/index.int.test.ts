@@ -128,7 +128,9 @@ describe('gateway rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     expect(calls).toHaveLength(3);
   });
+});
 
+describe('gateway rate limits per budget', () => {
   it('keeps auth, search, checkout and the rest in separate budgets', async () => {
     const app = await gateway();
     const address = '203.0.113.3';
@@ -159,7 +161,9 @@ describe('gateway rate limits', () => {
     expect(list.status).toBe(200);
     expect(list.headers.get('ratelimit-policy')).toBe('"default";q=4;w=60');
   });
+});
 
+describe('gateway rate limits per caller', () => {
   it('limits anonymous callers per address and signed-in callers per user', async () => {
     const app = await gateway();
     const browse = (address: string, token?: string) =>
@@ -200,7 +204,9 @@ describe('gateway rate limits', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
   });
+});
 
+describe('gateway rate limits beside other answers', () => {
   it('keeps a service’s own RateLimit policy beside the gateway’s', async () => {
     const app = await gateway({
       invoke: async () =>
@@ -230,7 +236,9 @@ describe('gateway rate limits', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('ratelimit-policy')).toBe('"default";q=4;w=60');
   });
+});
 
+describe('gateway rate limits over time and outages', () => {
   it('gives a spent budget back when its window ends', async () => {
     const app = await gateway({ budgets: { ...smallBudgets, default: budget(1, 1) } });
     expect((await app.request('/api/v1/categories', from('192.0.2.4'))).status).toBe(200);

@@ -95,7 +95,9 @@ describe('the budget of failed token checks per address', () => {
     }
     expect(verifier.verifications).toBe(12);
   });
+});
 
+describe('the budget of failed token checks beyond REST', () => {
   it('counts a protected path asked without a token, and then refuses it with 429', async () => {
     const { app } = await gateway({ unverified: { requests: 3, windowSeconds: 60 } });
     const statuses: number[] = [];

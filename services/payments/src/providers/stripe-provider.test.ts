@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { freePorts, type RunningStripeMock, startStripeMock } from '@shop/devkit/supervisor';
+import { type RunningStripeMock, startStripeMock } from '@shop/devkit/infra';
+import { freePorts } from '@shop/devkit/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripePaymentProvider } from './stripe-provider.ts';
 
