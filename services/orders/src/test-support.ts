@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import {
   createTestTokens,
   type DatabaseBackend,
+  eventFixture,
   eventually,
   type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
-import { AppError, buildEvent } from '@shop/platform';
+import { AppError } from '@shop/platform';
 import type { Role } from '@shop/platform/auth';
 import { sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
@@ -143,65 +144,34 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
   return { ...harness, catalog, newUser, place, keyClaimed, placePending, deliver };
 }
 
-const at = () => new Date().toISOString();
-
 /** The saga's events about one order, as inventory and payments would publish them. */
 export const sagaEvents = {
   stockReserved: (order: OrderView) =>
-    buildEvent(
-      'stock.reserved',
-      {
-        orderId: order.id,
-        items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
-        reservedAt: at(),
-      },
-      { source: 'inventory' },
-    ),
+    eventFixture('stock.reserved', {
+      orderId: order.id,
+      items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+    }),
   stockRejected: (order: OrderView) =>
-    buildEvent(
-      'stock.rejected',
-      {
-        orderId: order.id,
-        shortages: order.items.map(({ productId, quantity }) => ({
-          productId,
-          requested: quantity,
-          available: 0,
-        })),
-        rejectedAt: at(),
-      },
-      { source: 'inventory' },
-    ),
+    eventFixture('stock.rejected', {
+      orderId: order.id,
+      shortages: order.items.map(({ productId, quantity }) => ({
+        productId,
+        requested: quantity,
+        available: 0,
+      })),
+    }),
   paymentSucceeded: (order: OrderView) =>
-    buildEvent(
-      'payment.succeeded',
-      {
-        orderId: order.id,
-        paymentId: randomUUID(),
-        amount: order.total,
-        currency: order.currency,
-        provider: 'test',
-        providerRef: `ch_${randomUUID()}`,
-        succeededAt: at(),
-      },
-      { source: 'payments' },
-    ),
+    eventFixture('payment.succeeded', {
+      orderId: order.id,
+      amount: order.total,
+      currency: order.currency,
+    }),
   paymentFailed: (order: OrderView) =>
-    buildEvent(
-      'payment.failed',
-      { orderId: order.id, reason: 'card_declined', failedAt: at() },
-      { source: 'payments' },
-    ),
+    eventFixture('payment.failed', { orderId: order.id, reason: 'card_declined' }),
   paymentRefunded: (order: OrderView) =>
-    buildEvent(
-      'payment.refunded',
-      {
-        orderId: order.id,
-        paymentId: randomUUID(),
-        refundId: randomUUID(),
-        amount: order.total,
-        currency: order.currency,
-        refundedAt: at(),
-      },
-      { source: 'payments' },
-    ),
+    eventFixture('payment.refunded', {
+      orderId: order.id,
+      amount: order.total,
+      currency: order.currency,
+    }),
 };

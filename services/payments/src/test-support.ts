@@ -1,5 +1,10 @@
-import { createTestTokens, type DatabaseBackend, useServiceApp } from '@shop/devkit/testing';
-import { buildEvent, createMemoryDeadLetterStore } from '@shop/platform';
+import {
+  createTestTokens,
+  type DatabaseBackend,
+  eventFixture,
+  useServiceApp,
+} from '@shop/devkit/testing';
+import { createMemoryDeadLetterStore } from '@shop/platform';
 import { createApp } from './app.ts';
 import type { ChargeRequest, PaymentProvider, RefundRequest } from './providers/provider.ts';
 import { createTestPaymentProvider } from './providers/test-provider.ts';
@@ -125,32 +130,17 @@ export function orderEvents(
 ) {
   const total = options.total ?? 2_500;
   return {
-    created: buildEvent(
-      'order.created',
-      {
-        orderId,
-        userId: 'u-1',
-        items: [{ productId: crypto.randomUUID(), quantity: 1, unitPrice: total }],
-        total,
-        currency: 'USD',
-        paymentMethod: options.paymentMethod ?? 'pm_card_visa',
-        createdAt: new Date().toISOString(),
-      },
-      { source: 'orders' },
-    ),
-    reserved: buildEvent(
-      'stock.reserved',
-      {
-        orderId,
-        items: [{ productId: crypto.randomUUID(), quantity: 1 }],
-        reservedAt: new Date().toISOString(),
-      },
-      { source: 'inventory' },
-    ),
-    cancelled: buildEvent(
-      'order.cancelled',
-      { orderId, userId: 'u-1', reason: 'expired', cancelledAt: new Date().toISOString() },
-      { source: 'orders' },
-    ),
+    created: eventFixture('order.created', {
+      orderId,
+      userId: 'u-1',
+      items: [{ productId: crypto.randomUUID(), quantity: 1, unitPrice: total }],
+      total,
+      paymentMethod: options.paymentMethod ?? 'pm_card_visa',
+    }),
+    reserved: eventFixture('stock.reserved', {
+      orderId,
+      items: [{ productId: crypto.randomUUID(), quantity: 1 }],
+    }),
+    cancelled: eventFixture('order.cancelled', { orderId, userId: 'u-1', reason: 'expired' }),
   };
 }
