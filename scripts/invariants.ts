@@ -4,7 +4,7 @@
 // generated into <data folder>/admin-password. Run it while the shop is quiet.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '@shop/devkit/supervisor';
+import { findRepoRoot } from '@shop/devkit/process';
 import { checkInvariants } from '@shop/devkit/testing';
 
 const baseUrl = (process.env.SHOP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');

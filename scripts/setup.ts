@@ -2,20 +2,11 @@
 // daprd, helm and stripe-mock of their pinned versions (built once and cached, before any
 // test runs so no test competes with a compiler), and the Debian packages.
 
-import { resolveHelm } from '@shop/devkit/cluster';
-import {
-  ensureDebianProgram,
-  findRepoRoot,
-  prepareBrokers,
-  resolveDaprd,
-  resolveFakeNodeTools,
-  resolveFerretDB,
-  resolveKubeTools,
-  resolveMailpit,
-  resolveStripeMock,
-  resolveTilt,
-  resolveVegeta,
-} from '@shop/devkit/supervisor';
+import { prepareBrokers } from '@shop/devkit/brokers';
+import { resolveFakeNodeTools, resolveHelm, resolveKubeTools } from '@shop/devkit/cluster';
+import { resolveFerretDB, resolveMailpit, resolveStripeMock } from '@shop/devkit/infra';
+import { ensureDebianProgram, findRepoRoot } from '@shop/devkit/process';
+import { resolveDaprd, resolveTilt, resolveVegeta } from '@shop/devkit/toolchain';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 24 || (major === 24 && minor < 7)) {

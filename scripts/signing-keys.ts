@@ -4,7 +4,8 @@
 // `npm run keys -- init <secrets-file>` creates such a file for use with the Dapr CLI.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ensureLocalSecrets, findRepoRoot } from '@shop/devkit/supervisor';
+import { ensureLocalSecrets } from '@shop/devkit/infra';
+import { findRepoRoot } from '@shop/devkit/process';
 import {
   parseSigningKeySet,
   rotateSigningKeySet,

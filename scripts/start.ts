@@ -1,18 +1,17 @@
 // `npm start`: the whole shop on this machine, every service beside its own daprd.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { keptSecret, randomSecret } from '@shop/devkit/infra';
+import { findRepoRoot } from '@shop/devkit/process';
 import {
   appEnvFromPrefixed,
   brokerFromEnv,
-  findRepoRoot,
-  keptSecret,
   loadManifest,
   mergeAppEnv,
   type RunningShop,
-  randomSecret,
   startShop,
   stateStoreFromEnv,
-} from '@shop/devkit/supervisor';
+} from '@shop/devkit/shop';
 
 const repoRoot = findRepoRoot();
 const dataDir = process.env.SHOP_DATA_DIR ?? join(repoRoot, '.shop', 'data');

@@ -4,7 +4,7 @@
 // started and loaded the same way, so only the broker differs. Run directly:
 //   node scripts/bench/brokers.ts            (every profile)
 //   BENCH_BROKERS=redis,nats node scripts/bench/brokers.ts
-import { type BrokerProfile, brokerProfiles, isBrokerProfile } from '@shop/devkit/supervisor';
+import { type BrokerProfile, brokerProfiles, isBrokerProfile } from '@shop/devkit/brokers';
 import { startTestShop } from '@shop/devkit/testing';
 import { benchCheckouts, type CheckoutStep, meetsBound } from './checkout.ts';
 import { measureMemory } from './memory.ts';

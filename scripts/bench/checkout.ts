@@ -10,8 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot, type ProcessGroup, resolveVegeta } from '@shop/devkit/supervisor';
+import { findRepoRoot, type ProcessGroup } from '@shop/devkit/process';
 import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { resolveVegeta } from '@shop/devkit/toolchain';
 
 export type CheckoutStep = {
   rate: number;

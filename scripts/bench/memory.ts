@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ProcessGroup } from '@shop/devkit/supervisor';
+import type { ProcessGroup } from '@shop/devkit/process';
 
 export type ProcessMemory = { name: string; processes: number; pssMiB: number };
 

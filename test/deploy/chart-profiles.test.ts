@@ -1,8 +1,8 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { streamNameOf } from '@shop/devkit/brokers';
-import { brokerProfiles, shopTopics, stateStoreProfiles } from '@shop/devkit/supervisor';
+import { brokerProfiles, shopTopics, streamNameOf } from '@shop/devkit/brokers';
+import { stateStoreProfiles } from '@shop/devkit/shop';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {

@@ -7,14 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveHelm } from '@shop/devkit/cluster';
-import {
-  type CommandResult,
-  findRepoRoot,
-  runCommand,
-  startTestCluster,
-  type TestCluster,
-} from '@shop/devkit/supervisor';
+import { resolveHelm, startTestCluster, type TestCluster } from '@shop/devkit/cluster';
+import { type CommandResult, findRepoRoot, runCommand } from '@shop/devkit/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
-import { findRepoRoot } from '@shop/devkit/supervisor';
+import { findRepoRoot } from '@shop/devkit/process';
 import { describe, expect, it } from 'vitest';
 
 // What a service's image holds, worked out the way `docker build` would: the folders the

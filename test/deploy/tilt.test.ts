@@ -18,22 +18,24 @@ import {
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { resolveHelm } from '@shop/devkit/cluster';
+import {
+  type FakeNodes,
+  resolveHelm,
+  resolveKubeTools,
+  startFakeNodes,
+  startTestCluster,
+  type TestCluster,
+} from '@shop/devkit/cluster';
 import {
   type CommandResult,
   ensureDebianProgram,
-  type FakeNodes,
   findExecutables,
   findRepoRoot,
   freePorts,
   ProcessGroup,
-  resolveKubeTools,
-  resolveTilt,
   runCommand,
-  startFakeNodes,
-  startTestCluster,
-  type TestCluster,
-} from '@shop/devkit/supervisor';
+} from '@shop/devkit/process';
+import { resolveTilt } from '@shop/devkit/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 

@@ -4,7 +4,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { ensureDebianProgram } from '@shop/devkit/supervisor';
+import { ensureDebianProgram } from '@shop/devkit/process';
 import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { isDaprOnlyPath, openApiDocumentPath } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

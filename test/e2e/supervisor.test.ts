@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot, freePorts, loadManifest, pingRedis } from '@shop/devkit/supervisor';
+import { pingRedis } from '@shop/devkit/infra';
+import { findRepoRoot, freePorts } from '@shop/devkit/process';
+import { loadManifest } from '@shop/devkit/shop';
 import { eventually } from '@shop/devkit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 

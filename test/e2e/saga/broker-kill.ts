@@ -1,4 +1,4 @@
-import type { BrokerProfile } from '@shop/devkit/supervisor';
+import type { BrokerProfile } from '@shop/devkit/brokers';
 import { checkoutsThroughFault } from '@shop/devkit/testing';
 import { describe, it } from 'vitest';
 import type { SagaShop } from './support/shop.ts';

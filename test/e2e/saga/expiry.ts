@@ -1,4 +1,4 @@
-import type { BrokerProfile } from '@shop/devkit/supervisor';
+import type { BrokerProfile } from '@shop/devkit/brokers';
 import {
   checkInvariants,
   type OrderView,

@@ -1,4 +1,4 @@
-import type { BrokerProfile } from '@shop/devkit/supervisor';
+import type { BrokerProfile } from '@shop/devkit/brokers';
 import { describe } from 'vitest';
 import { describeBrokerRestart } from './broker-kill.ts';
 import { describeDuplicateDelivery } from './duplicates.ts';

@@ -1,4 +1,4 @@
-import type { BrokerProfile } from '@shop/devkit/supervisor';
+import type { BrokerProfile } from '@shop/devkit/brokers';
 import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { registerCustomer } from '../../support/customers.ts';

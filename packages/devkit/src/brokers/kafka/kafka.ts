@@ -118,7 +118,7 @@ function jvmOptions(dir: string): string[] {
  * server started, to the broker's output (which the supervisor shows or files).
  */
 const log4jConfig = [
-  '# Written by the shop supervisor at each start (packages/devkit/src/supervisor/brokers/kafka.ts).',
+  '# Written by the shop supervisor at each start (packages/devkit/src/brokers/kafka/kafka.ts).',
   'status = warn',
   // Kafka still logs while the JVM exits; Log4j's own shutdown hook would close the
   // appender under it (and complain).
@@ -140,7 +140,7 @@ type ServerConfig = { port: number; controllerPort: number; dataDir: string; dur
 function serverProperties(config: ServerConfig): string {
   const { port, controllerPort, dataDir, durable } = config;
   const lines = [
-    '# Written by the shop supervisor at each start (packages/devkit/src/supervisor/brokers/kafka.ts).',
+    '# Written by the shop supervisor at each start (packages/devkit/src/brokers/kafka/kafka.ts).',
     // One JVM is both the broker and the only controller of its metadata quorum.
     'process.roles=broker,controller',
     'node.id=1',

@@ -191,7 +191,7 @@ export async function startNats(options: BrokerStartOptions): Promise<BrokerHand
 
 function serverConfig(options: { port: number; dir: string; durable: boolean }): string {
   return [
-    '# Written by the shop supervisor at each start (packages/devkit/src/supervisor/brokers/nats.ts).',
+    '# Written by the shop supervisor at each start (packages/devkit/src/brokers/nats/nats.ts).',
     `listen: "127.0.0.1:${options.port}"`,
     // Its name in its log and in JetStream's answers, instead of a new random id each start.
     'server_name: shop',
