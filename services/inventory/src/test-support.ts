@@ -3,40 +3,17 @@ import {
   createTestTokens,
   type DatabaseBackend,
   eventFixture,
+  type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
 import type { ShopEvent } from '@shop/platform';
 import { createApp } from './app.ts';
 import type { InventoryTables } from './tables.ts';
 
-/**
- * The inventory app over a real database (a private PostgreSQL or an in-memory PGlite),
- * with real token checks; only the broker is replaced, by a list the test can read.
- */
-export function useInventoryApp(backend: DatabaseBackend) {
-  const tokens = createTestTokens();
-  const harness = useServiceApp<InventoryTables, ReturnType<typeof createApp>>({
-    backend,
-    migrations: new URL('../migrations', import.meta.url),
-    async createApp({ db, outbox, logger, appApiToken }) {
-      return createApp({
-        config: { APP_API_TOKEN: appApiToken },
-        logger,
-        db,
-        outbox,
-        verifier: (await tokens).verifier,
-        readiness: { sidecar: async () => {}, database: async () => {} },
-      });
-    },
-  });
+type InventoryHarness = ServiceAppHarness<InventoryTables, ReturnType<typeof createApp>>;
 
-  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
-  const deliver = async (event: unknown, route?: string): Promise<string> => {
-    const type = route ?? (event as { type: string }).type;
-    const res = await harness.call('POST', `/events/${type}`, { body: event, caller: null });
-    return ((await res.json()) as { status: string }).status;
-  };
-
+/** What tests read straight from the database: stock and ledger of a product, reservations. */
+function inventoryReads(harness: InventoryHarness) {
   const stockOf = (productId: string) =>
     harness
       .get()
@@ -71,6 +48,36 @@ export function useInventoryApp(backend: DatabaseBackend) {
         .where('order_id', '=', orderId)
         .executeTakeFirst()
     )?.status;
+  return { stockOf, movementsOf, reservationOf };
+}
+
+/**
+ * The inventory app over a real database (a private PostgreSQL or an in-memory PGlite),
+ * with real token checks; only the broker is replaced, by a list the test can read.
+ */
+export function useInventoryApp(backend: DatabaseBackend) {
+  const tokens = createTestTokens();
+  const harness = useServiceApp<InventoryTables, ReturnType<typeof createApp>>({
+    backend,
+    migrations: new URL('../migrations', import.meta.url),
+    async createApp({ db, outbox, logger, appApiToken }) {
+      return createApp({
+        config: { APP_API_TOKEN: appApiToken },
+        logger,
+        db,
+        outbox,
+        verifier: (await tokens).verifier,
+        readiness: { sidecar: async () => {}, database: async () => {} },
+      });
+    },
+  });
+
+  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
+  const deliver = async (event: unknown, route?: string): Promise<string> => {
+    const type = route ?? (event as { type: string }).type;
+    const res = await harness.call('POST', `/events/${type}`, { body: event, caller: null });
+    return ((await res.json()) as { status: string }).status;
+  };
 
   /** Everything the outbox has published so far, once it has sent all it holds. */
   const publishedAfterDrain = async (): Promise<ShopEvent[]> => {
@@ -81,9 +88,7 @@ export function useInventoryApp(backend: DatabaseBackend) {
   return {
     ...harness,
     deliver,
-    stockOf,
-    movementsOf,
-    reservationOf,
+    ...inventoryReads(harness),
     publishedAfterDrain,
     adminToken: async (userId = randomUUID()) => (await tokens).issue(userId, 'admin'),
     customerToken: async (userId = randomUUID()) => (await tokens).issue(userId, 'customer'),

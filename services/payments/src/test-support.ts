@@ -19,7 +19,7 @@ export function steerableProvider(inner: PaymentProvider = createTestPaymentProv
   const charges: ChargeRequest[] = [];
   const refunds: RefundRequest[] = [];
   let failuresLeft = 0;
-  let held: { arrived: () => void; released: Promise<void> } | undefined;
+  let held: Held | undefined;
   const failIfTold = () => {
     if (failuresLeft > 0) {
       failuresLeft--;
@@ -54,30 +54,42 @@ export function steerableProvider(inner: PaymentProvider = createTestPaymentProv
     },
     /** Charges wait until `release()`; `waiting(n)` resolves once `n` of them are waiting. */
     holdCharges() {
-      let arrivals = 0;
-      const watchers: Array<{ count: number; resolve: () => void }> = [];
-      let release = () => {};
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
+      const gate = chargeGate(() => {
+        held = undefined;
       });
-      held = {
-        released,
-        arrived() {
-          arrivals++;
-          for (const watcher of watchers) if (arrivals >= watcher.count) watcher.resolve();
-        },
-      };
-      return {
-        waiting: (count: number) =>
-          new Promise<void>((resolve) => {
-            if (arrivals >= count) resolve();
-            else watchers.push({ count, resolve });
-          }),
-        release() {
-          held = undefined;
-          release();
-        },
-      };
+      held = gate.held;
+      return { waiting: gate.waiting, release: gate.release };
+    },
+  };
+}
+
+type Held = { arrived: () => void; released: Promise<void> };
+
+/** A gate charges wait at, counting arrivals, until `release()` (which also calls `opened`). */
+function chargeGate(opened: () => void) {
+  let arrivals = 0;
+  const watchers: Array<{ count: number; resolve: () => void }> = [];
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held: Held = {
+    released,
+    arrived() {
+      arrivals++;
+      for (const watcher of watchers) if (arrivals >= watcher.count) watcher.resolve();
+    },
+  };
+  return {
+    held,
+    waiting: (count: number) =>
+      new Promise<void>((resolve) => {
+        if (arrivals >= count) resolve();
+        else watchers.push({ count, resolve });
+      }),
+    release() {
+      opened();
+      release();
     },
   };
 }
