@@ -37,6 +37,14 @@ function query(params: Record<string, string | number | boolean | null | undefin
 type Args = Record<string, never>;
 type PageArgs = { first?: number | null; after?: string | null };
 
+// Adding to and removing from the wishlist differ only in the method.
+function wishlistChange(method: 'PUT' | 'DELETE') {
+  return async (_: unknown, { productId }: { productId: string }, { upstream }: GraphQLContext) => {
+    await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, { method });
+    return {};
+  };
+}
+
 export const resolvers = {
   ProductSort: { price_desc: '-price' },
   Query: {
@@ -105,26 +113,8 @@ export const resolvers = {
       upstream<Order>('orders', `/api/v1/orders/${segment(id, 'order')}/cancel`, {
         method: 'POST',
       }),
-    addToWishlist: async (
-      _: unknown,
-      { productId }: { productId: string },
-      { upstream }: GraphQLContext,
-    ) => {
-      await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, {
-        method: 'PUT',
-      });
-      return {};
-    },
-    removeFromWishlist: async (
-      _: unknown,
-      { productId }: { productId: string },
-      { upstream }: GraphQLContext,
-    ) => {
-      await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, {
-        method: 'DELETE',
-      });
-      return {};
-    },
+    addToWishlist: wishlistChange('PUT'),
+    removeFromWishlist: wishlistChange('DELETE'),
     markNotificationRead: async (
       _: unknown,
       { id }: { id: string },
