@@ -10,9 +10,9 @@ import {
   renderError,
   sampleId,
   tokens,
-  type Workload,
 } from './support/hardening.ts';
 import { invocationsInCode } from './support/invocations.ts';
+import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
   prepareHelm();

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { named, ofKind, prepareHelm } from './support/chart.ts';
-import { allServices, render, renderError, tokens, type Workload } from './support/hardening.ts';
+import { allServices, render, renderError, tokens } from './support/hardening.ts';
 import { selects } from './support/network-policy.ts';
+import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
   prepareHelm();

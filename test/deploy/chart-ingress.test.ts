@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, named, ofKind, prepareHelm, repoRoot } from './support/chart.ts';
-import { render, renderError, schema, tokens, type Workload } from './support/hardening.ts';
+import { render, renderError, schema, tokens } from './support/hardening.ts';
+import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
   prepareHelm();

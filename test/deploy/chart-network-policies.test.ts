@@ -13,7 +13,6 @@ import {
   renderError,
   tokens,
   values,
-  type Workload,
   workloads,
 } from './support/hardening.ts';
 import {
@@ -23,6 +22,7 @@ import {
   peerAdmits,
   selects,
 } from './support/network-policy.ts';
+import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
   prepareHelm();

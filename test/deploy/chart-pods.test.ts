@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, ofKind, prepareHelm } from './support/chart.ts';
-import { allServices, everything, values, type Workload, workloads } from './support/hardening.ts';
+import { allServices, everything, values, workloads } from './support/hardening.ts';
+import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
   prepareHelm();

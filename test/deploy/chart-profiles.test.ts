@@ -9,7 +9,6 @@ import {
   chartDir,
   helm,
   type K8sObject,
-  type Metadata,
   named,
   ofKind,
   prepareHelm,
@@ -20,31 +19,8 @@ import {
   yamlDocuments,
   yamlFiles,
 } from './support/chart.ts';
+import type { Workload } from './support/workloads.ts';
 
-type EnvVar = {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
-};
-type Container = {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
-  securityContext?: Record<string, unknown>;
-  volumeMounts?: { name: string; mountPath: string }[];
-};
-type Workload = {
-  kind: string;
-  metadata: Metadata;
-  spec: {
-    template: {
-      metadata: { annotations?: Record<string, string> };
-      spec: { containers: Container[]; securityContext?: Record<string, unknown> };
-    };
-  };
-};
 type Broker = (typeof brokerProfiles)[number];
 type StateStore = (typeof stateStoreProfiles)[number];
 

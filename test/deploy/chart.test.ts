@@ -18,7 +18,6 @@ import {
   chartDir,
   helm,
   type K8sObject,
-  type Metadata,
   named,
   ofKind,
   prepareHelm,
@@ -28,31 +27,9 @@ import {
   yamlDocuments,
   yamlFiles,
 } from './support/chart.ts';
+import type { Container, EnvVar, Workload } from './support/workloads.ts';
 
 const render = (args: string[] = [], chart = chartDir) => renderChart(args, { chart });
-
-type EnvVar = {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
-};
-type Container = {
-  name: string;
-  image: string;
-  command?: string[];
-  env?: EnvVar[];
-  ports?: { name: string; containerPort: number }[];
-  livenessProbe?: { httpGet?: { path: string; port: string | number } };
-  readinessProbe?: { httpGet?: { path: string; port: string | number } };
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-};
-type PodSpec = { containers: Container[]; securityContext?: { runAsNonRoot?: boolean } };
-/** A Deployment or Job, typed down to the pod template that the tests read. */
-type Workload = {
-  kind: string;
-  metadata: Metadata;
-  spec: { template: { metadata: { annotations?: Record<string, string> }; spec: PodSpec } };
-};
 
 const componentsDir = join(repoRoot, 'components');
 const allServices = [

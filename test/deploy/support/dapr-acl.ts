@@ -14,7 +14,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutables } from '@shop/devkit/process';
 import { type K8sObject, named, ofKind, repoRoot } from './chart.ts';
-import { namespace, type Workload } from './hardening.ts';
+import { namespace } from './hardening.ts';
+import type { Workload } from './workloads.ts';
 
 /**
  * The decision code of the pinned Dapr (pkg/acl/acl.go of github.com/dapr/dapr, the

@@ -4,53 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
-import {
-  chartDir,
-  helm,
-  type K8sObject,
-  type Metadata,
-  ofKind,
-  renderChart,
-  renderChartError,
-} from './chart.ts';
+import { chartDir, helm, type K8sObject, ofKind, renderChart, renderChartError } from './chart.ts';
+import type { Workload } from './workloads.ts';
 
-export type Resources = { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
-export type Container = {
-  name: string;
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
-  resources?: Resources;
-  securityContext?: {
-    allowPrivilegeEscalation?: boolean;
-    readOnlyRootFilesystem?: boolean;
-    capabilities?: { drop?: string[]; add?: string[] };
-    privileged?: boolean;
-  };
-  volumeMounts?: { name: string; mountPath: string }[];
-};
-export type PodSpec = {
-  containers: Container[];
-  automountServiceAccountToken?: boolean;
-  enableServiceLinks?: boolean;
-  securityContext?: {
-    runAsNonRoot?: boolean;
-    runAsUser?: number;
-    seccompProfile?: { type: string };
-  };
-  // biome-ignore lint/suspicious/noExplicitAny: volume sources differ
-  volumes?: { name: string; [source: string]: any }[];
-};
-export type Workload = {
-  kind: string;
-  metadata: Metadata;
-  spec: {
-    replicas?: number;
-    selector?: { matchLabels: Record<string, string> };
-    template: {
-      metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
-      spec: PodSpec;
-    };
-  };
-};
 export type LabelSelector = {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: string; values?: string[] }[];
