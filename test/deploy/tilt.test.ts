@@ -1,5 +1,5 @@
 // The Tiltfile run by a real Tilt (0.37.6, built once from ../shared/tools/tilt and cached,
-// packages/devkit/src/supervisor/tilt.ts). `tilt alpha tiltfile-result` evaluates it as
+// packages/devkit/src/toolchain/tilt.ts). `tilt alpha tiltfile-result` evaluates it as
 // `tilt up` would and prints the resources, image builds and live-update rules it yields;
 // it reads the kube context's name but never contacts the cluster, so a kubeconfig naming
 // `kind-shop` is enough. `tilt ci` then runs it end to end where the machine allows: images
@@ -26,6 +26,7 @@ import {
   startTestCluster,
   type TestCluster,
 } from '@shop/devkit/cluster';
+import { buildServiceImages } from '@shop/devkit/images';
 import {
   type CommandResult,
   ensureDebianProgram,
@@ -33,19 +34,15 @@ import {
   findRepoRoot,
   freePorts,
   ProcessGroup,
+  pollUntil,
   runCommand,
 } from '@shop/devkit/process';
+import { skipWhenMissing, unlessMissing } from '@shop/devkit/testing';
 import { resolveTilt } from '@shop/devkit/toolchain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import type { K8sObject } from './support/chart.ts';
 
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each check reads what it needs
-  [field: string]: any;
-};
 type Sync = { localPath: string; containerPath: string };
 type ImageTarget = {
   selector: string;
@@ -652,6 +649,25 @@ const ciBlocker =
 const baseImage = /^FROM\s+(\S+)\s+AS\s+deps$/im.exec(dockerfile)?.[1] ?? 'node:24-slim';
 
 /**
+ * Makes the Dockerfile's base image present in the storage podman shares with buildah: on
+ * a fresh machine no registry may be reachable, so the images library pulls it or else
+ * assembles its stand-in there (what `npm run images` does first, building no service
+ * image here). Returns why the base is still missing, or undefined once it is there.
+ */
+async function ensureBase(podman: string): Promise<string | undefined> {
+  const present = async () =>
+    (await runCommand(podman, ['image', 'exists', baseImage])).status === 0;
+  if (await present()) return undefined;
+  if (process.getuid?.() !== 0) {
+    return `base image ${baseImage}: not in local storage, and its stand-in (debootstrap) needs root`;
+  }
+  await buildServiceImages({ services: [], log: (line) => console.error(`tilt ci: ${line}`) });
+  return (await present())
+    ? undefined
+    : `base image ${baseImage}: still not in podman's storage after the images library ensured it`;
+}
+
+/**
  * Whether the Docker API on that unix socket answers /version, as Tilt asks first. podman
  * answers its ping at once but /version only once it has read its storage, which waits
  * while a buildah beside it holds the storage lock.
@@ -671,22 +687,12 @@ async function dockerApiAnswers(socketPath: string): Promise<boolean> {
 describe('tilt ci against a throw-away API server with a kwok node, images built by podman', () => {
   const title =
     'builds every image, deploys the chart and the dev manifests, runs the migrations and reaches "All workloads are healthy"';
-  it.skipIf(Boolean(ciBlocker))(
+  it.skipIf(unlessMissing(ciBlocker))(
     ciBlocker ? `${title} (skipped: ${ciBlocker})` : title,
     async (context) => {
       const podman = ensureDebianProgram('podman', 'podman');
       const runc = ensureDebianProgram('runc', 'runc');
-      // No registry may be reachable; then the base must already be in the storage podman
-      // shares with buildah (`npm run images` assembles a stand-in there).
-      const haveBase =
-        (await runCommand(podman, ['image', 'exists', baseImage])).status === 0 ||
-        (await runCommand(podman, ['pull', '--quiet', baseImage], { timeoutMs: 60_000 })).status ===
-          0;
-      if (!haveBase) {
-        const note = `base image ${baseImage}: not pullable here and not in local storage (npm run images builds a stand-in)`;
-        console.error(`tilt ci skipped: ${note}`);
-        context.skip(note);
-      }
+      skipWhenMissing(context, await ensureBase(podman));
 
       const work = join(scratch, 'ci');
       const bin = join(work, 'bin');
@@ -737,13 +743,15 @@ describe('tilt ci against a throw-away API server with a kwok node, images built
           cwd: work,
           env: process.env,
         });
-        const deadline = Date.now() + 120_000;
-        while (!(await dockerApiAnswers(socket))) {
-          if (!podmanService.has('podman') || Date.now() > deadline) {
-            throw new Error(`podman's Docker API did not answer on ${socket}:\n${podmanOutput}`);
-          }
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
+        await pollUntil(async () => ((await dockerApiAnswers(socket)) ? true : undefined), {
+          what: `podman's Docker API on ${socket}`,
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          giveUpIf: () =>
+            podmanService.has('podman') ? undefined : `podman exited:\n${podmanOutput}`,
+        }).catch((error: Error) => {
+          throw new Error(`${error.message}\n${podmanOutput}`);
+        });
 
         const [port] = (await freePorts(1)) as [number];
         const ciStarted = performance.now();
