@@ -1,11 +1,12 @@
 import {
   createTestTokens,
+  eventFixture,
   type OpenApiDocument,
   silentLogger,
   undocumentedRoutes,
   viaSidecar,
 } from '@shop/devkit/testing';
-import { buildEvent, openApiDocumentPath, type Problem } from '@shop/platform';
+import { openApiDocumentPath, type Problem } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
 import { createTestNotifications, useTestNotifications } from './test-support.ts';
@@ -47,16 +48,11 @@ describe('notifications app', () => {
       body: JSON.stringify(poison),
     });
     expect(sink.status).toBe(200);
-    const welcome = buildEvent(
-      'user.registered',
-      {
-        userId: 'kim',
-        email: 'kim@example.com',
-        name: 'Kim',
-        registeredAt: new Date().toISOString(),
-      },
-      { source: 'users' },
-    );
+    const welcome = eventFixture('user.registered', {
+      userId: 'kim',
+      email: 'kim@example.com',
+      name: 'Kim',
+    });
     expect(await before.deliver(welcome)).toBe('SUCCESS');
 
     await mongo.restart();

@@ -1,5 +1,5 @@
-import { databaseBackends } from '@shop/devkit/testing';
-import { buildEvent, metricsText } from '@shop/platform';
+import { databaseBackends, eventFixture } from '@shop/devkit/testing';
+import { metricsText } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { productBody, useCatalogApp } from '../test-support.ts';
 import type { ProductView } from './schemas.ts';
@@ -14,11 +14,7 @@ describe.each(databaseBackends)('stock.changed on %s', (backend) => {
     return (await res.json()) as ProductView;
   };
   const stockChanged = (productId: string, available: number, version: number) =>
-    buildEvent(
-      'stock.changed',
-      { productId, available, reserved: 0, sold: 0, version, changedAt: new Date().toISOString() },
-      { source: 'inventory' },
-    );
+    eventFixture('stock.changed', { productId, available, reserved: 0, sold: 0, version });
   const deliver = async (event: unknown) => {
     const res = await catalog.call('POST', '/events/stock.changed', {
       caller: null,

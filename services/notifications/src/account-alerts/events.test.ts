@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { silentLogger } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import { eventFixture, silentLogger } from '@shop/devkit/testing';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emailOutboxStore, ensureEmailOutboxIndexes, mongoEmailOutbox } from '../email/outbox.ts';
@@ -8,16 +7,12 @@ import { useTestNotifications } from '../test-support.ts';
 import { accountAlertHandlers } from './events.ts';
 
 function loginLocked(userId = `u-${randomUUID()}`) {
-  return buildEvent(
-    'user.login_locked',
-    {
-      userId,
-      email: 'owner@example.com',
-      until: '2026-12-06T07:15:00.000Z',
-      attempts: 125,
-    },
-    { source: 'users' },
-  );
+  return eventFixture('user.login_locked', {
+    userId,
+    email: 'owner@example.com',
+    until: '2026-12-06T07:15:00.000Z',
+    attempts: 125,
+  });
 }
 
 describe('user.login_locked', () => {

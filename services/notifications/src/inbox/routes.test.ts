@@ -1,4 +1,4 @@
-import { buildEvent } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications } from '../test-support.ts';
 
@@ -8,17 +8,11 @@ type Page = {
 };
 
 const confirmed = (userId: string, total: number) =>
-  buildEvent(
-    'order.confirmed',
-    {
-      orderId: crypto.randomUUID(),
-      userId,
-      total,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
-    },
-    { source: 'orders' },
-  );
+  eventFixture('order.confirmed', {
+    orderId: crypto.randomUUID(),
+    userId,
+    total,
+  });
 
 describe('/api/v1/notifications', () => {
   const notifications = useTestNotifications();

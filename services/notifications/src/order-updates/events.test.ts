@@ -1,34 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent, type cancelReasons } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
+import type { cancelReasons } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications } from '../test-support.ts';
 
 const registered = (userId: string) =>
-  buildEvent(
-    'user.registered',
-    { userId, email: `${userId}@example.com`, name: 'Bo', registeredAt: new Date().toISOString() },
-    { source: 'users' },
-  );
+  eventFixture('user.registered', { userId, email: `${userId}@example.com`, name: 'Bo' });
 
 const confirmed = (userId: string) =>
-  buildEvent(
-    'order.confirmed',
-    {
-      orderId: randomUUID(),
-      userId,
-      total: 4_250,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
-    },
-    { source: 'orders' },
-  );
+  eventFixture('order.confirmed', {
+    orderId: randomUUID(),
+    userId,
+    total: 4_250,
+  });
 
 const cancelled = (userId: string, reason: (typeof cancelReasons)[number]) =>
-  buildEvent(
-    'order.cancelled',
-    { orderId: randomUUID(), userId, reason, cancelledAt: new Date().toISOString() },
-    { source: 'orders' },
-  );
+  eventFixture('order.cancelled', { orderId: randomUUID(), userId, reason });
 
 describe('order.confirmed and order.cancelled', () => {
   const notifications = useTestNotifications();

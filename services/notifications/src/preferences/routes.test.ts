@@ -1,4 +1,4 @@
-import { buildEvent } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications } from '../test-support.ts';
 
@@ -6,24 +6,14 @@ const path = '/api/v1/notifications/preferences';
 const allOn = { inApp: true, email: true };
 
 const registered = (userId: string) =>
-  buildEvent(
-    'user.registered',
-    { userId, email: `${userId}@example.com`, name: 'Fay', registeredAt: new Date().toISOString() },
-    { source: 'users' },
-  );
+  eventFixture('user.registered', { userId, email: `${userId}@example.com`, name: 'Fay' });
 
 const confirmed = (userId: string) =>
-  buildEvent(
-    'order.confirmed',
-    {
-      orderId: crypto.randomUUID(),
-      userId,
-      total: 100,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
-    },
-    { source: 'orders' },
-  );
+  eventFixture('order.confirmed', {
+    orderId: crypto.randomUUID(),
+    userId,
+    total: 100,
+  });
 
 describe('/api/v1/notifications/preferences', () => {
   const notifications = useTestNotifications();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications } from '../test-support.ts';
 
@@ -11,11 +11,7 @@ describe('user.signed_out', () => {
     const userId = `u-${randomUUID()}`;
     const ofSession = await streamLimits.admit({ userId, sessionId: 'family-1' });
     const other = await streamLimits.admit({ userId, sessionId: 'family-2' });
-    const event = buildEvent(
-      'user.signed_out',
-      { userId, sessionId: 'family-1' },
-      { source: 'users' },
-    );
+    const event = eventFixture('user.signed_out', { userId, sessionId: 'family-1' });
     expect(await deliver(event)).toBe('SUCCESS');
     expect(await deliver(event)).toBe('SUCCESS');
     expect(await db.signedOut.countDocuments({ userId })).toBe(1);

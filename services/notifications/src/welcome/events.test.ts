@@ -1,12 +1,12 @@
-import { buildEvent } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications } from '../test-support.ts';
 
-const registered = buildEvent(
-  'user.registered',
-  { userId: 'u-1', email: 'ada@example.com', name: 'Ada', registeredAt: new Date().toISOString() },
-  { source: 'users' },
-);
+const registered = eventFixture('user.registered', {
+  userId: 'u-1',
+  email: 'ada@example.com',
+  name: 'Ada',
+});
 
 describe('user.registered', () => {
   const notifications = useTestNotifications();

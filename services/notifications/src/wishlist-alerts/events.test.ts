@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { buildEvent } from '@shop/platform';
+import { eventFixture } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { useTestNotifications, wishlistAudienceOf } from '../test-support.ts';
 import type { WishlistAudience } from './audience.ts';
 
 const priceChange = (productId: string, previousPrice: number, price: number) =>
-  buildEvent(
-    'product.updated',
-    {
-      productId,
-      name: 'Kettle',
-      category: 'kitchen',
-      previousPrice,
-      price,
-      currency: 'USD',
-      updatedAt: new Date().toISOString(),
-    },
-    { source: 'catalog' },
-  );
+  eventFixture('product.updated', {
+    productId,
+    name: 'Kettle',
+    category: 'kitchen',
+    previousPrice,
+    price,
+  });
 
 const stockChange = (productId: string, available: number, version: number) =>
-  buildEvent(
-    'stock.changed',
-    { productId, available, reserved: 0, sold: 0, version, changedAt: new Date().toISOString() },
-    { source: 'inventory' },
-  );
+  eventFixture('stock.changed', { productId, available, reserved: 0, sold: 0, version });
 
 const users = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
