@@ -140,18 +140,18 @@ async function purgeIfDue(relay: Relay, state: RelayState): Promise<void> {
 }
 
 /** Capped exponential backoff; jitter keeps replicas that failed together out of lockstep. */
-export function backoffMs(
+function backoffMs(
   policy: { initialBackoffMs: number; maxBackoffMs: number },
   failuresInARow: number,
-  random = Math.random(),
 ): number {
   const backoff = Math.min(
     policy.maxBackoffMs,
     policy.initialBackoffMs * 2 ** (failuresInARow - 1),
   );
-  return backoff * (0.8 + random * 0.4);
+  return backoff * (0.8 + Math.random() * 0.4);
 }
 
+/** Sleeps on the relay's clock; `wakeable` lets wake() end it early (stop() always may). */
 async function pause(relay: Relay, state: RelayState, ms: number, wakeable: boolean) {
   const interrupted = new AbortController();
   state.interrupt = (reason) => {
@@ -164,7 +164,7 @@ async function pause(relay: Relay, state: RelayState, ms: number, wakeable: bool
   }
 }
 
-/** Counts failures in a row, logging when a run of them ends. */
+/** Counts failures in a row (logging when a run of them ends) and tells drain() a pass ended. */
 function recordOutcome(relay: Relay, state: RelayState, outcome: PassOutcome): void {
   if (outcome === 'failed') {
     state.failuresInARow++;
@@ -177,6 +177,7 @@ function recordOutcome(relay: Relay, state: RelayState, outcome: PassOutcome): v
   for (const resolve of ended) resolve();
 }
 
+/** Passes until stopped: at once while more is waiting, after a backoff on failure, else on wake or poll. */
 async function runRelay(relay: Relay, state: RelayState): Promise<void> {
   while (!state.stopped) {
     state.wakeRequested = false;
