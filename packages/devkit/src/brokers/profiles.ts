@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventCatalog } from '@shop/platform';
 import { parseAllDocuments } from 'yaml';
-import { pingRedis, type RedisHandle } from '../infra/redis.ts';
-import { pollUntil } from '../process/poll.ts';
+import type { RedisHandle } from '../infra/redis.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { prepareKafka, startKafka } from './kafka/kafka.ts';
 import { prepareNats, startNats } from './nats/nats.ts';
 import { prepareRabbitMQ, startRabbitMQ } from './rabbitmq/rabbitmq.ts';
+import { redisBroker } from './redis/redis.ts';
 
 /**
  * The pub/sub brokers the shop runs on, one folder of component YAML each
@@ -69,27 +69,6 @@ export function shopTopics(repoRoot: string): string[] {
     if (spec?.deadLetterTopic) topics.add(spec.deadLetterTopic);
   }
   return [...topics].sort();
-}
-
-/** Redis Streams, the default: the shop's own Redis (which always runs) is the broker. */
-function redisBroker(group: ProcessGroup, redis: RedisHandle): BrokerHandle {
-  return {
-    profile: 'redis',
-    sidecarEnv: {},
-    processNames: [],
-    kill: () => group.stop('redis', { signal: 'SIGKILL' }),
-    async restart() {
-      group.restart('redis');
-      const answers = () => pingRedis(redis.port, redis.host, redis.password);
-      await pollUntil(async () => ((await answers()) ? true : undefined), {
-        what: 'redis to answer after its restart',
-        timeoutMs: 30_000,
-        intervalMs: 50,
-      });
-    },
-    pids: () => [group.pidOf('redis')].filter((pid) => pid !== undefined),
-    stop: async () => {},
-  };
 }
 
 /** Starts the profile's broker (for redis: adopts the shop's Redis). */
