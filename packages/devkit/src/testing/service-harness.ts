@@ -106,51 +106,34 @@ export type ServiceAppHarness<DB extends PlatformTables, App> = {
  *   it('...', async () => expect((await orders.call('GET', '/api/v1/orders', { token })).status).toBe(200));
  * });
  */
-export function useServiceApp<DB extends PlatformTables, App extends RequestableApp>(options: {
+type ServiceAppOptions<DB extends PlatformTables, App extends RequestableApp> = {
   backend: DatabaseBackend;
   migrations: URL;
   createApp(deps: ServiceAppDeps<DB>): App | Promise<App>;
   appApiToken?: string;
   /** Extensions the service's migrations create, loaded into PGlite (see DatabaseOptions). */
   pgliteExtensions?: DatabaseOptions['pgliteExtensions'];
-}): ServiceAppHarness<DB, App> {
+};
+
+type OpenedApp<DB extends PlatformTables, App> = {
+  app: App;
+  db: Kysely<DB>;
+  outbox: OutboxRelay;
+  closers: Array<() => unknown>;
+  database: TestDatabase<DB>;
+};
+
+export function useServiceApp<DB extends PlatformTables, App extends RequestableApp>(
+  options: ServiceAppOptions<DB, App>,
+): ServiceAppHarness<DB, App> {
   const appApiToken = options.appApiToken ?? 'test-app-token-0123456789';
   const publisher = recordingPublisher();
-  const logger = silentLogger();
-  let opened:
-    | {
-        app: App;
-        db: Kysely<DB>;
-        outbox: OutboxRelay;
-        closers: Array<() => unknown>;
-        database: TestDatabase<DB>;
-      }
-    | undefined;
-
+  let opened: OpenedApp<DB, App> | undefined;
   beforeAll(async () => {
-    const database = await openTestDatabase<DB>(options.backend, {
-      migrations: options.migrations,
-      pgliteExtensions: options.pgliteExtensions,
-      logger,
-    });
-    const { db } = database.database;
-    const outbox = startOutboxRelay({ db, logger, publish: publisher.publish, pollIntervalMs: 50 });
-    const closers: Array<() => unknown> = [];
-    const app = await options.createApp({
-      db,
-      outbox,
-      logger,
-      appApiToken,
-      onClose: (close) => void closers.push(close),
-    });
-    opened = { app, db, outbox, closers, database };
+    opened = await openServiceApp(options, appApiToken, publisher.publish);
   }, 60_000);
-
   afterAll(async () => {
-    if (!opened) return;
-    for (const close of opened.closers.reverse()) await close();
-    await opened.outbox.stop();
-    await opened.database.close();
+    if (opened) await closeServiceApp(opened);
   });
 
   const get = () => {
@@ -169,4 +152,38 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
     call: async (method, path, callOptions) =>
       conforming(method, path, await asSidecar(method, path, callOptions)),
   };
+}
+
+/** A migrated database, an outbox relay publishing to `publish`, and the app over both. */
+async function openServiceApp<DB extends PlatformTables, App extends RequestableApp>(
+  options: ServiceAppOptions<DB, App>,
+  appApiToken: string,
+  publish: Parameters<typeof startOutboxRelay>[0]['publish'],
+): Promise<OpenedApp<DB, App>> {
+  const logger = silentLogger();
+  const database = await openTestDatabase<DB>(options.backend, {
+    migrations: options.migrations,
+    pgliteExtensions: options.pgliteExtensions,
+    logger,
+  });
+  const { db } = database.database;
+  const outbox = startOutboxRelay({ db, logger, publish, pollIntervalMs: 50 });
+  const closers: Array<() => unknown> = [];
+  const app = await options.createApp({
+    db,
+    outbox,
+    logger,
+    appApiToken,
+    onClose: (close) => void closers.push(close),
+  });
+  return { app, db, outbox, closers, database };
+}
+
+/** Closes what the app registered (last first), then the relay, then the database. */
+async function closeServiceApp<DB extends PlatformTables>(
+  opened: OpenedApp<DB, unknown>,
+): Promise<void> {
+  for (const close of opened.closers.reverse()) await close();
+  await opened.outbox.stop();
+  await opened.database.close();
 }
