@@ -22,6 +22,16 @@ export function from(address: string, init: RequestInit & { token?: string } = {
   return { ...rest, headers };
 }
 
+/** A small GraphQL query (`{ categories { name } }`) from `address`, with `token` if given. */
+export function graphqlFrom(address: string, token?: string): RequestInit {
+  return from(address, {
+    method: 'POST',
+    ...(token && { token }),
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ categories { name } }' }),
+  });
+}
+
 /**
  * A gateway replica over the test Redis, one trusted proxy in front, every service
  * answering `invoke` (200 `{}` unless given); budgets roomy unless given. Disconnect the
@@ -107,6 +117,12 @@ export function useTestRedis() {
     track<T extends Redis>(client: T): T {
       clients.push(client);
       return client;
+    },
+    /** A gateway replica over this Redis (see gatewayOverRedis), its client closed after the file. */
+    async replica(options: Parameters<typeof gatewayOverRedis>[1]) {
+      const replica = await gatewayOverRedis(server(), options);
+      clients.push(replica.redis);
+      return replica.app;
     },
   };
 }

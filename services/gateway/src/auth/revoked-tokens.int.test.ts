@@ -1,7 +1,13 @@
 import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { from, gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
+import {
+  from,
+  type gatewayOverRedis,
+  graphqlFrom,
+  type Invoke,
+  useTestRedis,
+} from '../test-support.ts';
 import { revokedTokenKeyPrefix } from './index.ts';
 
 const tokens = await createTestTokens();
@@ -25,13 +31,7 @@ function usersLoggingOut(logoutStatus = 204): Invoke {
 }
 
 async function gateway(options: Partial<Parameters<typeof gatewayOverRedis>[1]> = {}) {
-  const gateway = await gatewayOverRedis(redis.server, {
-    verifier: tokens.verifier,
-    invoke: usersLoggingOut(),
-    ...options,
-  });
-  redis.track(gateway.redis);
-  return gateway.app;
+  return redis.replica({ verifier: tokens.verifier, invoke: usersLoggingOut(), ...options });
 }
 
 const address = '198.51.100.60';
@@ -42,13 +42,7 @@ const logout = (token: string) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ refreshToken: 'r'.repeat(43) }),
   });
-const graphql = (token: string) =>
-  from(address, {
-    method: 'POST',
-    token,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ categories { name } }' }),
-  });
+const graphql = (token: string) => graphqlFrom(address, token);
 
 describe('access tokens ended by logout', () => {
   it('refuses the logged-out token on REST and GraphQL, everywhere, until it expires', async () => {

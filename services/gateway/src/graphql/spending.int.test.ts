@@ -1,7 +1,7 @@
 import { createTestTokens } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import type { RateLimitBudgets } from '../rate-limit/index.ts';
-import { gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
+import { type Invoke, useTestRedis } from '../test-support.ts';
 
 // GraphQL spends the REST budgets per root field, in the same Redis keys as REST, before
 // anything runs; these run over a real Redis, every service answering from `invoke`.
@@ -28,13 +28,7 @@ async function gateway() {
     if (path.startsWith('/api/v1/products')) return Response.json(page);
     return Response.json({ items: [] });
   };
-  const gateway = await gatewayOverRedis(redis.server, {
-    verifier: tokens.verifier,
-    invoke,
-    budgets,
-  });
-  redis.track(gateway.redis);
-  return { app: gateway.app, calls };
+  return { app: await redis.replica({ verifier: tokens.verifier, invoke, budgets }), calls };
 }
 
 type App = Awaited<ReturnType<typeof gateway>>['app'];

@@ -4,7 +4,7 @@ import { type Logger, metricsText } from '@shop/platform';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { RateLimitBudget } from '../config.ts';
-import { from, gatewayOverRedis, type Invoke, useTestRedis } from '../test-support.ts';
+import { from, graphqlFrom, type Invoke, useTestRedis } from '../test-support.ts';
 import type { RateLimitBudgets } from './index.ts';
 
 const tokens = await createTestTokens();
@@ -35,15 +35,13 @@ async function gateway(
     now?: () => number;
   } = {},
 ) {
-  const replica = await gatewayOverRedis(redis.server, {
+  return redis.replica({
     verifier: tokens.verifier,
     invoke: options.invoke ?? ok,
     budgets: options.budgets ?? smallBudgets,
     ...(options.logger && { logger: options.logger }),
     ...(options.now && { now: options.now }),
   });
-  redis.track(replica.redis);
-  return replica.app;
 }
 
 const login = (address: string) =>
@@ -94,15 +92,7 @@ describe('gateway rate limits', () => {
         return Response.json({ items: [] });
       },
     });
-    const query = () =>
-      app.request(
-        '/graphql',
-        from('203.0.113.9', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: '{ categories { name } }' }),
-        }),
-      );
+    const query = () => app.request('/graphql', graphqlFrom('203.0.113.9'));
     const first = await query();
     expect(first.status).toBe(200);
     expect(first.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60');

@@ -1,6 +1,12 @@
 import { createTestTokens, recordingLogger } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
-import { countingVerifier, from, gatewayOverRedis, useTestRedis } from '../test-support.ts';
+import {
+  countingVerifier,
+  from,
+  type gatewayOverRedis,
+  graphqlFrom,
+  useTestRedis,
+} from '../test-support.ts';
 
 const tokens = await createTestTokens();
 const alice = await tokens.issue('alice');
@@ -12,22 +18,13 @@ const redis = useTestRedis();
 
 async function gateway(options: Partial<Parameters<typeof gatewayOverRedis>[1]> = {}) {
   const verifier = countingVerifier(tokens.verifier);
-  const gateway = await gatewayOverRedis(redis.server, {
+  const app = await redis.replica({
     verifier,
     unverified: { requests: 5, windowSeconds: 60 },
     ...options,
   });
-  redis.track(gateway.redis);
-  return { app: gateway.app, verifier };
+  return { app, verifier };
 }
-
-const graphql = (address: string, token: string) =>
-  from(address, {
-    method: 'POST',
-    token,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ categories { name } }' }),
-  });
 
 describe('the budget of failed token checks per address', () => {
   it('refuses an address’s forged tokens with 429 once it is spent, without verifying them', async () => {
@@ -114,10 +111,10 @@ describe('the budget of failed token checks beyond REST', () => {
       await app.request('/api/v1/wishlist', from(attacker, { token: forged }));
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++)
-      statuses.push((await app.request('/graphql', graphql(attacker, forged))).status);
+      statuses.push((await app.request('/graphql', graphqlFrom(attacker, forged))).status);
     expect(statuses).toEqual([401, 401, 429, 429]);
     expect(verifier.verifications).toBe(5);
-    expect((await app.request('/graphql', graphql('198.51.100.9', alice))).status).toBe(200);
+    expect((await app.request('/graphql', graphqlFrom('198.51.100.9', alice))).status).toBe(200);
   });
 
   it('lets token checks through unlimited, with one warning and a metric, while Redis is down', async () => {
