@@ -132,7 +132,29 @@ function requestsFor(
   options: { internalCallers: readonly string[]; tokens: readonly string[] },
 ): fc.Arbitrary<HostileRequest> {
   const callers = operation.template.startsWith('/api/') ? [] : options.internalCallers;
-  const parameters = operation.spec.parameters ?? [];
+  const hasBody = operation.method !== 'get' && operation.method !== 'delete';
+  return fc
+    .record({
+      parts: parameterParts(document, operation.spec.parameters ?? []),
+      caller: fc.oneof(
+        { weight: 9, arbitrary: fc.constantFrom('gateway', ...callers) },
+        { weight: 1, arbitrary: fc.constant('intruder') },
+      ),
+      token: fc.oneof(
+        { weight: 1, arbitrary: fc.constantFrom(undefined, 'not-a-token') },
+        { weight: 3, arbitrary: fc.constantFrom(...options.tokens) },
+      ),
+      body: hasBody
+        ? fc.option(bodyOf(document, operation), { nil: undefined, freq: 8 })
+        : fc.constant(undefined),
+    })
+    .map(({ parts, ...rest }) => ({ ...placedInRequest(operation.template, parts), ...rest }));
+}
+
+type Parts = Record<(typeof slotOf)[keyof typeof slotOf], Record<string, string | undefined>>;
+
+/** Plausible path, query and header values, with a hostile value in one slot at most. */
+function parameterParts(document: Document, parameters: Parameter[]): fc.Arbitrary<Parts> {
   const inPlace = (where: string) => parameters.filter((p) => p.in === where);
   const values = (where: string, value: (p: Parameter) => fc.Arbitrary<string | undefined>) =>
     fc.record(Object.fromEntries(inPlace(where).map((p) => [p.name, value(p)])));
@@ -149,44 +171,29 @@ function requestsFor(
     headers: values('header', (p) => sometimes(headerValue(document, p))),
     hostile,
   });
-  const hasBody = operation.method !== 'get' && operation.method !== 'delete';
-  return fc
-    .record({
-      parts: parts.map(({ hostile, ...placed }) => {
-        if (hostile) {
-          const [where, name] = hostile.slot.split(/:(.*)/s) as [keyof typeof slotOf, string];
-          placed[slotOf[where]][name] = hostile.hostile;
-        }
-        return placed;
-      }),
-      caller: fc.oneof(
-        { weight: 9, arbitrary: fc.constantFrom('gateway', ...callers) },
-        { weight: 1, arbitrary: fc.constant('intruder') },
+  return parts.map(({ hostile, ...placed }) => {
+    if (hostile) {
+      const [where, name] = hostile.slot.split(/:(.*)/s) as [keyof typeof slotOf, string];
+      placed[slotOf[where]][name] = hostile.hostile;
+    }
+    return placed;
+  });
+}
+
+/** The path with its parameters filled in, the query string and the headers given a value. */
+function placedInRequest(template: string, parts: Parts) {
+  return {
+    path: template.replaceAll(/\{([^}]+)\}/g, (_, name: string) => parts.path[name] ?? ''),
+    query: Object.entries(parts.query)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => `${encodeURIComponent(name)}=${value}`)
+      .join('&'),
+    headers: Object.fromEntries(
+      Object.entries(parts.headers).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
       ),
-      token: fc.oneof(
-        { weight: 1, arbitrary: fc.constantFrom(undefined, 'not-a-token') },
-        { weight: 3, arbitrary: fc.constantFrom(...options.tokens) },
-      ),
-      body: hasBody
-        ? fc.option(bodyOf(document, operation), { nil: undefined, freq: 8 })
-        : fc.constant(undefined),
-    })
-    .map(({ parts, ...rest }) => ({
-      path: operation.template.replaceAll(
-        /\{([^}]+)\}/g,
-        (_, name: string) => parts.path[name] ?? '',
-      ),
-      query: Object.entries(parts.query)
-        .filter(([, value]) => value !== undefined)
-        .map(([name, value]) => `${encodeURIComponent(name)}=${value}`)
-        .join('&'),
-      headers: Object.fromEntries(
-        Object.entries(parts.headers).filter(
-          (entry): entry is [string, string] => entry[1] !== undefined,
-        ),
-      ),
-      ...rest,
-    }));
+    ),
+  };
 }
 
 /** What is wrong with an answer: a 5xx, or a 4xx that is not problem+json. */
