@@ -1,5 +1,4 @@
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The catalog behind the gateway and real sidecars: its database on the test shop's
@@ -68,11 +67,7 @@ const read = async (id: string) => {
 };
 
 const stockChanged = (productId: string, available: number, version: number) =>
-  buildEvent(
-    'stock.changed',
-    { productId, available, reserved: 0, sold: 0, version, changedAt: new Date().toISOString() },
-    { source: 'inventory' },
-  );
+  eventFixture('stock.changed', { productId, available, reserved: 0, sold: 0, version });
 
 const cacheLookups = async (outcome: 'hit' | 'miss') => {
   const port = shop.apps.catalog?.metricsPort;

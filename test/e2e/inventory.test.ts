@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EventProbe, eventually, type TestShop } from '@shop/devkit/testing';
-import { buildEvent, type ShopEvent } from '@shop/platform';
+import { type EventProbe, eventFixture, eventually, type TestShop } from '@shop/devkit/testing';
+import type { ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCustomer } from './support/customers.ts';
 import { startProbedShop } from './support/probed-shop.ts';
@@ -33,7 +33,6 @@ afterAll(async () => {
   probe?.stop();
 });
 
-const source = 'e2e';
 const stockPath = (productId: string) => `/api/v1/products/${productId}/stock`;
 type StockLevel = {
   productId: string;
@@ -67,11 +66,9 @@ async function createProduct(initialStock: number): Promise<string> {
     name: 'E2E product',
     category: 'tests',
     price: 1_500,
-    currency: 'USD',
     initialStock,
-    createdAt: new Date().toISOString(),
   };
-  await shop.publish(buildEvent('product.created', data, { source }), 'inventory');
+  await shop.publish(eventFixture('product.created', data), 'inventory');
   await stockWhen(productId, () => true);
   return productId;
 }
@@ -82,11 +79,9 @@ function orderCreated(orderId: string, items: Array<{ productId: string; quantit
     userId: 'e2e-user',
     items: items.map((item) => ({ ...item, unitPrice: 1_500 })),
     total: items.reduce((sum, item) => sum + item.quantity * 1_500, 0),
-    currency: 'USD',
     paymentMethod: 'pm_card_visa',
-    createdAt: new Date().toISOString(),
   };
-  return buildEvent('order.created', data, { source });
+  return eventFixture('order.created', data);
 }
 
 /** Inventory's answers to orders as the probe received them: reserved or rejected, per order id. */
@@ -185,17 +180,14 @@ describe('inventory through the gateway, real sidecars and the broker', () => {
       orderId: kept,
       userId: 'e2e-user',
       total: 4_500,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
     };
-    await shop.publish(buildEvent('order.confirmed', confirmed, { source }), 'inventory');
+    await shop.publish(eventFixture('order.confirmed', confirmed), 'inventory');
     const cancelled = {
       orderId: dropped,
       userId: 'e2e-user',
       reason: 'payment_declined' as const,
-      cancelledAt: new Date().toISOString(),
     };
-    await shop.publish(buildEvent('order.cancelled', cancelled, { source }), 'inventory');
+    await shop.publish(eventFixture('order.cancelled', cancelled), 'inventory');
 
     const levelA = await stockWhen(a, (level) => level.sold === 2 && level.reserved === 0);
     expect(levelA).toMatchObject({ available: 3, reserved: 0, sold: 2 });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Mail through the real `email` binding (bindings.smtp in notifications' sidecar) to the
@@ -84,19 +83,11 @@ describe('email through the SMTP binding', () => {
     await arrives(email);
     const orderId = randomUUID();
     await shop.publish(
-      buildEvent(
-        'order.confirmed',
-        { orderId, userId, total: 4200, currency: 'USD', confirmedAt: new Date().toISOString() },
-        { source: 'orders' },
-      ),
+      eventFixture('order.confirmed', { orderId, userId, total: 4200 }),
       'notifications',
     );
     await shop.publish(
-      buildEvent(
-        'order.cancelled',
-        { orderId, userId, reason: 'customer_request', cancelledAt: new Date().toISOString() },
-        { source: 'orders' },
-      ),
+      eventFixture('order.cancelled', { orderId, userId, reason: 'customer_request' }),
       'notifications',
     );
     const subjects = (await arrives(email, 3)).map((m) => m.Subject).sort();
@@ -107,11 +98,12 @@ describe('email through the SMTP binding', () => {
     const email = `locked-${randomUUID()}@example.com`;
     const userId = await register(email);
     await arrives(email);
-    const locked = buildEvent(
-      'user.login_locked',
-      { userId, email, until: new Date(Date.now() + 15 * 60_000).toISOString(), attempts: 100 },
-      { source: 'users' },
-    );
+    const locked = eventFixture('user.login_locked', {
+      userId,
+      email,
+      until: new Date(Date.now() + 15 * 60_000).toISOString(),
+      attempts: 100,
+    });
     // Through the users sidecar: only users may publish user.* events.
     await shop.publish(locked, 'users');
     await shop.publish(locked, 'users');

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { eventually, readEventStream, startTestShop, type TestShop } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import {
+  eventFixture,
+  eventually,
+  readEventStream,
+  startTestShop,
+  type TestShop,
+} from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The live stream through the real gateway, both sidecars and Dapr service invocation:
@@ -65,17 +70,11 @@ async function openStream(token: string, lastEventId?: string) {
 }
 
 function orderConfirmed(userId: string) {
-  return buildEvent(
-    'order.confirmed',
-    {
-      orderId: randomUUID(),
-      userId,
-      total: 1250,
-      currency: 'USD',
-      confirmedAt: new Date().toISOString(),
-    },
-    { source: 'orders' },
-  );
+  return eventFixture('order.confirmed', {
+    orderId: randomUUID(),
+    userId,
+    total: 1250,
+  });
 }
 
 describe('GET /api/v1/notifications/stream through the gateway', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EventProbe, eventually, type TestShop } from '@shop/devkit/testing';
-import { buildEvent, type ShopEvent } from '@shop/platform';
+import { type EventProbe, eventFixture, eventually, type TestShop } from '@shop/devkit/testing';
+import type { ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbedShop } from './support/probed-shop.ts';
 
@@ -26,37 +26,20 @@ afterAll(async () => {
   probe?.stop();
 });
 
-const source = 'e2e';
-
 function sagaEvents(orderId: string, paymentMethod = 'pm_card_visa') {
   return {
-    created: buildEvent(
-      'order.created',
-      {
-        orderId,
-        userId: 'e2e-user',
-        items: [{ productId: randomUUID(), quantity: 2, unitPrice: 1_500 }],
-        total: 3_000,
-        currency: 'USD',
-        paymentMethod,
-        createdAt: new Date().toISOString(),
-      },
-      { source },
-    ),
-    reserved: buildEvent(
-      'stock.reserved',
-      {
-        orderId,
-        items: [{ productId: randomUUID(), quantity: 2 }],
-        reservedAt: new Date().toISOString(),
-      },
-      { source },
-    ),
-    cancelled: buildEvent(
-      'order.cancelled',
-      { orderId, userId: 'e2e-user', reason: 'expired', cancelledAt: new Date().toISOString() },
-      { source },
-    ),
+    created: eventFixture('order.created', {
+      orderId,
+      userId: 'e2e-user',
+      items: [{ productId: randomUUID(), quantity: 2, unitPrice: 1_500 }],
+      total: 3_000,
+      paymentMethod,
+    }),
+    reserved: eventFixture('stock.reserved', {
+      orderId,
+      items: [{ productId: randomUUID(), quantity: 2 }],
+    }),
+    cancelled: eventFixture('order.cancelled', { orderId, userId: 'e2e-user', reason: 'expired' }),
   };
 }
 

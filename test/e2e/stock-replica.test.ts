@@ -1,5 +1,4 @@
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Catalog and inventory together, each beside its own sidecar, talking only through the
@@ -103,35 +102,24 @@ describe('stock between catalog and inventory', () => {
     const orderId = crypto.randomUUID();
     const line = { productId: product.id, quantity: 2, unitPrice: 9_900 };
     await shop.publish(
-      buildEvent(
-        'order.created',
-        {
-          orderId,
-          userId: 'replica-shopper',
-          items: [line],
-          total: 19_800,
-          currency: 'USD',
-          paymentMethod: 'pm_card_visa',
-          createdAt: new Date().toISOString(),
-        },
-        { source: 'orders' },
-      ),
+      eventFixture('order.created', {
+        orderId,
+        userId: 'replica-shopper',
+        items: [line],
+        total: 19_800,
+        paymentMethod: 'pm_card_visa',
+      }),
       'gateway',
     );
     await availableInCatalog(product.id, 1);
     expect(await stockOf(product.id)).toMatchObject({ available: 1, reserved: 2, sold: 0 });
 
     await shop.publish(
-      buildEvent(
-        'order.cancelled',
-        {
-          orderId,
-          userId: 'replica-shopper',
-          reason: 'expired',
-          cancelledAt: new Date().toISOString(),
-        },
-        { source: 'orders' },
-      ),
+      eventFixture('order.cancelled', {
+        orderId,
+        userId: 'replica-shopper',
+        reason: 'expired',
+      }),
       'gateway',
     );
     await availableInCatalog(product.id, 3);
@@ -145,19 +133,13 @@ describe('stock between catalog and inventory', () => {
       (await shop.send('DELETE', `/api/v1/products/${product.id}`, { token: adminToken })).status,
     ).toBe(204);
     expect((await shop.send('GET', `/api/v1/products/${product.id}`)).status).toBe(404);
-    const order = buildEvent(
-      'order.created',
-      {
-        orderId: crypto.randomUUID(),
-        userId: 'replica-shopper',
-        items: [{ productId: product.id, quantity: 1, unitPrice: 9_900 }],
-        total: 9_900,
-        currency: 'USD',
-        paymentMethod: 'pm_card_visa',
-        createdAt: new Date().toISOString(),
-      },
-      { source: 'orders' },
-    );
+    const order = eventFixture('order.created', {
+      orderId: crypto.randomUUID(),
+      userId: 'replica-shopper',
+      items: [{ productId: product.id, quantity: 1, unitPrice: 9_900 }],
+      total: 9_900,
+      paymentMethod: 'pm_card_visa',
+    });
     await shop.publish(order, 'gateway');
     await eventually(async () => (handledByInventory(order.id) ? true : undefined), {
       what: 'inventory to handle the order',
