@@ -1,5 +1,5 @@
 // The Helm chart installed into a real Kubernetes API server: etcd and kube-apiserver built
-// from their Go modules (packages/devkit/src/supervisor/kube.ts), with Dapr's CRDs from the
+// from their Go modules (packages/devkit/src/cluster/kube.ts), with Dapr's CRDs from the
 // pinned dapr module. No controller or node runs, so nothing is scheduled; what is checked
 // is what a cluster's API server does with the chart: schema validation of every field
 // (built-in kinds and Dapr's), admission (the restricted Pod Security Standard, as
@@ -8,17 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveHelm, startTestCluster, type TestCluster } from '@shop/devkit/cluster';
-import { type CommandResult, findRepoRoot, runCommand } from '@shop/devkit/process';
+import { type CommandResult, findRepoRoot, pollUntil, runCommand } from '@shop/devkit/process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-
-type K8sObject = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; annotations?: Record<string, string> };
-  // biome-ignore lint/suspicious/noExplicitAny: kinds differ; each check reads what it needs
-  [field: string]: any;
-};
+import type { K8sObject } from './support/chart.ts';
 
 const repoRoot = findRepoRoot(import.meta.dirname);
 const chartDir = join(repoRoot, 'charts/shop');
@@ -249,6 +242,17 @@ function completeJob(namespace: string, name: string): Promise<CommandResult> {
   ]);
 }
 
+/** Completes every Job of `namespace` not in `completed` yet, and adds it there. */
+async function completeNewJobs(namespace: string, completed: Set<string>): Promise<void> {
+  const listed = await cluster.kubectl(['get', 'jobs', '--namespace', namespace, '-o', 'json']);
+  const jobs: K8sObject[] = listed.status === 0 ? JSON.parse(listed.stdout).items : [];
+  for (const job of jobs) {
+    const name = job.metadata.name;
+    if (completed.has(name)) continue;
+    if ((await completeJob(namespace, name)).status === 0) completed.add(name);
+  }
+}
+
 /**
  * `helm install` or `helm upgrade` with its hooks. The migration Jobs (and the nats
  * profile's streams Job) are pre-install/pre-upgrade hooks, and helm creates them one by
@@ -266,16 +270,15 @@ async function helmWithHooks(
     finished = true;
   });
   const completed = new Set<string>();
-  while (!finished) {
-    const listed = await cluster.kubectl(['get', 'jobs', '--namespace', namespace, '-o', 'json']);
-    const jobs: K8sObject[] = listed.status === 0 ? JSON.parse(listed.stdout).items : [];
-    for (const job of jobs) {
-      const name = job.metadata.name;
-      if (completed.has(name)) continue;
-      if ((await completeJob(namespace, name)).status === 0) completed.add(name);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
+  // Completes each hook Job as it appears, until helm is done (its own timeout is 60 s).
+  await pollUntil(
+    async () => {
+      if (finished) return true;
+      await completeNewJobs(namespace, completed);
+      return undefined;
+    },
+    { what: `helm ${args[0]} in ${namespace}`, timeoutMs: 90_000, intervalMs: 150 },
+  );
   const output = succeeded(await run, `helm ${args[0]}`);
   return { output, hooksRun: [...completed].sort() };
 }
