@@ -1,18 +1,11 @@
 // Dapr's own access-control code, built from the pinned module, deciding calls.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findExecutables } from '@shop/devkit/process';
+import { atLowPriority, buildIntoCache, shopCachePath } from '@shop/devkit/toolchain';
 import { type K8sObject, named, ofKind, repoRoot } from './chart.ts';
 import { namespace } from './hardening.ts';
 import type { Workload } from './workloads.ts';
@@ -95,8 +88,7 @@ function buildDaprAclEvaluator(): string {
     .update(goMod + evaluatorMain + evaluatorDecide)
     .digest('hex')
     .slice(0, 12);
-  const cacheRoot = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  const binary = join(cacheRoot, 'shop', 'dapr-acl', `${version}-${key}`, 'dapr-acl');
+  const binary = shopCachePath('dapr-acl', `${version}-${key}`, 'dapr-acl');
   if (existsSync(binary)) return binary;
   const go = findExecutables('go', ['/usr/local/go/bin'])[0];
   if (!go) {
@@ -104,7 +96,6 @@ function buildDaprAclEvaluator(): string {
       "checking the access-control lists with Dapr's own code needs Go (1.26+) to build it; install Go",
     );
   }
-  console.error(`building Dapr ${version}'s access-control check; once, cached at ${binary}`);
   const dir = mkdtempSync(join(tmpdir(), 'shop-dapr-acl-'));
   try {
     // The daprd wrapper's requirements and replace lines, so it builds against the very
@@ -126,19 +117,17 @@ function buildDaprAclEvaluator(): string {
       acl.replace(/^package acl$/m, 'package dacl') + evaluatorDecide,
     );
     writeFileSync(join(dir, 'main.go'), evaluatorMain);
-    mkdirSync(join(binary, '..'), { recursive: true });
-    const partial = `${binary}.${process.pid}.partial`;
-    const nice = findExecutables('nice')[0];
-    const [command, prefix] = nice ? [nice, ['-n', '19', go]] : [go, []];
-    const built = spawnSync(command, [...prefix, 'build', '-trimpath', '-o', partial, '.'], {
-      cwd: dir,
-      env,
-      encoding: 'utf8',
+    return buildIntoCache({
+      what: `Dapr ${version}'s access-control check`,
+      target: binary,
+      complete: existsSync,
+      build(partial) {
+        const [command, args] = atLowPriority(go, ['build', '-trimpath', '-o', partial, '.']);
+        const built = spawnSync(command, args, { cwd: dir, env, encoding: 'utf8' });
+        if (built.status !== 0)
+          throw new Error(`building the access-control check failed:\n${built.stderr}`);
+      },
     });
-    if (built.status !== 0)
-      throw new Error(`building the access-control check failed:\n${built.stderr}`);
-    renameSync(partial, binary);
-    return binary;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
