@@ -42,57 +42,61 @@ const payment = (id: string, orderId: string, kind: string, amount: number) => (
 });
 const check = () => checkInvariants({ baseUrl, adminToken: 'admin-token' });
 
+/** Every order settled or in flight as it should be, the stock and money adding up. */
+const consistentShop = () => ({
+  '/api/v1/admin/orders': {
+    items: [order('o-1', 'confirmed', 2), order('o-2', 'cancelled', 1), order('o-3', 'pending', 1)],
+    nextCursor: null,
+  },
+  '/api/v1/products': { items: [{ id: product }], nextCursor: null },
+  [`/api/v1/products/${product}/stock`]: {
+    productId: product,
+    available: 5,
+    reserved: 1,
+    sold: 2,
+  },
+  '/api/v1/admin/payments?orderId=o-1': { items: [payment('c-1', 'o-1', 'charge', 200)] },
+  '/api/v1/admin/payments?orderId=o-2': {
+    items: [payment('c-2', 'o-2', 'charge', 100), payment('r-2', 'o-2', 'refund', 100)],
+  },
+  '/api/v1/admin/payments?orderId=o-3': { items: [] },
+});
+
+/** One violation of each kind the checker finds: stock, expiry, money, a double charge. */
+function brokenShop() {
+  const longAgo = new Date(Date.now() - 3_600_000);
+  return {
+    '/api/v1/admin/orders': {
+      items: [
+        order('o-1', 'confirmed', 2),
+        order('o-2', 'cancelled', 1),
+        order('o-3', 'pending', 1, longAgo),
+      ],
+      nextCursor: null,
+    },
+    '/api/v1/products': { items: [{ id: product }], nextCursor: null },
+    [`/api/v1/products/${product}/stock`]: {
+      productId: product,
+      available: -1,
+      reserved: 3,
+      sold: 1,
+    },
+    '/api/v1/admin/payments?orderId=o-1': {
+      items: [payment('c-1', 'o-1', 'charge', 200), payment('c-1b', 'o-1', 'charge', 200)],
+    },
+    '/api/v1/admin/payments?orderId=o-2': { items: [payment('c-2', 'o-2', 'charge', 100)] },
+    '/api/v1/admin/payments?orderId=o-3': { items: [] },
+  };
+}
+
 describe('checkInvariants', () => {
   it('finds nothing wrong in a consistent shop', async () => {
-    answers = {
-      '/api/v1/admin/orders': {
-        items: [
-          order('o-1', 'confirmed', 2),
-          order('o-2', 'cancelled', 1),
-          order('o-3', 'pending', 1),
-        ],
-        nextCursor: null,
-      },
-      '/api/v1/products': { items: [{ id: product }], nextCursor: null },
-      [`/api/v1/products/${product}/stock`]: {
-        productId: product,
-        available: 5,
-        reserved: 1,
-        sold: 2,
-      },
-      '/api/v1/admin/payments?orderId=o-1': { items: [payment('c-1', 'o-1', 'charge', 200)] },
-      '/api/v1/admin/payments?orderId=o-2': {
-        items: [payment('c-2', 'o-2', 'charge', 100), payment('r-2', 'o-2', 'refund', 100)],
-      },
-      '/api/v1/admin/payments?orderId=o-3': { items: [] },
-    };
+    answers = consistentShop();
     expect(await check()).toEqual([]);
   });
 
   it('names the invariant and the ids of every violation', async () => {
-    const longAgo = new Date(Date.now() - 3_600_000);
-    answers = {
-      '/api/v1/admin/orders': {
-        items: [
-          order('o-1', 'confirmed', 2),
-          order('o-2', 'cancelled', 1),
-          order('o-3', 'pending', 1, longAgo),
-        ],
-        nextCursor: null,
-      },
-      '/api/v1/products': { items: [{ id: product }], nextCursor: null },
-      [`/api/v1/products/${product}/stock`]: {
-        productId: product,
-        available: -1,
-        reserved: 3,
-        sold: 1,
-      },
-      '/api/v1/admin/payments?orderId=o-1': {
-        items: [payment('c-1', 'o-1', 'charge', 200), payment('c-1b', 'o-1', 'charge', 200)],
-      },
-      '/api/v1/admin/payments?orderId=o-2': { items: [payment('c-2', 'o-2', 'charge', 100)] },
-      '/api/v1/admin/payments?orderId=o-3': { items: [] },
-    };
+    answers = brokenShop();
     const violations = await check();
     expect(violations).toEqual(
       expect.arrayContaining([
