@@ -99,6 +99,17 @@ const stateUrl = (dapr: DaprHttp, store: string, key?: string) =>
 const stateFailure = async (what: string, res: Response) =>
   new Error(`state ${what} failed: ${res.status} ${await res.text()}`);
 
+/** A conditional write's answer: `done`, 'conflict' on Dapr's 409 (ETag mismatch), else throws. */
+async function writeOutcome<T extends string>(
+  res: Response,
+  done: T,
+  what: string,
+): Promise<T | 'conflict'> {
+  if (res.ok) return done;
+  if (res.status === 409) return 'conflict';
+  throw await stateFailure(what, res);
+}
+
 export async function getState(
   dapr: DaprHttp,
   store: string,
@@ -136,9 +147,7 @@ export async function saveState(
     body: JSON.stringify([entry]),
     signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
   });
-  if (res.ok) return 'saved';
-  if (res.status === 409) return 'conflict';
-  throw await stateFailure(`save of ${key}`, res);
+  return writeOutcome(res, 'saved', `save of ${key}`);
 }
 
 export async function deleteState(
@@ -152,9 +161,7 @@ export async function deleteState(
     headers: { ...dapr.tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
     signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
   });
-  if (res.ok) return 'deleted';
-  if (res.status === 409) return 'conflict';
-  throw await stateFailure(`delete of ${key}`, res);
+  return writeOutcome(res, 'deleted', `delete of ${key}`);
 }
 
 export async function invokeBinding(
