@@ -1,4 +1,5 @@
-import { eventually, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import type { TestShop } from '@shop/devkit/testing';
 import { buildEvent } from '@shop/platform';
 import pg from 'pg';
 import { type LoadResult, runLoad } from './load.ts';
@@ -121,8 +122,9 @@ export async function benchReservations(
     const res = await shop.send('GET', `/api/v1/products/${id}/stock`, { token: adminToken });
     return res.ok ? ((await res.json()) as { reserved: number }) : undefined;
   };
-  await eventually(async () =>
-    (await Promise.all(productIds.map(stockOf))).every(Boolean) ? true : undefined,
+  await pollUntil(
+    async () => ((await Promise.all(productIds.map(stockOf))).every(Boolean) ? true : undefined),
+    { what: "inventory to open every bench product's stock", timeoutMs: 20_000 },
   );
 
   const events = Array.from({ length: options.orders }, (_, i) =>
@@ -147,7 +149,7 @@ export async function benchReservations(
   for (let i = 0; i < events.length; i += 50) {
     await Promise.all(events.slice(i, i + 50).map((event) => shop.publish(event, 'gateway')));
   }
-  await eventually(
+  await pollUntil(
     async () => {
       const stocks = await Promise.all(productIds.map(stockOf));
       const reserved = stocks.reduce((sum, stock) => sum + (stock?.reserved ?? 0), 0);

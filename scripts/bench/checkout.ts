@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRepoRoot, type ProcessGroup } from '@shop/devkit/process';
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { findRepoRoot, type ProcessGroup, pollUntil } from '@shop/devkit/process';
+import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import { resolveVegeta } from '@shop/devkit/toolchain';
 
 export type CheckoutStep = {
@@ -171,7 +171,7 @@ async function stockedProducts(
     if (res.status !== 201) throw new Error(`product create answered ${res.status}`);
     ids.push(((await res.json()) as { id: string }).id);
   }
-  await eventually(
+  await pollUntil(
     async () => {
       for (const id of ids) {
         const res = await send(shop, 'GET', `/api/v1/products/${id}/stock`, { token: adminToken });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestTokens, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { createTestTokens, startTestShop, type TestShop } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import {
   parseSigningKeySet,
@@ -43,16 +44,19 @@ const me = (token: string) =>
 
 /** Logs in as a client would: a 503 (Retry-After: 1) while a sidecar comes back is retried. */
 async function loginWhenAvailable(email: string): Promise<Pair> {
-  return eventually(async () => {
-    const res = await post('/api/v1/auth/login', { email, password });
-    if (res.status === 503) return undefined;
-    expect(res.status).toBe(200);
-    return (await res.json()) as Pair;
-  });
+  return pollUntil(
+    async () => {
+      const res = await post('/api/v1/auth/login', { email, password });
+      if (res.status === 503) return undefined;
+      expect(res.status).toBe(200);
+      return (await res.json()) as Pair;
+    },
+    { what: `a login as ${email} past the 503s`, timeoutMs: 20_000 },
+  );
 }
 
 async function welcomeArrives(token: string) {
-  return eventually(
+  return pollUntil(
     async () => {
       const res = await shop.gateway('/api/v1/notifications', {
         headers: { authorization: `Bearer ${token}` },

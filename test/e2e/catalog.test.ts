@@ -1,4 +1,5 @@
-import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { eventFixture, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The catalog behind the gateway and real sidecars: its database on the test shop's
@@ -128,13 +129,15 @@ describe('the catalog through the gateway and sidecars', () => {
     const product = await createProduct({ stock: 0 });
     await read(product.id);
     await shop.publish(stockChanged(product.id, 7, 2), 'catalog');
-    await eventually(async () => ((await read(product.id)).available === 7 ? true : undefined), {
+    await pollUntil(async () => ((await read(product.id)).available === 7 ? true : undefined), {
       what: 'the stock level to reach the product',
+      timeoutMs: 20_000,
     });
     const older = stockChanged(product.id, 1, 1);
     await shop.publish(older, 'catalog');
-    await eventually(async () => (shop.log('catalog').includes(older.id) ? true : undefined), {
+    await pollUntil(async () => (shop.log('catalog').includes(older.id) ? true : undefined), {
       what: 'catalog to handle the older stock event',
+      timeoutMs: 20_000,
     });
     expect((await read(product.id)).available).toBe(7);
     const listed = await shop.gateway(`/api/v1/products?category=lighting&inStock=true&limit=100`);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { pollUntil } from '@shop/devkit/process';
 import {
   createProductWithStock,
-  eventually,
   startTestShop,
   type TestShop,
   waitForSettled,
@@ -216,14 +216,18 @@ describe('one scenario through REST and through GraphQL', () => {
 
     // Notifications: the welcome and both confirmations, read both ways; one marked read.
     const notificationFields = 'id type title body data createdAt readAt';
-    const inbox = await eventually(async () => {
-      const page = await restOk<{ items: Array<{ id: string; type: string }> }>(
-        'GET',
-        '/api/v1/notifications?limit=50',
-        customerToken,
-      );
-      return page.items.filter((n) => n.type === 'order_confirmed').length === 2 ? page : undefined;
-    });
+    const inbox = await pollUntil(
+      async () => {
+        const page = await restOk<{ items: Array<{ id: string; type: string }> }>(
+          'GET',
+          '/api/v1/notifications?limit=50',
+          customerToken,
+        );
+        const confirmed = page.items.filter((n) => n.type === 'order_confirmed');
+        return confirmed.length === 2 ? page : undefined;
+      },
+      { what: 'both order confirmations in the inbox', timeoutMs: 20_000 },
+    );
     const notifications = await graphql<{ notifications: unknown }>(
       `{ notifications(first: 50) { items { ${notificationFields} } nextCursor } }`,
       { token: customerToken },
@@ -293,10 +297,13 @@ describe('batching', () => {
         };
       }>(query, { variables, token: customerToken, requestId });
       expect(result.errors).toBeUndefined();
-      const calls = await eventually(async () => {
-        const lines = catalogRequests(requestId);
-        return lines.length > 0 ? lines : undefined;
-      });
+      const calls = await pollUntil(
+        async () => {
+          const lines = catalogRequests(requestId);
+          return lines.length > 0 ? lines : undefined;
+        },
+        { what: `catalog's log of request ${requestId}`, timeoutMs: 20_000 },
+      );
       return { data: result.data, calls };
     };
     const oneBatch = [

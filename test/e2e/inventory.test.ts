@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EventProbe, eventFixture, eventually, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { type EventProbe, eventFixture, type TestShop } from '@shop/devkit/testing';
 import type { ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCustomer } from './support/customers.ts';
@@ -47,7 +48,7 @@ const getStock = (productId: string, token = adminToken) =>
 
 /** The stock once inventory has it and `ready` holds for it (events arrive in their own time). */
 function stockWhen(productId: string, ready: (level: StockLevel) => boolean): Promise<StockLevel> {
-  return eventually(
+  return pollUntil(
     async () => {
       const res = await getStock(productId);
       if (res.status !== 200) return undefined;
@@ -95,7 +96,7 @@ function decisions(): Map<string, 'stock.reserved' | 'stock.rejected'> {
 }
 
 const decisionFor = (orderId: string) =>
-  eventually(async () => decisions().get(orderId), {
+  pollUntil(async () => decisions().get(orderId), {
     timeoutMs: 45_000,
     what: `inventory's answer to order ${orderId}`,
   });
@@ -136,12 +137,15 @@ describe('inventory through the gateway, real sidecars and the broker', () => {
     expect((await shop.gateway(stockPath(productId))).status).toBe(401);
     expect(await (await getStock(productId)).json()).toMatchObject({ available: 25, version: 2 });
 
-    const versions = await eventually(async () => {
-      const seen = received
-        .filter((e) => e.type === 'stock.changed' && e.data.productId === productId)
-        .map((e) => e.type === 'stock.changed' && [e.data.version, e.data.available]);
-      return seen.length === 2 ? seen : undefined;
-    });
+    const versions = await pollUntil(
+      async () => {
+        const seen = received
+          .filter((e) => e.type === 'stock.changed' && e.data.productId === productId)
+          .map((e) => e.type === 'stock.changed' && [e.data.version, e.data.available]);
+        return seen.length === 2 ? seen : undefined;
+      },
+      { what: `both stock.changed events for ${productId}`, timeoutMs: 20_000 },
+    );
     expect(versions).toEqual(
       expect.arrayContaining([
         [1, 10],
@@ -209,7 +213,7 @@ describe('inventory through the gateway, real sidecars and the broker', () => {
     await Promise.all(orders.map((order) => shop.publish(order, 'inventory')));
 
     const ids = orders.map((order) => order.data.orderId);
-    const answers = await eventually(
+    const answers = await pollUntil(
       async () => {
         const all = decisions();
         const ours = ids.flatMap((id) => all.get(id) ?? []);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -112,7 +113,7 @@ describe('strangers guessing at an account', () => {
       (await post('/api/v1/auth/login', { email: bystander, password }, '198.51.100.7')).status,
     ).toBe(200);
 
-    const locked = await eventually(
+    const locked = await pollUntil(
       async () => {
         const mails = await mailsTo(owner);
         return mails.find((m) => !m.Subject.startsWith('Welcome'));
@@ -157,10 +158,13 @@ describe('a callee that is down', () => {
     expect(last?.detail).toMatch(/failed repeatedly/);
 
     await shop.restart('users');
-    const recovered = await eventually(async () => {
-      const res = await post('/api/v1/auth/login', { email: account, password });
-      return res.status === 503 ? undefined : res.status;
-    });
+    const recovered = await pollUntil(
+      async () => {
+        const res = await post('/api/v1/auth/login', { email: account, password });
+        return res.status === 503 ? undefined : res.status;
+      },
+      { what: 'a login answered by the restarted users', timeoutMs: 20_000 },
+    );
     expect(recovered).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { eventFixture, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Mail through the real `email` binding (bindings.smtp in notifications' sidecar) to the
@@ -52,7 +53,7 @@ async function register(email: string): Promise<string> {
 }
 
 const arrives = (address: string, count = 1) =>
-  eventually(
+  pollUntil(
     async () => {
       const mails = await mailsTo(address);
       return mails.length >= count ? mails : undefined;
@@ -122,7 +123,7 @@ describe('email through the SMTP binding', () => {
     try {
       await register(email);
       // The sender has tried and failed at least twice meanwhile.
-      await eventually(
+      await pollUntil(
         async () =>
           (shop.log('notifications').match(/mail not sent; retrying later/g)?.length ?? 0) >= 2
             ? true

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  eventFixture,
-  eventually,
-  readEventStream,
-  startTestShop,
-  type TestShop,
-} from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { eventFixture, readEventStream, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The live stream through the real gateway, both sidecars and Dapr service invocation:
@@ -167,14 +162,14 @@ describe('GET /api/v1/notifications/stream through the gateway', () => {
     await other.close();
     // A closed stream gives its slot back (once notifications notices the client left).
     await streams.pop()?.close();
-    const reopened = await eventually(
+    const reopened = await pollUntil(
       async () => {
         const res = await requestStream(token);
         if (res.status === 200) return res;
         await res.body?.cancel();
         return undefined;
       },
-      { timeoutMs: 20_000, what: 'a slot given back' },
+      { timeoutMs: 20_000, what: 'a stream slot given back' },
     );
     await reopened.body?.cancel();
     for (const stream of streams) await stream.close();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { pollUntil } from '@shop/devkit/process';
 import {
   createProductWithStock,
-  eventually,
   placeOrder,
   readJson,
   startTestShop,
@@ -53,7 +53,7 @@ const inbox = (token: string) => readJson<Page>(shop, '/api/v1/notifications', t
 
 /** The caller's notification of `type` (and matching `where`), once it has arrived. */
 const arrived = (token: string, type: string, where: (n: Notification) => boolean = () => true) =>
-  eventually(async () => (await inbox(token)).items.find((n) => n.type === type && where(n)), {
+  pollUntil(async () => (await inbox(token)).items.find((n) => n.type === type && where(n)), {
     timeoutMs: 30_000,
     what: `a ${type} notification`,
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type EventProbe, eventFixture, eventually, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { type EventProbe, eventFixture, type TestShop } from '@shop/devkit/testing';
 import type { ShopEvent } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbedShop } from './support/probed-shop.ts';
@@ -45,7 +46,7 @@ function sagaEvents(orderId: string, paymentMethod = 'pm_card_visa') {
 
 /** The payment events the probe received about one order, once there are `count` of them. */
 const paymentEventsFor = (orderId: string, count: number) =>
-  eventually(
+  pollUntil(
     async () => {
       const mine = received.filter((e) => 'orderId' in e.data && e.data.orderId === orderId);
       return mine.length >= count ? mine : undefined;

@@ -1,4 +1,5 @@
-import { eventFixture, eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { eventFixture, startTestShop, type TestShop } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Catalog and inventory together, each beside its own sidecar, talking only through the
@@ -49,13 +50,13 @@ async function createProduct(stock: number): Promise<Product> {
 }
 
 const availableInCatalog = async (id: string, expected: number) =>
-  eventually(
+  pollUntil(
     async () => {
       const res = await shop.send('GET', `/api/v1/products/${id}`);
       const product = (await res.json()) as Product;
       return product.available === expected ? product : undefined;
     },
-    { what: `catalog to show ${expected} available` },
+    { what: `catalog to show ${expected} available`, timeoutMs: 20_000 },
   );
 
 const stockOf = async (id: string): Promise<Stock & { etag: string | null }> => {
@@ -67,12 +68,15 @@ const stockOf = async (id: string): Promise<Stock & { etag: string | null }> => 
 describe('stock between catalog and inventory', () => {
   it('opens a product’s stock in inventory from its creation in the catalog', async () => {
     const product = await createProduct(5);
-    const stock = await eventually(async () => {
-      const res = await shop.send('GET', `/api/v1/products/${product.id}/stock`, {
-        token: adminToken,
-      });
-      return res.status === 200 ? ((await res.json()) as Stock) : undefined;
-    });
+    const stock = await pollUntil(
+      async () => {
+        const res = await shop.send('GET', `/api/v1/products/${product.id}/stock`, {
+          token: adminToken,
+        });
+        return res.status === 200 ? ((await res.json()) as Stock) : undefined;
+      },
+      { what: `inventory to open the stock of ${product.id}`, timeoutMs: 20_000 },
+    );
     expect(stock).toMatchObject({
       productId: product.id,
       available: 5,
@@ -86,7 +90,10 @@ describe('stock between catalog and inventory', () => {
   it('shows a restock by an admin in the catalog', async () => {
     const product = await createProduct(1);
     await availableInCatalog(product.id, 1);
-    const before = await eventually(async () => (await stockOf(product.id)).etag ?? undefined);
+    const before = await pollUntil(async () => (await stockOf(product.id)).etag ?? undefined, {
+      what: `an ETag on the stock of ${product.id}`,
+      timeoutMs: 20_000,
+    });
     const res = await shop.send('PUT', `/api/v1/products/${product.id}/stock`, {
       token: adminToken,
       body: { available: 40 },
@@ -141,8 +148,9 @@ describe('stock between catalog and inventory', () => {
       paymentMethod: 'pm_card_visa',
     });
     await shop.publish(order, 'gateway');
-    await eventually(async () => (handledByInventory(order.id) ? true : undefined), {
+    await pollUntil(async () => (handledByInventory(order.id) ? true : undefined), {
       what: 'inventory to handle the order',
+      timeoutMs: 20_000,
     });
     expect(await stockOf(product.id)).toMatchObject({ reserved: 0, available: 10 });
   });

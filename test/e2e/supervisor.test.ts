@@ -3,9 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pingRedis } from '@shop/devkit/infra';
-import { findRepoRoot, freePorts } from '@shop/devkit/process';
+import { findRepoRoot, freePorts, pollUntil } from '@shop/devkit/process';
 import { loadManifest } from '@shop/devkit/shop';
-import { eventually } from '@shop/devkit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const repoRoot = findRepoRoot();
@@ -92,9 +91,9 @@ async function startSupervisor(
   started.push(entry);
   if (options.waitForReady === false) return entry;
   try {
-    await eventually(async () => (output.includes('shop: ready in') ? true : undefined), {
+    await pollUntil(async () => (output.includes('shop: ready in') ? true : undefined), {
       timeoutMs: 90_000,
-      what: 'the ready line',
+      what: "the supervisor's ready line",
     });
   } catch (error) {
     // What the supervisor printed by the deadline, not by the call: the reason it hangs.
@@ -174,7 +173,7 @@ describe('npm start supervisor', { timeout: 120_000 }, () => {
     expect(pids.length).toBeGreaterThanOrEqual(7);
     shop.child.kill('SIGKILL');
     await exitOf(shop.child);
-    await eventually(async () => (pids.filter(alive).length === 0 ? true : undefined), {
+    await pollUntil(async () => (pids.filter(alive).length === 0 ? true : undefined), {
       timeoutMs: 10_000,
       what: 'every child to die',
     });
@@ -195,11 +194,9 @@ describe('npm start supervisor', { timeout: 120_000 }, () => {
 
   it('stops in order when Ctrl-C comes while it is still starting', async () => {
     const shop = await startSupervisor({ waitForReady: false });
-    await eventually(
+    await pollUntil(
       async () => (descendants(shop.child.pid as number).length >= 4 ? true : undefined),
-      {
-        what: 'the first children',
-      },
+      { what: 'the supervisor to start its first four children', timeoutMs: 20_000 },
     );
     const pids = descendants(shop.child.pid as number);
     shop.child.kill('SIGINT');

@@ -1,4 +1,5 @@
-import { eventually, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { startTestShop, type TestShop } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -37,13 +38,15 @@ describe('walking skeleton through real sidecars', () => {
     expect(res.status).toBe(201);
     expect(res.headers.get('x-request-id')).toBe('e2e-walker');
     // The line travels from users' stdout through the supervisor into its log file.
-    const entry = await eventually(async () =>
-      shop
-        .log('users')
-        .split('\n')
-        .filter((line) => line.includes('"path":"/api/v1/auth/register"'))
-        .map((line) => JSON.parse(line))
-        .find((line) => line.requestId === 'e2e-walker'),
+    const entry = await pollUntil(
+      async () =>
+        shop
+          .log('users')
+          .split('\n')
+          .filter((line) => line.includes('"path":"/api/v1/auth/register"'))
+          .map((line) => JSON.parse(line))
+          .find((line) => line.requestId === 'e2e-walker'),
+      { what: "the register request in users' log", timeoutMs: 20_000 },
     );
     expect(entry).toMatchObject({ caller: 'gateway', status: 201 });
   });
@@ -51,13 +54,16 @@ describe('walking skeleton through real sidecars', () => {
   it('delivers user.registered to notifications, which keeps a welcome notification', async () => {
     expect((await register('welcome@example.com')).status).toBe(201);
     const token = await loginAs('welcome@example.com');
-    const inbox = await eventually(async () => {
-      const res = await shop.gateway('/api/v1/notifications', {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const body = (await res.json()) as Inbox;
-      return body.items.length > 0 ? body : undefined;
-    });
+    const inbox = await pollUntil(
+      async () => {
+        const res = await shop.gateway('/api/v1/notifications', {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await res.json()) as Inbox;
+        return body.items.length > 0 ? body : undefined;
+      },
+      { what: 'the welcome notification in the inbox', timeoutMs: 20_000 },
+    );
     expect(inbox.items).toEqual([
       expect.objectContaining({ type: 'welcome', title: 'Welcome to Shop, E2E' }),
     ]);
@@ -78,11 +84,13 @@ describe('walking skeleton through real sidecars', () => {
       }),
     });
     expect(res.status).toBe(201);
-    const handled = await eventually(async () =>
-      shop
-        .log('notifications')
-        .split('\n')
-        .find((line) => line.includes('"msg":"event handled"') && line.includes(traceId)),
+    const handled = await pollUntil(
+      async () =>
+        shop
+          .log('notifications')
+          .split('\n')
+          .find((line) => line.includes('"msg":"event handled"') && line.includes(traceId)),
+      { what: 'notifications to log the traced event as handled', timeoutMs: 20_000 },
     );
     expect(JSON.parse(handled)).toMatchObject({
       traceId,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { pollUntil } from '@shop/devkit/process';
 import {
   createTestTokens,
   type DatabaseBackend,
   eventFixture,
-  eventually,
   type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
@@ -74,7 +74,7 @@ function orderPlacer(harness: OrdersHarness) {
 /** Resolves once a request has claimed `key` (it is then in flight, or done). */
 function keyClaimedIn(harness: OrdersHarness) {
   return (key: string) =>
-    eventually(
+    pollUntil(
       () =>
         harness
           .get()
@@ -82,7 +82,7 @@ function keyClaimedIn(harness: OrdersHarness) {
           .select('key')
           .where('key', '=', key)
           .executeTakeFirst(),
-      { what: `the Idempotency-Key ${key} to be claimed` },
+      { what: `the Idempotency-Key ${key} to be claimed`, timeoutMs: 20_000 },
     );
 }
 
@@ -134,14 +134,8 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
     return (await res.json()) as OrderView;
   };
 
-  /** Delivers an event as Dapr's subscription would; resolves to the consumer's answer. */
-  const deliver = async (event: { type: string }): Promise<string> => {
-    const res = await harness.call('POST', `/events/${event.type}`, { body: event, caller: null });
-    return ((await res.json()) as { status: string }).status;
-  };
-
   const keyClaimed = keyClaimedIn(harness);
-  return { ...harness, catalog, newUser, place, keyClaimed, placePending, deliver };
+  return { ...harness, catalog, newUser, place, keyClaimed, placePending };
 }
 
 /** The saga's events about one order, as inventory and payments would publish them. */

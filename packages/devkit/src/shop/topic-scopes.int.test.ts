@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerProfiles } from '../brokers/index.ts';
+import { pollUntil } from '../process/poll.ts';
 import { freePorts } from '../process/ports.ts';
-import { eventually, startTestShop, type TestShop } from '../testing/shop.ts';
+import { startTestShop, type TestShop } from '../testing/shop.ts';
 
 const apps = ['payments', 'orders', 'catalog'] as const;
 let shop: TestShop;
@@ -136,8 +137,9 @@ describe.each(brokerProfiles)('topic scopes on %s', (broker) => {
     expect(await publishStatus(failed, 'payments')).toBe(204);
     // orders drops it; its sidecar publishes it to deadletter.orders as orders, and
     // orders' own subscription hands it back at /dead-letters.
-    await eventually(async () =>
-      deadLettered.get('orders')?.includes(failed.id) ? true : undefined,
+    await pollUntil(
+      async () => (deadLettered.get('orders')?.includes(failed.id) ? true : undefined),
+      { what: 'the failed event on the orders dead-letter topic', timeoutMs: 20_000 },
     );
   });
 
@@ -151,11 +153,13 @@ describe.each(brokerProfiles)('topic scopes on %s', (broker) => {
   it('let an app subscribe only to what it consumes', async () => {
     // orders consumes payment.succeeded: its group appears once its sidecar subscribed,
     // in the same pass that refused catalog's subscription to the topic.
-    await eventually(async () =>
-      consumerGroups('payment.succeeded').includes('orders') ? true : undefined,
+    await pollUntil(
+      async () => (consumerGroups('payment.succeeded').includes('orders') ? true : undefined),
+      { what: 'the orders consumer group on payment.succeeded', timeoutMs: 20_000 },
     );
-    await eventually(async () =>
-      consumerGroups('stock.changed').includes('catalog') ? true : undefined,
+    await pollUntil(
+      async () => (consumerGroups('stock.changed').includes('catalog') ? true : undefined),
+      { what: 'the catalog consumer group on stock.changed', timeoutMs: 20_000 },
     );
     expect(consumerGroups('payment.succeeded')).not.toContain('catalog');
   });

@@ -62,7 +62,7 @@ export {
   serviceCaller,
   useServiceApp,
 } from './service-harness.ts';
-export { eventually, startTestShop, type TestShop } from './shop.ts';
+export { startTestShop, type TestShop } from './shop.ts';
 export {
   everyPage,
   type OrderView,

@@ -218,20 +218,3 @@ async function answersOk(url: string): Promise<true | undefined> {
   const res = await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
   return res?.ok ? true : undefined;
 }
-
-/**
- * `pollUntil` with a test's defaults: 20 s, and "a condition" when nothing names what is
- * awaited.
- *
- * @deprecated Call `pollUntil` with the wait's own name and time.
- */
-export function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  return pollUntil(probe, {
-    what: options.what ?? 'a condition',
-    timeoutMs: options.timeoutMs ?? 20_000,
-    intervalMs: options.intervalMs,
-  });
-}

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
-import { freePorts } from '@shop/devkit/process';
+import { freePorts, pollUntil } from '@shop/devkit/process';
 import {
-  eventually,
   openTestDatabase,
   startTestShop,
   type TestDatabase,
@@ -131,7 +130,10 @@ describe('event delivery through a real daprd and Redis Streams', () => {
   it('delivers a published event once', async () => {
     const event = registered('once');
     await shop.publish(event, 'probe');
-    await eventually(async () => (deliveries.get(event.id) === 1 ? true : undefined));
+    await pollUntil(async () => (deliveries.get(event.id) === 1 ? true : undefined), {
+      what: 'the first delivery of the event',
+      timeoutMs: 20_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(deliveries.get(event.id)).toBe(1);
   });
@@ -140,7 +142,10 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     const event = registered('retry');
     script.set(event.id, ['RETRY', 'RETRY', 'SUCCESS']);
     await shop.publish(event, 'probe');
-    await eventually(async () => (deliveries.get(event.id) === 3 ? true : undefined));
+    await pollUntil(async () => (deliveries.get(event.id) === 3 ? true : undefined), {
+      what: 'the third delivery of the retried event',
+      timeoutMs: 20_000,
+    });
     expect(await deadLetters.get(event.id)).toBeUndefined();
   });
 
@@ -148,7 +153,10 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     const event = registered('poison');
     script.set(event.id, Array(20).fill('RETRY'));
     await shop.publish(event, 'probe');
-    const letter = await eventually(() => deadLetters.get(event.id), { timeoutMs: 120_000 });
+    const letter = await pollUntil(() => deadLetters.get(event.id), {
+      what: 'the poison event in the dead-letter store',
+      timeoutMs: 120_000,
+    });
     // The first delivery plus the eight retries of the `delivery` policy in resiliency.yaml.
     expect(deliveries.get(event.id)).toBe(9);
     expect(letter).toMatchObject({ id: event.id, type: 'user.registered' });
@@ -156,10 +164,13 @@ describe('event delivery through a real daprd and Redis Streams', () => {
     // The app restarts: the dead letter is still there for an operator, through the sidecar.
     await new Promise((resolve) => server.close(resolve));
     server = startProbe();
-    const listed = await eventually(async () => {
-      const res = await shop.invoke('probe', '/admin/dead-letters', { via: 'probe' });
-      return res.ok ? ((await res.json()) as { items: Array<{ id: string }> }) : undefined;
-    });
+    const listed = await pollUntil(
+      async () => {
+        const res = await shop.invoke('probe', '/admin/dead-letters', { via: 'probe' });
+        return res.ok ? ((await res.json()) as { items: Array<{ id: string }> }) : undefined;
+      },
+      { what: 'the restarted app to list its dead letters', timeoutMs: 20_000 },
+    );
     expect(listed.items.map((item) => item.id)).toContain(event.id);
 
     script.set(event.id, ['SUCCESS']);
@@ -175,7 +186,10 @@ describe('event delivery through a real daprd and Redis Streams', () => {
   it('dead-letters a payload that breaks its schema without retrying it', async () => {
     const event = { ...registered('broken'), data: { userId: 'broken' } };
     await shop.publish(event, 'probe');
-    await eventually(() => deadLetters.get(event.id), { timeoutMs: 15_000 });
+    await pollUntil(() => deadLetters.get(event.id), {
+      what: 'the undeliverable event in the dead-letter store',
+      timeoutMs: 15_000,
+    });
     expect(deliveries.get(event.id)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { databaseBackends, eventually } from '@shop/devkit/testing';
+import { pollUntil } from '@shop/devkit/process';
+import { databaseBackends } from '@shop/devkit/testing';
 import type { Problem } from '@shop/platform';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -339,8 +340,10 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
           .execute();
         const { attempt_id: stalledAttempt } = await attemptHolding(key);
         takeover = orders.place(user.token, bodyFor(lamp.id), key);
-        await eventually(async () =>
-          (await attemptHolding(key)).attempt_id !== stalledAttempt ? true : undefined,
+        await pollUntil(
+          async () =>
+            (await attemptHolding(key)).attempt_id !== stalledAttempt ? true : undefined,
+          { what: 'the takeover to hold the stale Idempotency-Key', timeoutMs: 20_000 },
         );
       } finally {
         release();
