@@ -72,13 +72,6 @@ export function useInventoryApp(backend: DatabaseBackend) {
     },
   });
 
-  /** Delivers an event as a Dapr subscription would, and answers what the app told Dapr. */
-  const deliver = async (event: unknown, route?: string): Promise<string> => {
-    const type = route ?? (event as { type: string }).type;
-    const res = await harness.call('POST', `/events/${type}`, { body: event, caller: null });
-    return ((await res.json()) as { status: string }).status;
-  };
-
   /** Everything the outbox has published so far, once it has sent all it holds. */
   const publishedAfterDrain = async (): Promise<ShopEvent[]> => {
     await harness.get().outbox.drain();
@@ -87,7 +80,6 @@ export function useInventoryApp(backend: DatabaseBackend) {
 
   return {
     ...harness,
-    deliver,
     ...inventoryReads(harness),
     publishedAfterDrain,
     adminToken: async (userId = randomUUID()) => (await tokens).issue(userId, 'admin'),

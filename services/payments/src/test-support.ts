@@ -123,16 +123,11 @@ export function usePaymentsApp(backend: DatabaseBackend) {
       });
     },
   });
-  /** Delivers an event as Dapr does from a subscription; answers its SUCCESS, RETRY or DROP. */
-  const deliver = async (event: { type: string }, route = event.type): Promise<string> => {
-    const res = await harness.call('POST', `/events/${route}`, { body: event, caller: null });
-    return ((await res.json()) as { status: string }).status;
-  };
   const issueToken = async (role: 'customer' | 'admin' = 'admin') => {
     if (!tokens) throw new Error('the payments app is not open yet');
     return tokens.issue(`u-${role}`, role);
   };
-  return { ...harness, ...steering, deliver, issueToken };
+  return { ...harness, ...steering, issueToken };
 }
 
 /** The saga's events about one order, as its producers build them. */

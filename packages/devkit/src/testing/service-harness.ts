@@ -91,6 +91,11 @@ export type ServiceAppHarness<DB extends PlatformTables, App> = {
   published: ShopEvent[];
   /** Calls the app as its sidecar would; every answer is checked against the app's own OpenAPI document. */
   call: ServiceCall;
+  /**
+   * Delivers an event as a Dapr subscription does (to `/events/<route>`, by default its
+   * type) and answers what the app told Dapr: SUCCESS, RETRY or DROP.
+   */
+  deliver(event: unknown, route?: string): Promise<string>;
   appApiToken: string;
 };
 
@@ -145,13 +150,24 @@ export function useServiceApp<DB extends PlatformTables, App extends Requestable
   const conforming = openApiResponseChecker(async () =>
     (await asSidecar('GET', openApiDocumentPath)).json(),
   );
+  const call: ServiceCall = async (method, path, callOptions) =>
+    conforming(method, path, await asSidecar(method, path, callOptions));
   return {
     get,
     appApiToken,
     published: publisher.published,
-    call: async (method, path, callOptions) =>
-      conforming(method, path, await asSidecar(method, path, callOptions)),
+    call,
+    deliver: (event, route) => deliverAsSubscription(call, event, route),
   };
+}
+
+async function deliverAsSubscription(
+  call: ServiceCall,
+  event: unknown,
+  route = (event as { type: string }).type,
+): Promise<string> {
+  const res = await call('POST', `/events/${route}`, { body: event, caller: null });
+  return ((await res.json()) as { status: string }).status;
 }
 
 /** A migrated database, an outbox relay publishing to `publish`, and the app over both. */
