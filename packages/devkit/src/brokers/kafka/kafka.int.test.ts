@@ -1,11 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
-import { ProcessGroup } from '../../process/processes.ts';
 import { findRepoRoot } from '../../process/repo-root.ts';
 import type { BrokerHandle } from '../profiles.ts';
+import { expectStopsCleanly, isolatedBroker } from '../testdata/isolated-broker.ts';
 import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from './kafka.ts';
 
 // The kafka profile's broker alone, in a ProcessGroup of its own: its topics exist with a
@@ -14,29 +13,9 @@ import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from
 // stop leaves no process and no open port behind.
 const topics = ['user.registered', 'order.created', 'deadletter.users'];
 
-/** Processes whose command line names `text` (the broker's folder): none may outlive it. */
-function processesNaming(text: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
-
 describe('the kafka broker profile (single-node KRaft)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shop-kafka-'));
-  let output = '';
-  const group = new ProcessGroup({
-    output: (_name, line) => {
-      output = `${output}${line}\n`.slice(-8_000);
-    },
-    onUnexpectedExit: () => {},
-  });
+  const scratch = isolatedBroker('kafka');
+  const { dir, group } = scratch;
   let broker: BrokerHandle;
   let port: number;
   let controllerPort: number;
@@ -50,7 +29,7 @@ describe('the kafka broker profile (single-node KRaft)', () => {
 
   afterAll(async () => {
     await broker?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    scratch.removeDir();
   });
 
   it('listens on loopback only and has every topic, each partition with a leader', async () => {
@@ -107,17 +86,7 @@ describe('the kafka broker profile (single-node KRaft)', () => {
   }, 40_000);
 
   it('stops cleanly and leaves neither a process nor an open port', async () => {
-    const pids = broker.pids();
-    await broker.stop();
-    expect(group.names()).toEqual([]);
-    for (const pid of pids) expect(isRunning(pid)).toBe(false);
-    expect(processesNaming(dir)).toEqual([]);
-    for (const open of [port, controllerPort]) {
-      expect(await portAnswers(open)).toBe(false);
-      expect(listeningAddresses(open)).toEqual([]);
-    }
-    // Stopping again is harmless (the shop stops its processes first, then calls stop).
-    await broker.stop();
-    expect(output).toContain('Kafka Server started');
+    await expectStopsCleanly(broker, scratch, [port, controllerPort]);
+    expect(scratch.output()).toContain('Kafka Server started');
   }, 30_000);
 });

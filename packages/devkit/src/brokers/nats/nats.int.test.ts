@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
-import { ProcessGroup } from '../../process/processes.ts';
 import { findRepoRoot } from '../../process/repo-root.ts';
 import type { BrokerHandle } from '../profiles.ts';
+import { expectStopsCleanly, isolatedBroker } from '../testdata/isolated-broker.ts';
 import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 
 // The nats profile's broker alone, in a ProcessGroup of its own: its streams exist before
@@ -16,14 +13,8 @@ import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 const topics = ['user.registered', 'order.created', 'deadletter.users'];
 
 describe('the nats broker profile (nats-server with JetStream)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'shop-nats-'));
-  let output = '';
-  const group = new ProcessGroup({
-    output: (_name, line) => {
-      output = `${output}${line}\n`.slice(-8_000);
-    },
-    onUnexpectedExit: () => {},
-  });
+  const scratch = isolatedBroker('nats');
+  const { dir, group } = scratch;
   let broker: BrokerHandle;
   let port: number;
 
@@ -45,7 +36,7 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
 
   afterAll(async () => {
     await broker?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    scratch.removeDir();
   });
 
   it('listens on loopback only and has a file-backed stream holding exactly each topic', async () => {
@@ -95,14 +86,7 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
   }, 30_000);
 
   it('stops cleanly and leaves neither a process nor an open port', async () => {
-    const pids = broker.pids();
-    await broker.stop();
-    expect(group.names()).toEqual([]);
-    for (const pid of pids) expect(isRunning(pid)).toBe(false);
-    expect(await portAnswers(port)).toBe(false);
-    expect(listeningAddresses(port)).toEqual([]);
-    // Stopping again is harmless (the shop stops its processes first, then calls stop).
-    await broker.stop();
-    expect(output).toContain('Server is ready');
+    await expectStopsCleanly(broker, scratch, [port]);
+    expect(scratch.output()).toContain('Server is ready');
   }, 30_000);
 });
