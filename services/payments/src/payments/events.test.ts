@@ -7,6 +7,22 @@ import { refundIdempotencyKey } from './service.ts';
 describe.each(databaseBackends)('payment events on %s', (backend) => {
   const payments = usePaymentsApp(backend);
 
+  const ctx = { payments, ...paymentEventHelpers(payments) };
+
+  chargeCases(ctx);
+  duplicateDeliveryCases(ctx);
+  declineAndOrderingCases(ctx);
+  refundCases(ctx);
+  cancelledDuringChargeCases(ctx);
+  processorOutageCases(ctx);
+  schemaCases(ctx);
+});
+
+type PaymentsApp = ReturnType<typeof usePaymentsApp>;
+type Ctx = { payments: PaymentsApp } & ReturnType<typeof paymentEventHelpers>;
+
+/** Views of what one order's events led to: rows, processor calls, published events. */
+function paymentEventHelpers(payments: PaymentsApp) {
   /** What the processor was asked about one order: calls, retries included. */
   const providerCalls = (orderId: string) => ({
     charges: payments.charges.filter((charge) => charge.orderId === orderId),
@@ -31,7 +47,10 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
       .where('order_id', '=', orderId)
       .orderBy('created_at')
       .execute();
+  return { providerCalls, publishedFor, rowsFor };
+}
 
+function chargeCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it('charges the order’s total once its stock is reserved, and says so', async () => {
     const orderId = randomUUID();
     const events = orderEvents(orderId, { total: 4_200 });
@@ -66,7 +85,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
       },
     });
   });
+}
 
+function duplicateDeliveryCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it('charges once however often stock.reserved is redelivered', async () => {
     const orderId = randomUUID();
     const events = orderEvents(orderId);
@@ -95,7 +116,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
     expect(distinctKeys(providerCalls(orderId).charges)).toBe(1);
     expect((await publishedFor(orderId)).map((event) => event.type)).toEqual(['payment.succeeded']);
   });
+}
 
+function declineAndOrderingCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it.each([
     ['pm_card_chargeDeclined', 'card_declined'],
     ['pm_card_insufficientFunds', 'insufficient_funds'],
@@ -148,7 +171,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
     expect(await rowsFor(orderId)).toEqual([]);
     expect(providerCalls(orderId).charges).toEqual([]);
   });
+}
 
+function refundCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it('refunds a charged order that is cancelled, exactly once', async () => {
     const orderId = randomUUID();
     const events = orderEvents(orderId, { total: 1_999 });
@@ -191,7 +216,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
     expect((await rowsFor(orderId)).map((row) => row.kind)).toEqual(['charge']);
     expect(providerCalls(orderId).refunds).toEqual([]);
   });
+}
 
+function cancelledDuringChargeCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it('refunds a charge that succeeds after the order was cancelled during it', async () => {
     const orderId = randomUUID();
     const events = orderEvents(orderId);
@@ -220,7 +247,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
       'payment.refunded',
     ]);
   });
+}
 
+function processorOutageCases({ payments, providerCalls, publishedFor, rowsFor }: Ctx) {
   it('rides out a processor blip in process, without a second charge', async () => {
     const orderId = randomUUID();
     const events = orderEvents(orderId);
@@ -268,7 +297,9 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
       'payment.refunded',
     ]);
   });
+}
 
+function schemaCases({ payments }: Ctx) {
   it('drops an event that breaks its schema, and writes nothing', async () => {
     const orderId = randomUUID();
     const { created } = orderEvents(orderId);
@@ -283,4 +314,4 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
       .execute();
     expect(stored).toEqual([]);
   });
-});
+}
