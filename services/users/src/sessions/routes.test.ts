@@ -14,6 +14,23 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
   const clock = manualClock();
   const users = useUsersApp(backend, { clock: clock.now });
 
+  const ctx = { clock, users, ...sessionHelpers(users) };
+
+  loginCases(ctx);
+  accountThrottleCases(ctx);
+  addressThrottleCases(ctx);
+  refreshRotationCases(ctx);
+  refreshExpiryCases(ctx);
+  accessAndInputCases(ctx);
+});
+
+type UsersApp = ReturnType<typeof useUsersApp>;
+type Ctx = { clock: ReturnType<typeof manualClock>; users: UsersApp } & ReturnType<
+  typeof sessionHelpers
+>;
+
+/** Sign-up, login and refresh as one client calls them. */
+function sessionHelpers(users: UsersApp) {
   async function signUp(label = 'user') {
     const email = uniqueEmail(label);
     const res = await users.call('POST', '/api/v1/auth/register', {
@@ -29,7 +46,10 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
     });
   const refresh = (refreshToken: string) =>
     users.call('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
+  return { signUp, login, refresh };
+}
 
+function loginCases({ users, signUp, login }: Ctx) {
   it('logs in with a Bearer pair whose access token opens /users/me', async () => {
     const user = await signUp();
     const res = await login(user.email.toUpperCase());
@@ -80,7 +100,9 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
     });
     expect(decoy).toEqual(real);
   });
+}
 
+function accountThrottleCases({ clock, signUp, login }: Ctx) {
   it('slows one account from one address after repeated failures, briefly', async () => {
     const user = await signUp('guessed');
     const attacker = '198.51.100.66';
@@ -123,7 +145,9 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
     expect(statuses.filter((s) => s === 401)).toHaveLength(throttlePolicy.pair.attempts + 1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(20 - throttlePolicy.pair.attempts - 1);
   });
+}
 
+function addressThrottleCases({ users, signUp, login }: Ctx) {
   it('blocks a client address that tries many accounts', async () => {
     const address = '203.0.113.7';
     for (let i = 0; i <= throttlePolicy.address.attempts; i++) {
@@ -162,7 +186,9 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
       .execute();
     expect(counted).toEqual([]);
   });
+}
 
+function refreshRotationCases({ users, signUp, login, refresh }: Ctx) {
   it('rotates: a refresh spends the token and returns a new pair', async () => {
     const user = await signUp();
     const first = (await (await login(user.email)).json()) as Pair;
@@ -210,7 +236,9 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
     });
     expect(unknown.status).toBe(204);
   });
+}
 
+function refreshExpiryCases({ users, signUp, login, refresh }: Ctx) {
   it('refuses an expired refresh token and purges expired and revoked ones', async () => {
     const user = await signUp();
     const pair = (await (await login(user.email)).json()) as Pair;
@@ -240,7 +268,9 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
       .execute();
     expect(left).toEqual([]);
   });
+}
 
+function accessAndInputCases({ users, signUp, login }: Ctx) {
   it('answers /users/me without a valid access token with 401 and a Bearer challenge', async () => {
     const user = await signUp();
     const pair = (await (await login(user.email)).json()) as Pair;
@@ -270,4 +300,4 @@ describe.each(databaseBackends)('sessions on %s', (backend) => {
       400,
     );
   });
-});
+}
