@@ -6,6 +6,21 @@ import type { ProductView } from './schemas.ts';
 
 describe.each(databaseBackends)('products on %s', (backend) => {
   const catalog = useCatalogApp(backend);
+  const ctx = { catalog, ...productHelpers(catalog) };
+
+  createCases(ctx);
+  createValidationCases(ctx);
+  accessAndIdCases(ctx);
+  readAndChangeCases(ctx);
+  deleteAndCountCases(ctx);
+  batchReadCases(ctx);
+});
+
+type CatalogApp = ReturnType<typeof useCatalogApp>;
+type Ctx = { catalog: CatalogApp } & ReturnType<typeof productHelpers>;
+
+/** Product calls as an admin makes them, and what they leave behind. */
+function productHelpers(catalog: CatalogApp) {
   const create = async (fields: Record<string, unknown> = {}) => {
     const res = await catalog.call('POST', '/api/v1/products', {
       body: productBody(fields),
@@ -31,7 +46,10 @@ describe.each(databaseBackends)('products on %s', (backend) => {
       .select('id')
       .execute()
       .then((rows) => rows.length);
+  return { create, get, patch, eventsFor, productRows };
+}
 
+function createCases({ catalog, create, eventsFor, productRows }: Ctx) {
   it('creates a product with a Location and ETag, ignoring read-only fields, and announces it with its initial stock', async () => {
     const res = await catalog.call('POST', '/api/v1/products', {
       token: catalog.admin(),
@@ -77,7 +95,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(await productRows()).toBe(before);
   });
+}
 
+function createValidationCases({ catalog, create, get, patch, productRows }: Ctx) {
   it.each([
     [{ name: '' }, 'name'],
     [{ name: 'n'.repeat(201) }, 'name'],
@@ -109,7 +129,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
     expect((await patch(product.id, { currency: 'EUR' })).status).toBe(422);
     expect(((await (await get(product.id)).json()) as ProductView).currency).toBe('USD');
   });
+}
 
+function accessAndIdCases({ catalog, create, get, patch }: Ctx) {
   it('keeps every admin route from customers (403) and from anonymous callers (401)', async () => {
     const { product } = await create();
     const routes: Array<[string, string, unknown]> = [
@@ -139,7 +161,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
       ).status,
     ).toBe(404);
   });
+}
 
+function readAndChangeCases({ create, get, patch, eventsFor }: Ctx) {
   it('serves a product with a strong ETag and 304 for a matching If-None-Match', async () => {
     const { product, etag } = await create();
     const res = await get(product.id);
@@ -188,7 +212,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
     expect((await patch(product.id, { name: '', price: 5 })).status).toBe(400);
     expect((await get(product.id)).headers.get('etag')).toBe(etag);
   });
+}
 
+function deleteAndCountCases({ catalog, create, get, patch, eventsFor }: Ctx) {
   it('deletes a product: 204, then 404 for readers, yet the row stays for the orders that name it', async () => {
     const { product } = await create();
     const del = await catalog.call('DELETE', `/api/v1/products/${product.id}`, {
@@ -229,7 +255,9 @@ describe.each(databaseBackends)('products on %s', (backend) => {
     };
     expect(items.find((c) => c.name === category)).toEqual({ name: category, productCount: 1 });
   });
+}
 
+function batchReadCases({ catalog, create }: Ctx) {
   it('reads a batch for orders and the gateway only, deleted and unknown ids as missing', async () => {
     const { product: kept } = await create();
     const { product: gone } = await create();
@@ -261,4 +289,4 @@ describe.each(databaseBackends)('products on %s', (backend) => {
       ).status,
     ).toBe(400);
   });
-});
+}
