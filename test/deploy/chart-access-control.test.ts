@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { upstreams } from '../../services/gateway/src/proxy/upstreams.ts';
 import { type K8sObject, named, ofKind, prepareHelm } from './support/chart.ts';
 import { aclSpecs, call, type DaprCall, daprDecides, prepareDaprAcl } from './support/dapr-acl.ts';
 import {
@@ -11,7 +10,7 @@ import {
   sampleId,
   tokens,
 } from './support/hardening.ts';
-import { invocationsInCode } from './support/invocations.ts';
+import { gatewayUpstreams, invocationsInCode } from './support/invocations.ts';
 import type { Workload } from './support/workloads.ts';
 
 beforeAll(() => {
@@ -169,7 +168,7 @@ describe('Dapr access control', () => {
 
   it("is enforced as meant by Dapr's own code: listed calls in, everything else out", () => {
     const specs = aclSpecs(objects);
-    const publicCalls = upstreams.map(({ route, appId }) => ({
+    const publicCalls = gatewayUpstreams.map(({ route, appId }) => ({
       callee: appId,
       path: route.replace('*', sampleId),
     }));
@@ -263,7 +262,7 @@ describe('Dapr access control', () => {
       }
     };
     // The code reads as expected: every route, a GraphQL call with a POST, the documents.
-    expect(code.gatewayCalls.length).toBeGreaterThan(upstreams.length * 2);
+    expect(code.gatewayCalls.length).toBeGreaterThan(gatewayUpstreams.length * 2);
     expect(code.gatewayCalls).toContainEqual(
       expect.objectContaining({
         callee: 'catalog',

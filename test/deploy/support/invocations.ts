@@ -1,12 +1,19 @@
 // What the services' code invokes through Dapr, read from the code itself.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadManifests, upstreamTable } from '@shop/devkit/manifests';
+import { openApiDocumentPath } from '@shop/platform';
+import { jwksPath } from '@shop/platform/auth';
 import { expect } from 'vitest';
-import { jwksPath } from '../../../packages/platform/src/auth/jwks-via-dapr.ts';
-import { openApiDocumentPath } from '../../../packages/platform/src/http/openapi.ts';
-import { upstreams } from '../../../services/gateway/src/proxy/upstreams.ts';
 import { repoRoot } from './chart.ts';
 import { type Call, sampleId } from './hardening.ts';
+
+/**
+ * The gateway's route table as `npm run manifests` generates it from the services'
+ * manifests (services/gateway/src/proxy/upstreams.generated.ts, kept in step by the
+ * manifests drift test), read without importing the gateway's source.
+ */
+export const gatewayUpstreams = upstreamTable(loadManifests(repoRoot));
 
 export function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -90,7 +97,7 @@ function invocationsInFile(
 /** The gateway's callees: every public route's app and the app of every GraphQL upstream call. */
 function addGatewayCallees(gatewayCallees: Set<string>): void {
   // Every public route's app is also an OpenAPI document's source.
-  for (const { appId } of upstreams) gatewayCallees.add(appId);
+  for (const { appId } of gatewayUpstreams) gatewayCallees.add(appId);
   for (const file of sourceFiles(join(repoRoot, 'services/gateway/src/graphql'))) {
     const text = readFileSync(file, 'utf8');
     for (const [, appId] of text.matchAll(/\bupstream(?:<[^>(]*>)?\(\s*'([a-z-]+)'/g))
@@ -158,7 +165,7 @@ function withoutPlaceholders(text: string): string {
 export function gatewayCalls(): Call[] {
   const where = 'services/gateway/src';
   const calls: Call[] = [];
-  for (const { route, appId } of upstreams) {
+  for (const { route, appId } of gatewayUpstreams) {
     const path = route.replace('*', sampleId);
     for (const sub of [path, `${path}/${sampleId}`])
       calls.push({ caller: 'gateway', callee: appId, verb: '*', path: sub, where });
@@ -172,7 +179,7 @@ export function gatewayCalls(): Call[] {
       if (path) calls.push({ caller: 'gateway', callee, verb, path, where: file });
     }
   }
-  for (const callee of new Set(upstreams.map((u) => u.appId)))
+  for (const callee of new Set(gatewayUpstreams.map((u) => u.appId)))
     calls.push({ caller: 'gateway', callee, verb: 'GET', path: openApiDocumentPath, where });
   return calls;
 }
