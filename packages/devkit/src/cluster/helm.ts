@@ -17,9 +17,6 @@ export const helmTool: GoTool = {
   buildEnv: { CGO_ENABLED: '0' },
   versionArgs: ['version', '--template', '{{.Version}}'],
   pathVariable: 'HELM_PATH',
-  installHint: (version) =>
-    `helm ${version} was not found and Go is not installed to build it. Install Go 1.26 or ` +
-    `newer, or install helm ${version} and put it on PATH (or point HELM_PATH at it).`,
 };
 
 /** A helm of the pinned version, built and cached on first use. */

@@ -41,10 +41,6 @@ function kubernetesLdflags(version: string): string {
   return ['-s -w', ...stamps].join(' ');
 }
 
-const kubernetesInstallHint = (name: string, variable: string) => (version: string) =>
-  `${name} ${version} was not found and Go is not installed to build it. Install Go 1.26 or ` +
-  `newer, or put ${name} v${version} on PATH (or point ${variable} at it).`;
-
 export const kubeApiserverTool: GoTool = {
   name: 'kube-apiserver',
   wrapperDir: 'tools/kube-apiserver',
@@ -56,7 +52,6 @@ export const kubeApiserverTool: GoTool = {
   versionArgs: ['--version'],
   versionFrom: (output) => /^Kubernetes v(\S+)$/m.exec(output)?.[1],
   pathVariable: 'KUBE_APISERVER_PATH',
-  installHint: kubernetesInstallHint('kube-apiserver', 'KUBE_APISERVER_PATH'),
 };
 
 /** Built from the same wrapper module, so client and server are always one release. */
@@ -70,7 +65,6 @@ export const kubectlTool: GoTool = {
   versionArgs: ['version', '--client'],
   versionFrom: (output) => /^Client Version: v(\S+)$/m.exec(output)?.[1],
   pathVariable: 'KUBECTL_PATH',
-  installHint: kubernetesInstallHint('kubectl', 'KUBECTL_PATH'),
 };
 
 export const etcdTool: GoTool = {
@@ -84,9 +78,6 @@ export const etcdTool: GoTool = {
   versionArgs: ['--version'],
   versionFrom: (output) => /^etcd Version: (\S+)$/m.exec(output)?.[1],
   pathVariable: 'ETCD_PATH',
-  installHint: (version) =>
-    `etcd ${version} was not found and Go is not installed to build it. Install Go 1.26 or ` +
-    `newer, or put etcd ${version} on PATH (or point ETCD_PATH at it).`,
 };
 
 export type KubeTools = { kubeApiserver: string; kubectl: string; etcd: string };

@@ -24,9 +24,6 @@ export const kwokTool: GoTool = {
   versionArgs: ['--version'],
   versionFrom: (output) => /^kwok version v(\S+)/m.exec(output)?.[1],
   pathVariable: 'KWOK_PATH',
-  installHint: (version) =>
-    `kwok ${version} was not found and Go is not installed to build it. Install Go 1.26 or ` +
-    `newer, or put kwok v${version} on PATH (or point KWOK_PATH at it).`,
 };
 
 /** The kube-apiserver's stamping and version check, for a sibling command of its release. */
@@ -37,9 +34,6 @@ function kubernetesCommand(name: string, pathVariable: string): GoTool {
     wrapperDir: 'tools/kube-controllers',
     mainPackage: `k8s.io/kubernetes/cmd/${name}`,
     pathVariable,
-    installHint: (version) =>
-      `${name} ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-      `or newer, or put ${name} v${version} on PATH (or point ${pathVariable} at it).`,
   };
 }
 

@@ -20,9 +20,6 @@ export const ferretdbTool: GoTool = {
   // It prints `version: v1.24.2` followed by commit, branch and build details.
   versionFrom: (output) => /^version: (\S+)$/m.exec(output)?.[1],
   pathVariable: 'FERRETDB_PATH',
-  installHint: (version) =>
-    `FerretDB ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-    `or newer, or build FerretDB ${version} and point FERRETDB_PATH at it.`,
 };
 
 /** A FerretDB of the pinned version, built and cached on first use. */

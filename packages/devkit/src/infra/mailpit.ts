@@ -20,9 +20,6 @@ export const mailpitTool: GoTool = {
   // It prints `<path> v<version> compiled with go1.x on linux/amd64`.
   versionFrom: (output) => /^\S+ v?(\S+) compiled with/m.exec(output)?.[1],
   pathVariable: 'MAILPIT_PATH',
-  installHint: (version) =>
-    `mailpit ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-    `or newer, or install mailpit ${version} and point MAILPIT_PATH at it.`,
 };
 
 /** A mailpit of the pinned version, built and cached on first use. */

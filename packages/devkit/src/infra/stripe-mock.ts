@@ -18,9 +18,6 @@ export const stripeMockTool: GoTool = {
   // It prints `stripe-mock <version>`.
   versionFrom: (output) => /^stripe-mock (\S+)$/m.exec(output)?.[1],
   pathVariable: 'STRIPE_MOCK_PATH',
-  installHint: (version) =>
-    `stripe-mock ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-    `or newer, or install stripe-mock ${version} and point STRIPE_MOCK_PATH at it.`,
 };
 
 /** A stripe-mock of the pinned version, built and cached on first use. */

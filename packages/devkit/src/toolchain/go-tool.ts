@@ -36,9 +36,16 @@ export type GoTool = {
   pathVariable: string;
   /** Places to look before PATH, e.g. where an official installer puts it. */
   knownLocations?: string[];
-  /** What to tell someone who has neither Go nor a matching binary. */
-  installHint(version: string): string;
+  /** What to tell someone who has neither Go nor a matching binary, if not the usual. */
+  installHint?(version: string): string;
 };
+
+function usualInstallHint(tool: GoTool, version: string): string {
+  return (
+    `${tool.name} ${version} was not found and Go is not installed to build it. Install Go ` +
+    `1.26 or newer, or put ${tool.name} ${version} on PATH (or point ${tool.pathVariable} at it).`
+  );
+}
 
 function pinnedVersion(repoRoot: string, tool: GoTool): string {
   const goMod = readFileSync(join(repoRoot, tool.wrapperDir, 'go.mod'), 'utf8');
@@ -73,7 +80,7 @@ export function resolveGoTool(repoRoot: string, tool: GoTool): string {
     if (existsSync(candidate) && versionOf(tool, candidate) === version) return candidate;
   }
   const go = findExecutables('go', ['/usr/local/go/bin'])[0];
-  if (!go) throw new Error(tool.installHint(version));
+  if (!go) throw new Error(tool.installHint?.(version) ?? usualInstallHint(tool, version));
   build(go, repoRoot, tool, version, cached);
   return cached;
 }

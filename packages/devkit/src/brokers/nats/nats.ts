@@ -32,9 +32,6 @@ export const natsServerTool: GoTool = {
   // It prints `nats-server: v2.15.2`.
   versionFrom: (output) => /^nats-server: v?(\S+)$/m.exec(output)?.[1],
   pathVariable: 'NATS_SERVER_PATH',
-  installHint: (version) =>
-    `nats-server ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-    `or newer, or install nats-server ${version} and point NATS_SERVER_PATH at it.`,
 };
 
 /** A nats-server of the pinned version, built and cached on first use. */
