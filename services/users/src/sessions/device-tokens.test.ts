@@ -31,6 +31,26 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
     throttle,
   });
 
+  const ctx = { clock, maxFailures, throttle, users, ...deviceHelpers(users, throttle) };
+
+  deviceLoginCases(ctx);
+  capNoticeCases(ctx);
+  deviceLimitCases(ctx);
+  sessionAndLogoutCases(ctx);
+  revocationAndInputCases(ctx);
+});
+
+type UsersApp = ReturnType<typeof useUsersApp>;
+type Throttle = Omit<typeof throttlePolicy, 'account'> & { account: { attempts: number } };
+type Ctx = {
+  clock: ReturnType<typeof manualClock>;
+  maxFailures: number;
+  throttle: Throttle;
+  users: UsersApp;
+} & ReturnType<typeof deviceHelpers>;
+
+/** Sign-up and logins from fresh addresses, and the events they publish. */
+function deviceHelpers(users: UsersApp, throttle: Throttle) {
   async function signUp(label = 'device') {
     const email = uniqueEmail(label);
     const res = await users.call('POST', '/api/v1/auth/register', {
@@ -78,7 +98,10 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
         e.type === type && (e.data as { userId: string }).userId === userId,
     );
   }
+  return { signUp, login, loggedIn, guessFromEverywhere, eventsOf };
+}
 
+function deviceLoginCases({ throttle, users, signUp, login, loggedIn, guessFromEverywhere }: Ctx) {
   it('answers a device token with a login, stored only as a hash, and the same one again', async () => {
     const user = await signUp();
     const first = await loggedIn(user.email);
@@ -111,7 +134,18 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
     expect((await login(owner.email, { deviceToken: 'made-up' })).status).toBe(429);
     expect((await loggedIn(owner.email, deviceToken)).deviceToken).toBe(deviceToken);
   });
+}
 
+function capNoticeCases({
+  clock,
+  throttle,
+  users,
+  signUp,
+  login,
+  loggedIn,
+  guessFromEverywhere,
+  eventsOf,
+}: Ctx) {
   it('tells the owner once per window that the cap tripped, and again in the next window', async () => {
     const owner = await signUp('locked');
     const { deviceToken } = await loggedIn(owner.email);
@@ -151,7 +185,9 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
     await users.get().outbox.drain();
     expect(users.published.slice(before).filter((e) => e.type === 'user.login_locked')).toEqual([]);
   });
+}
 
+function deviceLimitCases({ clock, maxFailures, throttle, users, signUp, login, loggedIn }: Ctx) {
   it('still applies the per-address and per-pair limits to a trusted device', async () => {
     const user = await signUp('paired');
     const { deviceToken } = await loggedIn(user.email);
@@ -199,7 +235,9 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
       .execute();
     expect(kept).toHaveLength(maxDevicesPerAccount);
   });
+}
 
+function sessionAndLogoutCases({ users, signUp, loggedIn, eventsOf }: Ctx) {
   it('logs out: publishes user.signed_out once with the sid, and forgets the device sent along', async () => {
     const user = await signUp('leaving');
     const other = await signUp('staying');
@@ -235,7 +273,9 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
     expect(refreshed).not.toHaveProperty('deviceToken');
     expect(decodeJwt(refreshed.accessToken).sid).toBe(decodeJwt(session.accessToken).sid);
   });
+}
 
+function revocationAndInputCases({ users, signUp, loggedIn }: Ctx) {
   it('revokes all of the caller’s device tokens on DELETE /users/me/devices', async () => {
     const user = await signUp('forgetful');
     const other = await signUp('unaffected');
@@ -262,4 +302,4 @@ describe.each(databaseBackends)('device tokens on %s', (backend) => {
     });
     expect(res.status).toBe(400);
   });
-});
+}
