@@ -13,6 +13,36 @@ import {
 describe.each(databaseBackends)('reservations on %s', (backend) => {
   const inventory = useInventoryApp(backend);
 
+  const ctx = { inventory, ...reservationHelpers(inventory) };
+
+  reserveCases(ctx);
+  shortAndRedeliveredCases(ctx);
+  commitAndReleaseCases(ctx);
+  lateAndRejectedCases(ctx);
+
+  describe('after all of the above', () => {
+    beforeAll(async () => inventory.get().outbox.drain());
+
+    it('every stock row with movements is the sum of its ledger, and stock is conserved (invariant 1)', async () => {
+      const { rows } = await sql<{ product_id: string; mismatch: boolean; conserved: boolean }>`
+        select s.product_id,
+          (s.available, s.reserved, s.sold, s.version) is distinct from
+            (sum(m.available_delta)::int, sum(m.reserved_delta)::int, sum(m.sold_delta)::int, max(m.version)) as mismatch,
+          coalesce(sum(m.available_delta) filter (where m.reason in ('initial', 'restock', 'adjustment')), 0)
+            = s.available + s.reserved + s.sold as conserved
+        from stock s join stock_movements m using (product_id)
+        group by s.product_id`.execute(inventory.get().db);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.filter((row) => row.mismatch || !row.conserved)).toEqual([]);
+    });
+  });
+});
+
+type InventoryApp = ReturnType<typeof useInventoryApp>;
+type Ctx = { inventory: InventoryApp } & ReturnType<typeof reservationHelpers>;
+
+/** New products, and the reservation events published about one order. */
+function reservationHelpers(inventory: InventoryApp) {
   /** Events about one order that the outbox has published, oldest first. */
   const publishedFor = async (orderId: string) =>
     (await inventory.publishedAfterDrain()).filter(
@@ -24,7 +54,10 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
     expect(await inventory.deliver(productCreated(productId, initialStock))).toBe('SUCCESS');
     return productId;
   };
+  return { publishedFor, newProduct };
+}
 
+function reserveCases({ inventory, publishedFor, newProduct }: Ctx) {
   it('reserves every line of an order, summing repeated products, and says so', async () => {
     const [a, b] = [await newProduct(5), await newProduct(3)];
     const orderId = randomUUID();
@@ -73,7 +106,9 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
     );
     expect(await inventory.stockOf(productId)).toMatchObject({ available: 1, reserved: 2 });
   });
+}
 
+function shortAndRedeliveredCases({ inventory, publishedFor, newProduct }: Ctx) {
   it('reserves nothing when one line is short, and names each short line', async () => {
     const [plenty, scarce, gone] = [await newProduct(10), await newProduct(1), randomUUID()];
     const orderId = randomUUID();
@@ -129,7 +164,9 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
     });
     expect(await publishedFor(orderId)).toHaveLength(1);
   });
+}
 
+function commitAndReleaseCases({ inventory, newProduct }: Ctx) {
   it('commits a reservation once: reserved units become sold', async () => {
     const productId = await newProduct(10);
     const orderId = randomUUID();
@@ -189,7 +226,9 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
       sold_delta: -3,
     });
   });
+}
 
+function lateAndRejectedCases({ inventory, publishedFor, newProduct }: Ctx) {
   it('leaves a tombstone for a cancellation that arrives before its order: the late order reserves and publishes nothing', async () => {
     const productId = await newProduct(10);
     const orderId = randomUUID();
@@ -222,21 +261,4 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
       version: 1,
     });
   });
-
-  describe('after all of the above', () => {
-    beforeAll(async () => inventory.get().outbox.drain());
-
-    it('every stock row with movements is the sum of its ledger, and stock is conserved (invariant 1)', async () => {
-      const { rows } = await sql<{ product_id: string; mismatch: boolean; conserved: boolean }>`
-        select s.product_id,
-          (s.available, s.reserved, s.sold, s.version) is distinct from
-            (sum(m.available_delta)::int, sum(m.reserved_delta)::int, sum(m.sold_delta)::int, max(m.version)) as mismatch,
-          coalesce(sum(m.available_delta) filter (where m.reason in ('initial', 'restock', 'adjustment')), 0)
-            = s.available + s.reserved + s.sold as conserved
-        from stock s join stock_movements m using (product_id)
-        group by s.product_id`.execute(inventory.get().db);
-      expect(rows.length).toBeGreaterThan(0);
-      expect(rows.filter((row) => row.mismatch || !row.conserved)).toEqual([]);
-    });
-  });
-});
+}
