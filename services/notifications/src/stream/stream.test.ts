@@ -121,6 +121,247 @@ function collect() {
 }
 
 describe('the stream hub', () => {
+  hubPollingCases();
+  hubOrderingCases();
+  hubLoadAndCloseCases();
+});
+
+describe('GET /api/v1/notifications/stream', () => {
+  // One object, filled before the cases run: the case functions hold it from the start.
+  const tokens = {} as TestTokens;
+  beforeAll(async () => {
+    Object.assign(tokens, await createTestTokens());
+  });
+
+  const ctx = { tokens, ...streamHelpers(tokens) };
+
+  streamDeliveryCases(ctx);
+  resumeAndEndCases(ctx);
+  streamLimitCases(ctx);
+  streamEndCases(ctx);
+});
+
+type TestTokens = Awaited<ReturnType<typeof createTestTokens>>;
+type Ctx = { tokens: TestTokens } & ReturnType<typeof streamHelpers>;
+
+/** A streaming app on a hub, its limits, and a client that opens a stream on it. */
+function streamHelpers(tokens: TestTokens) {
+  function limitsOf(maxPerReplica = 1_000) {
+    return createStreamLimits({
+      store: leaseStore,
+      logger: silentLogger('notifications'),
+      replicaId: randomUUID(),
+      maxPerUser: 5,
+      maxPerReplica,
+      leaseTtlMs: 30_000,
+    });
+  }
+
+  function streamingApp(
+    hub: StreamHub,
+    options: { limits?: StreamLimits; clock?: () => Date } = {},
+  ) {
+    const app = createServiceApp({
+      service: 'notifications',
+      logger: silentLogger('notifications'),
+      appApiToken,
+      publicApiCallers: ['gateway'],
+    });
+    app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
+    app.route(
+      '/api/v1/notifications/stream',
+      streamRoutes({
+        hub,
+        limits: options.limits ?? limitsOf(),
+        heartbeatMs: 100,
+        logger: silentLogger('notifications'),
+        ...(options.clock ? { clock: options.clock } : {}),
+      }),
+    );
+    return viaSidecar(app, appApiToken);
+  }
+
+  async function open(
+    call: ReturnType<typeof streamingApp>,
+    userId: string,
+    lastEventId?: string,
+    token?: string,
+  ) {
+    const bearer = token ?? (await tokens.issue(userId));
+    const headers = new Headers({ authorization: `Bearer ${bearer}` });
+    if (lastEventId) headers.set('last-event-id', lastEventId);
+    const res = await call('/api/v1/notifications/stream', { headers });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const stream = readEventStream(res);
+    expect(await stream.next()).toEqual({ kind: 'comment', text: 'subscribed' });
+    return stream;
+  }
+  return { limitsOf, streamingApp, open };
+}
+
+function streamDeliveryCases({ tokens, streamingApp, open }: Ctx) {
+  it('needs an access token, and refuses a Last-Event-ID that is no seq', async () => {
+    const call = streamingApp(replica());
+    expect((await call('/api/v1/notifications/stream')).status).toBe(401);
+    const res = await call('/api/v1/notifications/stream', {
+      headers: {
+        authorization: `Bearer ${await tokens.issue('u-x')}`,
+        'last-event-id': 'abc',
+      },
+    });
+    expect(res.status).toBe(400);
+  });
+
+  it('sends each new notification as an event with its seq as id, and heartbeats between', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica(), replica()];
+    const stream = await open(streamingApp(a), userId);
+    streamingApp(b);
+    const stored = await store(userId, 1);
+    b.push(stored);
+    const event = await stream.nextEvent();
+    expect(event).toMatchObject({ id: '1', event: 'notification' });
+    expect(JSON.parse(event.data)).toEqual({
+      id: stored.id,
+      type: 'welcome',
+      title: '#1',
+      body: 'hello',
+      data: {},
+      createdAt: stored.createdAt.toISOString(),
+      readAt: null,
+    });
+    expect(await stream.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
+    await stream.close();
+  });
+}
+
+function resumeAndEndCases({ streamingApp, open }: Ctx) {
+  it('resumes after Last-Event-ID on the other replica with no gap and no duplicate', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [replica(), replica()];
+    const first = await open(streamingApp(a), userId);
+    await store(userId, 1);
+    await store(userId, 2);
+    expect((await first.nextEvent()).id).toBe('1');
+    expect((await first.nextEvent()).id).toBe('2');
+    await first.close();
+    await store(userId, 3);
+    // Reconnected to the other replica, as a load balancer may.
+    const second = await open(streamingApp(b), userId, '2');
+    expect((await second.nextEvent()).id).toBe('3');
+    await store(userId, 4);
+    expect((await second.nextEvent()).id).toBe('4');
+    await second.close();
+  });
+
+  it('ends the stream cleanly when the hub closes on shutdown', async () => {
+    const hub = replica();
+    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
+    hub.close();
+    await stream.ended();
+  });
+
+  it('lets go of the subscription when the client goes away', async () => {
+    const hub = replica();
+    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
+    expect(hub.size()).toBe(1);
+    await stream.close();
+    await pollUntil(() => (hub.size() === 0 ? true : undefined), {
+      what: 'the hub to drop the closed stream',
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
+  });
+}
+
+function streamLimitCases({ tokens, limitsOf, streamingApp, open }: Ctx) {
+  it('refuses a sixth stream of a user with 429, Retry-After and a problem, across replicas', async () => {
+    const userId = `u-${randomUUID()}`;
+    const [a, b] = [streamingApp(replica()), streamingApp(replica())];
+    const streams = [];
+    for (const call of [a, b, a, b, a]) streams.push(await open(call, userId));
+    for (const call of [a, b]) {
+      const res = await call('/api/v1/notifications/stream', {
+        headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
+      });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({
+        status: 429,
+        type: 'urn:shop:problem:rate-limited',
+      });
+    }
+    // Another user still gets one; and a closed stream gives its slot back.
+    await (await open(a, `u-${randomUUID()}`)).close();
+    await streams[0]?.close();
+    const reopened = await pollUntil(
+      async () => {
+        const res = await b('/api/v1/notifications/stream', {
+          headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
+        });
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      },
+      { what: 'the freed slot to open a stream again', timeoutMs: 5_000, intervalMs: 50 },
+    );
+    await reopened.body?.cancel();
+    for (const stream of streams.slice(1)) await stream.close();
+  });
+
+  it('refuses beyond the replica ceiling with 429', async () => {
+    const call = streamingApp(replica(), { limits: limitsOf(1) });
+    const first = await open(call, `u-${randomUUID()}`);
+    const res = await call('/api/v1/notifications/stream', {
+      headers: { authorization: `Bearer ${await tokens.issue(`u-${randomUUID()}`)}` },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('30');
+    await first.close();
+  });
+}
+
+function streamEndCases({ tokens, limitsOf, streamingApp, open }: Ctx) {
+  it('ends the stream when its token expires, telling the client to reauthenticate', async () => {
+    const token = await tokens.issue(`u-${randomUUID()}`);
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
+    // A clock 150 ms before the token's expiry: the stream has that long to live.
+    const skew = (exp as number) * 1000 - 150 - Date.now();
+    const call = streamingApp(replica(), { clock: () => new Date(Date.now() + skew) });
+    const stream = await open(call, 'ignored', undefined, token);
+    const last = await stream.nextEvent(5_000);
+    expect(last).toMatchObject({ event: 'reauthenticate' });
+    expect(JSON.parse(last.data)).toEqual({ reason: 'token_expired' });
+    await stream.ended();
+  });
+
+  it('ends the streams of a signed-out session on the replica that holds them', async () => {
+    const userId = `u-${randomUUID()}`;
+    const limits = limitsOf();
+    const call = streamingApp(replica(), { limits });
+    const session = (sessionId: string) => tokens.issue(userId, 'customer', { sessionId });
+    const signedOut = await open(call, userId, undefined, await session('s-out'));
+    const other = await open(call, userId, undefined, await session('s-other'));
+    // Recorded by whichever replica took the event; this one finds it when it renews.
+    await recordSignOut(leaseStore, { userId, sessionId: 's-out' }, new Date());
+    await limits.renew();
+    const last = await signedOut.nextEvent(5_000);
+    expect(last).toMatchObject({ event: 'reauthenticate' });
+    expect(JSON.parse(last.data)).toEqual({ reason: 'signed_out' });
+    await signedOut.ended();
+    expect(await other.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
+    await other.close();
+    // A token of the ended session opens no new stream.
+    const res = await call('/api/v1/notifications/stream', {
+      headers: { authorization: `Bearer ${await session('s-out')}` },
+    });
+    expect(res.status).toBe(401);
+  });
+}
+
+function hubPollingCases() {
   it('gets what another replica stored by polling, each once, in seq order', async () => {
     const userId = `u-${randomUUID()}`;
     const [a, b] = [steppedReplica(), steppedReplica()];
@@ -160,7 +401,9 @@ describe('the stream hub', () => {
     expect(live.seen).toEqual([5]);
     expect(resumed.seen).toEqual([3, 4, 5]);
   });
+}
 
+function hubOrderingCases() {
   it('holds back a seq above a missing one until the missing one appears', async () => {
     const userId = `u-${randomUUID()}`;
     const hub = steppedReplica(5_000);
@@ -219,7 +462,9 @@ describe('the stream hub', () => {
     await a.poll();
     expect(received.seen).toEqual([15, 20, 30]);
   });
+}
 
+function hubLoadAndCloseCases() {
   it('asks the store once per poll for every stream of the replica, and once for streams opened together', async () => {
     const users = Array.from({ length: 50 }, () => `u-${randomUUID()}`);
     await Promise.all(users.slice(0, 10).map((userId) => store(userId, 1)));
@@ -244,216 +489,4 @@ describe('the stream hub', () => {
     await subscription.closed;
     expect(hub.size()).toBe(0);
   });
-});
-
-describe('GET /api/v1/notifications/stream', () => {
-  let tokens: Awaited<ReturnType<typeof createTestTokens>>;
-  beforeAll(async () => {
-    tokens = await createTestTokens();
-  });
-
-  function limitsOf(maxPerReplica = 1_000) {
-    return createStreamLimits({
-      store: leaseStore,
-      logger: silentLogger('notifications'),
-      replicaId: randomUUID(),
-      maxPerUser: 5,
-      maxPerReplica,
-      leaseTtlMs: 30_000,
-    });
-  }
-
-  function streamingApp(
-    hub: StreamHub,
-    options: { limits?: StreamLimits; clock?: () => Date } = {},
-  ) {
-    const app = createServiceApp({
-      service: 'notifications',
-      logger: silentLogger('notifications'),
-      appApiToken,
-      publicApiCallers: ['gateway'],
-    });
-    app.use('/api/v1/notifications/*', authenticate(tokens.verifier));
-    app.route(
-      '/api/v1/notifications/stream',
-      streamRoutes({
-        hub,
-        limits: options.limits ?? limitsOf(),
-        heartbeatMs: 100,
-        logger: silentLogger('notifications'),
-        ...(options.clock ? { clock: options.clock } : {}),
-      }),
-    );
-    return viaSidecar(app, appApiToken);
-  }
-
-  async function open(
-    call: ReturnType<typeof streamingApp>,
-    userId: string,
-    lastEventId?: string,
-    token?: string,
-  ) {
-    const bearer = token ?? (await tokens.issue(userId));
-    const headers = new Headers({ authorization: `Bearer ${bearer}` });
-    if (lastEventId) headers.set('last-event-id', lastEventId);
-    const res = await call('/api/v1/notifications/stream', { headers });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
-    const stream = readEventStream(res);
-    expect(await stream.next()).toEqual({ kind: 'comment', text: 'subscribed' });
-    return stream;
-  }
-
-  it('needs an access token, and refuses a Last-Event-ID that is no seq', async () => {
-    const call = streamingApp(replica());
-    expect((await call('/api/v1/notifications/stream')).status).toBe(401);
-    const res = await call('/api/v1/notifications/stream', {
-      headers: {
-        authorization: `Bearer ${await tokens.issue('u-x')}`,
-        'last-event-id': 'abc',
-      },
-    });
-    expect(res.status).toBe(400);
-  });
-
-  it('sends each new notification as an event with its seq as id, and heartbeats between', async () => {
-    const userId = `u-${randomUUID()}`;
-    const [a, b] = [replica(), replica()];
-    const stream = await open(streamingApp(a), userId);
-    streamingApp(b);
-    const stored = await store(userId, 1);
-    b.push(stored);
-    const event = await stream.nextEvent();
-    expect(event).toMatchObject({ id: '1', event: 'notification' });
-    expect(JSON.parse(event.data)).toEqual({
-      id: stored.id,
-      type: 'welcome',
-      title: '#1',
-      body: 'hello',
-      data: {},
-      createdAt: stored.createdAt.toISOString(),
-      readAt: null,
-    });
-    expect(await stream.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
-    await stream.close();
-  });
-
-  it('resumes after Last-Event-ID on the other replica with no gap and no duplicate', async () => {
-    const userId = `u-${randomUUID()}`;
-    const [a, b] = [replica(), replica()];
-    const first = await open(streamingApp(a), userId);
-    await store(userId, 1);
-    await store(userId, 2);
-    expect((await first.nextEvent()).id).toBe('1');
-    expect((await first.nextEvent()).id).toBe('2');
-    await first.close();
-    await store(userId, 3);
-    // Reconnected to the other replica, as a load balancer may.
-    const second = await open(streamingApp(b), userId, '2');
-    expect((await second.nextEvent()).id).toBe('3');
-    await store(userId, 4);
-    expect((await second.nextEvent()).id).toBe('4');
-    await second.close();
-  });
-
-  it('ends the stream cleanly when the hub closes on shutdown', async () => {
-    const hub = replica();
-    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
-    hub.close();
-    await stream.ended();
-  });
-
-  it('lets go of the subscription when the client goes away', async () => {
-    const hub = replica();
-    const stream = await open(streamingApp(hub), `u-${randomUUID()}`);
-    expect(hub.size()).toBe(1);
-    await stream.close();
-    await pollUntil(() => (hub.size() === 0 ? true : undefined), {
-      what: 'the hub to drop the closed stream',
-      timeoutMs: 5_000,
-      intervalMs: 20,
-    });
-  });
-
-  it('refuses a sixth stream of a user with 429, Retry-After and a problem, across replicas', async () => {
-    const userId = `u-${randomUUID()}`;
-    const [a, b] = [streamingApp(replica()), streamingApp(replica())];
-    const streams = [];
-    for (const call of [a, b, a, b, a]) streams.push(await open(call, userId));
-    for (const call of [a, b]) {
-      const res = await call('/api/v1/notifications/stream', {
-        headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
-      });
-      expect(res.status).toBe(429);
-      expect(res.headers.get('retry-after')).toBe('30');
-      expect(res.headers.get('content-type')).toBe('application/problem+json');
-      expect(await res.json()).toMatchObject({
-        status: 429,
-        type: 'urn:shop:problem:rate-limited',
-      });
-    }
-    // Another user still gets one; and a closed stream gives its slot back.
-    await (await open(a, `u-${randomUUID()}`)).close();
-    await streams[0]?.close();
-    const reopened = await pollUntil(
-      async () => {
-        const res = await b('/api/v1/notifications/stream', {
-          headers: { authorization: `Bearer ${await tokens.issue(userId)}` },
-        });
-        if (res.status === 200) return res;
-        await res.body?.cancel();
-        return undefined;
-      },
-      { what: 'the freed slot to open a stream again', timeoutMs: 5_000, intervalMs: 50 },
-    );
-    await reopened.body?.cancel();
-    for (const stream of streams.slice(1)) await stream.close();
-  });
-
-  it('refuses beyond the replica ceiling with 429', async () => {
-    const call = streamingApp(replica(), { limits: limitsOf(1) });
-    const first = await open(call, `u-${randomUUID()}`);
-    const res = await call('/api/v1/notifications/stream', {
-      headers: { authorization: `Bearer ${await tokens.issue(`u-${randomUUID()}`)}` },
-    });
-    expect(res.status).toBe(429);
-    expect(res.headers.get('retry-after')).toBe('30');
-    await first.close();
-  });
-
-  it('ends the stream when its token expires, telling the client to reauthenticate', async () => {
-    const token = await tokens.issue(`u-${randomUUID()}`);
-    const { exp } = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString());
-    // A clock 150 ms before the token's expiry: the stream has that long to live.
-    const skew = (exp as number) * 1000 - 150 - Date.now();
-    const call = streamingApp(replica(), { clock: () => new Date(Date.now() + skew) });
-    const stream = await open(call, 'ignored', undefined, token);
-    const last = await stream.nextEvent(5_000);
-    expect(last).toMatchObject({ event: 'reauthenticate' });
-    expect(JSON.parse(last.data)).toEqual({ reason: 'token_expired' });
-    await stream.ended();
-  });
-
-  it('ends the streams of a signed-out session on the replica that holds them', async () => {
-    const userId = `u-${randomUUID()}`;
-    const limits = limitsOf();
-    const call = streamingApp(replica(), { limits });
-    const session = (sessionId: string) => tokens.issue(userId, 'customer', { sessionId });
-    const signedOut = await open(call, userId, undefined, await session('s-out'));
-    const other = await open(call, userId, undefined, await session('s-other'));
-    // Recorded by whichever replica took the event; this one finds it when it renews.
-    await recordSignOut(leaseStore, { userId, sessionId: 's-out' }, new Date());
-    await limits.renew();
-    const last = await signedOut.nextEvent(5_000);
-    expect(last).toMatchObject({ event: 'reauthenticate' });
-    expect(JSON.parse(last.data)).toEqual({ reason: 'signed_out' });
-    await signedOut.ended();
-    expect(await other.next()).toEqual({ kind: 'comment', text: 'heartbeat' });
-    await other.close();
-    // A token of the ended session opens no new stream.
-    const res = await call('/api/v1/notifications/stream', {
-      headers: { authorization: `Bearer ${await session('s-out')}` },
-    });
-    expect(res.status).toBe(401);
-  });
-});
+}
