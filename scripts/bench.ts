@@ -3,13 +3,14 @@
 // check cost, each against a baseline measured in the same run on the same machine. Not a CI gate: figures vary between machines, the
 // ratios much less.
 import { cpus, totalmem } from 'node:os';
-import { createTestTokens, startTestShop, type TestShop } from '@shop/devkit/testing';
+import { createTestTokens, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';
 import { benchBrokers, benchedProfiles, formatBrokers } from './bench/brokers.ts';
 import { benchReads, benchReservations, seedProducts } from './bench/catalog.ts';
 import { benchCheckouts, formatCheckouts } from './bench/checkout.ts';
 import { formatRow, type LoadResult, runLoad } from './bench/load.ts';
 import { formatMemory, measureMemory } from './bench/memory.ts';
+import { benchAdmin as admin, numberList, startBenchShop } from './bench/shop.ts';
 import { benchStreams, formatStreams } from './bench/streams.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -17,11 +18,8 @@ const concurrency = 8;
 const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const refusalSamples = 40;
 const catalogProducts = 10_000;
-const checkoutRates = (process.env.BENCH_CHECKOUT_RATES ?? '10,20,30,50,70,100')
-  .split(',')
-  .map(Number);
+const checkoutRates = numberList(process.env.BENCH_CHECKOUT_RATES ?? '10,20,30,50,70,100');
 const checkoutSeconds = Number(process.env.BENCH_CHECKOUT_SECONDS ?? 5);
-const admin = { email: 'bench-admin@example.com', password: 'bench admin password' };
 
 /** Median time users takes to refuse a wrong password and an unknown email, alternating. */
 async function timeRefusals(
@@ -69,11 +67,7 @@ console.log(
 const gib = 1024;
 let shop: TestShop | undefined;
 for (const database of ['pglite', 'postgres'] as const) {
-  shop = await startTestShop({
-    daprLogLevel: 'error',
-    postgres: database === 'postgres',
-    appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
-  });
+  shop = await startBenchShop({ postgres: database === 'postgres' });
   await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
   const rows = measureMemory(shop.group);
   console.log(`memory at idle, ${idleSeconds} s after start, embedded ${database} (PSS):`);
@@ -233,7 +227,7 @@ console.log(
 // broker's memory at idle.
 const brokerRows = await benchBrokers({
   profiles: benchedProfiles(),
-  rates: (process.env.BENCH_BROKER_RATES ?? '10,15,20,25,30').split(',').map(Number),
+  rates: numberList(process.env.BENCH_BROKER_RATES ?? '10,15,20,25,30'),
   seconds: checkoutSeconds,
   idleSeconds,
 });

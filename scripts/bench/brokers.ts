@@ -5,9 +5,9 @@
 //   node scripts/bench/brokers.ts            (every profile)
 //   BENCH_BROKERS=redis,nats node scripts/bench/brokers.ts
 import { type BrokerProfile, brokerProfiles, isBrokerProfile } from '@shop/devkit/brokers';
-import { startTestShop } from '@shop/devkit/testing';
 import { benchCheckouts, type CheckoutStep, meetsBound } from './checkout.ts';
 import { measureMemory } from './memory.ts';
+import { benchAdmin, numberList, startBenchShop } from './shop.ts';
 
 export type BrokerRow = {
   profile: BrokerProfile;
@@ -20,8 +20,6 @@ export type BrokerRow = {
   steps: CheckoutStep[];
 };
 
-const admin = { email: 'bench-admin@example.com', password: 'bench admin password' };
-
 export async function benchBrokers(options: {
   profiles: BrokerProfile[];
   rates: number[];
@@ -30,18 +28,14 @@ export async function benchBrokers(options: {
 }): Promise<BrokerRow[]> {
   const rows: BrokerRow[] = [];
   for (const profile of options.profiles) {
-    const shop = await startTestShop({
-      broker: profile,
-      daprLogLevel: 'error',
-      appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
-    });
+    const shop = await startBenchShop({ broker: profile });
     try {
       await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
       const brokerNames = profile === 'redis' ? ['redis'] : shop.broker.processNames;
       const brokerMiB = measureMemory(shop.group)
         .filter((row) => brokerNames.includes(row.name))
         .reduce((sum, row) => sum + row.pssMiB, 0);
-      const steps = await benchCheckouts(shop, admin, {
+      const steps = await benchCheckouts(shop, benchAdmin, {
         rates: options.rates,
         seconds: options.seconds,
       });
@@ -87,7 +81,7 @@ export function benchedProfiles(value = process.env.BENCH_BROKERS): BrokerProfil
 if (import.meta.main) {
   const rows = await benchBrokers({
     profiles: benchedProfiles(),
-    rates: (process.env.BENCH_CHECKOUT_RATES ?? '10,15,20,25,30').split(',').map(Number),
+    rates: numberList(process.env.BENCH_CHECKOUT_RATES ?? '10,15,20,25,30'),
     seconds: Number(process.env.BENCH_CHECKOUT_SECONDS ?? 5),
     idleSeconds: Number(process.env.BENCH_IDLE_SECONDS ?? 10),
   });

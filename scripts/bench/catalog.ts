@@ -3,6 +3,7 @@ import type { TestShop } from '@shop/devkit/testing';
 import { buildEvent } from '@shop/platform';
 import pg from 'pg';
 import { type LoadResult, runLoad } from './load.ts';
+import { createProducts } from './shop.ts';
 
 const words = [
   'running',
@@ -92,42 +93,9 @@ export async function benchReads(
   return { hit, miss, search };
 }
 
-/**
- * Reservations per second: `orders` one-unit orders published at once over `products`
- * products of 100 units each, timed from the first publish until inventory has reserved
- * or rejected every one (its stock shows them all reserved).
- */
-export async function benchReservations(
-  shop: TestShop,
-  adminToken: string,
-  options: { products: number; orders: number },
-): Promise<{ orders: number; seconds: number; perSecond: number }> {
-  const productIds: string[] = [];
-  for (let i = 0; i < options.products; i++) {
-    const res = await shop.send('POST', '/api/v1/products', {
-      token: adminToken,
-      body: {
-        sku: `RESERVE-${i}`,
-        name: `Reservation bench ${i}`,
-        category: 'bench',
-        price: 1_000,
-        currency: 'USD',
-        stock: 100,
-      },
-    });
-    if (res.status !== 201) throw new Error(`product create answered ${res.status}`);
-    productIds.push(((await res.json()) as { id: string }).id);
-  }
-  const stockOf = async (id: string) => {
-    const res = await shop.send('GET', `/api/v1/products/${id}/stock`, { token: adminToken });
-    return res.ok ? ((await res.json()) as { reserved: number }) : undefined;
-  };
-  await pollUntil(
-    async () => ((await Promise.all(productIds.map(stockOf))).every(Boolean) ? true : undefined),
-    { what: "inventory to open every bench product's stock", timeoutMs: 20_000 },
-  );
-
-  const events = Array.from({ length: options.orders }, (_, i) =>
+/** `count` one-unit order.created events, over `productIds` in turn. */
+function orderCreatedEvents(productIds: string[], count: number) {
+  return Array.from({ length: count }, (_, i) =>
     buildEvent(
       'order.created',
       {
@@ -144,11 +112,47 @@ export async function benchReservations(
       { source: 'orders' },
     ),
   );
+}
+
+/** Publishes `events` through the gateway's sidecar, `width` at once, each batch after the last. */
+async function publishInBatches(
+  shop: TestShop,
+  events: ReturnType<typeof buildEvent>[],
+  width: number,
+): Promise<void> {
+  for (let i = 0; i < events.length; i += width) {
+    await Promise.all(events.slice(i, i + width).map((event) => shop.publish(event, 'gateway')));
+  }
+}
+
+/**
+ * Reservations per second: `orders` one-unit orders published at once over `products`
+ * products of 100 units each, timed from the first publish until inventory has reserved
+ * or rejected every one (its stock shows them all reserved).
+ */
+export async function benchReservations(
+  shop: TestShop,
+  adminToken: string,
+  options: { products: number; orders: number },
+): Promise<{ orders: number; seconds: number; perSecond: number }> {
+  const productIds = await createProducts(shop, adminToken, {
+    count: options.products,
+    stock: 100,
+    label: (i) => ({ sku: `RESERVE-${i}`, name: `Reservation bench ${i}` }),
+  });
+  const stockOf = async (id: string) => {
+    const res = await shop.send('GET', `/api/v1/products/${id}/stock`, { token: adminToken });
+    return res.ok ? ((await res.json()) as { reserved: number }) : undefined;
+  };
+  await pollUntil(
+    async () => ((await Promise.all(productIds.map(stockOf))).every(Boolean) ? true : undefined),
+    { what: "inventory to open every bench product's stock", timeoutMs: 20_000 },
+  );
+
+  const events = orderCreatedEvents(productIds, options.orders);
   const expectedReserved = Math.min(options.orders, options.products * 100);
   const started = performance.now();
-  for (let i = 0; i < events.length; i += 50) {
-    await Promise.all(events.slice(i, i + 50).map((event) => shop.publish(event, 'gateway')));
-  }
+  await publishInBatches(shop, events, 50);
   await pollUntil(
     async () => {
       const stocks = await Promise.all(productIds.map(stockOf));

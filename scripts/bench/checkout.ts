@@ -7,12 +7,15 @@
 //   node scripts/bench/checkout.ts
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot, type ProcessGroup, pollUntil } from '@shop/devkit/process';
-import { startTestShop, type TestShop } from '@shop/devkit/testing';
+import type { TestShop } from '@shop/devkit/testing';
 import { resolveVegeta } from '@shop/devkit/toolchain';
+import { assertLoopback, percentile } from './load.ts';
+import { groupTrees, machineCpu, processTable } from './proc.ts';
+import { benchAdmin, createProducts, numberList, send, startBenchShop } from './shop.ts';
 
 export type CheckoutStep = {
   rate: number;
@@ -64,11 +67,6 @@ type VegetaReport = {
 
 const bound = 1_000;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
 function vegeta(binary: string, args: string[], input?: string): string {
   const result = spawnSync(binary, args, {
     encoding: 'utf8',
@@ -81,65 +79,35 @@ function vegeta(binary: string, args: string[], input?: string): string {
   return result.stdout;
 }
 
-const ticksPerSecond = 100; // USER_HZ on Linux
+/** CPU ms of each process the group runs, and of the whole machine, at one moment. */
+type CpuSnapshot = { group: Map<string, number>; machine: { busy: number; total: number } };
 
-/** utime + stime, in ms, of every live process, and each one's parent. */
-function cpuTable(): Map<number, { ppid: number; ms: number }> {
-  const table = new Map<number, { ppid: number; ms: number }>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      table.set(Number(entry), { ppid: Number(fields[1]), ms: (ticks * 1000) / ticksPerSecond });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return table;
-}
-
-/** CPU ms of each process the group runs, summed over its tree (PostgreSQL's workers). */
-function groupCpu(group: ProcessGroup): Map<string, number> {
-  const table = cpuTable();
+function cpuSnapshot(group: ProcessGroup): CpuSnapshot {
+  const table = processTable();
   const byName = new Map<string, number>();
-  for (const name of group.names()) {
-    const root = group.pidOf(name);
-    if (root === undefined) continue;
-    const tree = [root];
-    for (let i = 0; i < tree.length; i++)
-      for (const [pid, row] of table) if (row.ppid === tree[i]) tree.push(pid);
+  for (const [name, tree] of groupTrees(group, table))
     byName.set(
       name,
-      tree.reduce((sum, pid) => sum + (table.get(pid)?.ms ?? 0), 0),
+      tree.reduce((sum, pid) => sum + (table.get(pid)?.cpuMs ?? 0), 0),
     );
-  }
-  return byName;
+  return { group: byName, machine: machineCpu() };
 }
 
-/** Busy and total CPU ms of the whole machine so far (/proc/stat, every core). */
-function machineCpu(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string;
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = ticks.reduce((a, b) => a + b, 0);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return { busy: ((total - idle) * 1000) / ticksPerSecond, total: (total * 1000) / ticksPerSecond };
-}
-
-/**
- * shop.send, tried again (up to 3 times) when the connection fails before any answer: a
- * pooled keep-alive connection the server closed while idle fails the next request with
- * "other side closed", though the request never reached the server.
- */
-async function send(shop: TestShop, ...args: Parameters<TestShop['send']>): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await shop.send(...args);
-    } catch (error) {
-      if (!(error instanceof TypeError) || attempt >= 3) throw error;
-    }
-  }
+/** Where the CPU went between two snapshots, per accepted checkout. */
+function cpuFigures(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  accepted: number,
+): Pick<CheckoutStep, 'cpuMsPerCheckout' | 'machineBusy' | 'shopShare'> {
+  const spent = (name: string, ms: number) => ms - (before.group.get(name) ?? ms);
+  const machineBusy = after.machine.busy - before.machine.busy;
+  return {
+    cpuMsPerCheckout: [...after.group]
+      .map(([name, ms]) => ({ name, ms: spent(name, ms) / Math.max(1, accepted) }))
+      .sort((a, b) => b.ms - a.ms),
+    machineBusy: machineBusy / (after.machine.total - before.machine.total),
+    shopShare: [...after.group].reduce((sum, [name, ms]) => sum + spent(name, ms), 0) / machineBusy,
+  };
 }
 
 async function login(shop: TestShop, email: string, password: string): Promise<string> {
@@ -155,22 +123,14 @@ async function stockedProducts(
   count: number,
   stock: number,
 ): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await send(shop, 'POST', '/api/v1/products', {
-      token: adminToken,
-      body: {
-        sku: `CHECKOUT-BENCH-${randomUUID().slice(0, 8)}-${i}`,
-        name: `Checkout bench ${i}`,
-        category: 'bench',
-        price: 1_000,
-        currency: 'USD',
-        stock,
-      },
-    });
-    if (res.status !== 201) throw new Error(`product create answered ${res.status}`);
-    ids.push(((await res.json()) as { id: string }).id);
-  }
+  const ids = await createProducts(shop, adminToken, {
+    count,
+    stock,
+    label: (i) => ({
+      sku: `CHECKOUT-BENCH-${randomUUID().slice(0, 8)}-${i}`,
+      name: `Checkout bench ${i}`,
+    }),
+  });
   await pollUntil(
     async () => {
       for (const id of ids) {
@@ -211,73 +171,62 @@ async function pendingCount(shop: TestShop, adminToken: string): Promise<number>
   return ((await res.json()) as { items: unknown[] }).items.length;
 }
 
-/**
- * One step: `rate` checkouts a second for `seconds`, each with its own Idempotency-Key, then
- * a wait (bounded) until no order is pending, then the orders' own timestamps.
- */
-async function runStep(
-  shop: TestShop,
-  options: {
-    binary: string;
-    workDir: string;
-    customerToken: string;
-    adminToken: string;
-    productIds: string[];
-    rate: number;
-    seconds: number;
-    settleTimeoutMs: number;
-    hopSample: number;
-  },
-): Promise<CheckoutStep> {
-  const { rate, seconds, binary, workDir } = options;
-  const url = `${shop.gatewayUrl}/api/v1/orders`;
-  const host = new URL(url).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost')
-    throw new Error('load is only ever sent to loopback');
-
-  // The targets up front: one per request vegeta will send, each its own key and product.
-  const count = Math.round(rate * seconds);
-  const targets: string[] = [];
-  for (let i = 0; i < count; i++) {
+/** One vegeta target per checkout, each its own Idempotency-Key, the products in turn. */
+function checkoutTargets(
+  url: string,
+  customerToken: string,
+  productIds: string[],
+  count: number,
+): string {
+  const targets = Array.from({ length: count }, (_, i) => {
     const body = JSON.stringify({
-      items: [{ productId: options.productIds[i % options.productIds.length], quantity: 1 }],
+      items: [{ productId: productIds[i % productIds.length], quantity: 1 }],
       paymentMethod: 'pm_card_visa',
     });
-    targets.push(
-      JSON.stringify({
-        method: 'POST',
-        url,
-        body: Buffer.from(body).toString('base64'),
-        header: {
-          Authorization: [`Bearer ${options.customerToken}`],
-          'Content-Type': ['application/json'],
-          'Idempotency-Key': [randomUUID()],
-        },
-      }),
-    );
-  }
-  const targetsFile = join(workDir, `targets-${rate}.jsonl`);
-  const resultsFile = join(workDir, `results-${rate}.bin`);
-  writeFileSync(targetsFile, `${targets.join('\n')}\n`);
+    return JSON.stringify({
+      method: 'POST',
+      url,
+      body: Buffer.from(body).toString('base64'),
+      header: {
+        Authorization: [`Bearer ${customerToken}`],
+        'Content-Type': ['application/json'],
+        'Idempotency-Key': [randomUUID()],
+      },
+    });
+  });
+  return `${targets.join('\n')}\n`;
+}
 
-  const since = Date.now() - 1_000;
-  const cpuBefore = groupCpu(shop.group);
-  const machineBefore = machineCpu();
+/** vegeta sends the targets at `rate` a second for `seconds`; its report and every answer. */
+function attack(
+  binary: string,
+  files: { targets: string; results: string },
+  rate: number,
+  seconds: number,
+): { report: VegetaReport; results: VegetaResult[] } {
   vegeta(binary, [
     'attack',
     '-format=json',
-    `-targets=${targetsFile}`,
+    `-targets=${files.targets}`,
     `-rate=${rate}/1s`,
     `-duration=${seconds}s`,
     '-timeout=30s',
-    `-output=${resultsFile}`,
+    `-output=${files.results}`,
   ]);
-  const report = JSON.parse(vegeta(binary, ['report', '-type=json', resultsFile])) as VegetaReport;
-  const results = vegeta(binary, ['encode', '-to=json', resultsFile])
+  const report = JSON.parse(vegeta(binary, ['report', '-type=json', files.results]));
+  const results = vegeta(binary, ['encode', '-to=json', files.results])
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as VegetaResult);
+  return { report: report as VegetaReport, results };
+}
 
+/** The orders the 202s name, and every other answer counted by code and message. */
+function tallyAnswers(results: VegetaResult[]): {
+  acceptedIds: Set<string>;
+  errors: number;
+  errorKinds: Record<string, number>;
+} {
   const errorKinds: Record<string, number> = {};
   const acceptedIds = new Set<string>();
   for (const result of results) {
@@ -292,46 +241,84 @@ async function runStep(
   const errors = results.filter((result) => result.code !== 202).length;
   if (acceptedIds.size !== results.length - errors)
     throw new Error('two requests were answered with the same order: a key was reused');
+  return { acceptedIds, errors, errorKinds };
+}
 
-  // Bounded: what is still pending after the wait is reported, not waited for.
-  const settleBy = Date.now() + options.settleTimeoutMs;
-  while (Date.now() < settleBy && (await pendingCount(shop, options.adminToken)) > 0)
+/** Waits until no order is pending, for `timeoutMs` at most: what is left is reported, not waited for. */
+async function settle(shop: TestShop, adminToken: string, timeoutMs: number): Promise<void> {
+  const settleBy = Date.now() + timeoutMs;
+  while (Date.now() < settleBy && (await pendingCount(shop, adminToken)) > 0)
     await new Promise((resolve) => setTimeout(resolve, 500));
-  const cpuAfter = groupCpu(shop.group);
-  const machineAfter = machineCpu();
+}
 
-  const orders = (await ordersSince(shop, options.adminToken, since)).filter((order) =>
+/** The accepted orders as they are now; every one must exist. */
+async function acceptedOrders(
+  shop: TestShop,
+  adminToken: string,
+  since: number,
+  acceptedIds: Set<string>,
+): Promise<OrderView[]> {
+  const orders = (await ordersSince(shop, adminToken, since)).filter((order) =>
     acceptedIds.has(order.id),
   );
   if (orders.length !== acceptedIds.size)
     throw new Error(`${acceptedIds.size} orders were accepted but ${orders.length} exist`);
+  return orders;
+}
+
+/** 202 -> terminal of every settled order, and how many did not settle or were cancelled. */
+function terminalFigures(
+  orders: OrderView[],
+): Pick<
+  CheckoutStep,
+  'terminalP50Ms' | 'terminalP99Ms' | 'terminalMaxMs' | 'unsettled' | 'cancelled'
+> {
   const settled = orders.filter((order) => order.status !== 'pending');
   const terminal = settled
     .map((order) => Date.parse(order.updatedAt) - Date.parse(order.createdAt))
     .sort((a, b) => a - b);
+  return {
+    terminalP50Ms: percentile(terminal, 50),
+    terminalP99Ms: percentile(terminal, 99),
+    terminalMaxMs: terminal.at(-1) ?? Number.NaN,
+    unsettled: orders.length - settled.length,
+    cancelled: settled.filter((order) => order.status === 'cancelled').length,
+  };
+}
 
-  // Where the time goes: each hop of the saga, from the timelines of evenly spread orders.
-  const sample = settled.filter(
-    (_, i) => i % Math.max(1, Math.floor(settled.length / options.hopSample)) === 0,
-  );
+// By name, not by position: orders may hear payment.succeeded before stock.reserved. Each
+// step's time is when its producer decided (the event's time), so each hop is the producer's
+// outbox, the broker's delivery and the consumer's work.
+const sagaChain = ['placed', 'stock_reserved', 'payment_succeeded', 'confirmed'];
+
+/** The time of each step of one order's timeline, by step name. */
+async function timelineOf(shop: TestShop, customerToken: string, orderId: string) {
+  const res = await send(shop, 'GET', `/api/v1/orders/${orderId}/timeline`, {
+    token: customerToken,
+  });
+  if (!res.ok) throw new Error(`timeline answered ${res.status}`);
+  const { items } = (await res.json()) as Timeline;
+  return new Map(items.map((entry) => [entry.step, Date.parse(entry.at)]));
+}
+
+/** Where the time goes: p50/p99 of each hop of the saga, from the timelines of evenly spread orders. */
+async function sagaHops(
+  shop: TestShop,
+  customerToken: string,
+  orders: OrderView[],
+  hopSample: number,
+): Promise<Pick<CheckoutStep, 'hops' | 'hopSample'>> {
+  const settled = orders.filter((order) => order.status !== 'pending');
+  const every = Math.max(1, Math.floor(settled.length / hopSample));
+  const sample = settled.filter((_, i) => i % every === 0);
   const hopTimes: Record<string, number[]> = {};
   for (const order of sample) {
-    const res = await send(shop, 'GET', `/api/v1/orders/${order.id}/timeline`, {
-      token: options.customerToken,
-    });
-    if (!res.ok) throw new Error(`timeline answered ${res.status}`);
-    const at = new Map(
-      ((await res.json()) as Timeline).items.map((entry) => [entry.step, Date.parse(entry.at)]),
-    );
-    // By name, not by position: orders may hear payment.succeeded before stock.reserved.
-    // Each step's time is when its producer decided (the event's time), so each hop is the
-    // producer's outbox, the broker's delivery and the consumer's work.
-    const chain = ['placed', 'stock_reserved', 'payment_succeeded', 'confirmed'];
-    for (let i = 1; i < chain.length; i++) {
-      const from = at.get(chain[i - 1] as string);
-      const to = at.get(chain[i] as string);
+    const at = await timelineOf(shop, customerToken, order.id);
+    for (let i = 1; i < sagaChain.length; i++) {
+      const from = at.get(sagaChain[i - 1] as string);
+      const to = at.get(sagaChain[i] as string);
       if (from === undefined || to === undefined) continue;
-      const hop = `${chain[i - 1]} -> ${chain[i]}`;
+      const hop = `${sagaChain[i - 1]} -> ${sagaChain[i]}`;
       hopTimes[hop] = [...(hopTimes[hop] ?? []), to - from];
     }
   }
@@ -341,6 +328,48 @@ async function runStep(
       return [hop, { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) }];
     }),
   );
+  return { hops, hopSample: sample.length };
+}
+
+type StepOptions = {
+  binary: string;
+  workDir: string;
+  customerToken: string;
+  adminToken: string;
+  productIds: string[];
+  settleTimeoutMs: number;
+  hopSample: number;
+};
+
+/**
+ * One step: `rate` checkouts a second for `seconds`, each with its own Idempotency-Key, then
+ * a wait (bounded) until no order is pending, then the orders' own timestamps.
+ */
+async function runStep(
+  shop: TestShop,
+  options: StepOptions,
+  rate: number,
+  seconds: number,
+): Promise<CheckoutStep> {
+  const url = `${shop.gatewayUrl}/api/v1/orders`;
+  assertLoopback(url);
+  const files = {
+    targets: join(options.workDir, `targets-${rate}.jsonl`),
+    results: join(options.workDir, `results-${rate}.bin`),
+  };
+  const count = Math.round(rate * seconds);
+  writeFileSync(
+    files.targets,
+    checkoutTargets(url, options.customerToken, options.productIds, count),
+  );
+
+  const since = Date.now() - 1_000;
+  const cpuBefore = cpuSnapshot(shop.group);
+  const { report, results } = attack(options.binary, files, rate, seconds);
+  const { acceptedIds, errors, errorKinds } = tallyAnswers(results);
+  await settle(shop, options.adminToken, options.settleTimeoutMs);
+  const cpuAfter = cpuSnapshot(shop.group);
+  const orders = await acceptedOrders(shop, options.adminToken, since, acceptedIds);
 
   return {
     rate,
@@ -352,29 +381,31 @@ async function runStep(
     p50Ms: report.latencies['50th'] / 1e6,
     p99Ms: report.latencies['99th'] / 1e6,
     sentPerSecond: report.rate,
-    terminalP50Ms: percentile(terminal, 50),
-    terminalP99Ms: percentile(terminal, 99),
-    terminalMaxMs: terminal.at(-1) ?? Number.NaN,
-    unsettled: orders.length - settled.length,
-    cancelled: settled.filter((order) => order.status === 'cancelled').length,
-    hops,
-    hopSample: sample.length,
-    cpuMsPerCheckout: [...cpuAfter]
-      .map(([name, ms]) => ({
-        name,
-        ms: (ms - (cpuBefore.get(name) ?? ms)) / Math.max(1, acceptedIds.size),
-      }))
-      .sort((a, b) => b.ms - a.ms),
-    machineBusy:
-      (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
-    shopShare:
-      [...cpuAfter].reduce((sum, [name, ms]) => sum + ms - (cpuBefore.get(name) ?? ms), 0) /
-      (machineAfter.busy - machineBefore.busy),
+    ...terminalFigures(orders),
+    ...(await sagaHops(shop, options.customerToken, orders, options.hopSample)),
+    ...cpuFigures(cpuBefore, cpuAfter, acceptedIds.size),
   };
 }
 
 export const meetsBound = (step: CheckoutStep) =>
   step.errors === 0 && step.unsettled === 0 && step.terminalP99Ms <= bound;
+
+/** Far past the bound: the shop is saturated, and higher rates would only queue more. */
+const saturated = (step: CheckoutStep) =>
+  step.unsettled > 0 || step.errors > step.sent * 0.05 || step.terminalP99Ms > 5 * bound;
+
+/** A new customer, signed up and logged in; its access token. */
+async function newCustomer(shop: TestShop): Promise<string> {
+  const customer = {
+    email: `checkout-bench-${randomUUID().slice(0, 8)}@example.com`,
+    password: 'checkout bench password',
+  };
+  const registered = await send(shop, 'POST', '/api/v1/auth/register', {
+    body: { ...customer, name: 'Checkout bench' },
+  });
+  if (registered.status !== 201) throw new Error(`registration answered ${registered.status}`);
+  return login(shop, customer.email, customer.password);
+}
 
 /**
  * Steps the checkout rate up through `rates`, `seconds` each after a short warm-up, and
@@ -386,49 +417,31 @@ export async function benchCheckouts(
   admin: { email: string; password: string },
   options: { rates: number[]; seconds: number; settleTimeoutMs?: number; hopSample?: number },
 ): Promise<CheckoutStep[]> {
-  const repoRoot = findRepoRoot(import.meta.dirname);
-  const binary = resolveVegeta(repoRoot);
+  const binary = resolveVegeta(findRepoRoot(import.meta.dirname));
   const adminToken = await login(shop, admin.email, admin.password);
-  const customer = {
-    email: `checkout-bench-${randomUUID().slice(0, 8)}@example.com`,
-    password: 'checkout bench password',
-  };
-  const registered = await send(shop, 'POST', '/api/v1/auth/register', {
-    body: { ...customer, name: 'Checkout bench' },
-  });
-  if (registered.status !== 201) throw new Error(`registration answered ${registered.status}`);
-  const customerToken = await login(shop, customer.email, customer.password);
+  const customerToken = await newCustomer(shop);
   const maxOrders = options.rates.reduce((sum, rate) => sum + rate * options.seconds, 0) + 100;
   const productIds = await stockedProducts(shop, adminToken, 10, maxOrders);
-
-  const workDir = mkdtempSync(join(tmpdir(), 'shop-bench-checkout-'));
-  const step = (rate: number, seconds: number) =>
-    runStep(shop, {
-      binary,
-      workDir,
-      customerToken,
-      adminToken,
-      productIds,
-      rate,
-      seconds,
-      settleTimeoutMs: options.settleTimeoutMs ?? 60_000,
-      hopSample: options.hopSample ?? 40,
-    });
+  const stepOptions: StepOptions = {
+    binary,
+    workDir: mkdtempSync(join(tmpdir(), 'shop-bench-checkout-')),
+    customerToken,
+    adminToken,
+    productIds,
+    settleTimeoutMs: options.settleTimeoutMs ?? 60_000,
+    hopSample: options.hopSample ?? 40,
+  };
   try {
-    await step(5, 2); // warm-up: connections, pools, JIT; not reported
+    await runStep(shop, stepOptions, 5, 2); // warm-up: connections, pools, JIT; not reported
     const steps: CheckoutStep[] = [];
     for (const rate of options.rates) {
-      const result = await step(rate, options.seconds);
-      steps.push(result);
-      const saturated =
-        result.unsettled > 0 ||
-        result.errors > result.sent * 0.05 ||
-        result.terminalP99Ms > 5 * bound;
-      if (saturated) break;
+      const step = await runStep(shop, stepOptions, rate, options.seconds);
+      steps.push(step);
+      if (saturated(step)) break;
     }
     return steps;
   } finally {
-    rmSync(workDir, { recursive: true, force: true });
+    rmSync(stepOptions.workDir, { recursive: true, force: true });
   }
 }
 
@@ -475,19 +488,14 @@ export function formatCheckouts(steps: CheckoutStep[], bareHopP99Ms: number): st
 
 if (import.meta.main) {
   const { runLoad } = await import('./load.ts');
-  const admin = { email: 'bench-admin@example.com', password: 'bench admin password' };
-  const shop = await startTestShop({
-    daprLogLevel: 'error',
-    appEnv: { users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
-  });
+  const shop = await startBenchShop();
   try {
     const viaDapr = await runLoad(
       { url: `${shop.gatewayUrl}/.well-known/jwks.json` },
       { concurrency: 8, seconds: 5 },
     );
-    const rates = (process.env.BENCH_CHECKOUT_RATES ?? '10,20,30,50,70,100').split(',').map(Number);
-    const steps = await benchCheckouts(shop, admin, {
-      rates,
+    const steps = await benchCheckouts(shop, benchAdmin, {
+      rates: numberList(process.env.BENCH_CHECKOUT_RATES ?? '10,20,30,50,70,100'),
       seconds: Number(process.env.BENCH_CHECKOUT_SECONDS ?? 5),
     });
     console.log(`bare hop p50 ${viaDapr.p50Ms.toFixed(2)} ms  p99 ${viaDapr.p99Ms.toFixed(2)} ms`);

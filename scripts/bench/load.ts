@@ -16,9 +16,17 @@ export type LoadResult = {
   p99Ms: number;
 };
 
-function percentile(sorted: number[], p: number): number {
+/** The p-th percentile of ascending `sorted`; NaN when it is empty. */
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Load is only ever sent to loopback: never by mistake at a machine someone else runs. */
+export function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost')
+    throw new Error('load is only ever sent to loopback');
 }
 
 function once(agent: Agent, target: LoadTarget): Promise<number> {
@@ -47,9 +55,7 @@ export async function runLoad(
   options: { concurrency: number; seconds: number; warmupSeconds?: number; expectStatus?: number },
 ): Promise<LoadResult> {
   const targetOf = typeof target === 'function' ? target : () => target;
-  const host = new URL(targetOf(0).url).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost')
-    throw new Error('load is only ever sent to loopback');
+  assertLoopback(targetOf(0).url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const expected = options.expectStatus ?? 200;
 

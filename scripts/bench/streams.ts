@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type EventStreamReader, readEventStream, type TestShop } from '@shop/devkit/testing';
 import { buildEvent } from '@shop/platform';
 import { createTokenIssuer, loadSigningKeys } from '@shop/platform/auth';
+import { percentile } from './load.ts';
 import { measureMemory } from './memory.ts';
 
 export type StreamsResult = {
@@ -37,9 +38,6 @@ function pssOfStreamPath(shop: TestShop): Record<string, number> {
 
 const sum = (mib: Record<string, number>) => Object.values(mib).reduce((a, b) => a + b, 0);
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-
 /** Runs `work` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -50,17 +48,12 @@ async function pool<T>(items: T[], width: number, work: (item: T) => Promise<voi
   );
 }
 
-/**
- * `streams` users (access tokens signed with the shop's own key, so no sign-up's password
- * hash is in the way) each open the live stream through the gateway; then one
- * order.confirmed event per user is published through notifications' sidecar, and each
- * stream's notification is timed from the start of its publish to its arrival.
- */
-export async function benchStreams(
-  shop: TestShop,
-  options: { streams: number; settleMs?: number },
-): Promise<StreamsResult> {
-  if (!shop.gatewayUrl) throw new Error('the shop runs no gateway');
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type StreamUser = { userId: string; accessToken: string };
+
+/** `count` customers with access tokens signed by the shop's own key: no sign-up's password hash in the way. */
+async function streamUsers(shop: TestShop, count: number): Promise<StreamUser[]> {
   const secrets = JSON.parse(readFileSync(join(shop.dataDir, 'secrets.json'), 'utf8'));
   const keys = await loadSigningKeys(async () => secrets);
   const issuer = createTokenIssuer({
@@ -69,50 +62,92 @@ export async function benchStreams(
     audience: 'urn:shop:api',
     ttlSeconds: 3_600,
   });
-  const users = await Promise.all(
-    Array.from({ length: options.streams }, async () => {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
       const userId = randomUUID();
       const { accessToken } = await issuer.issueAccessToken({ userId, role: 'customer' });
       return { userId, accessToken };
     }),
   );
+}
 
-  const settle = () => new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 3_000));
-  await settle();
-  const idle = pssOfStreamPath(shop);
+/** One live stream through the gateway, started; and how many times it was refused with a 503/504 first. */
+async function openStream(
+  gatewayUrl: string,
+  accessToken: string,
+  signal: AbortSignal,
+): Promise<{ stream: EventStreamReader; refusals: number }> {
+  let res: Response;
+  let refusals = 0;
+  // A client (an EventSource) tries again after a 503/504, so the bench does too, counted.
+  for (let attempt = 1; ; attempt++) {
+    res = await fetch(`${gatewayUrl}/api/v1/notifications/stream`, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'text/event-stream' },
+      signal,
+    });
+    if (res.status === 200 || attempt === 3 || res.status < 500) break;
+    refusals++;
+    await res.body?.cancel();
+  }
+  if (res.status !== 200) throw new Error(`stream refused: ${res.status} ${await res.text()}`);
+  const stream = readEventStream(res);
+  const first = await stream.next(30_000);
+  if (first.kind !== 'comment') throw new Error('the stream did not start with its comment');
+  return { stream, refusals };
+}
 
-  const streams = new Map<string, EventStreamReader>();
-  const abort = new AbortController();
-  let refused = 0;
-  const retried = new Set<string>();
+type OpenStreams = {
+  streams: Map<string, EventStreamReader>;
+  refused: number;
+  retried: Set<string>;
+};
+
+/** Every user's stream, 50 opening at a time. */
+async function openStreams(
+  gatewayUrl: string,
+  users: StreamUser[],
+  signal: AbortSignal,
+): Promise<OpenStreams> {
+  const open: OpenStreams = { streams: new Map(), refused: 0, retried: new Set() };
   await pool(users, 50, async ({ userId, accessToken }) => {
-    let res: Response;
-    // A client (an EventSource) tries again after a 503/504, so the bench does too, counted.
-    for (let attempt = 1; ; attempt++) {
-      res = await fetch(`${shop.gatewayUrl}/api/v1/notifications/stream`, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'text/event-stream' },
-        signal: abort.signal,
-      });
-      if (res.status === 200 || attempt === 3 || res.status < 500) break;
-      refused++;
-      retried.add(userId);
-      await res.body?.cancel();
-    }
-    if (res.status !== 200) throw new Error(`stream refused: ${res.status} ${await res.text()}`);
-    const stream = readEventStream(res);
-    const first = await stream.next(30_000);
-    if (first.kind !== 'comment') throw new Error('the stream did not start with its comment');
-    streams.set(userId, stream);
+    const { stream, refusals } = await openStream(gatewayUrl, accessToken, signal);
+    open.refused += refusals;
+    if (refusals > 0) open.retried.add(userId);
+    open.streams.set(userId, stream);
   });
-  await settle();
-  const open = pssOfStreamPath(shop);
+  return open;
+}
 
+function orderConfirmed(userId: string) {
+  return buildEvent(
+    'order.confirmed',
+    {
+      orderId: randomUUID(),
+      userId,
+      total: 1_000,
+      currency: 'USD',
+      confirmedAt: new Date().toISOString(),
+    },
+    { source: 'orders' },
+  );
+}
+
+/**
+ * Publishes one order.confirmed per user through notifications' sidecar, 20 at a time, and
+ * times each notification's arrival on its stream: from the start of its publish, and from
+ * its createdAt. A stream that gets none within 60 s counts as not delivered.
+ */
+async function timeArrivals(
+  shop: TestShop,
+  users: StreamUser[],
+  open: OpenStreams,
+): Promise<{ latencies: number[]; fromCreated: number[] }> {
   const published = new Map<string, number>();
   const latencies: number[] = [];
   const fromCreated: number[] = [];
   const arrivals = Promise.all(
     users.map(async ({ userId }) => {
-      const stream = streams.get(userId) as EventStreamReader;
+      const stream = open.streams.get(userId) as EventStreamReader;
       try {
         const event = await stream.nextEvent(60_000);
         latencies.push(performance.now() - (published.get(userId) as number));
@@ -121,35 +156,48 @@ export async function benchStreams(
       } catch {
         // Counted as not delivered; the log says which, for a look at the services' logs.
         console.error(
-          `bench: no notification on the stream of ${userId}${retried.has(userId) ? ' (its open was retried)' : ''}`,
+          `bench: no notification on the stream of ${userId}${open.retried.has(userId) ? ' (its open was retried)' : ''}`,
         );
       }
     }),
   );
   await pool(users, 20, async ({ userId }) => {
-    const event = buildEvent(
-      'order.confirmed',
-      {
-        orderId: randomUUID(),
-        userId,
-        total: 1_000,
-        currency: 'USD',
-        confirmedAt: new Date().toISOString(),
-      },
-      { source: 'orders' },
-    );
+    const event = orderConfirmed(userId);
     published.set(userId, performance.now());
     await shop.publish(event, 'notifications');
   });
   await arrivals;
+  return { latencies, fromCreated };
+}
+
+/**
+ * `streams` users each open the live stream through the gateway; then one order.confirmed
+ * event per user is published through notifications' sidecar, and each stream's
+ * notification is timed from the start of its publish to its arrival.
+ */
+export async function benchStreams(
+  shop: TestShop,
+  options: { streams: number; settleMs?: number },
+): Promise<StreamsResult> {
+  if (!shop.gatewayUrl) throw new Error('the shop runs no gateway');
+  const users = await streamUsers(shop, options.streams);
+  await pause(options.settleMs ?? 3_000);
+  const idle = pssOfStreamPath(shop);
+
+  const abort = new AbortController();
+  const open = await openStreams(shop.gatewayUrl, users, abort.signal);
+  await pause(options.settleMs ?? 3_000);
+  const openPss = pssOfStreamPath(shop);
+
+  const { latencies, fromCreated } = await timeArrivals(shop, users, open);
   abort.abort();
-  await Promise.all([...streams.values()].map((stream) => stream.close()));
+  await Promise.all([...open.streams.values()].map((stream) => stream.close()));
 
   const sorted = latencies.sort((a, b) => a - b);
   const sortedFromCreated = fromCreated.sort((a, b) => a - b);
   return {
     streams: options.streams,
-    refused,
+    refused: open.refused,
     delivered: sorted.length,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
@@ -157,7 +205,7 @@ export async function benchStreams(
     fromCreatedP50Ms: percentile(sortedFromCreated, 50),
     fromCreatedP99Ms: percentile(sortedFromCreated, 99),
     idle,
-    open,
+    open: openPss,
   };
 }
 
