@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  eventFixture,
   type OrderView,
   paymentsOf,
   readJson,
@@ -7,7 +8,6 @@ import {
   type TimelineEntry,
   timelineOf,
 } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { deliverTwice, quiesce } from './support/redeliver.ts';
 import { sagaEventsOf } from './support/saga-events.ts';
@@ -160,20 +160,20 @@ async function cancelledOrderAgain(saga: SagaShop): Promise<void> {
 /** A declined order's payment.failed, order.cancelled and stock.reserved, original ids. */
 function declinedEvents(order: OrderView, productId: string, timeline: TimelineEntry[]) {
   const at = new Date().toISOString();
-  const failed = buildEvent(
+  const failed = eventFixture(
     'payment.failed',
     { orderId: order.id, reason: 'card_declined', failedAt: at },
-    { source: 'payments', id: idOf(timeline, 'payment_failed') },
+    { id: idOf(timeline, 'payment_failed') },
   );
-  const cancelled = buildEvent(
+  const cancelled = eventFixture(
     'order.cancelled',
     { orderId: order.id, userId: order.userId, reason: 'payment_declined', cancelledAt: at },
-    { source: 'orders', id: idOf(timeline, 'cancelled') },
+    { id: idOf(timeline, 'cancelled') },
   );
-  const reserved = buildEvent(
+  const reserved = eventFixture(
     'stock.reserved',
     { orderId: order.id, items: [{ productId, quantity: 4 }], reservedAt: at },
-    { source: 'inventory', id: idOf(timeline, 'stock_reserved') },
+    { id: idOf(timeline, 'stock_reserved') },
   );
   return { failed, cancelled, reserved };
 }

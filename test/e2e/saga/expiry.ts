@@ -1,6 +1,7 @@
 import type { BrokerProfile } from '@shop/devkit/brokers';
 import {
   checkInvariants,
+  eventFixture,
   type OrderView,
   type PaymentView,
   paymentsOf,
@@ -9,7 +10,6 @@ import {
   type TimelineEntry,
   timelineOf,
 } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { type SagaShop, useSagaShop } from './support/shop.ts';
 import { idOf, settledOrder, stepsOf, succeeded } from './support/views.ts';
@@ -93,7 +93,7 @@ async function lateChargeAgainChangesNothing(
   timeline: TimelineEntry[],
   charge: PaymentView,
 ): Promise<void> {
-  const late = buildEvent(
+  const late = eventFixture(
     'payment.succeeded',
     {
       orderId: order.id,
@@ -104,7 +104,7 @@ async function lateChargeAgainChangesNothing(
       providerRef: charge.providerRef as string,
       succeededAt: charge.createdAt,
     },
-    { source: 'payments', id: idOf(timeline, 'payment_succeeded') },
+    { id: idOf(timeline, 'payment_succeeded') },
   );
   await shop.publish(late, 'payments');
   await shop.publish(late, 'payments');

@@ -1,5 +1,9 @@
-import type { OrderView, PaymentView, TimelineEntry } from '@shop/devkit/testing';
-import { buildEvent } from '@shop/platform';
+import {
+  eventFixture,
+  type OrderView,
+  type PaymentView,
+  type TimelineEntry,
+} from '@shop/devkit/testing';
 import { idOf, succeeded } from './views.ts';
 
 /** What a settled order's saga events are rebuilt from. */
@@ -29,7 +33,7 @@ export function sagaEventsOf(order: OrderView, timeline: TimelineEntry[], paymen
 }
 
 function createdEvent({ order, timeline }: Settled) {
-  return buildEvent(
+  return eventFixture(
     'order.created',
     {
       orderId: order.id,
@@ -44,22 +48,18 @@ function createdEvent({ order, timeline }: Settled) {
       paymentMethod: 'pm_card_visa',
       createdAt: order.createdAt,
     },
-    { source: 'orders', id: idOf(timeline, 'placed') },
+    { id: idOf(timeline, 'placed') },
   );
 }
 
 function reservedEvent({ order, at }: Settled, id: string) {
   const line = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
-  return buildEvent(
-    'stock.reserved',
-    { orderId: order.id, items: line, reservedAt: at },
-    { source: 'inventory', id },
-  );
+  return eventFixture('stock.reserved', { orderId: order.id, items: line, reservedAt: at }, { id });
 }
 
 function paidEvent({ order, payments, at }: Settled, id: string) {
   const charge = succeeded(payments, 'charge')[0];
-  return buildEvent(
+  return eventFixture(
     'payment.succeeded',
     {
       orderId: order.id,
@@ -70,12 +70,12 @@ function paidEvent({ order, payments, at }: Settled, id: string) {
       providerRef: charge?.providerRef as string,
       succeededAt: at,
     },
-    { source: 'payments', id },
+    { id },
   );
 }
 
 function confirmedEvent({ order, timeline, at }: Settled) {
-  return buildEvent(
+  return eventFixture(
     'order.confirmed',
     {
       orderId: order.id,
@@ -84,15 +84,15 @@ function confirmedEvent({ order, timeline, at }: Settled) {
       currency: order.currency,
       confirmedAt: at,
     },
-    { source: 'orders', id: idOf(timeline, 'confirmed') },
+    { id: idOf(timeline, 'confirmed') },
   );
 }
 
 function cancelledEvent({ order, timeline, at }: Settled) {
-  return buildEvent(
+  return eventFixture(
     'order.cancelled',
     { orderId: order.id, userId: order.userId, reason: 'customer_request', cancelledAt: at },
-    { source: 'orders', id: idOf(timeline, 'cancelled') },
+    { id: idOf(timeline, 'cancelled') },
   );
 }
 
@@ -100,7 +100,7 @@ function refundedEvent({ order, timeline, payments, at }: Settled) {
   const charge = succeeded(payments, 'charge')[0];
   const refund = succeeded(payments, 'refund')[0];
   if (!charge || !refund) return undefined;
-  return buildEvent(
+  return eventFixture(
     'payment.refunded',
     {
       orderId: order.id,
@@ -110,6 +110,6 @@ function refundedEvent({ order, timeline, payments, at }: Settled) {
       currency: refund.currency,
       refundedAt: at,
     },
-    { source: 'payments', id: idOf(timeline, 'payment_refunded') },
+    { id: idOf(timeline, 'payment_refunded') },
   );
 }
