@@ -5,10 +5,24 @@ import type { ProductView } from './schemas.ts';
 
 type Page = { items: ProductView[]; nextCursor: string | null };
 
+// Every product of this file is in a category of its own, so the cases do not see each other's.
+// Each group's beforeAll sets it; the groups run one after another.
+let category = '';
+
 describe.each(databaseBackends)('product search on %s', (backend) => {
   const catalog = useCatalogApp(backend);
-  // Every product of this file is in a category of its own, so the cases do not see each other's.
-  let category = '';
+  const ctx = { catalog, ...searchHelpers(catalog) };
+
+  fullTextCases(ctx);
+  filterAndSortCases(ctx);
+  pageCases(ctx);
+});
+
+type CatalogApp = ReturnType<typeof useCatalogApp>;
+type Ctx = { catalog: CatalogApp } & ReturnType<typeof searchHelpers>;
+
+/** Products created in, and searches within, the current case's category. */
+function searchHelpers(catalog: CatalogApp) {
   const create = async (fields: Record<string, unknown>) => {
     const res = await catalog.call('POST', '/api/v1/products', {
       body: productBody({ category, ...fields }),
@@ -27,7 +41,10 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
   };
   const names = async (params: Record<string, string | number | boolean>) =>
     (await search(params)).items.map((p) => p.name);
+  return { create, search, names };
+}
 
+function fullTextCases({ create, search, names }: Ctx) {
   describe('full text', () => {
     beforeAll(async () => {
       category = 'search-text';
@@ -88,7 +105,9 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
       expect(await names({ q: 'polish' })).toEqual(['Shoe Polish']);
     });
   });
+}
 
+function filterAndSortCases({ catalog, create, search, names }: Ctx) {
   describe('filters and sorts', () => {
     const prices = [3_000, 1_000, 5_000, 2_000, 4_000];
     let made: ProductView[] = [];
@@ -144,7 +163,9 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
       expect(res.status).toBe(400);
     });
   });
+}
 
+function pageCases({ create, search }: Ctx) {
   describe('pages', () => {
     beforeAll(() => {
       category = 'search-pages';
@@ -176,4 +197,4 @@ describe.each(databaseBackends)('product search on %s', (backend) => {
       },
     );
   });
-});
+}
