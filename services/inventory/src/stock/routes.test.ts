@@ -6,6 +6,19 @@ import { orderCreated, productCreated, productDeleted, useInventoryApp } from '.
 
 describe.each(databaseBackends)('stock routes on %s', (backend) => {
   const inventory = useInventoryApp(backend);
+  const ctx = { inventory, ...stockHelpers(inventory) };
+
+  readAndRestockCases(ctx);
+  setAndConflictCases(ctx);
+  invalidInputCases(ctx);
+  accessAndDeletedCases(ctx);
+});
+
+type InventoryApp = ReturnType<typeof useInventoryApp>;
+type Ctx = { inventory: InventoryApp } & ReturnType<typeof stockHelpers>;
+
+/** Stock reads and writes as an admin makes them, on products created for the case. */
+function stockHelpers(inventory: InventoryApp) {
   const stockPath = (productId: string) => `/api/v1/products/${productId}/stock`;
   const getStock = async (productId: string, token?: string) =>
     inventory.call('GET', stockPath(productId), { token: token ?? (await inventory.adminToken()) });
@@ -24,7 +37,10 @@ describe.each(databaseBackends)('stock routes on %s', (backend) => {
     expect(await inventory.deliver(productCreated(productId, initialStock))).toBe('SUCCESS');
     return productId;
   };
+  return { stockPath, getStock, putStock, newProduct };
+}
 
+function readAndRestockCases({ inventory, getStock, putStock, newProduct }: Ctx) {
   it('shows an admin the stock with its version as ETag', async () => {
     const productId = await newProduct(10);
     const res = await getStock(productId);
@@ -82,7 +98,9 @@ describe.each(databaseBackends)('stock routes on %s', (backend) => {
       [3, 12],
     ]);
   });
+}
 
+function setAndConflictCases({ inventory, putStock, newProduct }: Ctx) {
   it('sets only available: reserved units stay reserved', async () => {
     const productId = await newProduct(10);
     await inventory.deliver(orderCreated(randomUUID(), [{ productId, quantity: 4 }]));
@@ -113,7 +131,9 @@ describe.each(databaseBackends)('stock routes on %s', (backend) => {
     expect((await putStock(productId, { available: 3 }, { ifMatch: '*' })).status).toBe(200);
     expect((await putStock(productId, { available: 4 }, { ifMatch: '"1", "2"' })).status).toBe(200);
   });
+}
 
+function invalidInputCases({ inventory, stockPath, getStock, putStock, newProduct }: Ctx) {
   it.each([[{ available: -1 }], [{ available: 1.5 }], [{ available: '5' }], [{}]])(
     'refuses %o with 400 naming available, and writes nothing',
     async (body) => {
@@ -152,7 +172,9 @@ describe.each(databaseBackends)('stock routes on %s', (backend) => {
     expect((await putStock(randomUUID(), { available: 1 })).status).toBe(404);
     expect((await getStock('not-a-uuid')).status).toBe(400);
   });
+}
 
+function accessAndDeletedCases({ inventory, stockPath, getStock, putStock, newProduct }: Ctx) {
   it('lets only admins in: a customer gets 403, no token 401, and nothing is written', async () => {
     const productId = await newProduct(10);
     const customer = await inventory.customerToken();
@@ -170,4 +192,4 @@ describe.each(databaseBackends)('stock routes on %s', (backend) => {
     expect((await putStock(productId, { available: 50 })).status).toBe(409);
     expect(await (await getStock(productId)).json()).toMatchObject({ available: 10, version: 1 });
   });
-});
+}
