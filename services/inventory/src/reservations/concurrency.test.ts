@@ -10,6 +10,17 @@ describe('reservations under concurrent deliveries on postgres', () => {
   const inventory = useInventoryApp('postgres');
   const parallelism = 24;
 
+  const ctx = { inventory, parallelism, ...concurrencyHelpers(inventory) };
+
+  contendedStockCases(ctx);
+  deadlockCases(ctx);
+});
+
+type InventoryApp = ReturnType<typeof useInventoryApp>;
+type Ctx = { inventory: InventoryApp; parallelism: number } & ReturnType<typeof concurrencyHelpers>;
+
+/** Products to race over, and what the ledger and the reservations say afterwards. */
+function concurrencyHelpers(inventory: InventoryApp) {
   async function products(count: number, initialStock: number): Promise<string[]> {
     const ids = Array.from({ length: count }, () => randomUUID());
     for (const id of ids) {
@@ -70,7 +81,17 @@ describe('reservations under concurrent deliveries on postgres', () => {
       expect(row.lowest_available).toBeGreaterThanOrEqual(0);
     }
   }
+  return { products, audit, outcomes, expectConserved };
+}
 
+function contendedStockCases({
+  inventory,
+  parallelism,
+  products,
+  audit,
+  outcomes,
+  expectConserved,
+}: Ctx) {
   it.each([
     ['once', 1],
     ['twice, the copies concurrently', 2],
@@ -105,7 +126,9 @@ describe('reservations under concurrent deliveries on postgres', () => {
       expect(published.filter((e) => e.type === 'stock.rejected')).toHaveLength(100);
     },
   );
+}
 
+function deadlockCases({ inventory, parallelism, products, audit, expectConserved }: Ctx) {
   it('never deadlocks on multi-line orders that name the same products in different orders', async () => {
     const productIds = await products(4, 300);
     const [a, b, c, d] = productIds as [string, string, string, string];
@@ -156,4 +179,4 @@ describe('reservations under concurrent deliveries on postgres', () => {
     expect(reserved.size).toBe(300);
     expect(rows.find((row) => row.product_id === a)?.available).toBe(0);
   });
-});
+}
