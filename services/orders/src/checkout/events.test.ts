@@ -6,6 +6,19 @@ import { sagaEvents, useOrdersApp } from '../test-support.ts';
 describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
   const orders = useOrdersApp(backend);
 
+  const ctx = { orders, ...sagaHelpers(orders) };
+
+  confirmCases(ctx);
+  cancelCases(ctx);
+  lateAndRacingCases(ctx);
+  unknownOrderCases(ctx);
+});
+
+type OrdersApp = ReturnType<typeof useOrdersApp>;
+type Ctx = { orders: OrdersApp } & ReturnType<typeof sagaHelpers>;
+
+/** An order's status and timeline as its owner reads them, and what was published about it. */
+function sagaHelpers(orders: OrdersApp) {
   const status = async (order: OrderView, token: string) =>
     (await (await orders.call('GET', `/api/v1/orders/${order.id}`, { token })).json()) as OrderView;
   const steps = async (order: OrderView, token: string) =>
@@ -20,7 +33,10 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
       (e) => e.type === type && 'orderId' in e.data && e.data.orderId === order.id,
     );
   };
+  return { status, steps, publishedAbout };
+}
 
+function confirmCases({ orders, status, steps, publishedAbout }: Ctx) {
   it('confirms on payment.succeeded after stock.reserved, publishes order.confirmed, and records every step', async () => {
     const user = await orders.newUser();
     const order = await orders.placePending(user.token);
@@ -51,7 +67,9 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
       'confirmed',
     ]);
   });
+}
 
+function cancelCases({ orders, status, steps, publishedAbout }: Ctx) {
   it('cancels as out_of_stock on stock.rejected, once', async () => {
     const user = await orders.newUser();
     const order = await orders.placePending(user.token);
@@ -82,7 +100,9 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
     );
     expect(await publishedAbout(order, 'order.cancelled')).toHaveLength(1);
   });
+}
 
+function lateAndRacingCases({ orders, status, steps, publishedAbout }: Ctx) {
   it('leaves a cancelled order cancelled when payment.succeeded comes late, and records it (payments refunds on its own)', async () => {
     const user = await orders.newUser();
     const order = await orders.placePending(user.token);
@@ -128,7 +148,9 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
     const final = await status(order, user.token);
     expect(final.status).toBe(settled[0]?.type === 'order.confirmed' ? 'confirmed' : 'cancelled');
   });
+}
 
+function unknownOrderCases({ orders }: Ctx) {
   it('drops an event about an order it never had, to the dead letters, and keeps no receipt', async () => {
     const user = await orders.newUser();
     const order = await orders.placePending(user.token);
@@ -142,4 +164,4 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
       .execute();
     expect(receipts).toEqual([]);
   });
-});
+}
