@@ -5,6 +5,17 @@ import { productBody, useCatalogApp } from '../test-support.ts';
 
 describe.each(databaseBackends)('wishlists on %s', (backend) => {
   const catalog = useCatalogApp(backend);
+  const ctx = { catalog, ...wishlistHelpers(catalog) };
+
+  wishlistCases(ctx);
+  wishlistersCases(ctx);
+});
+
+type CatalogApp = ReturnType<typeof useCatalogApp>;
+type Ctx = { catalog: CatalogApp } & ReturnType<typeof wishlistHelpers>;
+
+/** A product to wish for, and a user's wishlist calls. */
+function wishlistHelpers(catalog: CatalogApp) {
   const create = async () => {
     const res = await catalog.call('POST', '/api/v1/products', {
       body: productBody(),
@@ -19,7 +30,10 @@ describe.each(databaseBackends)('wishlists on %s', (backend) => {
   };
   const put = (token: string, id: string) =>
     catalog.call('PUT', `/api/v1/wishlist/${id}`, { token });
+  return { create, wishlist, put };
+}
 
+function wishlistCases({ catalog, create, wishlist, put }: Ctx) {
   it('adds a product once however often it is put, and removes it', async () => {
     const token = await catalog.tokenFor('wisher-1');
     const product = await create();
@@ -69,7 +83,9 @@ describe.each(databaseBackends)('wishlists on %s', (backend) => {
   it('needs a token', async () => {
     expect((await catalog.call('GET', '/api/v1/wishlist')).status).toBe(401);
   });
+}
 
+function wishlistersCases({ catalog, create, put }: Ctx) {
   describe('GET /internal/products/{id}/wishlisters', () => {
     const wishlisters = (id: string, query = '', caller: string | null = 'notifications') =>
       catalog.call('GET', `/internal/products/${id}/wishlisters${query}`, { caller });
@@ -126,4 +142,4 @@ describe.each(databaseBackends)('wishlists on %s', (backend) => {
       expect((await wishlisters('not-a-uuid')).status).toBe(400);
     });
   });
-});
+}
