@@ -52,6 +52,12 @@ const stillOpen = async (admission: StreamAdmission | undefined) =>
   (await Promise.race([admission?.ended, Promise.resolve('open')])) === 'open';
 
 describe('stream limits', () => {
+  admissionCases();
+  expiryAndCeilingCases();
+  signOutAndOutageCases();
+});
+
+function admissionCases() {
   it('admits five streams of a user across replicas and refuses the sixth with 429 and Retry-After', async () => {
     const userId = user();
     const [a, b] = [replica(), replica()];
@@ -87,7 +93,9 @@ describe('stream limits', () => {
     await limits.admit({ userId });
     expect(await refusal(limits, userId)).toBeDefined();
   });
+}
 
+function expiryAndCeilingCases() {
   it('frees the slots of a replica that stopped renewing once their leases expire, and ends its streams', async () => {
     const userId = user();
     let now = Date.now();
@@ -120,7 +128,9 @@ describe('stream limits', () => {
     });
     expect(limits.open()).toBe(3);
   });
+}
 
+function signOutAndOutageCases() {
   it('ends on every replica the streams of a signed-out session and those without a session', async () => {
     const userId = user();
     const [a, b] = [replica(), replica()];
@@ -170,4 +180,4 @@ describe('stream limits', () => {
     });
     expect(limits.open()).toBe(0);
   });
-});
+}
