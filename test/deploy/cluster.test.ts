@@ -17,6 +17,9 @@ const repoRoot = findRepoRoot(import.meta.dirname);
 const chartDir = join(repoRoot, 'charts/shop');
 const devDir = join(chartDir, 'dev');
 const release = 'shop';
+// helm and kubectl against the throw-away API server take seconds each, and far longer on
+// a loaded machine (one upgrade took 40 s): a bound on a hang, not a speed assertion.
+const slow = { timeout: 180_000 };
 const chartValues = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as {
   services: Record<string, unknown>;
   broker: { profile: string };
@@ -334,7 +337,7 @@ describe('the throw-away API server', () => {
   });
 });
 
-describe('helm install', () => {
+describe('helm install', slow, () => {
   it('with the default values and every service: strictly valid, stored, the hooks run, the NOTES name every Secret to create', async () => {
     const namespace = await freshNamespace('defaults');
     const { rendered, secrets } = await validateAndInstall(namespace, allServices);
@@ -414,7 +417,7 @@ describe('helm install', () => {
   }
 });
 
-describe('the strict server-side dry run', () => {
+describe('the strict server-side dry run', slow, () => {
   it('accepts every manifest in charts/shop/dev', async () => {
     const namespace = await freshNamespace('dev-manifests');
     const manifests = readdirSync(devDir).filter((file) => file.endsWith('.yaml'));
@@ -496,7 +499,7 @@ describe('the strict server-side dry run', () => {
   });
 });
 
-describe('helm upgrade and uninstall', () => {
+describe('helm upgrade and uninstall', slow, () => {
   let namespace = '';
   let operatorSecrets: string[] = [];
   let current: { yaml: string; objects: K8sObject[] } = { yaml: '', objects: [] };
