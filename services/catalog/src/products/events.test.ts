@@ -63,6 +63,17 @@ describe.each(databaseBackends)('stock.changed on %s', (backend) => {
 
 describe.each(databaseBackends)('the product read cache on %s', (backend) => {
   const catalog = useCatalogApp(backend);
+  const ctx = { catalog, ...readCacheHelpers(catalog) };
+
+  readCacheCases(ctx);
+  cacheOutageAndDeleteCases(ctx);
+});
+
+type CatalogApp = ReturnType<typeof useCatalogApp>;
+type ReadCacheCtx = { catalog: CatalogApp } & ReturnType<typeof readCacheHelpers>;
+
+/** A product to read, public reads of it, and the cache's hit and miss counts. */
+function readCacheHelpers(catalog: CatalogApp) {
   const create = async () => {
     const res = await catalog.call('POST', '/api/v1/products', {
       body: productBody({ price: 1_000 }),
@@ -85,7 +96,10 @@ describe.each(databaseBackends)('the product read cache on %s', (backend) => {
       );
     return { hit: count('hit'), miss: count('miss'), error: count('error') };
   };
+  return { create, read, lookups };
+}
 
+function readCacheCases({ catalog, create, read, lookups }: ReadCacheCtx) {
   it('serves a repeated read from the state store, counting hits and misses', async () => {
     const product = await create();
     const before = await lookups();
@@ -146,7 +160,9 @@ describe.each(databaseBackends)('the product read cache on %s', (backend) => {
     for (let i = 0; i < 3; i++) expect((await read(product.id)).price).toBe(800);
     expect((await lookups()).hit).toBeGreaterThan(0);
   });
+}
 
+function cacheOutageAndDeleteCases({ catalog, create, read, lookups }: ReadCacheCtx) {
   it('keeps reading (from the database) while the state store is down', async () => {
     const product = await create();
     await read(product.id);
@@ -178,4 +194,4 @@ describe.each(databaseBackends)('the product read cache on %s', (backend) => {
     await catalog.call('DELETE', `/api/v1/products/${product.id}`, { token: catalog.admin() });
     expect((await catalog.call('GET', `/api/v1/products/${product.id}`)).status).toBe(404);
   });
-});
+}
