@@ -102,6 +102,11 @@ describe('the email outbox', () => {
 });
 
 describe('the email sender', () => {
+  sendAndRetryCases();
+  failureAndReplicaCases();
+});
+
+function sendAndRetryCases() {
   it('sends what is due through the binding and marks it sent, once', async () => {
     const outbox = await freshOutbox();
     const n = notification();
@@ -156,7 +161,9 @@ describe('the email sender', () => {
       lastError: null,
     });
   });
+}
 
+function failureAndReplicaCases() {
   it('stops at the first failure of a run and gives the rest back unattempted', async () => {
     const outbox = await freshOutbox();
     const enqueue = mongoEmailOutbox(outbox).enqueue;
@@ -211,4 +218,4 @@ describe('the email sender', () => {
     expect(await sendDueMail(options)).toBe(1);
     expect(sent).toHaveLength(1);
   });
-});
+}
