@@ -8,10 +8,25 @@ type Page = { items: OrderView[]; nextCursor: string | null };
 
 describe.each(databaseBackends)('reading and cancelling orders on %s', (backend) => {
   const orders = useOrdersApp(backend);
+  const ctx = { orders, ...orderCalls(orders) };
+
+  readCases(ctx);
+  cancelCases(ctx);
+  adminCases(ctx);
+});
+
+type OrdersApp = ReturnType<typeof useOrdersApp>;
+type Ctx = { orders: OrdersApp } & ReturnType<typeof orderCalls>;
+
+/** Reading and cancelling as a given user. */
+function orderCalls(orders: OrdersApp) {
   const get = async (path: string, token: string) => orders.call('GET', path, { token });
   const cancel = (order: OrderView, token: string) =>
     orders.call('POST', `/api/v1/orders/${order.id}/cancel`, { token });
+  return { get, cancel };
+}
 
+function readCases({ orders, get, cancel }: Ctx) {
   it('shows an order to its owner and answers 404 to anyone else, for the order and its timeline', async () => {
     const owner = await orders.newUser();
     const other = await orders.newUser();
@@ -51,7 +66,9 @@ describe.each(databaseBackends)('reading and cancelling orders on %s', (backend)
     expect((await get('/api/v1/orders?status=lost', user.token)).status).toBe(400);
     expect((await get('/api/v1/orders?cursor=garbage', user.token)).status).toBe(400);
   });
+}
 
+function cancelCases({ orders, get, cancel }: Ctx) {
   it('lets the owner cancel a pending order once, with customer_request; then 409', async () => {
     const user = await orders.newUser();
     const order = await orders.placePending(user.token);
@@ -97,7 +114,9 @@ describe.each(databaseBackends)('reading and cancelling orders on %s', (backend)
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
+}
 
+function adminCases({ orders, get }: Ctx) {
   it('shows every user’s orders to an admin and answers 403 to a customer', async () => {
     const ada = await orders.newUser();
     const bob = await orders.newUser();
@@ -116,4 +135,4 @@ describe.each(databaseBackends)('reading and cancelling orders on %s', (backend)
     expect(pending.items.every((o) => o.status === 'confirmed')).toBe(true);
     expect((await orders.call('GET', '/api/v1/admin/orders')).status).toBe(401);
   });
-});
+}
