@@ -7,9 +7,24 @@ import { ensureAdmin } from './service.ts';
 
 describe.each(databaseBackends)('accounts on %s', (backend) => {
   const users = useUsersApp(backend);
+  const ctx = { users, ...accountCalls(users) };
+
+  registerCases(ctx);
+  inputAndCallerCases(ctx);
+  adminAccountCases(ctx);
+});
+
+type UsersApp = ReturnType<typeof useUsersApp>;
+type Ctx = { users: UsersApp } & ReturnType<typeof accountCalls>;
+
+/** A sign-up call, by default as the gateway makes it. */
+function accountCalls(users: UsersApp) {
   const register = (body: unknown, caller?: string) =>
     users.call('POST', '/api/v1/auth/register', { body, ...(caller ? { caller } : {}) });
+  return { register };
+}
 
+function registerCases({ users, register }: Ctx) {
   it('creates a customer with a normalised email, ignoring a requested role, and announces it', async () => {
     const email = uniqueEmail('ada');
     const res = await register({
@@ -48,7 +63,9 @@ describe.each(databaseBackends)('accounts on %s', (backend) => {
     );
     expect(statuses.sort()).toEqual([201, 409, 409]);
   });
+}
 
+function inputAndCallerCases({ register }: Ctx) {
   it.each([
     [{ password: 'short', name: 'A' }, 'password'],
     [{ password: 'x'.repeat(129), name: 'A' }, 'password'],
@@ -66,7 +83,9 @@ describe.each(databaseBackends)('accounts on %s', (backend) => {
       403,
     );
   });
+}
 
+function adminAccountCases({ users, register }: Ctx) {
   it('makes sure the configured admin exists, once, across restarts', async () => {
     const email = uniqueEmail('admin');
     const deps = {
@@ -112,4 +131,4 @@ describe.each(databaseBackends)('accounts on %s', (backend) => {
     expect(await ensureAdmin(deps, { email: own, password })).toBe('promoted');
     expect(await role(own)).toBe('admin');
   });
-});
+}
