@@ -12,11 +12,26 @@ import {
 
 describe.each(databaseBackends)('product events on %s', (backend) => {
   const inventory = useInventoryApp(backend);
+  const ctx = { inventory, ...productEventHelpers(inventory) };
+
+  productCreatedCases(ctx);
+  productDeletedCases(ctx);
+  invalidEventCases(ctx);
+});
+
+type InventoryApp = ReturnType<typeof useInventoryApp>;
+type Ctx = { inventory: InventoryApp } & ReturnType<typeof productEventHelpers>;
+
+/** The stock.rejected published about one order, if any. */
+function productEventHelpers(inventory: InventoryApp) {
   const rejectionOf = async (orderId: string) =>
     (await inventory.publishedAfterDrain()).find(
       (e) => e.type === 'stock.rejected' && e.data.orderId === orderId,
     );
+  return { rejectionOf };
+}
 
+function productCreatedCases({ inventory }: Ctx) {
   it('opens a product’s stock once, with its initial units as the ledger’s first movement', async () => {
     const productId = randomUUID();
     const created = productCreated(productId, 25);
@@ -48,7 +63,9 @@ describe.each(databaseBackends)('product events on %s', (backend) => {
     expect(changes).toHaveLength(1);
     expect(changes[0]?.data).toMatchObject({ available: 25, reserved: 0, sold: 0, version: 1 });
   });
+}
 
+function productDeletedCases({ inventory, rejectionOf }: Ctx) {
   it('takes no new reservation of a deleted product, but commits and releases those it holds', async () => {
     const productId = randomUUID();
     await inventory.deliver(productCreated(productId, 10));
@@ -85,7 +102,9 @@ describe.each(databaseBackends)('product events on %s', (backend) => {
     await inventory.deliver(orderCreated(orderId, [{ productId, quantity: 1 }]));
     expect(await inventory.reservationOf(orderId)).toBe('rejected');
   });
+}
 
+function invalidEventCases({ inventory }: Ctx) {
   it('drops an event whose payload breaks its schema, changing nothing', async () => {
     const productId = randomUUID();
     const broken = { ...productCreated(productId, 5), data: { productId, initialStock: -1 } };
@@ -103,4 +122,4 @@ describe.each(databaseBackends)('product events on %s', (backend) => {
     const rows = await inventory.get().db.selectFrom('dead_letters').select('id').execute();
     expect(rows.map((row) => row.id)).toContain(letter.id);
   });
-});
+}
