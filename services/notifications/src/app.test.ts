@@ -14,6 +14,14 @@ import { createTestNotifications, useTestNotifications } from './test-support.ts
 describe('notifications app', () => {
   const notifications = useTestNotifications();
 
+  documentationAndCallerCases({ notifications });
+  restartCases({ notifications });
+  tokenCases({ notifications });
+});
+
+type Ctx = { notifications: ReturnType<typeof useTestNotifications> };
+
+function documentationAndCallerCases({ notifications }: Ctx) {
   it('documents every public route with its error responses', async () => {
     const { app, call } = await notifications();
     const res = await call(openApiDocumentPath);
@@ -37,7 +45,9 @@ describe('notifications app', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(((await res.json()) as Problem).detail).toContain('gateway');
   });
+}
 
+function restartCases({ notifications }: Ctx) {
   it('keeps its dead letters and its notifications across a restart of the database server', async () => {
     const mongo = notifications.mongo();
     const before = await notifications();
@@ -74,7 +84,9 @@ describe('notifications app', () => {
       await after.close();
     }
   });
+}
 
+function tokenCases({ notifications }: Ctx) {
   it('verifies the access token once per request, on the list path and below it', async () => {
     const tokens = await createTestTokens();
     let verifications = 0;
@@ -104,4 +116,4 @@ describe('notifications app', () => {
     expect(read.status).toBe(404);
     expect(verifications).toBe(2);
   });
-});
+}
