@@ -9,6 +9,18 @@ type Page = { items: PaymentView[]; nextCursor: string | null };
 
 describe.each(databaseBackends)('GET /api/v1/admin/payments on %s', (backend) => {
   const payments = usePaymentsApp(backend);
+  const ctx = { payments, ...paymentListHelpers(payments) };
+
+  listCases(ctx);
+  pagingCases(ctx);
+  accessAndInputCases(ctx);
+});
+
+type PaymentsApp = ReturnType<typeof usePaymentsApp>;
+type Ctx = { payments: PaymentsApp } & ReturnType<typeof paymentListHelpers>;
+
+/** The admin listing call, and an order with a charge and its refund to list. */
+function paymentListHelpers(payments: PaymentsApp) {
   const list = async (query: string, role: 'admin' | 'customer' = 'admin') =>
     payments.call('GET', `/api/v1/admin/payments${query}`, {
       token: await payments.issueToken(role),
@@ -23,7 +35,10 @@ describe.each(databaseBackends)('GET /api/v1/admin/payments on %s', (backend) =>
     await payments.deliver(events.cancelled);
     return orderId;
   };
+  return { list, chargedAndRefunded };
+}
 
+function listCases({ payments, list, chargedAndRefunded }: Ctx) {
   it('lists an order’s charge and refund, newest first', async () => {
     const orderId = await chargedAndRefunded();
     const res = await list(`?orderId=${orderId}`);
@@ -59,7 +74,9 @@ describe.each(databaseBackends)('GET /api/v1/admin/payments on %s', (backend) =>
       }),
     ]);
   });
+}
 
+function pagingCases({ list, chargedAndRefunded }: Ctx) {
   it('pages through every payment with limit and cursor, each once', async () => {
     await chargedAndRefunded();
     await chargedAndRefunded();
@@ -78,7 +95,9 @@ describe.each(databaseBackends)('GET /api/v1/admin/payments on %s', (backend) =>
     } while (cursor);
     expect(seen).toEqual(everything.items.map((item) => item.id));
   });
+}
 
+function accessAndInputCases({ payments, list }: Ctx) {
   it('refuses a customer with 403 and a caller without a token with 401', async () => {
     const forbidden = await list('', 'customer');
     expect(forbidden.status).toBe(403);
@@ -97,4 +116,4 @@ describe.each(databaseBackends)('GET /api/v1/admin/payments on %s', (backend) =>
     const problem = (await res.json()) as Problem;
     expect(problem.errors?.map((error) => error.path)).toContain(field);
   });
-});
+}
