@@ -18,6 +18,17 @@ const confirmed = (userId: string) =>
 describe('/api/v1/notifications/preferences', () => {
   const notifications = useTestNotifications();
 
+  const ctx = { notifications, ...preferenceHelpers(notifications) };
+
+  choiceCases(ctx);
+  honouredCases(ctx);
+});
+
+type TestNotifications = ReturnType<typeof useTestNotifications>;
+type Ctx = { notifications: TestNotifications } & ReturnType<typeof preferenceHelpers>;
+
+/** A PUT of the preferences, as JSON unless the body is a string already. */
+function preferenceHelpers(notifications: TestNotifications) {
   const put = (
     call: Awaited<ReturnType<typeof notifications>>['call'],
     userId: string,
@@ -29,7 +40,10 @@ describe('/api/v1/notifications/preferences', () => {
       headers: { 'content-type': 'application/json' },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
+  return { put };
+}
 
+function choiceCases({ notifications, put }: Ctx) {
   it('has every type on both channels until the user chooses', async () => {
     const { call } = await notifications();
     const res = await call(path, { userId: 'fay' });
@@ -75,7 +89,9 @@ describe('/api/v1/notifications/preferences', () => {
     const { call } = await notifications();
     expect((await call(path)).status).toBe(401);
   });
+}
 
+function honouredCases({ notifications, put }: Ctx) {
   it('is honoured: in-app off puts nothing in the inbox but still emails', async () => {
     const { call, deliver, notificationsOf, mails, created } = await notifications();
     await put(call, 'hal', { order_confirmed: { inApp: false, email: true } });
@@ -98,4 +114,4 @@ describe('/api/v1/notifications/preferences', () => {
     expect((await notificationsOf('ida')).map((n) => n.type)).toEqual(['welcome']);
     expect(mails.size).toBe(0);
   });
-});
+}
