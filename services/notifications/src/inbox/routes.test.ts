@@ -17,6 +17,17 @@ const confirmed = (userId: string, total: number) =>
 describe('/api/v1/notifications', () => {
   const notifications = useTestNotifications();
 
+  const ctx = { notifications, ...inboxHelpers(notifications) };
+
+  listCases(ctx);
+  readAndQueryCases(ctx);
+});
+
+type TestNotifications = ReturnType<typeof useTestNotifications>;
+type Ctx = { notifications: TestNotifications } & ReturnType<typeof inboxHelpers>;
+
+/** A notifications app holding one order notification per count for the user. */
+function inboxHelpers(notifications: TestNotifications) {
   async function withOrders(userId: string, count: number) {
     const subject = await notifications();
     for (let i = 1; i <= count; i++) {
@@ -24,7 +35,10 @@ describe('/api/v1/notifications', () => {
     }
     return subject;
   }
+  return { withOrders };
+}
 
+function listCases({ notifications, withOrders }: Ctx) {
   it('needs an access token', async () => {
     const { call } = await notifications();
     const res = await call('/api/v1/notifications');
@@ -51,7 +65,9 @@ describe('/api/v1/notifications', () => {
     ).json()) as Page;
     expect(other).toEqual({ items: [], nextCursor: null });
   });
+}
 
+function readAndQueryCases({ notifications, withOrders }: Ctx) {
   it('marks one read, counts and filters the unread; another user’s is 404 and stays unread', async () => {
     const { call } = await withOrders('bob', 2);
     const unreadCount = async (userId: string) =>
@@ -96,4 +112,4 @@ describe('/api/v1/notifications', () => {
       expect(res.headers.get('content-type')).toBe('application/problem+json');
     },
   );
-});
+}
