@@ -51,6 +51,12 @@ function portsOf(instance: PlannedInstance): number[] {
 }
 
 describe('planShop', () => {
+  instanceAndPortCases();
+  brokerAndSidecarCases();
+  environmentCases();
+});
+
+function instanceAndPortCases() {
   it('runs every app of dapr.yaml, each beside its own sidecar', () => {
     const { instances } = plan();
     expect(instances.map((i) => i.appId)).toEqual(manifest.apps.map((a) => a.appId));
@@ -87,7 +93,9 @@ describe('planShop', () => {
     expect(argAfter(orders, '--resources-path')).toEqual(shop.resourcesPaths);
     expect(argAfter(orders, '--config')).toEqual([manifest.configFile]);
   });
+}
 
+function brokerAndSidecarCases() {
   it('loads the chosen broker and state store folders', () => {
     const onRedis = plan().resourcesPaths;
     const onKafka = plan({ broker: 'kafka', stateStore: 'postgresql' }).resourcesPaths;
@@ -114,7 +122,9 @@ describe('planShop', () => {
     expect(shop.instances[1]?.appPort).toBe(4_444);
     expect(shop.mail).toBeUndefined();
   });
+}
 
+function environmentCases() {
   it("puts a caller's per-app variables into that app's environment only", () => {
     const options = { env: { LOG_LEVEL: 'debug' }, appEnv: { orders: { ORDER_TTL: '5m' } } };
     const shop = plan(options);
@@ -144,4 +154,4 @@ describe('planShop', () => {
       DAPR_API_TOKEN: orders.daprApiToken,
     });
   });
-});
+}
