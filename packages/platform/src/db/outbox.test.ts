@@ -160,8 +160,15 @@ describe.each(databaseBackends)('sending from the outbox on %s', (backend) => {
 });
 
 describe.each(databaseBackends)('leases, retention and stopping in the outbox on %s', (backend) => {
-  const { database, start, commit, outboxRows, pollOnce } = useOutbox(backend);
+  const ctx = useOutbox(backend);
 
+  leaseCases(ctx);
+  retentionAndStopCases(ctx);
+});
+
+type Ctx = ReturnType<typeof useOutbox>;
+
+function leaseCases({ database, start, commit, pollOnce }: Ctx) {
   it('shares the rows between relays racing over them, sending each once', async () => {
     const events = Array.from({ length: 120 }, (_, i) => testEvent(`raced${i}`));
     await commit(...events);
@@ -212,7 +219,9 @@ describe.each(databaseBackends)('leases, retention and stopping in the outbox on
     await relay.drain();
     expect(target.published).toEqual([held]);
   });
+}
 
+function retentionAndStopCases({ database, start, commit, outboxRows }: Ctx) {
   it('purges sent rows past their retention, never unsent ones', async () => {
     const sent = testEvent('sent');
     const unsent = testEvent('unsent');
@@ -239,4 +248,4 @@ describe.each(databaseBackends)('leases, retention and stopping in the outbox on
     await commit(testEvent());
     await expect(relay.drain()).rejects.toThrow(/stopped/);
   });
-});
+}
