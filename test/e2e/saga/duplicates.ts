@@ -9,7 +9,7 @@ import {
   timelineOf,
 } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
-import { deliverTwice, quiesce } from './support/redeliver.ts';
+import { deliverTwice, publish, quiesce } from './support/redeliver.ts';
 import { sagaEventsOf } from './support/saga-events.ts';
 import type { SagaShop } from './support/shop.ts';
 import {
@@ -69,11 +69,10 @@ async function confirmedOrderAgain(saga: SagaShop): Promise<void> {
   await deliverTwice(saga, [events.confirmed, events.paid(), events.reserved(), events.created]);
   // The same facts again under new ids (a producer that sent them twice): still no effect
   // beyond a timeline note, since an order moves, is charged and reserved only once.
-  await shop.publish({ ...events.created, id: randomUUID() }, 'orders');
-  await shop.publish(events.reserved(randomUUID()), 'inventory');
-  const marker = events.paid(randomUUID());
-  await shop.publish(marker, 'payments');
-  await quiesce(saga, order.id, marker.id);
+  await publish(saga, { ...events.created, id: randomUUID() });
+  await publish(saga, events.reserved(randomUUID()));
+  await publish(saga, events.paid(randomUUID()));
+  await quiesce(saga);
 
   expect(await readJson<OrderView>(shop, `/api/v1/orders/${order.id}`, token)).toMatchObject({
     status: 'confirmed',
@@ -132,10 +131,9 @@ async function cancelledOrderAgain(saga: SagaShop): Promise<void> {
   ]);
   await deliverTwice(saga, [cancelled, confirmed, events.paid(), events.reserved()]);
   // A stock.reserved under a new id must not charge the cancelled order again.
-  await shop.publish(events.reserved(randomUUID()), 'inventory');
-  const marker = events.paid(randomUUID());
-  await shop.publish(marker, 'payments');
-  await quiesce(saga, order.id, marker.id);
+  await publish(saga, events.reserved(randomUUID()));
+  await publish(saga, events.paid(randomUUID()));
+  await quiesce(saga);
 
   expect(await readJson<OrderView>(shop, `/api/v1/orders/${order.id}`, token)).toMatchObject({
     status: 'cancelled',
@@ -191,9 +189,8 @@ async function declinedOrderAgain(saga: SagaShop): Promise<void> {
   const timeline = await timelineOf(shop, token, order.id);
   const { failed, cancelled, reserved } = declinedEvents(order, productId, timeline);
   await deliverTwice(saga, [cancelled, failed, reserved]);
-  const marker = { ...failed, id: randomUUID() };
-  await shop.publish(marker, 'payments');
-  await quiesce(saga, order.id, marker.id);
+  await publish(saga, { ...failed, id: randomUUID() });
+  await quiesce(saga);
 
   expect(await readJson<OrderView>(shop, `/api/v1/orders/${order.id}`, token)).toMatchObject({
     status: 'cancelled',

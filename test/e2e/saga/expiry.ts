@@ -11,6 +11,7 @@ import {
   timelineOf,
 } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
+import { deliverTwice, quiesce } from './support/redeliver.ts';
 import { type SagaShop, useSagaShop } from './support/shop.ts';
 import { idOf, settledOrder, stepsOf, succeeded } from './support/views.ts';
 
@@ -88,11 +89,12 @@ async function expiredAndRefunded(saga: SagaShop) {
  * still one charge and one refund.
  */
 async function lateChargeAgainChangesNothing(
-  { shop, adminToken, token }: SagaShop,
+  saga: SagaShop,
   order: OrderView,
   timeline: TimelineEntry[],
   charge: PaymentView,
 ): Promise<void> {
+  const { shop, adminToken, token } = saga;
   const late = eventFixture(
     'payment.succeeded',
     {
@@ -106,9 +108,8 @@ async function lateChargeAgainChangesNothing(
     },
     { id: idOf(timeline, 'payment_succeeded') },
   );
-  await shop.publish(late, 'payments');
-  await shop.publish(late, 'payments');
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await deliverTwice(saga, [late]);
+  await quiesce(saga);
   expect(await readJson<OrderView>(shop, `/api/v1/orders/${order.id}`, token)).toMatchObject({
     status: 'cancelled',
     cancelReason: 'expired',

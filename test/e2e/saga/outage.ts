@@ -1,12 +1,16 @@
+import { pollUntil } from '@shop/devkit/process';
 import {
   adminOrders,
   createProductWithStock,
+  handledDeliveries,
   placeOrder,
   stockOf,
+  timelineOf,
   waitForTerminal,
 } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import type { SagaShop } from './support/shop.ts';
+import { idOf } from './support/views.ts';
 
 /** A consumer (inventory and its sidecar) down while orders are placed gets every event when it is back. */
 export function describeConsumerOutage(saga: SagaShop): void {
@@ -28,7 +32,16 @@ export function describeConsumerOutage(saga: SagaShop): void {
         });
         ids.push(order.id);
       }
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // Payments, the other subscriber of order.created, has handled each: the events are
+      // out, and only inventory's absence can be keeping the orders pending.
+      const created = await Promise.all(
+        ids.map(async (id) => idOf(await timelineOf(shop, token, id), 'placed')),
+      );
+      await pollUntil(
+        () =>
+          created.every((id) => handledDeliveries(shop, 'payments', id) > 0) ? true : undefined,
+        { what: 'payments to handle each order.created', timeoutMs: 30_000 },
+      );
       const pending = new Set((await adminOrders(shop, adminToken, 'pending')).map((o) => o.id));
       expect(ids.filter((id) => pending.has(id))).toEqual(ids);
 

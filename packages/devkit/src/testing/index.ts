@@ -62,7 +62,7 @@ export {
   serviceCaller,
   useServiceApp,
 } from './service-harness.ts';
-export { startTestShop, type TestShop } from './shop.ts';
+export { handledDeliveries, startTestShop, type TestShop } from './shop.ts';
 export {
   everyPage,
   type OrderView,

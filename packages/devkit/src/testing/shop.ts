@@ -218,3 +218,15 @@ async function answersOk(url: string): Promise<true | undefined> {
   const res = await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
   return res?.ok ? true : undefined;
 }
+
+/**
+ * How many deliveries of `eventId` the app `name` has handled so far: its event consumer
+ * (packages/platform) logs `event handled` once per delivery, whatever the outcome. A
+ * positive signal that an event was consumed, where a sleep would only hope so.
+ */
+export function handledDeliveries(shop: Pick<TestShop, 'log'>, name: string, eventId: string) {
+  return shop
+    .log(name)
+    .split('\n')
+    .filter((line) => line.includes('"event handled"') && line.includes(eventId)).length;
+}

@@ -1,45 +1,69 @@
-import { randomUUID } from 'node:crypto';
-import {
-  createProductWithStock,
-  placeOrder,
-  timelineOf,
-  waitForSettled,
-} from '@shop/devkit/testing';
-import { expect } from 'vitest';
+import { loadManifests } from '@shop/devkit/manifests';
+import { findRepoRoot, pollUntil } from '@shop/devkit/process';
+import { handledDeliveries } from '@shop/devkit/testing';
 import type { SagaShop } from './shop.ts';
+
+type Published = { type: string; id: string; source: string };
+
+/** The apps subscribed to each event type, as the services' manifests declare them. */
+const manifests = loadManifests(findRepoRoot());
+const subscribersOf = (type: string) =>
+  manifests.filter((m) => m.subscribes.includes(type)).map((m) => m.appId);
+
+/**
+ * Per shop, how many handled deliveries each subscriber must have logged of each event id
+ * once the events published here are consumed: its count when first published here (the
+ * saga's own delivery of an original id) plus one per publication.
+ */
+const awaited = new WeakMap<SagaShop, Map<string, { app: string; id: string; times: number }>>();
+
+/** Publishes `event` through its producer's sidecar and counts it as awaited by `quiesce`. */
+export async function publish(saga: SagaShop, event: Published): Promise<void> {
+  const ledger = awaited.get(saga) ?? new Map();
+  awaited.set(saga, ledger);
+  for (const app of subscribersOf(event.type)) {
+    const key = `${app} ${event.id}`;
+    const entry = ledger.get(key) ?? {
+      app,
+      id: event.id,
+      times: handledDeliveries(saga.shop, app, event.id),
+    };
+    ledger.set(key, { ...entry, times: entry.times + 1 });
+  }
+  await saga.shop.publish(event, event.source);
+}
 
 /** Publishes each event twice, in the order given, through its producer's sidecar. */
 export async function deliverTwice(
-  { shop }: SagaShop,
-  events: Array<{ type: string; id: string; source: string } | undefined>,
+  saga: SagaShop,
+  events: Array<Published | undefined>,
 ): Promise<void> {
   const present = events.map((event) => {
     if (!event) throw new Error('an event to deliver again is not on the timeline');
     return event;
   });
-  for (const event of present) await shop.publish(event, event.source);
-  for (const event of present) await shop.publish(event, event.source);
+  for (const event of present) await publish(saga, event);
+  for (const event of present) await publish(saga, event);
 }
 
 /**
- * Lets the redeliveries be consumed: waits until orders has recorded `marker` (an event
- * with a new id, published last), then until one more order, placed after them, settles.
+ * Lets the redeliveries be consumed: waits until every subscriber of every event published
+ * through `publish` has logged handling it as often as it was delivered.
  */
-export async function quiesce(saga: SagaShop, orderId: string, markerId: string): Promise<void> {
-  const { shop, adminToken, token } = saga;
-  await expect
-    .poll(async () => (await timelineOf(shop, token, orderId)).map((e) => e.eventId), {
-      timeout: 20_000,
-    })
-    .toContain(markerId);
-  const sentinel = await createProductWithStock(shop, adminToken, {
-    sku: `SAGA-SENTINEL-${randomUUID().slice(0, 8)}`,
-    stock: 1,
-  });
-  const { order } = await placeOrder(shop, token, {
-    items: [{ productId: sentinel.id, quantity: 1 }],
-    paymentMethod: 'pm_card_visa',
-  });
-  await waitForSettled(shop, token, order.id);
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+export async function quiesce(saga: SagaShop): Promise<void> {
+  const ledger = [...(awaited.get(saga)?.values() ?? [])];
+  awaited.delete(saga);
+  await pollUntil(
+    () => {
+      const behind = ledger.filter(
+        ({ app, id, times }) => handledDeliveries(saga.shop, app, id) < times,
+      );
+      return behind.length === 0 ? true : undefined;
+    },
+    {
+      what: 'every subscriber to handle each event delivered again',
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    },
+  );
 }
