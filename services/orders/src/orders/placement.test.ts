@@ -8,10 +8,31 @@ import { purgeExpiredKeys } from '../idempotency/key-store.ts';
 import { useOrdersApp } from '../test-support.ts';
 import type { OrderView } from './schemas.ts';
 
+const bodyFor = (productId: string, quantity = 1) => ({
+  items: [{ productId, quantity }],
+  paymentMethod: 'pm_card_visa',
+});
+
 describe.each(databaseBackends)('placing orders on %s', (backend) => {
   const orders = useOrdersApp(backend);
   const { catalog } = orders;
 
+  const ctx = { orders, catalog, ...placementHelpers(orders) };
+
+  pricingCases(ctx);
+  unknownProductCases(ctx);
+  invalidBodyCases(ctx);
+  malformedAndUnavailableCases(ctx);
+  idempotencyKeyCases(ctx);
+});
+
+type OrdersApp = ReturnType<typeof useOrdersApp>;
+type Ctx = { orders: OrdersApp; catalog: OrdersApp['catalog'] } & ReturnType<
+  typeof placementHelpers
+>;
+
+/** A user's order rows, the attempt holding a key, and the order.created published. */
+function placementHelpers(orders: OrdersApp) {
   const ordersOf = async (userId: string) =>
     orders.get().db.selectFrom('orders').selectAll().where('user_id', '=', userId).execute();
 
@@ -29,7 +50,10 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
       (event) => event.type === 'order.created' && event.data.orderId === orderId,
     );
   };
+  return { ordersOf, attemptHolding, createdEventsFor };
+}
 
+function pricingCases({ orders, catalog, createdEventsFor }: Ctx) {
   it('prices every line from the catalog, never from the client, and answers 202 with Location', async () => {
     const user = await orders.newUser();
     const lamp = catalog.add({ name: 'Lamp', price: 1250 });
@@ -83,7 +107,9 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
       expect.objectContaining({ productId: lamp.id, quantity: 5 }),
     ]);
   });
+}
 
+function unknownProductCases({ orders, catalog, ordersOf }: Ctx) {
   it('answers 422 naming each unknown or deleted product, and writes nothing', async () => {
     const user = await orders.newUser();
     const known = catalog.add({ price: 100 });
@@ -112,7 +138,9 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
     catalog.add({ id: never, price: 100 });
     expect((await orders.place(user.token, body, key)).status).toBe(202);
   });
+}
 
+function invalidBodyCases({ orders, catalog, ordersOf }: Ctx) {
   it.each([
     ['no lines', { items: [] }, 'items'],
     [
@@ -150,7 +178,9 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
     expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toContain(path);
     expect(await ordersOf(user.id)).toEqual([]);
   });
+}
 
+function malformedAndUnavailableCases({ orders, catalog, ordersOf }: Ctx) {
   it('answers 400 for malformed JSON', async () => {
     const user = await orders.newUser();
     const res = await orders.get().app.request('/api/v1/orders', {
@@ -190,168 +220,175 @@ describe.each(databaseBackends)('placing orders on %s', (backend) => {
     expect(await ordersOf(user.id)).toEqual([]);
     expect((await orders.place(user.token, body, key)).status).toBe(202);
   });
+}
 
+function idempotencyKeyCases(ctx: Ctx) {
   describe('the Idempotency-Key', () => {
-    const bodyFor = (productId: string, quantity = 1) => ({
-      items: [{ productId, quantity }],
-      paymentMethod: 'pm_card_visa',
-    });
+    keyRequiredAndReplayCases(ctx);
+    keyConflictCases(ctx);
+    keyOwnerAndLifetimeCases(ctx);
+    keyTakeoverCases(ctx);
+  });
+}
 
-    it('is required: without it the answer is 400 and nothing is written', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const res = await orders.place(user.token, bodyFor(lamp.id), null);
-      expect(res.status).toBe(400);
-      expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toContain(
-        'idempotency-key',
-      );
-      expect(await ordersOf(user.id)).toEqual([]);
-    });
+function keyRequiredAndReplayCases({ orders, catalog, ordersOf }: Ctx) {
+  it('is required: without it the answer is 400 and nothing is written', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const res = await orders.place(user.token, bodyFor(lamp.id), null);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Problem).errors?.map((e) => e.path)).toContain('idempotency-key');
+    expect(await ordersOf(user.id)).toEqual([]);
+  });
 
-    it('replays the first answer, status, body and Location, to the same body, and places one order', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const first = await orders.place(user.token, bodyFor(lamp.id), key);
-      expect(first.status).toBe(202);
-      // The price changes in between: the replay is the stored answer, not a new pricing.
-      catalog.add({ ...lamp, price: 999 });
-      const again = await orders.place(
-        user.token,
-        { paymentMethod: 'pm_card_visa', items: [{ quantity: 1, productId: lamp.id }] },
-        key,
-      );
-      expect(again.status).toBe(202);
-      expect(again.headers.get('location')).toBe(first.headers.get('location'));
-      expect(again.headers.get('idempotent-replayed')).toBe('true');
-      expect(first.headers.get('idempotent-replayed')).toBeNull();
-      expect(await again.json()).toEqual(await first.json());
-      expect(await ordersOf(user.id)).toHaveLength(1);
-    });
+  it('replays the first answer, status, body and Location, to the same body, and places one order', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const first = await orders.place(user.token, bodyFor(lamp.id), key);
+    expect(first.status).toBe(202);
+    // The price changes in between: the replay is the stored answer, not a new pricing.
+    catalog.add({ ...lamp, price: 999 });
+    const again = await orders.place(
+      user.token,
+      { paymentMethod: 'pm_card_visa', items: [{ quantity: 1, productId: lamp.id }] },
+      key,
+    );
+    expect(again.status).toBe(202);
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(await again.json()).toEqual(await first.json());
+    expect(await ordersOf(user.id)).toHaveLength(1);
+  });
 
-    it('accepts the structured-field form "key" as the same key', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const first = (await (
-        await orders.place(user.token, bodyFor(lamp.id), key)
-      ).json()) as OrderView;
-      const quoted = await orders.place(user.token, bodyFor(lamp.id), `"${key}"`);
-      expect(((await quoted.json()) as OrderView).id).toBe(first.id);
-    });
+  it('accepts the structured-field form "key" as the same key', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const first = (await (
+      await orders.place(user.token, bodyFor(lamp.id), key)
+    ).json()) as OrderView;
+    const quoted = await orders.place(user.token, bodyFor(lamp.id), `"${key}"`);
+    expect(((await quoted.json()) as OrderView).id).toBe(first.id);
+  });
+}
 
-    it('answers 422 to the same key with another body, and places nothing more', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      expect((await orders.place(user.token, bodyFor(lamp.id, 1), key)).status).toBe(202);
-      const other = await orders.place(user.token, bodyFor(lamp.id, 2), key);
-      expect(other.status).toBe(422);
-      expect(((await other.json()) as Problem).detail).toMatch(/another request body/);
-      expect(await ordersOf(user.id)).toHaveLength(1);
-    });
+function keyConflictCases({ orders, catalog, ordersOf, createdEventsFor }: Ctx) {
+  it('answers 422 to the same key with another body, and places nothing more', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    expect((await orders.place(user.token, bodyFor(lamp.id, 1), key)).status).toBe(202);
+    const other = await orders.place(user.token, bodyFor(lamp.id, 2), key);
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as Problem).detail).toMatch(/another request body/);
+    expect(await ordersOf(user.id)).toHaveLength(1);
+  });
 
-    it('answers 409 while the first request with the key is still in flight', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const release = catalog.hold();
-      const first = orders.place(user.token, bodyFor(lamp.id), key);
-      try {
-        // The first request holds the key while it waits for the catalog.
-        await orders.keyClaimed(key);
-        const second = await orders.place(user.token, bodyFor(lamp.id), key);
-        expect(second.status).toBe(409);
-        expect(second.headers.get('retry-after')).toBe('1');
-      } finally {
-        release();
-      }
-      expect((await first).status).toBe(202);
-      expect(await ordersOf(user.id)).toHaveLength(1);
-    });
+  it('answers 409 while the first request with the key is still in flight', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const release = catalog.hold();
+    const first = orders.place(user.token, bodyFor(lamp.id), key);
+    try {
+      // The first request holds the key while it waits for the catalog.
+      await orders.keyClaimed(key);
+      const second = await orders.place(user.token, bodyFor(lamp.id), key);
+      expect(second.status).toBe(409);
+      expect(second.headers.get('retry-after')).toBe('1');
+    } finally {
+      release();
+    }
+    expect((await first).status).toBe(202);
+    expect(await ordersOf(user.id)).toHaveLength(1);
+  });
 
-    it('lets two concurrent requests with one key make exactly one order', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const answers = await Promise.all(
-        [1, 2, 3].map(() => orders.place(user.token, bodyFor(lamp.id), key)),
-      );
-      const statuses = answers.map((res) => res.status);
-      expect(statuses).toContain(202);
-      expect(statuses.every((status) => status === 202 || status === 409)).toBe(true);
-      const ids = new Set(
-        await Promise.all(
-          answers
-            .filter((res) => res.status === 202)
-            .map(async (res) => ((await res.json()) as OrderView).id),
-        ),
-      );
-      expect(ids.size).toBe(1);
-      const placed = await ordersOf(user.id);
-      expect(placed).toHaveLength(1);
-      expect(await createdEventsFor(placed[0]?.id as string)).toHaveLength(1);
-    });
+  it('lets two concurrent requests with one key make exactly one order', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => orders.place(user.token, bodyFor(lamp.id), key)),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses).toContain(202);
+    expect(statuses.every((status) => status === 202 || status === 409)).toBe(true);
+    const ids = new Set(
+      await Promise.all(
+        answers
+          .filter((res) => res.status === 202)
+          .map(async (res) => ((await res.json()) as OrderView).id),
+      ),
+    );
+    expect(ids.size).toBe(1);
+    const placed = await ordersOf(user.id);
+    expect(placed).toHaveLength(1);
+    expect(await createdEventsFor(placed[0]?.id as string)).toHaveLength(1);
+  });
+}
 
-    it('belongs to its user: another user with the same key places their own order', async () => {
-      const ada = await orders.newUser();
-      const bob = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const fromAda = (await (
-        await orders.place(ada.token, bodyFor(lamp.id), key)
-      ).json()) as OrderView;
-      const fromBob = await orders.place(bob.token, bodyFor(lamp.id), key);
-      expect(fromBob.status).toBe(202);
-      expect(((await fromBob.json()) as OrderView).id).not.toBe(fromAda.id);
-    });
+function keyOwnerAndLifetimeCases({ orders, catalog, ordersOf }: Ctx) {
+  it('belongs to its user: another user with the same key places their own order', async () => {
+    const ada = await orders.newUser();
+    const bob = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const fromAda = (await (
+      await orders.place(ada.token, bodyFor(lamp.id), key)
+    ).json()) as OrderView;
+    const fromBob = await orders.place(bob.token, bodyFor(lamp.id), key);
+    expect(fromBob.status).toBe(202);
+    expect(((await fromBob.json()) as OrderView).id).not.toBe(fromAda.id);
+  });
 
-    it('is kept 24 hours, then purged, and a purged key places a new order', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      await orders.place(user.token, bodyFor(lamp.id), key);
-      const { db } = orders.get();
-      await db
-        .updateTable('idempotency_keys')
-        .set({ created_at: sql<Date>`now() - interval '24 hours 1 minute'` } as never)
+  it('is kept 24 hours, then purged, and a purged key places a new order', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    await orders.place(user.token, bodyFor(lamp.id), key);
+    const { db } = orders.get();
+    await db
+      .updateTable('idempotency_keys')
+      .set({ created_at: sql<Date>`now() - interval '24 hours 1 minute'` } as never)
+      .where('key', '=', key)
+      .execute();
+    expect(await purgeExpiredKeys(db)).toBeGreaterThanOrEqual(1);
+    expect((await orders.place(user.token, bodyFor(lamp.id), key)).status).toBe(202);
+    expect(await ordersOf(user.id)).toHaveLength(2);
+  });
+}
+
+function keyTakeoverCases({ orders, catalog, ordersOf, attemptHolding }: Ctx) {
+  it('can be taken over after an attempt died holding it, and the dead attempt cannot complete it', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ price: 100 });
+    const key = randomUUID();
+    const release = catalog.hold();
+    const stalled = orders.place(user.token, bodyFor(lamp.id), key);
+    let takeover: Promise<Response>;
+    try {
+      await orders.keyClaimed(key);
+      // As if the attempt had held the key for longer than any live attempt does.
+      await orders
+        .get()
+        .db.updateTable('idempotency_keys')
+        .set({ locked_at: sql<Date>`now() - interval '1 hour'` })
         .where('key', '=', key)
         .execute();
-      expect(await purgeExpiredKeys(db)).toBeGreaterThanOrEqual(1);
-      expect((await orders.place(user.token, bodyFor(lamp.id), key)).status).toBe(202);
-      expect(await ordersOf(user.id)).toHaveLength(2);
-    });
-
-    it('can be taken over after an attempt died holding it, and the dead attempt cannot complete it', async () => {
-      const user = await orders.newUser();
-      const lamp = catalog.add({ price: 100 });
-      const key = randomUUID();
-      const release = catalog.hold();
-      const stalled = orders.place(user.token, bodyFor(lamp.id), key);
-      let takeover: Promise<Response>;
-      try {
-        await orders.keyClaimed(key);
-        // As if the attempt had held the key for longer than any live attempt does.
-        await orders
-          .get()
-          .db.updateTable('idempotency_keys')
-          .set({ locked_at: sql<Date>`now() - interval '1 hour'` })
-          .where('key', '=', key)
-          .execute();
-        const { attempt_id: stalledAttempt } = await attemptHolding(key);
-        takeover = orders.place(user.token, bodyFor(lamp.id), key);
-        await pollUntil(
-          async () =>
-            (await attemptHolding(key)).attempt_id !== stalledAttempt ? true : undefined,
-          { what: 'the takeover to hold the stale Idempotency-Key', timeoutMs: 20_000 },
-        );
-      } finally {
-        release();
-      }
-      // The stalled attempt finds the key no longer its own and places nothing.
-      expect((await stalled).status).toBe(409);
-      expect((await takeover).status).toBe(202);
-      expect(await ordersOf(user.id)).toHaveLength(1);
-    });
+      const { attempt_id: stalledAttempt } = await attemptHolding(key);
+      takeover = orders.place(user.token, bodyFor(lamp.id), key);
+      await pollUntil(
+        async () => ((await attemptHolding(key)).attempt_id !== stalledAttempt ? true : undefined),
+        { what: 'the takeover to hold the stale Idempotency-Key', timeoutMs: 20_000 },
+      );
+    } finally {
+      release();
+    }
+    // The stalled attempt finds the key no longer its own and places nothing.
+    expect((await stalled).status).toBe(409);
+    expect((await takeover).status).toBe(202);
+    expect(await ordersOf(user.id)).toHaveLength(1);
   });
-});
+}
