@@ -19,9 +19,6 @@ export const vegetaTool: GoTool = {
   // It prints `Version: v<version>`, then its commit, runtime and date.
   versionFrom: (output) => /^Version: (\S+)$/m.exec(output)?.[1],
   pathVariable: 'VEGETA_PATH',
-  installHint: (version) =>
-    `vegeta ${version} was not found and Go is not installed to build it. Install Go 1.26 ` +
-    `or newer, or install vegeta ${version} and point VEGETA_PATH at it.`,
 };
 
 /** A vegeta of the pinned version, built and cached on first use. */
