@@ -6,6 +6,7 @@ export {
   resolveMailpit,
   startMailpit,
 } from './mailpit.ts';
+export { ensurePromtool, prometheusDebianPackage, whyNoPromtool } from './prometheus-tools.ts';
 export { pingRedis } from './redis.ts';
 export { ensureLocalSecrets, ensureRedisPassword, keptSecret, randomSecret } from './secrets.ts';
 export {
