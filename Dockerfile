@@ -39,10 +39,12 @@ FROM app AS dev
 USER root
 RUN chown -R node:node /app/packages/platform /app/services
 USER node
-CMD ["node", "--watch", "src/main.ts"]
+CMD ["node", "--import", "@shop/platform/tracing-preload", "--watch", "src/main.ts"]
 
 # Files stay root-owned and read-only to the app; it runs as the unprivileged `node`
 # user and writes nothing outside /tmp, so a read-only root filesystem works.
+# The preload instruments the database drivers for tracing when OTEL_EXPORTER_OTLP_ENDPOINT
+# is set, and does nothing otherwise.
 FROM app AS runtime
 USER node
-CMD ["node", "src/main.ts"]
+CMD ["node", "--import", "@shop/platform/tracing-preload", "src/main.ts"]

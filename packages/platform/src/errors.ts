@@ -88,6 +88,10 @@ export const problemSchema = z
     detail: z.string(),
     instance: z.string().optional(),
     requestId: z.string().optional(),
+    traceId: z
+      .string()
+      .optional()
+      .openapi({ description: 'the W3C trace id of the request, to find its trace and logs' }),
     errors: z.array(fieldError).optional(),
   })
   .openapi('Problem');
@@ -96,7 +100,12 @@ export type Problem = z.infer<typeof problemSchema>;
 
 export const problemContentType = 'application/problem+json';
 
-function toProblem(error: AppError, requestId?: string, instance?: string): Problem {
+function toProblem(
+  error: AppError,
+  ids: { requestId?: string | undefined; traceId?: string | undefined },
+  instance?: string,
+): Problem {
+  const { requestId, traceId } = ids;
   return {
     type: `urn:shop:problem:${error.code.replaceAll('_', '-')}`,
     title: titles[error.code],
@@ -104,13 +113,15 @@ function toProblem(error: AppError, requestId?: string, instance?: string): Prob
     detail: error.message,
     ...(instance ? { instance } : {}),
     ...(requestId ? { requestId } : {}),
+    ...(traceId ? { traceId } : {}),
     ...(error.errors ? { errors: error.errors } : {}),
   };
 }
 
-/** Renders an AppError as a problem+json response carrying the request id. */
+/** Renders an AppError as a problem+json response carrying the request and trace ids. */
 export function problemResponse(c: Context, error: AppError): Response {
-  const body = toProblem(error, c.get('requestId'), c.req.path);
+  const ids = { requestId: c.get('requestId'), traceId: c.get('traceId') };
+  const body = toProblem(error, ids, c.req.path);
   const headers = new Headers(error.headers);
   headers.set('content-type', problemContentType);
   return new Response(JSON.stringify(body), { status: error.status, headers });

@@ -1,4 +1,6 @@
+import { trace } from '@opentelemetry/api';
 import { requestContext } from './context.ts';
+import { traceIdOf } from './tracing/spans.ts';
 
 const levels = { debug: 10, info: 20, warn: 30, error: 40 } as const;
 export type LogLevel = keyof typeof levels;
@@ -20,7 +22,8 @@ function serialize(value: unknown): unknown {
 }
 
 /**
- * One JSON object per line on stdout, with the request and trace id of the current request.
+ * One JSON object per line on stdout, with the current request's id and the trace id of the
+ * active span (else of the current request).
  *
  * @example
  * const log = createLogger({ service: 'users', level: 'info' });
@@ -40,10 +43,10 @@ export function createLogger(options: {
     if (levels[level] < threshold) return;
     const ctx = requestContext.getStore();
     const entry: Fields = { time: new Date().toISOString(), level, msg, ...base };
-    if (ctx) {
-      entry.requestId = ctx.requestId;
-      if (ctx.traceId) entry.traceId = ctx.traceId;
-    }
+    if (ctx) entry.requestId = ctx.requestId;
+    // The active span's trace first: work outside a request (the outbox relay) has one too.
+    const traceId = traceIdOf(trace.getActiveSpan()) ?? ctx?.traceId;
+    if (traceId) entry.traceId = traceId;
     for (const [key, value] of Object.entries(fields ?? {})) entry[key] = serialize(value);
     write(`${JSON.stringify(entry)}\n`);
   };

@@ -1,10 +1,7 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
-import {
-  type ReservationDeps,
-  reservationConsumes,
-  reservationEventHandlers,
-} from './reservations/events.ts';
+import { reservationConsumes, reservationEventHandlers } from './reservations/events.ts';
 import { stockConsumes, stockEventHandlers } from './stock/events.ts';
+import type { StockDeps } from './stock/service.ts';
 
 /**
  * Every event inventory consumes, gathered from its features. Free of side effects:
@@ -15,7 +12,7 @@ export const consumes = {
   ...reservationConsumes,
 } as const satisfies ConsumedEvents;
 
-export function inventoryEvents(deps: ReservationDeps) {
+export function inventoryEvents(deps: StockDeps) {
   return defineConsumer({
     consumes,
     handlers: { ...stockEventHandlers(deps), ...reservationEventHandlers(deps) },

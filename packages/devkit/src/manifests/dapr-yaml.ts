@@ -11,6 +11,8 @@ const header = `${generatedHeader('#')}
 # REDIS_HOST (e.g. localhost:6379 after \`dapr init\`), REDIS_PASSWORD if that Redis has one,
 # APP_API_TOKEN and SHOP_SECRETS_FILE (a file made by \`npm run keys -- init <file>\`) before
 # running. Each service serves /metrics only on its METRICS_PORT below, never its appPort.
+# The preload instruments the database drivers when OTEL_EXPORTER_OTLP_ENDPOINT is set
+# (traces go there over OTLP/HTTP) and does nothing otherwise.
 version: 1
 common:
   resourcesPaths:
@@ -30,7 +32,7 @@ function app({ appId, ports }: ServiceManifest): string {
     appDirPath: ./services/${appId}
     appPort: ${ports.app}
     daprHTTPPort: ${ports.daprHttp}
-    command: ["node", "src/main.ts"]
+    command: ["node", "--import", "@shop/platform/tracing-preload", "src/main.ts"]
     env:
       METRICS_PORT: "${ports.metrics}"
 `;

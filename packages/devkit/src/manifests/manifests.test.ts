@@ -173,7 +173,7 @@ describe('the generated files', () => {
       appDirPath: './services/shelf',
       appPort: shelf.ports.app,
       daprHTTPPort: shelf.ports.daprHttp,
-      command: ['node', 'src/main.ts'],
+      command: ['node', '--import', '@shop/platform/tracing-preload', 'src/main.ts'],
       env: { METRICS_PORT: String(shelf.ports.metrics) },
     });
   });

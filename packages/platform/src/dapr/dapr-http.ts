@@ -1,3 +1,5 @@
+import { type Attributes, SpanKind } from '@opentelemetry/api';
+import { inSpan, traceparentOf } from '../tracing/spans.ts';
 import type { CalleeBreakers } from './breaker.ts';
 
 // The sidecar's HTTP API as plain functions of where it is and the token it wants;
@@ -51,6 +53,23 @@ export function daprHttpOf(config: SidecarConfig): DaprHttp {
   };
 }
 
+/**
+ * Runs one call to the sidecar in a client span, handing `work` that span's traceparent
+ * for the request, so daprd's own spans and the callee's become its children. Without a
+ * tracer there is none, and a caller's own traceparent header is left as it is.
+ */
+function daprCall<T>(
+  name: string,
+  attributes: Attributes,
+  work: (traceparent: string | undefined) => Promise<T>,
+): Promise<T> {
+  const kind = name.startsWith('publish') ? SpanKind.PRODUCER : SpanKind.CLIENT;
+  return inSpan(`dapr ${name}`, { kind, attributes }, (span) => work(traceparentOf(span)));
+}
+
+const withTraceparent = (headers: Record<string, string>, traceparent: string | undefined) =>
+  traceparent ? { ...headers, traceparent } : headers;
+
 export async function checkReady(dapr: DaprHttp): Promise<void> {
   const res = await fetch(`${dapr.baseUrl}/v1.0/healthz/outbound`, {
     signal: AbortSignal.timeout(1_000),
@@ -58,25 +77,32 @@ export async function checkReady(dapr: DaprHttp): Promise<void> {
   if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
 }
 
-export async function publishEvent(
+/**
+ * Publishes a CloudEvent in a producer span; the event sent carries that span's
+ * traceparent (else its own), so each consumer's span is a child of this publish.
+ */
+export function publishEvent(
   dapr: DaprHttp,
   event: { type: string; id: string; traceparent?: string },
 ): Promise<void> {
-  const res = await fetch(`${dapr.baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
-    method: 'POST',
-    headers: {
-      ...dapr.tokenHeader,
-      'content-type': 'application/cloudevents+json',
-      ...(event.traceparent ? { traceparent: event.traceparent } : {}),
-    },
-    body: JSON.stringify(event),
-    signal: AbortSignal.timeout(publishTimeoutMs),
+  const attributes = { 'messaging.destination.name': event.type, 'messaging.message.id': event.id };
+  return daprCall(`publish ${event.type}`, attributes, async (spanTraceparent) => {
+    const traceparent = spanTraceparent ?? event.traceparent;
+    const res = await fetch(`${dapr.baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
+      method: 'POST',
+      headers: withTraceparent(
+        { ...dapr.tokenHeader, 'content-type': 'application/cloudevents+json' },
+        traceparent,
+      ),
+      body: JSON.stringify(traceparent ? { ...event, traceparent } : event),
+      signal: AbortSignal.timeout(publishTimeoutMs),
+    });
+    if (!res.ok) {
+      throw new Error(
+        `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
+      );
+    }
   });
-  if (!res.ok) {
-    throw new Error(
-      `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
-    );
-  }
 }
 
 export function invokeApp(
@@ -86,11 +112,16 @@ export function invokeApp(
   pathAndQuery: string,
   init: RequestInit,
 ): Promise<Response> {
-  const headers = new Headers(init.headers);
-  for (const [name, value] of Object.entries(dapr.tokenHeader)) headers.set(name, value);
-  const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
-  const url = `${dapr.baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`;
-  return breakers.call(appId, () => fetch(url, { ...init, headers, signal }), signal);
+  const method = init.method ?? 'GET';
+  const attributes = { 'rpc.service': appId, 'http.request.method': method };
+  return daprCall(`invoke ${appId} ${method}`, attributes, async (traceparent) => {
+    const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(dapr.tokenHeader)) headers.set(name, value);
+    if (traceparent) headers.set('traceparent', traceparent);
+    const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
+    const url = `${dapr.baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`;
+    return breakers.call(appId, () => fetch(url, { ...init, headers, signal }), signal);
+  });
 }
 
 const stateUrl = (dapr: DaprHttp, store: string, key?: string) =>
@@ -116,15 +147,17 @@ export async function getState(
   key: string,
   options: { timeoutMs?: number } = {},
 ): Promise<StateEntry | undefined> {
-  const res = await fetch(stateUrl(dapr, store, key), {
-    headers: dapr.tokenHeader,
-    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  return daprCall(`state get ${store}`, { 'db.namespace': store }, async (traceparent) => {
+    const res = await fetch(stateUrl(dapr, store, key), {
+      headers: withTraceparent(dapr.tokenHeader, traceparent),
+      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+    });
+    if (res.status === 204 || res.status === 404) return undefined;
+    if (!res.ok) throw await stateFailure(`get of ${key}`, res);
+    const text = await res.text();
+    if (text === '') return undefined;
+    return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
   });
-  if (res.status === 204 || res.status === 404) return undefined;
-  if (!res.ok) throw await stateFailure(`get of ${key}`, res);
-  const text = await res.text();
-  if (text === '') return undefined;
-  return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
 }
 
 export async function saveState(
@@ -141,13 +174,18 @@ export async function saveState(
     ...(options.concurrency ? { options: { concurrency: options.concurrency } } : {}),
     ...(options.ttlSeconds ? { metadata: { ttlInSeconds: String(options.ttlSeconds) } } : {}),
   };
-  const res = await fetch(stateUrl(dapr, store), {
-    method: 'POST',
-    headers: { ...dapr.tokenHeader, 'content-type': 'application/json' },
-    body: JSON.stringify([entry]),
-    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  return daprCall(`state save ${store}`, { 'db.namespace': store }, async (traceparent) => {
+    const res = await fetch(stateUrl(dapr, store), {
+      method: 'POST',
+      headers: withTraceparent(
+        { ...dapr.tokenHeader, 'content-type': 'application/json' },
+        traceparent,
+      ),
+      body: JSON.stringify([entry]),
+      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+    });
+    return writeOutcome(res, 'saved', `save of ${key}`);
   });
-  return writeOutcome(res, 'saved', `save of ${key}`);
 }
 
 export async function deleteState(
@@ -156,12 +194,17 @@ export async function deleteState(
   key: string,
   options: { etag?: string; timeoutMs?: number } = {},
 ): Promise<'deleted' | 'conflict'> {
-  const res = await fetch(stateUrl(dapr, store, key), {
-    method: 'DELETE',
-    headers: { ...dapr.tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
-    signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+  return daprCall(`state delete ${store}`, { 'db.namespace': store }, async (traceparent) => {
+    const res = await fetch(stateUrl(dapr, store, key), {
+      method: 'DELETE',
+      headers: withTraceparent(
+        { ...dapr.tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
+        traceparent,
+      ),
+      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+    });
+    return writeOutcome(res, 'deleted', `delete of ${key}`);
   });
-  return writeOutcome(res, 'deleted', `delete of ${key}`);
 }
 
 export async function invokeBinding(
@@ -175,13 +218,18 @@ export async function invokeBinding(
   },
 ): Promise<string> {
   const { name, operation, data, metadata = {} } = call;
-  const res = await fetch(`${dapr.baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
-    method: 'POST',
-    headers: { ...dapr.tokenHeader, 'content-type': 'application/json' },
-    body: JSON.stringify({ operation, data, metadata }),
-    signal: AbortSignal.timeout(call.timeoutMs ?? defaultBindingTimeoutMs),
+  return daprCall(`binding ${name} ${operation}`, {}, async (traceparent) => {
+    const res = await fetch(`${dapr.baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: withTraceparent(
+        { ...dapr.tokenHeader, 'content-type': 'application/json' },
+        traceparent,
+      ),
+      body: JSON.stringify({ operation, data, metadata }),
+      signal: AbortSignal.timeout(call.timeoutMs ?? defaultBindingTimeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
+    return text;
   });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
-  return text;
 }

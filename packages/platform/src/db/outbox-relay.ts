@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../clock.ts';
 import type { ShopEvent } from '../events/cloud-event.ts';
 import type { Logger } from '../logger.ts';
+import { claimInSpan, publishInSpan } from '../tracing/outbox-spans.ts';
 import {
   type ClaimedRow,
   claimBatch,
@@ -93,13 +94,17 @@ function relayOf<DB extends PlatformTables>(options: OutboxRelayOptions<DB>): Re
  * publishes must not outlive the claim, or another replica would take these rows while
  * this one still sends them.
  */
-async function publishInOrder(relay: Relay, rows: ClaimedRow[]) {
+async function publishInOrder(
+  relay: Relay,
+  rows: ClaimedRow[],
+  claimSpan: Parameters<typeof publishInSpan>[1],
+) {
   const claimedAt = relay.clock.now();
   const sent: string[] = [];
   for (const row of rows) {
     if (relay.clock.now() - claimedAt > relay.leaseMs / 2) return { sent, outOfLease: true };
     try {
-      await relay.publish(row.event);
+      await publishInSpan(row.event, claimSpan, () => relay.publish(row.event));
       sent.push(row.event_id);
     } catch (error) {
       return { sent, failure: { eventId: row.event_id, attempts: row.attempts + 1, error } };
@@ -110,8 +115,8 @@ async function publishInOrder(relay: Relay, rows: ClaimedRow[]) {
 
 /** One claim, publish and settle of a batch; whether more is waiting or a publish failed. */
 async function relayPass(relay: Relay): Promise<PassOutcome> {
-  const rows = await claimBatch(relay.db, relay);
-  const { sent, failure, outOfLease } = await publishInOrder(relay, rows);
+  const { rows, claimSpan } = await claimInSpan(() => claimBatch(relay.db, relay));
+  const { sent, failure, outOfLease } = await publishInOrder(relay, rows, claimSpan);
   await markSent(relay.db, sent);
   const unsentIds = (from: number) => rows.slice(from).map((row) => row.event_id);
   if (outOfLease) {

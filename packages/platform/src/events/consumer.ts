@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { handleInSpan } from '../tracing/consumer-spans.ts';
 import { parseEvent, type ReceivedEvent } from './cloud-event.ts';
 import {
   type EventCatalog,
@@ -165,9 +166,12 @@ async function dispatch(
   const handler = handlerFor(definition, event, route, logger);
   if (!handler) return 'DROP';
   try {
-    const delivery = await handler(event);
-    logger.info('event handled', { eventId: event.id, type: event.type, delivery });
-    return delivery;
+    // Logged inside the consumer span, so the line carries the publisher's trace id.
+    return await handleInSpan(event, async () => {
+      const delivery = await handler(event);
+      logger.info('event handled', { eventId: event.id, type: event.type, delivery });
+      return delivery;
+    });
   } catch (error) {
     logger.error('event handler failed; asking for redelivery', {
       eventId: event.id,

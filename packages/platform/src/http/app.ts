@@ -1,6 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
@@ -15,6 +23,7 @@ import {
   type EventConsumerDefinition,
 } from '../events/consumer.ts';
 import type { Logger } from '../logger.ts';
+import { contextOf, traceIdOf, traceparentOf, tracer } from '../tracing/spans.ts';
 import { createHttpMetrics } from './metrics.ts';
 import { bearerScheme, openApiDocumentPath } from './openapi.ts';
 import { requestIdFrom, traceFrom } from './request-ids.ts';
@@ -133,7 +142,39 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-/** Sets the request's ids, then logs and measures it once it is answered. */
+/**
+ * The request's server span, child of the caller's `traceparent` (Dapr forwards it); the
+ * ids are the span's, or without a tracer the caller's (a new trace when it sent none).
+ * The probes get no span: the supervisor's and the kubelet's polls are not traces.
+ */
+function serverSpan(c: Context, probe: boolean) {
+  const header = c.req.header('traceparent');
+  const parent = contextOf(header);
+  const span = probe
+    ? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+    : tracer.startSpan(
+        c.req.method,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path },
+        },
+        parent,
+      );
+  const traceId = traceIdOf(span);
+  const traceparent = traceparentOf(span);
+  const ids = traceId && traceparent ? { traceId, traceparent } : traceFrom(header);
+  return { span, context: trace.setSpan(parent, span), ...ids };
+}
+
+/** Names the server span after the matched route and records the answer's status. */
+function endServerSpan(span: Span, route: string, method: string, status: number): void {
+  span.updateName(`${method} ${route}`);
+  span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** Sets the request's ids and server span, then logs and measures it once it is answered. */
 function requestTracking(
   logger: Logger,
   metrics: ReturnType<typeof createHttpMetrics>,
@@ -141,18 +182,20 @@ function requestTracking(
   return async (c, next) => {
     const started = performance.now();
     const requestId = requestIdFrom(c.req.header('x-request-id'));
-    const { traceId, traceparent } = traceFrom(c.req.header('traceparent'));
+    const probe = probePaths.has(c.req.path);
+    const { span, context: spanContext, traceId, traceparent } = serverSpan(c, probe);
     c.set('requestId', requestId);
     c.set('traceId', traceId);
     c.set('traceparent', traceparent);
     c.set('callerAppId', c.req.header('dapr-caller-app-id'));
-    await requestContext.run({ requestId, traceId, traceparent }, async () => {
+    const tracked = async () => {
       await next();
       c.res.headers.set('x-request-id', requestId);
       const seconds = (performance.now() - started) / 1000;
       const route = routePath(c, -1);
       metrics.observe({ method: c.req.method, route, status: c.res.status }, seconds);
-      if (!probePaths.has(c.req.path)) {
+      endServerSpan(span, route, c.req.method, c.res.status);
+      if (!probe) {
         logger.info('request', {
           method: c.req.method,
           path: c.req.path,
@@ -161,7 +204,10 @@ function requestTracking(
           caller: c.get('callerAppId'),
         });
       }
-    });
+    };
+    await context.with(spanContext, () =>
+      requestContext.run({ requestId, traceId, traceparent }, tracked),
+    );
   };
 }
 

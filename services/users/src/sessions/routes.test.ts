@@ -79,7 +79,7 @@ function loginCases({ users, signUp, login }: Ctx) {
       const wrong = await login(user.email, 'wrong password!!', '198.51.100.8');
       expect(unknown.status).toBe(401);
       expect(wrong.status).toBe(401);
-      const strip = ({ requestId, ...rest }: Problem) => rest;
+      const strip = ({ requestId, traceId, ...rest }: Problem) => rest;
       expect(strip((await unknown.json()) as Problem)).toEqual(
         strip((await wrong.json()) as Problem),
       );
