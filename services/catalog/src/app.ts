@@ -1,6 +1,6 @@
 import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
-import type { OutboxRelay } from '@shop/platform/db';
+import { type OutboxRelay, registerOutboxMetrics } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { categoryRoutes } from './categories/routes.ts';
 import { type CatalogConfig, serviceName } from './config.ts';
@@ -32,6 +32,7 @@ export type CatalogDeps = {
 export function createApp(deps: CatalogDeps) {
   const { config, logger } = deps;
   const app = createServiceAppBehindGateway(serviceName, deps);
+  registerOutboxMetrics({ registry: app.metricsRegistry, db: deps.db, logger });
   const cache = createProductCache({
     store: deps.stateStore,
     storeName: config.STATE_STORE_NAME,

@@ -1,7 +1,10 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
-import { reservationConsumes, reservationEventHandlers } from './reservations/events.ts';
+import {
+  type ReservationDeps,
+  reservationConsumes,
+  reservationEventHandlers,
+} from './reservations/events.ts';
 import { stockConsumes, stockEventHandlers } from './stock/events.ts';
-import type { StockDeps } from './stock/service.ts';
 
 /**
  * Every event inventory consumes, gathered from its features. Free of side effects:
@@ -12,7 +15,7 @@ export const consumes = {
   ...reservationConsumes,
 } as const satisfies ConsumedEvents;
 
-export function inventoryEvents(deps: StockDeps) {
+export function inventoryEvents(deps: ReservationDeps) {
   return defineConsumer({
     consumes,
     handlers: { ...stockEventHandlers(deps), ...reservationEventHandlers(deps) },

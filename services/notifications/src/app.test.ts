@@ -1,7 +1,10 @@
+import { pollUntil } from '@shop/devkit/process';
 import {
   createTestTokens,
   eventFixture,
   type OpenApiDocument,
+  readEventStream,
+  seriesValue,
   silentLogger,
   undocumentedRoutes,
   viaSidecar,
@@ -9,6 +12,7 @@ import {
 import { openApiDocumentPath, type Problem } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
+import { sendDueMail } from './email/sender.ts';
 import { createTestNotifications, useTestNotifications } from './test-support.ts';
 
 describe('notifications app', () => {
@@ -17,6 +21,7 @@ describe('notifications app', () => {
   documentationAndCallerCases({ notifications });
   restartCases({ notifications });
   tokenCases({ notifications });
+  metricsCases({ notifications });
 });
 
 type Ctx = { notifications: ReturnType<typeof useTestNotifications> };
@@ -115,5 +120,44 @@ function tokenCases({ notifications }: Ctx) {
     });
     expect(read.status).toBe(404);
     expect(verifications).toBe(2);
+  });
+}
+
+function metricsCases({ notifications }: Ctx) {
+  it('reports the streams open on this replica as notifications_open_streams', async () => {
+    const { app, appApiToken, tokenFor } = await notifications();
+    const open = () => seriesValue(app, 'notifications_open_streams');
+    expect(await open()).toBe(0);
+    const res = await viaSidecar(app, appApiToken)('/api/v1/notifications/stream', {
+      headers: { authorization: `Bearer ${await tokenFor('alice')}` },
+    });
+    expect(res.status).toBe(200);
+    const stream = readEventStream(res);
+    expect(await stream.next()).toEqual({ kind: 'comment', text: 'subscribed' });
+    expect(await open()).toBe(1);
+    await stream.close();
+    await pollUntil(async () => ((await open()) === 0 ? true : undefined), {
+      what: 'notifications_open_streams to be 0 after the client went away',
+      timeoutMs: 5_000,
+    });
+  });
+
+  it('reports the mails not sent yet as notifications_mail_queued', async () => {
+    const { app, deliver, emailStore } = await notifications({ mongoEmail: true });
+    const queued = () => seriesValue(app, 'notifications_mail_queued');
+    expect(await queued()).toBe(0);
+    const registered = eventFixture('user.registered', { userId: 'u-mail', email: 'a@b.test' });
+    for (let i = 0; i < 2; i++) expect(await deliver(registered)).toBe('SUCCESS');
+    expect(await queued()).toBe(1);
+    const sent = await sendDueMail({
+      outbox: emailStore,
+      sidecar: { invokeBinding: async () => '' },
+      logger: silentLogger(),
+      from: 'Shop <no-reply@shop.test>',
+      backoffMs: 1_000,
+      maxBackoffMs: 8_000,
+    });
+    expect(sent).toBe(1);
+    expect(await queued()).toBe(0);
   });
 }

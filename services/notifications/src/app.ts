@@ -6,6 +6,7 @@ import { mongoDeadLetterStore } from './dead-letters.ts';
 import { notificationsEvents } from './events.ts';
 import type { NotificationSinks } from './inbox/notification.ts';
 import { inboxRoutes } from './inbox/routes.ts';
+import { registerNotificationsMetrics } from './metrics.ts';
 import { preferencesRoutes } from './preferences/routes.ts';
 import { type StreamRouteDeps, streamRoutes } from './stream/routes.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
@@ -24,6 +25,12 @@ export type NotificationsDeps = NotificationSinks & {
 
 export function createApp(deps: NotificationsDeps) {
   const app = createServiceAppBehindGateway(serviceName, deps);
+  registerNotificationsMetrics({
+    registry: app.metricsRegistry,
+    hub: deps.streams.hub,
+    email: deps.email,
+    logger: deps.logger,
+  });
   // In the service's own database, so they survive a restart and every replica sees them.
   app.consumeEvents({
     definition: notificationsEvents(deps),

@@ -10,6 +10,7 @@ import { openApiDocumentPath } from '@shop/platform';
 import { afterAll } from 'vitest';
 import { createApp } from './app.ts';
 import { type NotificationsDb, openNotificationsDatabase } from './database.ts';
+import { emailOutboxStore, ensureEmailOutboxIndexes, mongoEmailOutbox } from './email/outbox.ts';
 import type { EmailOutbox, MailNotification, Notification } from './inbox/notification.ts';
 import { mongoNotificationFeed } from './stream/feed.ts';
 import { createStreamHub } from './stream/hub.ts';
@@ -104,20 +105,30 @@ function subscriptionDeliverer(app: ReturnType<typeof createApp>) {
   };
 }
 
+type TestNotificationsOptions = {
+  audience?: WishlistAudience;
+  databaseUrl?: string;
+  /** The real email outbox in the database (its sender is not run) instead of a recording. */
+  mongoEmail?: boolean;
+};
+
 /**
  * The notifications app over a fresh database on the test file's FerretDB, with real token
- * checks, the created hook and email outbox recorded, and the catalog's wishlists replaced
- * by `audience`. `close` disconnects.
+ * checks, the created hook and email outbox recorded (or the real outbox, `mongoEmail`),
+ * and the catalog's wishlists replaced by `audience`. `close` disconnects.
  */
 export async function createTestNotifications(
   mongo: TestMongo,
-  options: { audience?: WishlistAudience; databaseUrl?: string } = {},
+  options: TestNotificationsOptions = {},
 ) {
   const tokens = await createTestTokens();
   const databaseUrl = options.databaseUrl ?? mongo.freshDatabaseUrl();
   const database = await openNotificationsDatabase(databaseUrl, silentLogger());
   const created: Notification[] = [];
-  const email = recordingEmailOutbox();
+  const recorded = recordingEmailOutbox();
+  const emailStore = emailOutboxStore(database.mongo);
+  if (options.mongoEmail) await ensureEmailOutboxIndexes(emailStore);
+  const email = options.mongoEmail ? mongoEmailOutbox(emailStore) : recorded;
   const streams = testStreams(database.db);
   const app = createApp({
     config: { APP_API_TOKEN: appApiToken },
@@ -145,7 +156,9 @@ export async function createTestNotifications(
     tokenFor: (userId: string) => tokens.issue(userId),
     deliver: subscriptionDeliverer(app),
     created,
-    mails: email.mails,
+    mails: recorded.mails,
+    /** The real email outbox's collections (used by the app only with `mongoEmail`). */
+    emailStore,
     notificationsOf: (userId: string) =>
       database.db.notifications.find({ userId }).sort({ seq: 1 }).toArray(),
     close: () => {
@@ -172,7 +185,7 @@ export function useTestNotifications() {
   afterAll(async () => {
     await Promise.all(opened.map((subject) => subject.close()));
   });
-  const open = async (options: { audience?: WishlistAudience; databaseUrl?: string } = {}) => {
+  const open = async (options: TestNotificationsOptions = {}) => {
     const subject = await createTestNotifications(mongo(), options);
     opened.push(subject);
     return subject;

@@ -1,11 +1,12 @@
 import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
-import type { OutboxRelay } from '@shop/platform/db';
+import { type OutboxRelay, registerOutboxMetrics } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { type OrdersConfig, serviceName } from './config.ts';
 import { ordersEvents } from './events.ts';
 import { expiryRoutes } from './expiry/routes.ts';
 import type { CatalogClient } from './orders/catalog.ts';
+import { orderMetrics } from './orders/metrics.ts';
 import { adminOrderRoutes, orderRoutes } from './orders/routes.ts';
 import type { OrdersTables } from './tables.ts';
 
@@ -23,17 +24,29 @@ export type OrdersAppDeps = {
 export function createApp(deps: OrdersAppDeps) {
   const { config, logger, db, outbox } = deps;
   const app = createServiceAppBehindGateway(serviceName, deps);
+  registerOutboxMetrics({ registry: app.metricsRegistry, db, logger });
+  const metrics = orderMetrics(app.metricsRegistry);
   app.consumeEvents({
-    definition: ordersEvents({ db, outbox, logger }),
+    definition: ordersEvents({ db, outbox, logger, metrics }),
     deadLetters: deps.deadLetters,
   });
-  app.route('/', expiryRoutes({ db, outbox, logger, orderTtlSeconds: config.ORDER_TTL_SECONDS }));
+  app.route(
+    '/',
+    expiryRoutes({ db, outbox, logger, metrics, orderTtlSeconds: config.ORDER_TTL_SECONDS }),
+  );
   // Each also matches its prefix itself; a second use() for it would verify twice.
   app.use('/api/v1/orders/*', authenticate(deps.verifier));
   app.use('/api/v1/admin/orders/*', authenticate(deps.verifier), requireRole('admin'));
   app.route(
     '/api/v1/orders',
-    orderRoutes({ db, outbox, logger, catalog: deps.catalog, currency: config.SHOP_CURRENCY }),
+    orderRoutes({
+      db,
+      outbox,
+      logger,
+      metrics,
+      catalog: deps.catalog,
+      currency: config.SHOP_CURRENCY,
+    }),
   );
   app.route('/api/v1/admin/orders', adminOrderRoutes({ db }));
   return app;

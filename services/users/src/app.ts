@@ -5,7 +5,7 @@ import {
   createTokenVerifier,
   type Keyring,
 } from '@shop/platform/auth';
-import type { OutboxRelay } from '@shop/platform/db';
+import { type OutboxRelay, registerOutboxMetrics } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { registrationRoutes, userRoutes } from './accounts/routes.ts';
 import { serviceName, type UsersConfig } from './config.ts';
@@ -39,6 +39,7 @@ export type UsersDeps = {
 export function createApp(deps: UsersDeps) {
   const app = createServiceAppBehindGateway(serviceName, deps);
   const { keyring, config, logger } = deps;
+  registerOutboxMetrics({ registry: app.metricsRegistry, db: deps.db, logger });
   const settings = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
   const tokens = createTokenIssuer({
     keyring,

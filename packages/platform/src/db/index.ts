@@ -6,6 +6,7 @@ export {
 export { sqlDeadLetterStore } from './dead-letters.ts';
 export { migrateToLatest } from './migrations.ts';
 export { enqueueEvent } from './outbox.ts';
+export { registerOutboxMetrics } from './outbox-metrics.ts';
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from './outbox-relay.ts';
 export type { PlatformTables } from './platform-tables.ts';
 export { type EventReceipt, handleEventOnce } from './processed-events.ts';

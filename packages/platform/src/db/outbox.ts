@@ -119,3 +119,21 @@ export async function countUnsent(db: Kysely<PlatformTables>): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(unsent.count);
 }
+
+/**
+ * Rows not sent yet and the age in seconds of the oldest of them (0 when none), in one
+ * query, by the database's clock (the one `created_at` was written with).
+ */
+export async function unsentBacklog(
+  db: Kysely<PlatformTables>,
+): Promise<{ count: number; oldestAgeSeconds: number }> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('count'),
+      sql<number | null>`extract(epoch from now() - min(created_at))`.as('oldest_age'),
+    ])
+    .where('sent_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.count), oldestAgeSeconds: Math.max(0, Number(row.oldest_age ?? 0)) };
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { databaseBackends } from '@shop/devkit/testing';
+import { databaseBackends, seriesValue } from '@shop/devkit/testing';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,6 +19,7 @@ describe.each(databaseBackends)('reservations on %s', (backend) => {
   shortAndRedeliveredCases(ctx);
   commitAndReleaseCases(ctx);
   lateAndRejectedCases(ctx);
+  metricsCases(ctx);
 
   describe('after all of the above', () => {
     beforeAll(async () => inventory.get().outbox.drain());
@@ -260,5 +261,21 @@ function lateAndRejectedCases({ inventory, publishedFor, newProduct }: Ctx) {
       sold: 0,
       version: 1,
     });
+  });
+}
+
+function metricsCases({ inventory, newProduct }: Ctx) {
+  it('counts each order once as inventory_reservations_total{outcome}: reserved or rejected', async () => {
+    const count = async (outcome: string) =>
+      (await seriesValue(inventory.get().app, 'inventory_reservations_total', { outcome })) ?? 0;
+    const productId = await newProduct(3);
+    const before = { reserved: await count('reserved'), rejected: await count('rejected') };
+    const fits = orderCreated(randomUUID(), [{ productId, quantity: 2 }]);
+    const tooMany = orderCreated(randomUUID(), [{ productId, quantity: 2 }]);
+    for (const event of [fits, fits, tooMany, tooMany]) {
+      expect(await inventory.deliver(event)).toBe('SUCCESS');
+    }
+    expect((await count('reserved')) - before.reserved).toBe(1);
+    expect((await count('rejected')) - before.rejected).toBe(1);
   });
 }

@@ -3,6 +3,7 @@ import { handleEventOnce } from '@shop/platform/db';
 import type { Transaction } from 'kysely';
 import type { StockDeps } from '../stock/service.ts';
 import type { InventoryTables } from '../tables.ts';
+import type { ReservationMetrics } from './metrics.ts';
 import { commitOrder, releaseOrder, reserveOrder } from './service.ts';
 
 /** The checkout saga's events: reserve on creation, commit on confirmation, release on cancellation. */
@@ -35,18 +36,34 @@ async function once(
   return 'SUCCESS';
 }
 
-export function reservationEventHandlers(
-  deps: StockDeps,
-): EventHandlers<typeof reservationConsumes> {
-  const causeOf = (event: { id: string; data: { orderId: string } }) => ({
-    eventId: event.id,
-    orderId: event.data.orderId,
+export type ReservationDeps = StockDeps & { metrics: ReservationMetrics };
+
+const causeOf = (event: { id: string; data: { orderId: string } }) => ({
+  eventId: event.id,
+  orderId: event.data.orderId,
+});
+
+/** Reserves the order's lines once, counting the decision after it committed. */
+async function reserve(
+  deps: ReservationDeps,
+  event: { id: string; data: Parameters<typeof reserveOrder>[1] & { orderId: string } },
+): Promise<'SUCCESS'> {
+  // A property, not a variable: what the callback sets is then seen after it.
+  const decision: { outcome?: Awaited<ReturnType<typeof reserveOrder>> } = {};
+  const delivery = await once(deps, 'inventory.reserve-stock', event, async (trx, at) => {
+    decision.outcome = await reserveOrder(trx, event.data, causeOf(event), at);
+    return decision.outcome;
   });
+  const { outcome } = decision;
+  if (outcome === 'reserved' || outcome === 'rejected') deps.metrics.decided(outcome);
+  return delivery;
+}
+
+export function reservationEventHandlers(
+  deps: ReservationDeps,
+): EventHandlers<typeof reservationConsumes> {
   return {
-    'order.created': (event) =>
-      once(deps, 'inventory.reserve-stock', event, (trx, at) =>
-        reserveOrder(trx, event.data, causeOf(event), at),
-      ),
+    'order.created': (event) => reserve(deps, event),
     'order.confirmed': (event) =>
       once(deps, 'inventory.commit-stock', event, (trx, at) =>
         commitOrder(trx, causeOf(event), at),

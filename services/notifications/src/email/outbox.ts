@@ -54,6 +54,11 @@ export async function ensureEmailOutboxIndexes(store: EmailOutboxStore): Promise
 const isDuplicateKey = (error: unknown) =>
   error instanceof MongoServerError && error.code === 11000;
 
+/** Mails not sent yet: due, backing off after a failure, or held by a sender. */
+export function countQueuedMail(store: EmailOutboxStore): Promise<number> {
+  return store.mails.countDocuments({ status: 'pending' });
+}
+
 /** The outbox the event handlers enqueue to: the mail rendered now, sent later by the sender. */
 export function mongoEmailOutbox(
   store: EmailOutboxStore,
@@ -84,6 +89,7 @@ export function mongoEmailOutbox(
         throw error;
       }
     },
+    queued: () => countQueuedMail(store),
   };
 }
 

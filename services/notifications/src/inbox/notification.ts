@@ -85,6 +85,8 @@ export type NotificationCreated = (notification: Notification) => void;
  */
 export type EmailOutbox = {
   enqueue(mail: { notification: MailNotification; to: string }): Promise<void>;
+  /** Mails not sent yet, of every replica (the `notifications_mail_queued` gauge). */
+  queued?(): Promise<number>;
 };
 
 /** A notification as the email outbox takes it: any mail type. */

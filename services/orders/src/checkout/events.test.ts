@@ -1,4 +1,4 @@
-import { databaseBackends } from '@shop/devkit/testing';
+import { databaseBackends, eventFixture, seriesValue } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import type { OrderView, TimelineView } from '../orders/schemas.ts';
 import { sagaEvents, useOrdersApp } from '../test-support.ts';
@@ -12,6 +12,7 @@ describe.each(databaseBackends)('the checkout saga on %s', (backend) => {
   cancelCases(ctx);
   lateAndRacingCases(ctx);
   unknownOrderCases(ctx);
+  metricsCases(ctx);
 });
 
 type OrdersApp = ReturnType<typeof useOrdersApp>;
@@ -163,5 +164,79 @@ function unknownOrderCases({ orders }: Ctx) {
       .where('event_id', '=', stranger.id)
       .execute();
     expect(receipts).toEqual([]);
+  });
+}
+
+function metricsCases({ orders }: Ctx) {
+  const value = async (name: string, labels: Record<string, string>) =>
+    (await seriesValue(orders.get().app, name, labels)) ?? 0;
+  const counters = async () => ({
+    placed: await value('orders_placed_total', { currency: 'USD' }),
+    confirmed: await value('orders_confirmed_total', { currency: 'USD' }),
+    revenue: await value('orders_revenue_minor_total', { currency: 'USD' }),
+  });
+  const step = async (name: string) => ({
+    count: await value('saga_step_duration_seconds_count', { step: name }),
+    sum: await value('saga_step_duration_seconds_sum', { step: name }),
+  });
+  const steps = async () => ({
+    reserved: await step('placed_to_reserved'),
+    paid: await step('reserved_to_paid'),
+    confirmedAfterPaid: await step('paid_to_confirmed'),
+    confirmed: await step('placed_to_confirmed'),
+  });
+
+  it('counts a placed and a confirmed order, its revenue, and its saga steps from the timeline, once', async () => {
+    const user = await orders.newUser();
+    const [before, stepsBefore] = [await counters(), await steps()];
+    const order = await orders.placePending(user.token, 2);
+    expect((await counters()).placed - before.placed).toBe(1);
+    const placedAt = new Date(order.createdAt).getTime();
+    const { stockReserved, paymentSucceeded } = sagaEvents;
+    const reserved = { ...stockReserved(order), time: new Date(placedAt + 2_000).toISOString() };
+    const paid = { ...paymentSucceeded(order), time: new Date(placedAt + 5_000).toISOString() };
+    await orders.deliver(reserved);
+    for (let i = 0; i < 2; i++) expect(await orders.deliver(paid)).toBe('SUCCESS');
+    const [after, stepsAfter] = [await counters(), await steps()];
+    expect(after.confirmed - before.confirmed).toBe(1);
+    expect(after.revenue - before.revenue).toBe(order.total);
+    expect(order.total).toBe(2_500);
+    for (const name of ['reserved', 'paid', 'confirmedAfterPaid', 'confirmed'] as const) {
+      expect(stepsAfter[name].count - stepsBefore[name].count).toBe(1);
+    }
+    expect(stepsAfter.reserved.sum - stepsBefore.reserved.sum).toBeCloseTo(2, 6);
+    expect(stepsAfter.paid.sum - stepsBefore.paid.sum).toBeCloseTo(3, 6);
+    // Confirmed now, before the payment's (future) time: a skew counts as 0, never negative.
+    const afterPaid = stepsAfter.confirmedAfterPaid.sum - stepsBefore.confirmedAfterPaid.sum;
+    expect(afterPaid).toBeCloseTo(0, 6);
+    const total = stepsAfter.confirmed.sum - stepsBefore.confirmed.sum;
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThan(60);
+  });
+
+  it('counts cancellations by reason: stock_rejected, payment_failed and other (the customer)', async () => {
+    const reasons = ['stock_rejected', 'payment_failed', 'other'];
+    const count = async () =>
+      Promise.all(reasons.map((reason) => value('orders_cancelled_total', { reason })));
+    const user = await orders.newUser();
+    const before = await count();
+    const [rejected, declined, withdrawn] = [
+      await orders.placePending(user.token),
+      await orders.placePending(user.token),
+      await orders.placePending(user.token),
+    ];
+    for (let i = 0; i < 2; i++) await orders.deliver(sagaEvents.stockRejected(rejected));
+    await orders.deliver(sagaEvents.paymentFailed(declined));
+    const cancel = `/api/v1/orders/${withdrawn.id}/cancel`;
+    expect((await orders.call('POST', cancel, { token: user.token })).status).toBe(200);
+    const after = await count();
+    expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([1, 1, 1]);
+  });
+
+  it('counts nothing for an event about an order it never had', async () => {
+    const before = await value('orders_confirmed_total', { currency: 'USD' });
+    const stranger = eventFixture('payment.succeeded', { orderId: crypto.randomUUID() });
+    expect(await orders.deliver(stranger)).toBe('DROP');
+    expect(await value('orders_confirmed_total', { currency: 'USD' })).toBe(before);
   });
 }

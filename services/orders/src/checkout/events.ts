@@ -4,7 +4,7 @@ import type { Transaction } from 'kysely';
 import { appendTimeline, findOrder } from '../orders/repository.ts';
 import type { TimelineStep } from '../orders/schemas.ts';
 import type { OrdersDeps } from '../orders/service.ts';
-import { cancelOrder, confirmOrder } from '../orders/transitions.ts';
+import { cancelOrder, confirmOrder, type Settlement } from '../orders/transitions.ts';
 import type { OrdersTables } from '../tables.ts';
 
 /** The saga's answers about an order, with the versions orders reads. */
@@ -33,10 +33,14 @@ async function react(
   deps: OrdersDeps,
   event: SagaEvent,
   step: { name: TimelineStep; detail?: string },
-  transition?: (trx: Transaction<OrdersTables>, orderId: string, at: Date) => Promise<boolean>,
+  transition?: (
+    trx: Transaction<OrdersTables>,
+    orderId: string,
+    at: Date,
+  ) => Promise<Settlement | undefined>,
 ): Promise<'SUCCESS' | 'DROP'> {
   const { orderId } = event.data;
-  let moved = false;
+  let moved: Settlement | undefined;
   try {
     await handleEventOnce(deps.db, { consumer, eventId: event.id }, async (trx) => {
       if (!(await findOrder(trx, orderId))) throw new UnknownOrder();
@@ -46,7 +50,7 @@ async function react(
         ...(step.detail ? { detail: step.detail } : {}),
         at: new Date(event.time),
       });
-      moved = transition ? await transition(trx, orderId, new Date()) : false;
+      moved = transition ? await transition(trx, orderId, new Date()) : undefined;
     });
   } catch (error) {
     if (!(error instanceof UnknownOrder)) throw error;
@@ -57,8 +61,10 @@ async function react(
     });
     return 'DROP';
   }
-  if (moved) deps.outbox.wake();
-  else if (transition) {
+  if (moved) {
+    deps.metrics.settled(moved);
+    deps.outbox.wake();
+  } else if (transition) {
     deps.logger.info('order no longer pending; event recorded only', {
       eventId: event.id,
       type: event.type,

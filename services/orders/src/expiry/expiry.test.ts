@@ -1,12 +1,19 @@
-import { databaseBackends, silentLogger } from '@shop/devkit/testing';
+import { databaseBackends, seriesValue, silentLogger } from '@shop/devkit/testing';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { orderMetrics } from '../orders/metrics.ts';
 import type { OrderView } from '../orders/schemas.ts';
 import { sagaEvents, useOrdersApp } from '../test-support.ts';
 import { expirePendingOrders } from './service.ts';
 
 describe.each(databaseBackends)('order expiry on %s', (backend) => {
   const orders = useOrdersApp(backend, { orderTtlSeconds: 1 });
-  const deps = () => ({ ...orders.get(), logger: silentLogger() });
+  // Sweeps called directly count on a registry of their own; the app's is read through its route.
+  const deps = () => ({
+    ...orders.get(),
+    logger: silentLogger(),
+    metrics: orderMetrics(new Registry()),
+  });
 
   const statusOf = async (order: OrderView) =>
     await orders
@@ -65,5 +72,37 @@ describe.each(databaseBackends)('order expiry on %s', (backend) => {
     expect(await statusOf(order)).toEqual({ status: 'cancelled', cancel_reason: 'expired' });
     const noToken = await orders.get().app.request('/order-expiry', { method: 'POST' });
     expect(noToken.status).toBe(401);
+  });
+
+  it('counts each expired order once as orders_cancelled_total{reason="expired"}', async () => {
+    const { app, db } = orders.get();
+    const counted = async () =>
+      (await seriesValue(app, 'orders_cancelled_total', { reason: 'expired' })) ?? 0;
+    const stored = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('orders')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('cancel_reason', '=', 'expired')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const user = await orders.newUser();
+    const order = await orders.placePending(user.token);
+    await db
+      .updateTable('orders')
+      .set({ created_at: new Date(Date.now() - 10_000) } as never)
+      .where('id', '=', order.id)
+      .execute();
+    const before = { counted: await counted(), stored: await stored() };
+    for (let i = 0; i < 2; i++) {
+      expect((await orders.call('POST', '/order-expiry', { caller: null })).status).toBe(200);
+    }
+    expect(await statusOf(order)).toEqual({ status: 'cancelled', cancel_reason: 'expired' });
+    // Orders of earlier cases may expire in the same sweeps: each one counts once.
+    const expired = (await stored()) - before.stored;
+    expect(expired).toBeGreaterThanOrEqual(1);
+    expect((await counted()) - before.counted).toBe(expired);
   });
 });

@@ -1,14 +1,16 @@
 import type { Logger } from '@shop/platform';
 import type { OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
+import type { OrderMetrics } from '../orders/metrics.ts';
 import { lockExpiredPendingOrders } from '../orders/repository.ts';
-import { cancelOrder } from '../orders/transitions.ts';
+import { cancelOrder, type Settlement } from '../orders/transitions.ts';
 import type { OrdersTables } from '../tables.ts';
 
 export type ExpiryDeps = {
   db: Kysely<OrdersTables>;
   outbox: Pick<OutboxRelay, 'wake'>;
   logger: Logger;
+  metrics: OrderMetrics;
 };
 
 /** Small, so a batch's locks are held briefly and a sweep on another replica finds the rest. */
@@ -26,13 +28,15 @@ export async function expirePendingOrders(deps: ExpiryDeps, placedBefore: Date):
   for (;;) {
     const { locked, cancelled } = await deps.db.transaction().execute(async (trx) => {
       const ids = await lockExpiredPendingOrders(trx, placedBefore, batchSize);
-      let count = 0;
+      const settled: Settlement[] = [];
       for (const id of ids) {
-        if (await cancelOrder(trx, id, 'expired', new Date())) count++;
+        const cancellation = await cancelOrder(trx, id, 'expired', new Date());
+        if (cancellation) settled.push(cancellation);
       }
-      return { locked: ids.length, cancelled: count };
+      return { locked: ids.length, cancelled: settled };
     });
-    expired += cancelled;
+    for (const settlement of cancelled) deps.metrics.settled(settlement);
+    expired += cancelled.length;
     if (locked < batchSize) break;
   }
   if (expired > 0) {

@@ -13,6 +13,7 @@ import {
 } from '../idempotency/key-store.ts';
 import type { OrdersTables } from '../tables.ts';
 import type { CatalogClient } from './catalog.ts';
+import type { OrderMetrics } from './metrics.ts';
 import {
   appendTimeline,
   findOrder,
@@ -28,6 +29,7 @@ export type OrdersDeps = {
   db: Kysely<OrdersTables>;
   outbox: Pick<OutboxRelay, 'wake'>;
   logger: Logger;
+  metrics: OrderMetrics;
 };
 
 export type PlacementDeps = OrdersDeps & { catalog: CatalogClient; currency: string };
@@ -177,6 +179,7 @@ async function recordPlacement(
     await enqueueEvent(trx, created);
     await completeKey(trx, scope, attemptId, answer);
   });
+  deps.metrics.placed(order);
   deps.outbox.wake();
   deps.logger.info('order placed', { orderId: order.id, userId: order.userId, total: order.total });
   return answer;
@@ -228,17 +231,18 @@ export async function cancelOwnOrder(
   userId: string,
   orderId: string,
 ): Promise<Order> {
-  const order = await deps.db.transaction().execute(async (trx) => {
+  const { order, cancelled } = await deps.db.transaction().execute(async (trx) => {
     const current = await findOrder(trx, orderId);
     if (!current || current.userId !== userId) throw notFound();
-    const cancelled = await cancelOrder(trx, orderId, 'customer_request', new Date());
+    const cancellation = await cancelOrder(trx, orderId, 'customer_request', new Date());
     // Read again either way: the status may have moved since the read above.
     const now = (await findOrder(trx, orderId)) as Order;
-    if (!cancelled) {
+    if (!cancellation) {
       throw new AppError('conflict', `the order is ${now.status} and can no longer be cancelled`);
     }
-    return now;
+    return { order: now, cancelled: cancellation };
   });
+  deps.metrics.settled(cancelled);
   deps.outbox.wake();
   deps.logger.info('order cancelled by its customer', { orderId, userId });
   return order;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { databaseBackends } from '@shop/devkit/testing';
+import { databaseBackends, seriesValue } from '@shop/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { distinctKeys, orderEvents, usePaymentsApp } from '../test-support.ts';
 import { refundIdempotencyKey } from './service.ts';
@@ -16,6 +16,7 @@ describe.each(databaseBackends)('payment events on %s', (backend) => {
   cancelledDuringChargeCases(ctx);
   processorOutageCases(ctx);
   schemaCases(ctx);
+  metricsCases(ctx);
 });
 
 type PaymentsApp = ReturnType<typeof usePaymentsApp>;
@@ -313,5 +314,52 @@ function schemaCases({ payments }: Ctx) {
       .where('order_id', '=', orderId)
       .execute();
     expect(stored).toEqual([]);
+  });
+}
+
+function metricsCases({ payments }: Ctx) {
+  const counts = async () => {
+    const { app } = payments.get();
+    const charges = (outcome: string) => seriesValue(app, 'payments_charges_total', { outcome });
+    return {
+      succeeded: (await charges('succeeded')) ?? 0,
+      declined: (await charges('declined')) ?? 0,
+      error: (await charges('error')) ?? 0,
+      refunds: (await seriesValue(app, 'payments_refunds_total')) ?? 0,
+    };
+  };
+  const delta = async (before: Awaited<ReturnType<typeof counts>>) => {
+    const after = await counts();
+    return {
+      succeeded: after.succeeded - before.succeeded,
+      declined: after.declined - before.declined,
+      error: after.error - before.error,
+      refunds: after.refunds - before.refunds,
+    };
+  };
+
+  it('counts a charge and its refund once each, however often their events come', async () => {
+    const events = orderEvents(randomUUID());
+    const before = await counts();
+    await payments.deliver(events.created);
+    for (let i = 0; i < 2; i++) expect(await payments.deliver(events.reserved)).toBe('SUCCESS');
+    for (let i = 0; i < 2; i++) expect(await payments.deliver(events.cancelled)).toBe('SUCCESS');
+    expect(await delta(before)).toEqual({ succeeded: 1, declined: 0, error: 0, refunds: 1 });
+  });
+
+  it('counts a declined charge as declined, and an unanswered attempt as error', async () => {
+    const declined = orderEvents(randomUUID(), { paymentMethod: 'pm_card_chargeDeclined' });
+    const before = await counts();
+    await payments.deliver(declined.created);
+    expect(await payments.deliver(declined.reserved)).toBe('SUCCESS');
+    expect(await delta(before)).toEqual({ succeeded: 0, declined: 1, error: 0, refunds: 0 });
+
+    const unanswered = orderEvents(randomUUID());
+    const beforeOutage = await counts();
+    await payments.deliver(unanswered.created);
+    payments.failNextCalls(3);
+    expect(await payments.deliver(unanswered.reserved)).toBe('RETRY');
+    expect(await payments.deliver(unanswered.reserved)).toBe('SUCCESS');
+    expect(await delta(beforeOutage)).toEqual({ succeeded: 1, declined: 0, error: 1, refunds: 0 });
   });
 }

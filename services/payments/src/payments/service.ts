@@ -6,6 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { serviceName } from '../config.ts';
 import type { ChargeOutcome, PaymentProvider } from '../providers/provider.ts';
 import type { PaymentsTables } from '../tables.ts';
+import type { PaymentMetrics } from './metrics.ts';
 import {
   findOrderToCharge,
   findPayment,
@@ -24,6 +25,7 @@ export type PaymentsDeps = {
   outbox: Pick<OutboxRelay, 'wake'>;
   provider: PaymentProvider;
   logger: Logger;
+  metrics: PaymentMetrics;
 };
 
 /** What the caller tells the broker: done, or deliver the event again later. */
@@ -177,7 +179,10 @@ async function completeCharge(deps: PaymentsDeps, charge: Payment): Promise<void
       paymentMethod: order.paymentMethod,
       idempotencyKey: chargeIdempotencyKey(order.orderId),
     }),
-  );
+  ).catch((error: unknown) => {
+    deps.metrics.charged('error');
+    throw error;
+  });
   const at = new Date();
   const recorded = await deps.db.transaction().execute(async (trx) => {
     await lockOrder(trx, charge.orderId);
@@ -216,6 +221,7 @@ async function completeCharge(deps: PaymentsDeps, charge: Payment): Promise<void
     return true;
   });
   if (recorded) {
+    deps.metrics.charged(outcome.status === 'succeeded' ? 'succeeded' : 'declined');
     deps.outbox.wake();
     deps.logger.info('charge settled', { orderId: charge.orderId, status: outcome.status });
   }
@@ -255,6 +261,7 @@ async function completeRefund(deps: PaymentsDeps, refund: Payment): Promise<void
     return true;
   });
   if (recorded) {
+    deps.metrics.refunded();
     deps.outbox.wake();
     deps.logger.info('refund settled', { orderId: refund.orderId });
   }
