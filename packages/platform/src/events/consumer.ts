@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { Counter, type Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { handleInSpan } from '../tracing/consumer-spans.ts';
@@ -198,6 +199,50 @@ function deadLetterOf(body: unknown): DeadLetter {
   return { id, type, receivedAt: new Date().toISOString(), event: body };
 }
 
+type ConsumerMetrics = {
+  handled(body: unknown, delivery: Delivery): void;
+  deadLettered(type: string): void;
+};
+
+/** The counter named `name` on `registry`, made once even if an app consumes twice. */
+function counterOn(registry: Registry, name: string, help: string, labelNames: string[]) {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+/**
+ * `events_handled_total{type,outcome}` and `events_dead_lettered_total{type}`. A type this
+ * app does not consume is counted as `unknown`, so a malformed body adds no series.
+ */
+function consumerMetrics(
+  registry: Registry | undefined,
+  definition: EventConsumerDefinition,
+): ConsumerMetrics {
+  if (!registry) return { handled: () => {}, deadLettered: () => {} };
+  const handled = counterOn(
+    registry,
+    'events_handled_total',
+    'Event deliveries by type and what the consumer answered Dapr (success, retry, drop)',
+    ['type', 'outcome'],
+  );
+  const deadLettered = counterOn(
+    registry,
+    'events_dead_lettered_total',
+    'Events Dapr gave up on and this consumer stored as dead letters',
+    ['type'],
+  );
+  const typeLabel = (type: unknown) =>
+    typeof type === 'string' && Object.hasOwn(definition.consumes, type) ? type : 'unknown';
+  return {
+    handled: (body, delivery) => {
+      const type = body && typeof body === 'object' ? (body as { type?: unknown }).type : undefined;
+      handled.inc({ type: typeLabel(type), outcome: delivery.toLowerCase() });
+    },
+    deadLettered: (type) => deadLettered.inc({ type: typeLabel(type) }),
+  };
+}
+
 /**
  * The routes Dapr delivers events to (`POST /events/{type}`, from declarative
  * subscriptions), the dead-letter sink (`POST /dead-letters`), and the admin routes to
@@ -215,8 +260,11 @@ export function createEventConsumer(options: {
   logger: Logger;
   definition: EventConsumerDefinition;
   deadLetters: DeadLetterStore;
+  /** Where the delivery and dead-letter counters go (the app's registry); none when unset. */
+  registry?: Registry;
 }) {
   const { logger, deadLetters, definition } = options;
+  const metrics = consumerMetrics(options.registry, definition);
   return new Hono()
     .use('/events/*', onlyDeliveries)
     .use('/dead-letters', onlyDeliveries)
@@ -224,11 +272,13 @@ export function createEventConsumer(options: {
     .post('/events/:type', async (c) => {
       const body = await readBody(c.req.raw);
       const status = await dispatch(definition, logger, body, c.req.param('type'));
+      metrics.handled(body, status);
       return c.json({ status });
     })
     .post('/dead-letters', async (c) => {
       const letter = deadLetterOf(await readBody(c.req.raw));
       await deadLetters.add(letter);
+      metrics.deadLettered(letter.type);
       logger.warn('event dead-lettered', { eventId: letter.id, type: letter.type });
       return c.json({ status: 'SUCCESS' satisfies Delivery });
     })
@@ -237,6 +287,7 @@ export function createEventConsumer(options: {
       const letter = await deadLetters.get(c.req.param('id'));
       if (!letter) throw new AppError('not_found', 'no dead letter with that id');
       const delivery = await dispatch(definition, logger, letter.event);
+      metrics.handled(letter.event, delivery);
       if (delivery === 'SUCCESS') await deadLetters.remove(letter.id);
       return c.json({ id: letter.id, delivery });
     });

@@ -291,7 +291,13 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.consumeEvents = ({ definition, deadLetters }) => {
     app.route(
       '/',
-      createEventConsumer({ appId: options.service, logger, definition, deadLetters }),
+      createEventConsumer({
+        appId: options.service,
+        logger,
+        definition,
+        deadLetters,
+        registry: metrics.registry,
+      }),
     );
   };
 
