@@ -17,6 +17,17 @@ const subscribersOf = (type: string) =>
  */
 const awaited = new WeakMap<SagaShop, Map<string, { app: string; id: string; times: number }>>();
 
+/**
+ * How many handled deliveries a subscriber reaches once one more copy of an event is
+ * published. NATS JetStream stores an event id once within its duplicate window (two
+ * minutes), as it does an outbox relay's retry, so a copy of an id it already holds is never
+ * delivered: there, at least the one delivery is awaited; every other broker delivers each
+ * copy.
+ */
+function deliveriesAfterPublishing(saga: SagaShop, handledSoFar: number): number {
+  return saga.broker === 'nats' ? Math.max(handledSoFar, 1) : handledSoFar + 1;
+}
+
 /** Publishes `event` through its producer's sidecar and counts it as awaited by `quiesce`. */
 export async function publish(saga: SagaShop, event: Published): Promise<void> {
   const ledger = awaited.get(saga) ?? new Map();
@@ -28,7 +39,7 @@ export async function publish(saga: SagaShop, event: Published): Promise<void> {
       id: event.id,
       times: handledDeliveries(saga.shop, app, event.id),
     };
-    ledger.set(key, { ...entry, times: entry.times + 1 });
+    ledger.set(key, { ...entry, times: deliveriesAfterPublishing(saga, entry.times) });
   }
   await saga.shop.publish(event, event.source);
 }

@@ -6,6 +6,7 @@ import { registerCustomer } from '../../support/customers.ts';
 /** One shop of the saga suite, filled in by its beforeAll: read it inside tests only. */
 export interface SagaShop {
   shop: TestShop;
+  broker: BrokerProfile;
   adminToken: string;
   token: string;
 }
@@ -58,5 +59,5 @@ async function shopWith(broker: BrokerProfile, appEnv: AppEnv): Promise<SagaShop
     appEnv: { ...appEnv, users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
   const adminToken = await shop.login(admin.email, admin.password);
-  return { shop, adminToken, token: await customer(shop, 'shopper') };
+  return { shop, broker, adminToken, token: await customer(shop, 'shopper') };
 }
