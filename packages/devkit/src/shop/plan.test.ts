@@ -54,6 +54,7 @@ describe('planShop', () => {
   instanceAndPortCases();
   brokerAndSidecarCases();
   environmentCases();
+  observabilityCases();
 });
 
 function instanceAndPortCases() {
@@ -153,5 +154,67 @@ function environmentCases() {
       REDIS_PASSWORD: 'redis-password',
       DAPR_API_TOKEN: orders.daprApiToken,
     });
+  });
+}
+
+function observabilityCases() {
+  const orders = (shop: ReturnType<typeof plan>) =>
+    shop.instances.find((i) => i.appId === 'orders') as PlannedInstance;
+
+  it('plans no Jaeger or Prometheus unless observability is on', () => {
+    const shop = plan();
+    expect(shop.observability).toBeUndefined();
+    expect(serviceEnv(shop, orders(shop), infra, {}).OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+  });
+
+  it('gives Jaeger and Prometheus ports of their own', () => {
+    const options = { dataDir, observability: true, replicas: { gateway: 2 } };
+    const shop = plan(options);
+    const observability = shop.observability as NonNullable<typeof shop.observability>;
+    const used = [
+      shop.redisPort,
+      ...(shop.mail ? [shop.mail.smtpPort, shop.mail.httpPort] : []),
+      ...Object.values(observability.jaeger),
+      observability.prometheusPort,
+      ...shop.instances.flatMap(portsOf),
+    ];
+    expect(new Set(used).size).toBe(used.length);
+    expect(used.length).toBe(shopPortCount(options, manifest));
+  });
+
+  it("points every service's OTLP exporter at Jaeger, unless the caller names another", () => {
+    const shop = plan({ observability: true });
+    const endpoint = `http://127.0.0.1:${shop.observability?.jaeger.otlpHttp}`;
+    expect(shop.observability?.otlpEndpoint).toBe(endpoint);
+    for (const instance of shop.instances) {
+      expect(serviceEnv(shop, instance, infra, {}).OTEL_EXPORTER_OTLP_ENDPOINT).toBe(endpoint);
+    }
+    const own = { appEnv: { orders: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } } };
+    const env = serviceEnv(shop, orders(shop), infra, own);
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
+  });
+
+  it("gives every sidecar the run's copy of the configuration, exporting to Jaeger", () => {
+    const shop = plan({ observability: true });
+    const copy = `${dataDir}/observability/dapr-config.yaml`;
+    expect(shop.observability?.daprConfig).toEqual({ from: manifest.configFile, to: copy });
+    for (const instance of shop.instances) expect(argAfter(instance, '--config')).toEqual([copy]);
+  });
+
+  it("scrapes every service's METRICS_PORT and every sidecar's metrics port", () => {
+    const shop = plan({ observability: true, sidecarsOnly: [{ appId: 'probe', appPort: 4_444 }] });
+    const targets = shop.observability?.scrapeTargets ?? [];
+    const probe = shop.instances.find((i) => i.appId === 'probe') as PlannedInstance;
+    expect(targets).toContainEqual({
+      job: 'daprd',
+      instance: 'probe-dapr',
+      port: probe.daprMetricsPort,
+    });
+    expect(targets.filter((t) => t.instance === 'probe')).toEqual([]);
+    const withService = shop.instances.filter((i) => i.processName);
+    expect(targets.filter((t) => t.job === 'services')).toEqual(
+      withService.map((i) => ({ job: 'services', instance: i.appId, port: i.metricsPort })),
+    );
+    expect(targets.filter((t) => t.job === 'daprd')).toHaveLength(shop.instances.length);
   });
 }

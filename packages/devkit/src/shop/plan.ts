@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type BrokerProfile, brokerProfiles, isBrokerProfile } from '../brokers/profiles.ts';
+import type { JaegerPorts } from '../infra/jaeger.ts';
+import type { ScrapeTarget } from '../infra/prometheus-server.ts';
 import { randomSecret } from '../infra/secrets.ts';
 import type { Manifest, ManifestApp } from './manifest.ts';
 import type { RunningApp, ShopOptions, StateStoreProfile } from './shop.ts';
@@ -71,6 +73,19 @@ export type ShopPlan = {
   openTopicsCopy: { from: string; to: string } | undefined;
   resourcesPaths: string[];
   instances: PlannedInstance[];
+  /** Jaeger and Prometheus, when the shop runs with observability on. */
+  observability: ObservabilityPlan | undefined;
+};
+
+export type ObservabilityPlan = {
+  jaeger: JaegerPorts;
+  prometheusPort: number;
+  /** Every service's OTEL_EXPORTER_OTLP_ENDPOINT: Jaeger's OTLP over HTTP. */
+  otlpEndpoint: string;
+  /** The sidecars' configuration, copied per run with its traces exported to Jaeger. */
+  daprConfig: { from: string; to: string };
+  /** What Prometheus scrapes: each service's METRICS_PORT and each sidecar's metrics port. */
+  scrapeTargets: ScrapeTarget[];
 };
 
 /** What the plan's environments need from the infrastructure once it runs. */
@@ -118,15 +133,21 @@ function slotsOf(options: ShopOptions, manifest: Manifest): Slot[] {
 }
 
 const portsPerInstance = 6;
+/** Jaeger's four (OTLP gRPC and HTTP, query HTTP and gRPC) and Prometheus's one. */
+const observabilityPorts = 5;
 
 function needsMail(slots: Slot[]): boolean {
   return slots.some((slot) => slot.appId === 'notifications');
 }
 
-/** How many free ports planShop takes: Redis, six per instance, two for the mail server. */
+/**
+ * How many free ports planShop takes: Redis, six per instance, two for the mail server,
+ * five for Jaeger and Prometheus.
+ */
 export function shopPortCount(options: ShopOptions, manifest: Manifest): number {
   const slots = slotsOf(options, manifest);
-  return 1 + slots.length * portsPerInstance + (needsMail(slots) ? 2 : 0);
+  const extra = (needsMail(slots) ? 2 : 0) + (options.observability ? observabilityPorts : 0);
+  return 1 + slots.length * portsPerInstance + extra;
 }
 
 function dependsOn(app: ManifestApp, name: string): boolean {
@@ -159,6 +180,9 @@ export function planShop(
   const sqlOnPostgres = options.database !== 'pglite' && sqlApps.length > 0;
   const redisPort = nextPort();
   const mail = needsMail(slots) ? { smtpPort: nextPort(), httpPort: nextPort() } : undefined;
+  const observability = options.observability
+    ? planObservability(options, manifest, nextPort)
+    : undefined;
   const { resourcesPaths, openTopicsCopy } = planResources(options, manifest, broker, stateStore);
   const plan: ShopPlan = {
     broker,
@@ -175,12 +199,47 @@ export function planShop(
     openTopicsCopy,
     resourcesPaths,
     instances: [],
+    observability,
   };
   const secret = context.secret ?? randomSecret;
   for (const slot of slots) {
     plan.instances.push(planInstance(slot, options, manifest, plan, nextPort, secret));
   }
+  if (observability) observability.scrapeTargets = scrapeTargetsOf(plan.instances);
   return plan;
+}
+
+/** Jaeger's and Prometheus's ports; the scrape targets follow once the instances are laid out. */
+function planObservability(
+  options: ShopOptions,
+  manifest: Manifest,
+  nextPort: () => number,
+): ObservabilityPlan {
+  const jaeger = {
+    otlpGrpc: nextPort(),
+    otlpHttp: nextPort(),
+    queryHttp: nextPort(),
+    queryGrpc: nextPort(),
+  };
+  return {
+    jaeger,
+    prometheusPort: nextPort(),
+    otlpEndpoint: `http://127.0.0.1:${jaeger.otlpHttp}`,
+    daprConfig: {
+      from: manifest.configFile,
+      to: join(options.dataDir, 'observability', 'dapr-config.yaml'),
+    },
+    scrapeTargets: [],
+  };
+}
+
+function scrapeTargetsOf(instances: PlannedInstance[]): ScrapeTarget[] {
+  return instances.flatMap((instance): ScrapeTarget[] => [
+    ...(instance.processName
+      ? [{ job: 'services' as const, instance: instance.processName, port: instance.metricsPort }]
+      : []),
+    { job: 'daprd', instance: instance.sidecarName, port: instance.daprMetricsPort },
+  ]);
 }
 
 function planResources(
@@ -224,7 +283,8 @@ function planInstance(
     internalGrpcPort: nextPort(),
     daprdArgs: [],
   };
-  instance.daprdArgs = daprdArgs(instance, plan.resourcesPaths, manifest.configFile, options);
+  const configFile = plan.observability?.daprConfig.to ?? manifest.configFile;
+  instance.daprdArgs = daprdArgs(instance, plan.resourcesPaths, configFile, options);
   return instance;
 }
 
@@ -284,8 +344,9 @@ export function sidecarEnv(
 }
 
 /**
- * A service's environment: its storage, dapr.yaml's variables, then the caller's (every
- * app's, then this app's), and last what the supervisor decides (ports, tokens).
+ * A service's environment: its storage and trace exporter, dapr.yaml's variables, then the
+ * caller's (every app's, then this app's), and last what the supervisor decides (ports,
+ * tokens).
  */
 export function serviceEnv(
   plan: ShopPlan,
@@ -307,6 +368,8 @@ export function serviceEnv(
     ...(plan.redisApps.includes(appId)
       ? { REDIS_HOST: infra.redis.address, REDIS_PASSWORD: infra.redis.password ?? '' }
       : {}),
+    // Before the caller's variables: an endpoint of their own wins.
+    ...(plan.observability && { OTEL_EXPORTER_OTLP_ENDPOINT: plan.observability.otlpEndpoint }),
     ...instance.app?.env,
     ...options.env,
     ...options.appEnv?.[appId],

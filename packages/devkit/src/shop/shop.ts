@@ -7,8 +7,20 @@ import {
   startBroker,
 } from '../brokers/profiles.ts';
 import { type FerretDBHandle, resolveFerretDB, startFerretDB } from '../infra/ferretdb.ts';
+import {
+  type JaegerHandle,
+  jaegerProcessName,
+  resolveJaeger,
+  startJaeger,
+  writeDaprTracingConfig,
+} from '../infra/jaeger.ts';
 import { type MailpitHandle, mailpitProcessName, startMailpit } from '../infra/mailpit.ts';
 import { type PostgresHandle, startPostgres } from '../infra/postgres.ts';
+import {
+  type PrometheusHandle,
+  prometheusProcessName,
+  startPrometheus,
+} from '../infra/prometheus-server.ts';
 import { type RedisHandle, startRedis } from '../infra/redis.ts';
 import { ensureLocalSecrets, ensureRedisPassword } from '../infra/secrets.ts';
 import { pollUntil } from '../process/poll.ts';
@@ -75,6 +87,12 @@ export type ShopOptions = {
   /** 'console' prefixes each line with its process name; 'files' writes logs/<name>.log. */
   output?: 'console' | 'files';
   daprLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Runs a private Jaeger and Prometheus: every service gets OTEL_EXPORTER_OTLP_ENDPOINT,
+   * every sidecar exports its traces to Jaeger, and Prometheus scrapes every service and
+   * sidecar. Off unless asked (npm start asks, through SHOP_OBSERVABILITY).
+   */
+  observability?: boolean;
   /** Called once when a process dies that nobody stopped; the shop has stopped by then. */
   onCrash?: (exit: ExitInfo) => void;
   /** Aborting it while the shop is starting stops what has started and rejects. */
@@ -119,6 +137,9 @@ export type RunningShop = {
   ferretdb: FerretDBHandle | undefined;
   /** The private mail server that notifications' email binding delivers to, when it runs. */
   mailpit: MailpitHandle | undefined;
+  /** The private trace store and metrics server, when observability is on. */
+  jaeger: JaegerHandle | undefined;
+  prometheus: PrometheusHandle | undefined;
   apps: Record<string, RunningApp>;
   dataDir: string;
   group: ProcessGroup;
@@ -185,6 +206,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const repoRoot = options.repoRoot ?? findRepoRoot();
   const manifest = loadManifest(repoRoot);
   const daprd = resolveDaprd(repoRoot);
+  // Built (once) before anything starts, as daprd is: a build takes minutes.
+  const jaeger = options.observability ? resolveJaeger(repoRoot) : undefined;
   mkdirSync(options.dataDir, { recursive: true });
   // A sidecar drawn the gateway's fixed port would refuse to start ("conflicts with
   // app-port"), seen once when a test picked GATEWAY_PORT in its own process.
@@ -193,7 +216,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const plan = planShop(options, { manifest, ports });
   const shop = createRunningShop(plan, options);
   try {
-    const infra = await startInfrastructure(shop, plan, repoRoot);
+    const infra = await startInfrastructure(shop, plan, { repoRoot, jaeger });
     if (plan.openTopicsCopy) copyWithOpenTopics(plan.openTopicsCopy.from, plan.openTopicsCopy.to);
     for (const instance of plan.instances)
       startInstance(shop, daprd, plan, instance, infra, options);
@@ -232,6 +255,8 @@ function createRunningShop(plan: ShopPlan, options: ShopOptions): RunningShop {
     postgres: undefined,
     ferretdb: undefined,
     mailpit: undefined,
+    jaeger: undefined,
+    prometheus: undefined,
     apps,
     dataDir: plan.dataDir,
     group,
@@ -249,16 +274,23 @@ async function stopInStages(shop: RunningShop): Promise<void> {
   await shop.group.stopInStages([
     apps.flatMap((a) => (a.processName ? [a.processName] : [])),
     apps.map((a) => a.sidecarName),
-    ['redis', 'postgres', 'ferretdb', mailpitProcessName, ...(shop.broker?.processNames ?? [])],
+    [
+      ...['redis', 'postgres', 'ferretdb', mailpitProcessName],
+      ...[jaegerProcessName, prometheusProcessName],
+      ...(shop.broker?.processNames ?? []),
+    ],
   ]);
   await shop.broker?.stop();
 }
 
-/** Redis, the broker, PostgreSQL, the mail server and FerretDB, as the plan wants them. */
+/**
+ * Redis, the broker, PostgreSQL, Jaeger and Prometheus, the mail server and FerretDB, as
+ * the plan wants them.
+ */
 async function startInfrastructure(
   shop: RunningShop,
   plan: ShopPlan,
-  repoRoot: string,
+  { repoRoot, jaeger }: { repoRoot: string; jaeger: string | undefined },
 ): Promise<RunningInfrastructure> {
   const { group, dataDir } = { group: shop.group, dataDir: plan.dataDir };
   shop.redis = await startRedis(group, dataDir, plan.redisPort, {
@@ -273,6 +305,7 @@ async function startInfrastructure(
     redis: shop.redis,
   });
   const databases = await startDatabases(shop, plan);
+  if (jaeger) await startObservability(shop, plan, { repoRoot, jaeger });
   if (plan.mail) shop.mailpit = await startMailpit(group, { repoRoot, dataDir, ...plan.mail });
   const mongoUrls: Record<string, string> = {};
   if (plan.documentApps.length > 0) {
@@ -291,6 +324,33 @@ async function startInfrastructure(
     mail: shop.mailpit,
     mongoUrls,
   };
+}
+
+/**
+ * Jaeger and Prometheus side by side, then the sidecars' configuration copied with its
+ * traces exported to Jaeger (the copy every daprd of the plan is given).
+ */
+async function startObservability(
+  shop: RunningShop,
+  plan: ShopPlan,
+  tools: { repoRoot: string; jaeger: string },
+): Promise<void> {
+  const observability = plan.observability;
+  if (!observability) return;
+  const { group, dataDir } = { group: shop.group, dataDir: plan.dataDir };
+  const [jaeger, prometheus] = await Promise.all([
+    startJaeger(group, { binary: tools.jaeger, dataDir, ports: observability.jaeger }),
+    startPrometheus(group, {
+      repoRoot: tools.repoRoot,
+      dataDir,
+      port: observability.prometheusPort,
+      targets: observability.scrapeTargets,
+    }),
+  ]);
+  shop.jaeger = jaeger;
+  shop.prometheus = prometheus;
+  const { from, to } = observability.daprConfig;
+  writeDaprTracingConfig(from, to, jaeger.otlpGrpcAddress);
 }
 
 /** The private PostgreSQL with a database per SQL app, and the state store's own database. */

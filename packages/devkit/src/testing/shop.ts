@@ -95,6 +95,8 @@ function shopOptionsForTests(options: TestShopOptions, dataDir: string): ShopOpt
     // Tests publish events through whichever sidecar they run (standing in for the
     // producer) and subscribe probes of their own; a test of the scopes turns this off.
     openTopics: true,
+    // Jaeger and Prometheus only for the tests that read them (`observability: true`).
+    observability: false,
     ...options,
     appEnv: { ...options.appEnv, gateway: { ...testRateLimits, ...options.appEnv?.gateway } },
     dataDir,
