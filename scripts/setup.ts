@@ -4,7 +4,13 @@
 
 import { prepareBrokers } from '@shop/devkit/brokers';
 import { resolveFakeNodeTools, resolveHelm, resolveKubeTools } from '@shop/devkit/cluster';
-import { resolveFerretDB, resolveMailpit, resolveStripeMock } from '@shop/devkit/infra';
+import {
+  ensurePrometheus,
+  resolveFerretDB,
+  resolveJaeger,
+  resolveMailpit,
+  resolveStripeMock,
+} from '@shop/devkit/infra';
 import { ensureDebianProgram, findRepoRoot } from '@shop/devkit/process';
 import { resolveDaprd, resolveTilt, resolveVegeta } from '@shop/devkit/toolchain';
 
@@ -25,11 +31,13 @@ try {
   resolveVegeta(repoRoot); // for npm run bench's checkouts at a constant rate
   resolveMailpit(repoRoot); // the private mail server of npm start and the tests
   resolveFerretDB(repoRoot); // notifications' document database in npm start and the tests
+  resolveJaeger(repoRoot); // the trace store of npm start (SHOP_OBSERVABILITY) and its tests
   resolveKubeTools(repoRoot); // etcd, kube-apiserver and kubectl: the deploy tests' cluster
   resolveTilt(repoRoot); // the deploy tests run the Tiltfile through real Tilt
   resolveFakeNodeTools(repoRoot); // controllers, scheduler and kwok's node for its `tilt ci`
   ensureDebianProgram('redis-server', 'redis-server');
   ensureDebianProgram('initdb', 'postgresql', ['/usr/lib/postgresql/15/bin']);
+  ensurePrometheus(); // scrapes the shop under npm start (SHOP_OBSERVABILITY)
   // The other broker profiles (SHOP_BROKER): the test suite runs the saga on each.
   const brokers = prepareBrokers(repoRoot);
   console.log(

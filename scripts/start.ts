@@ -35,6 +35,12 @@ try {
   console.error(`shop: ${(error as Error).message}`);
   process.exit(1);
 }
+// SHOP_OBSERVABILITY=on (the default) runs Jaeger and Prometheus beside the shop.
+const observability = process.env.SHOP_OBSERVABILITY ?? 'on';
+if (observability !== 'on' && observability !== 'off') {
+  console.error(`shop: SHOP_OBSERVABILITY must be "on" or "off", not "${observability}"`);
+  process.exit(1);
+}
 if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   console.error(`shop: GATEWAY_PORT must be a port number, not "${process.env.GATEWAY_PORT}"`);
   process.exit(1);
@@ -152,6 +158,7 @@ startup = startShop({
   database,
   broker,
   stateStore,
+  observability: observability === 'on',
   output: 'console',
   // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
   daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),
@@ -171,6 +178,8 @@ try {
   console.log(
     `shop: events go through ${broker} (SHOP_BROKER), caches through ${stateStore} (SHOP_STATE_STORE)`,
   );
+  if (shop.jaeger) console.log(`shop: jaeger at ${shop.jaeger.queryUrl}`);
+  if (shop.prometheus) console.log(`shop: prometheus at ${shop.prometheus.url}`);
   if (shop.mailpit) {
     console.log(
       `shop: mail sent by the shop is caught by a private mailpit: ${shop.mailpit.apiUrl}/api/v1/messages (JSON; one mail: /api/v1/message/<ID>)`,
