@@ -138,4 +138,22 @@ describe('observability under the shop', () => {
     );
     expect(parents.some((parent) => inTrace.has(parent))).toBe(true);
   });
+
+  it("finds the services' own spans in the checkout's trace (packages/platform's tracing)", async () => {
+    const ownSpans = (trace: JaegerTrace, service: string) =>
+      trace.spans.filter(
+        (span) =>
+          trace.processes[span.processID]?.serviceName === service &&
+          !span.tags.some((tag) => tag.key === 'dapr.api'),
+      );
+    const trace = await pollUntil(
+      async () => {
+        const found = await jaegerTrace(checkout.traceId);
+        const both = found && ['gateway', 'orders'].every((app) => ownSpans(found, app).length);
+        return both ? found : undefined;
+      },
+      { what: "the gateway's and orders' own spans in Jaeger", timeoutMs: 30_000 },
+    );
+    expect(ownSpans(trace, 'orders').length).toBeGreaterThan(0);
+  });
 });
