@@ -19,3 +19,17 @@ export const systemClock: Clock = {
     }
   },
 };
+
+/**
+ * `promise`, or a rejection once `ms` have passed without it settling; for work a caller
+ * must not wait on for long (a metrics scrape reading the database). The timer never keeps
+ * the process alive.
+ */
+export function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,4 +1,4 @@
-export { type Clock, systemClock } from './clock.ts';
+export { type Clock, systemClock, withinMs } from './clock.ts';
 export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './config.ts';
 export { CircuitOpenError } from './dapr/breaker.ts';
 export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';

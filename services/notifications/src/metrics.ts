@@ -1,19 +1,10 @@
-import type { Logger } from '@shop/platform';
+import { type Logger, withinMs } from '@shop/platform';
 import { Gauge, type Registry } from 'prom-client';
 import type { EmailOutbox } from './inbox/notification.ts';
 import type { StreamHub } from './stream/hub.ts';
 
 /** A scrape waits this long at most for the mail count; past it the last value stands. */
 const countTimeoutMs = 1_000;
-
-function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * `notifications_open_streams` (this replica's live streams) and, when the email outbox

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { pollUntil } from '../process/poll.ts';
+import { httpAnswersOk } from '../process/probes.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
@@ -118,13 +119,16 @@ export async function startJaeger(
     env: { PATH: process.env.PATH },
   });
   const queryUrl = `http://${loopback(options.ports.queryHttp)}`;
-  await pollUntil(async () => ((await answers(`${queryUrl}/api/services`)) ? true : undefined), {
-    what: `jaeger to answer on ${queryUrl}`,
-    timeoutMs: 30_000,
-    intervalMs: 100,
-    giveUpIf: () =>
-      group.has(jaegerProcessName) ? undefined : 'jaeger exited during start (see its log)',
-  });
+  await pollUntil(
+    async () => ((await httpAnswersOk(`${queryUrl}/api/services`)) ? true : undefined),
+    {
+      what: `jaeger to answer on ${queryUrl}`,
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      giveUpIf: () =>
+        group.has(jaegerProcessName) ? undefined : 'jaeger exited during start (see its log)',
+    },
+  );
   return {
     queryUrl,
     otlpHttpUrl: `http://${loopback(options.ports.otlpHttp)}`,
@@ -149,14 +153,4 @@ export function writeDaprTracingConfig(from: string, to: string, otlpGrpcAddress
     doc.setIn(['spec', 'tracing', 'samplingRate'], '1');
   mkdirSync(dirname(to), { recursive: true });
   writeFileSync(to, `# Written by npm start from ${from}; changes here are lost.\n${doc}`);
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollUntil } from '../process/poll.ts';
+import { httpAnswersOk } from '../process/probes.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { type GoTool, resolveGoTool } from '../toolchain/go-tool.ts';
 
@@ -72,7 +73,7 @@ export async function startMailpit(
   });
   const apiUrl = `http://127.0.0.1:${options.httpPort}`;
   await pollUntil(
-    async () => ((await answers(`${apiUrl}/api/v1/messages?limit=1`)) ? true : undefined),
+    async () => ((await httpAnswersOk(`${apiUrl}/api/v1/messages?limit=1`)) ? true : undefined),
     {
       what: `mailpit to answer on ${apiUrl}`,
       timeoutMs: 15_000,
@@ -82,14 +83,4 @@ export async function startMailpit(
     },
   );
   return { smtpHost: '127.0.0.1', smtpPort: options.smtpPort, apiUrl };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }

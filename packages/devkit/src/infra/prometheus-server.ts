@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { pollUntil } from '../process/poll.ts';
+import { httpAnswersOk } from '../process/probes.ts';
 import type { ProcessGroup } from '../process/processes.ts';
 import { ensureDebianProgram } from '../process/system.ts';
 
@@ -87,7 +88,7 @@ export async function startPrometheus(
     cwd: dir,
     env: { PATH: process.env.PATH },
   });
-  await pollUntil(async () => ((await answers(`${url}/-/ready`)) ? true : undefined), {
+  await pollUntil(async () => ((await httpAnswersOk(`${url}/-/ready`)) ? true : undefined), {
     what: `prometheus to be ready on ${url}`,
     timeoutMs: 30_000,
     intervalMs: 100,
@@ -95,14 +96,4 @@ export async function startPrometheus(
       group.has(prometheusProcessName) ? undefined : 'prometheus exited during start (see its log)',
   });
   return { url };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
 }

@@ -3,6 +3,7 @@ export { type PollOptions, pollUntil } from './poll.ts';
 export { freePorts } from './ports.ts';
 export {
   holdsWithin,
+  httpAnswersOk,
   isRunning,
   listeningAddresses,
   portAnswers,

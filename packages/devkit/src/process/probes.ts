@@ -74,3 +74,14 @@ export function probeWhileAlive(
     giveUpIf: () => (alive() ? undefined : 'the process exited'),
   }).catch(() => false);
 }
+
+/** Whether `url` answers 2xx within a second (a server's readiness endpoint). */
+export async function httpAnswersOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { Gauge, type Registry } from 'prom-client';
+import { withinMs } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { unsentBacklog } from './outbox.ts';
 import { type PlatformTables, platformView } from './platform-tables.ts';
@@ -8,15 +9,6 @@ import { type PlatformTables, platformView } from './platform-tables.ts';
 const defaultQueryTimeoutMs = 1_000;
 
 type Backlog = Awaited<ReturnType<typeof unsentBacklog>>;
-
-function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The outbox's health on `registry`, read from the database when scraped:

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
+import { listeningAddresses } from '../../process/probes.ts';
 import { findRepoRoot } from '../../process/repo-root.ts';
 import type { BrokerHandle } from '../profiles.ts';
-import { expectStopsCleanly, isolatedBroker } from '../testdata/isolated-broker.ts';
+import {
+  expectKillAndRestart,
+  expectStopsCleanly,
+  isolatedBroker,
+} from '../testdata/isolated-broker.ts';
 import { kafkaProcessName, partitionsPerTopic, startKafka, withKafkaAdmin } from './kafka.ts';
 
 // The kafka profile's broker alone, in a ProcessGroup of its own: its topics exist with a
@@ -60,17 +64,7 @@ describe('the kafka broker profile (single-node KRaft)', () => {
       return admin.metadata({ topics: [] });
     });
     expect(before.id).toEqual(expect.any(String));
-    const [pid] = broker.pids();
-    expect(pid).toBeDefined();
-
-    await broker.kill();
-    expect(await holdsWithin(5_000, () => !isRunning(pid as number))).toBe(true);
-    expect(await portAnswers(port)).toBe(false);
-
-    await broker.restart();
-    expect(broker.pids()).toHaveLength(1);
-    expect(broker.pids()[0]).not.toBe(pid);
-    expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
+    await expectKillAndRestart(broker, port);
     const after = await withKafkaAdmin(port, (admin) =>
       admin.metadata({ topics: [...topics, 'kept.across.restart'] }),
     );

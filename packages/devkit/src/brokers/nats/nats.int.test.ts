@@ -1,10 +1,14 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
+import { listeningAddresses } from '../../process/probes.ts';
 import { findRepoRoot } from '../../process/repo-root.ts';
 import type { BrokerHandle } from '../profiles.ts';
-import { expectStopsCleanly, isolatedBroker } from '../testdata/isolated-broker.ts';
+import {
+  expectKillAndRestart,
+  expectStopsCleanly,
+  isolatedBroker,
+} from '../testdata/isolated-broker.ts';
 import { natsProcessName, startNats, streamNameOf } from './nats.ts';
 
 // The nats profile's broker alone, in a ProcessGroup of its own: its streams exist before
@@ -64,16 +68,7 @@ describe('the nats broker profile (nats-server with JetStream)', () => {
       const ack = await jsm.jetstream().publish('user.registered', 'before', { msgID: 'event-1' });
       expect(ack).toMatchObject({ stream: 'user_registered', duplicate: false });
     });
-    const [pid] = broker.pids();
-    expect(pid).toBeDefined();
-
-    await broker.kill();
-    expect(await holdsWithin(5_000, () => !isRunning(pid as number))).toBe(true);
-    expect(await portAnswers(port)).toBe(false);
-
-    await broker.restart();
-    expect(broker.pids()).toHaveLength(1);
-    expect(broker.pids()[0]).not.toBe(pid);
+    await expectKillAndRestart(broker, port);
     await withJetStream(async (jsm) => {
       expect((await jsm.streams.info('user_registered')).state.messages).toBe(1);
       // The same CloudEvent id published again (an outbox relay's retry) is stored once.

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
+import { holdsWithin, isRunning, listeningAddresses, portAnswers } from '../../process/probes.ts';
 import { ProcessGroup } from '../../process/processes.ts';
 import type { BrokerHandle } from '../profiles.ts';
 
@@ -61,4 +61,20 @@ export async function expectStopsCleanly(
     expect(listeningAddresses(open)).toEqual([]);
   }
   await broker.stop();
+}
+
+/**
+ * SIGKILLs the broker's one process, checks that it is gone and its port closed, restarts
+ * it, and checks that a new process serves the same port, on loopback only.
+ */
+export async function expectKillAndRestart(broker: BrokerHandle, port: number): Promise<void> {
+  const [pid] = broker.pids();
+  expect(pid).toBeDefined();
+  await broker.kill();
+  expect(await holdsWithin(5_000, () => !isRunning(pid as number))).toBe(true);
+  expect(await portAnswers(port)).toBe(false);
+  await broker.restart();
+  expect(broker.pids()).toHaveLength(1);
+  expect(broker.pids()[0]).not.toBe(pid);
+  expect(listeningAddresses(port)).toEqual(['127.0.0.1']);
 }
