@@ -145,7 +145,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /**
  * The request's server span, child of the caller's `traceparent` (Dapr forwards it); the
  * ids are the span's, or without a tracer the caller's (a new trace when it sent none).
- * The probes get no span: the supervisor's and the kubelet's polls are not traces.
+ * The probes get no span: npm start's and the kubelet's polls are not traces.
  */
 function serverSpan(c: Context, probe: boolean) {
   const header = c.req.header('traceparent');
