@@ -27,8 +27,9 @@ describe('dapr.yaml, the one list of apps', () => {
 
   it('runs an entry point that exists in each app folder', () => {
     for (const app of manifest.apps) {
-      const [, entry] = app.command;
-      expect(existsSync(join(app.dir, entry as string)), `${app.appId}: ${entry}`).toBe(true);
+      // `node [--import <preload>] <entry>`: the entry point is the last argument.
+      const entry = app.command.at(-1) as string;
+      expect(existsSync(join(app.dir, entry)), `${app.appId}: ${entry}`).toBe(true);
     }
   });
 
