@@ -65,7 +65,7 @@ describe('the alerting and recording rules', () => {
         'CheckoutConfirmationSlow',
         'EventsDeadLettered',
         'OutboxLagging',
-        'CircuitOpenSuspected',
+        'CircuitOpen',
         'NotificationStreamsNearLimit',
       ]),
     );

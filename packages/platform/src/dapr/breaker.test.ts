@@ -111,6 +111,25 @@ describe('what opens a circuit: the callee unavailable', () => {
   });
 });
 
+describe("the circuits' metrics", () => {
+  it('shows a circuit open while it is, and counts each opening', async () => {
+    const b = breakers();
+    const registry = new Registry();
+    b.registerMetrics(registry);
+    await callTimes(b, 1, () => ({ url: `${base}/ok` }));
+    expect(await registry.getSingleMetricAsString('dapr_invoke_circuit_open')).toContain(
+      'dapr_invoke_circuit_open{app_id="callee"} 0',
+    );
+    await callTimes(b, 3, () => ({ url: `${closedPortBase}/ok` }));
+    expect(await registry.getSingleMetricAsString('dapr_invoke_circuit_open')).toContain(
+      'dapr_invoke_circuit_open{app_id="callee"} 1',
+    );
+    expect(await registry.getSingleMetricAsString('dapr_invoke_circuit_openings_total')).toContain(
+      'dapr_invoke_circuit_openings_total{app_id="callee"} 1',
+    );
+  });
+});
+
 describe('what never opens a circuit', () => {
   it("a service's own 500 (problem+json): answered, logged and counted", async () => {
     const b = breakers();

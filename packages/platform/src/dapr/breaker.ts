@@ -1,11 +1,12 @@
 import {
   BrokenCircuitError,
   type CircuitBreakerPolicy,
+  CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
 } from 'cockatiel';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { problemContentType } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -43,7 +44,7 @@ export type CalleeBreakers = {
     call: () => Promise<Response>,
     signal?: AbortSignal | null,
   ): Promise<Response>;
-  /** Adds the count of callees' own server errors to a service's metrics. */
+  /** Adds the callees' own server errors and the circuits' state to a service's metrics. */
   registerMetrics(registry: Registry): void;
 };
 
@@ -72,7 +73,12 @@ type Circuit = { breaker: CircuitBreakerPolicy; openedAt: number };
 
 // cockatiel times the open window with Date.now(), so that is this module's clock too:
 // a test moves it with vi.setSystemTime.
-function newCircuit(appId: string, policy: BreakerPolicy, logger: Logger): Circuit {
+function newCircuit(
+  appId: string,
+  policy: BreakerPolicy,
+  logger: Logger,
+  onOpen: () => void,
+): Circuit {
   const breaker = circuitBreaker(
     // Only Responses come back here; not `instanceof Response`, since @hono/node-server
     // swaps the global Response class for its own.
@@ -84,6 +90,7 @@ function newCircuit(appId: string, policy: BreakerPolicy, logger: Logger): Circu
   const circuit = { breaker, openedAt: 0 };
   breaker.onBreak(() => {
     circuit.openedAt = Date.now();
+    onOpen();
     logger.warn('circuit opened: calls fail fast', { appId, openMs: policy.openMs });
   });
   breaker.onReset(() => logger.info('circuit closed', { appId }));
@@ -108,6 +115,38 @@ async function attempt(
 }
 
 /**
+ * The breakers' metrics. A circuit stays open for seconds, shorter than many scrape
+ * intervals, so the openings are counted as well as the state read at each scrape.
+ */
+function breakerMetrics(circuits: Map<string, Circuit>) {
+  return {
+    serverErrors: new Counter({
+      name: 'dapr_invoke_callee_server_errors_total',
+      help: 'Server errors (problem+json 5xx) that called services answered; they never open a circuit',
+      labelNames: ['app_id', 'status'] as const,
+      registers: [],
+    }),
+    openings: new Counter({
+      name: 'dapr_invoke_circuit_openings_total',
+      help: 'Times the circuit to a callee opened after consecutive failures',
+      labelNames: ['app_id'] as const,
+      registers: [],
+    }),
+    open: new Gauge({
+      name: 'dapr_invoke_circuit_open',
+      help: '1 while the circuit to a callee is open (calls fail fast with 503), else 0',
+      labelNames: ['app_id'] as const,
+      registers: [],
+      collect() {
+        for (const [appId, circuit] of circuits) {
+          this.set({ app_id: appId }, circuit.breaker.state === CircuitState.Open ? 1 : 0);
+        }
+      },
+    }),
+  };
+}
+
+/**
  * One circuit breaker per callee, in the caller. Only the callee's unavailability counts:
  * a refused or broken connection, the caller's own deadline, a 5xx from Dapr itself. A 4xx
  * is the client's fault, and a service's own 5xx (problem+json) is a bug that one request
@@ -121,15 +160,12 @@ export function createCalleeBreakers(
   logger: Logger,
   policy = defaultBreakerPolicy,
 ): CalleeBreakers {
-  const serverErrors = new Counter({
-    name: 'dapr_invoke_callee_server_errors_total',
-    help: 'Server errors (problem+json 5xx) that called services answered; they never open a circuit',
-    labelNames: ['app_id', 'status'] as const,
-    registers: [],
-  });
   const circuits = new Map<string, Circuit>();
+  const metrics = breakerMetrics(circuits);
   const circuitOf = (appId: string) => {
-    const circuit = circuits.get(appId) ?? newCircuit(appId, policy, logger);
+    const circuit =
+      circuits.get(appId) ??
+      newCircuit(appId, policy, logger, () => metrics.openings.inc({ app_id: appId }));
     circuits.set(appId, circuit);
     return circuit;
   };
@@ -138,7 +174,7 @@ export function createCalleeBreakers(
     async call(appId, call, signal) {
       const circuit = circuitOf(appId);
       const onServerError = (status: number) => {
-        serverErrors.inc({ app_id: appId, status: String(status) });
+        metrics.serverErrors.inc({ app_id: appId, status: String(status) });
         logger.warn('callee answered a server error', { appId, status });
       };
       try {
@@ -151,7 +187,7 @@ export function createCalleeBreakers(
       }
     },
     registerMetrics(registry) {
-      registry.registerMetric(serverErrors);
+      for (const metric of Object.values(metrics)) registry.registerMetric(metric);
     },
   };
 }
