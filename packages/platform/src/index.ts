@@ -43,3 +43,4 @@ export {
 export { multilineText, singleLineText } from './http/text.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { serviceDefaults } from './service-defaults.ts';
+export { currentTraceparent, inStoredTrace } from './tracing/stored-trace.ts';

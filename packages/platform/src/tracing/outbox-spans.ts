@@ -6,7 +6,8 @@ import {
   SpanKind,
   trace,
 } from '@opentelemetry/api';
-import { contextOf, inSpan, tracer } from './spans.ts';
+import { contextOf, tracer } from './spans.ts';
+import { inStoredTrace } from './stored-trace.ts';
 
 type StoredEvent = { id: string; type: string; traceparent?: string | undefined };
 
@@ -50,14 +51,11 @@ export function publishInSpan(
   claimSpan: SpanContext | undefined,
   publish: () => Promise<void>,
 ): Promise<void> {
-  return inSpan(
+  return inStoredTrace(
     `outbox publish ${event.type}`,
-    {
-      kind: SpanKind.INTERNAL,
-      parent: contextOf(event.traceparent),
-      links: claimSpan && isSpanContextValid(claimSpan) ? [{ context: claimSpan }] : [],
-      attributes: { 'messaging.message.id': event.id, 'messaging.destination.name': event.type },
-    },
+    event.traceparent,
+    { 'messaging.message.id': event.id, 'messaging.destination.name': event.type },
     publish,
+    claimSpan && isSpanContextValid(claimSpan) ? [{ context: claimSpan }] : [],
   );
 }

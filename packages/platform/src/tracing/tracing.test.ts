@@ -16,6 +16,7 @@ import { createRouter, createServiceApp } from '../http/app.ts';
 import { traceService } from './index.ts';
 import { startTracing, type Tracing } from './sdk.ts';
 import { tracer } from './spans.ts';
+import { currentTraceparent, inStoredTrace } from './stored-trace.ts';
 
 const appApiToken = 'test-app-token-0123456789';
 const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -266,5 +267,20 @@ describe('with tracing started', () => {
       idsOf(delivery as ReadableSpan).spanId,
     ]);
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it('runs work stored during a request (a queued mail) later, in that request’s trace', async () => {
+    exporter.reset();
+    const storedIn = '00-1234567890abcdef1234567890abcdef-3333333333333333-01';
+    const stored = requestContext.run({ requestId: 'r', traceparent: storedIn }, () =>
+      currentTraceparent(),
+    );
+    expect(stored).toBe(storedIn);
+    await inStoredTrace('email send', stored, { 'email.type': 'order_confirmed' }, async () => {});
+    const [send] = named('email send');
+    expect(idsOf(send as ReadableSpan).traceId).toBe('1234567890abcdef1234567890abcdef');
+    expect(parentOf(send as ReadableSpan)).toBe('3333333333333333');
+    await inStoredTrace('email send', undefined, {}, async () => {});
+    expect(parentOf(named('email send')[1] as ReadableSpan)).toBeUndefined();
   });
 });

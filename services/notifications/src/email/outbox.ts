@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { currentTraceparent } from '@shop/platform';
 import { type Collection, type Db, MongoServerError } from 'mongodb';
 import type { EmailOutbox, MailNotification, MailType } from '../inbox/notification.ts';
 import { renderMail } from './render.ts';
+
+const withTraceparent = (traceparent: string | undefined) => (traceparent ? { traceparent } : {});
 
 /**
  * One mail to send, keyed by the notification's sourceKey (one per event and user), so a
@@ -24,6 +27,8 @@ export type EmailOutboxDocument = {
   lastError: string | null;
   createdAt: Date;
   sentAt: Date | null;
+  /** The trace of the event that queued it: its send continues that trace. */
+  traceparent?: string;
 };
 
 /**
@@ -82,6 +87,7 @@ export function mongoEmailOutbox(
           lastError: null,
           createdAt: now,
           sentAt: null,
+          ...withTraceparent(currentTraceparent()),
         });
       } catch (error) {
         // Handed over before (a redelivery): the first one stands, sent or not.

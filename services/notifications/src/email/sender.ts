@@ -1,4 +1,4 @@
-import type { Logger, Sidecar } from '@shop/platform';
+import { inStoredTrace, type Logger, type Sidecar } from '@shop/platform';
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import type { EmailOutbox } from '../inbox/notification.ts';
@@ -53,11 +53,13 @@ export async function sendDueMail(options: EmailSenderOptions): Promise<number> 
   const claimed = await claimDueMail(options.outbox, clock(), leaseMs, options.batch ?? 50);
   for (const [i, mail] of claimed.entries()) {
     try {
-      await options.sidecar.invokeBinding(emailBinding, 'create', mail.html, {
-        emailFrom: options.from,
-        emailTo: mail.to,
-        subject: mail.subject,
-      });
+      await inStoredTrace('email send', mail.traceparent, { 'email.type': mail.type }, () =>
+        options.sidecar.invokeBinding(emailBinding, 'create', mail.html, {
+          emailFrom: options.from,
+          emailTo: mail.to,
+          subject: mail.subject,
+        }),
+      );
     } catch (error) {
       const waitMs = Math.min(options.maxBackoffMs, options.backoffMs * 2 ** mail.attempts);
       const retryAt = new Date(clock().getTime() + waitMs);
