@@ -520,22 +520,26 @@ describe('helm upgrade and uninstall', slow, () => {
 
   it('upgrades from the chart before its last change to this one, then to changed values, keeping the generated tokens', async () => {
     namespace = await freshNamespace('upgrade');
-    // The chart as it was before the last commit that changed it, with the components it
-    // links to: what a cluster running the previous release has.
+    // The chart as it was before the last commit that changed it, with the components and
+    // observability files it links to: what a cluster running the previous release has.
     const lastChange = execFileSync('git', ['log', '-n', '1', '--format=%H', '--', 'charts/shop'], {
       cwd: repoRoot,
       encoding: 'utf8',
     }).trim();
     const previousDir = join(cluster.dir, 'previous');
     mkdirSync(previousDir);
-    const archive = execFileSync(
+    // Those of the linked folders that commit has: observability/ came after the chart.
+    const linked = execFileSync(
       'git',
-      ['archive', `${lastChange}^`, 'charts/shop', 'components'],
-      {
-        cwd: repoRoot,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+      ['ls-tree', '--name-only', `${lastChange}^`, 'components', 'observability'],
+      { cwd: repoRoot, encoding: 'utf8' },
+    )
+      .split('\n')
+      .filter(Boolean);
+    const archive = execFileSync('git', ['archive', `${lastChange}^`, 'charts/shop', ...linked], {
+      cwd: repoRoot,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     execFileSync('tar', ['-x', '-C', previousDir], { input: archive });
     const previousChart = join(previousDir, 'charts/shop');
     const { rendered: previous, secrets } = await validateAndInstall(namespace, allServices, {

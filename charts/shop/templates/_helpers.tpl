@@ -375,3 +375,34 @@ it presents to its sidecar (DAPR_API_TOKEN, dapr.io/api-token-secret). Takes the
 {{- define "shop.apiTokenSecrets" -}}
 {{- dict "app" (printf "%s-app-api-token" .) "dapr" (printf "%s-dapr-api-token" .) | toJson -}}
 {{- end }}
+
+{{/*
+The services' tracing environment from dapr.tracing, as JSON {NAME: value}, so that their
+spans go to the collector their sidecars send to, sampled alike: nothing when no
+endpoint is set (the services then never load the tracing SDK). The services speak OTLP
+over HTTP only: with daprd on gRPC they get the same host on OTLP's HTTP port, 4318,
+unless otlp.servicesEndpoint names another URL.
+*/}}
+{{- define "shop.tracingEnv" -}}
+{{- $tracing := .Values.dapr.tracing | default dict -}}
+{{- $otlp := dig "otlp" dict $tracing -}}
+{{- $endpoint := dig "endpoint" "" $otlp | toString -}}
+{{- $url := dig "servicesEndpoint" "" $otlp | toString -}}
+{{- $env := dict -}}
+{{- if and $url (not $endpoint) }}
+{{- fail "dapr.tracing.otlp.servicesEndpoint is set but dapr.tracing.otlp.endpoint is empty: give the collector's endpoint, so that the sidecars' spans go where the services' do" }}
+{{- end }}
+{{- if $endpoint }}
+{{- if not $url }}
+{{- $hostPort := $endpoint -}}
+{{- if eq (dig "protocol" "grpc" $otlp | toString) "grpc" }}
+{{- $hostPort = printf "%s:4318" (regexReplaceAll `:[0-9]+$` $endpoint "") -}}
+{{- end }}
+{{- $url = printf "%s://%s" (ternary "http" "https" (dig "insecure" true $otlp)) $hostPort -}}
+{{- end }}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" $url -}}
+{{- $_ := set $env "OTEL_TRACES_SAMPLER" "parentbased_traceidratio" -}}
+{{- $_ := set $env "OTEL_TRACES_SAMPLER_ARG" (dig "samplingRate" "1" $tracing | toString) -}}
+{{- end }}
+{{- toJson $env -}}
+{{- end }}
