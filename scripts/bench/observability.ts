@@ -1,0 +1,241 @@
+// Observability's budget (issue 18): the whole shop's memory at idle with observability off
+// and on (a private Jaeger and Prometheus, every service and sidecar tracing at full
+// sampling), and what tracing costs a checkout. Shops of the same shape (PostgreSQL, every
+// service, the Redis broker): one off, for its idle memory; one on, for its idle memory; then
+// a second one off beside it, and the same checkout step on each by turns.
+//
+// Tracing's cost is read from the CPU each checkout takes, not from the highest rate each
+// shop sustains: on this machine the CPU is what caps checkouts (at 30/s every core is busy),
+// so the sustained rate goes as 1 / CPU per checkout, and one step per shop measures that
+// to a few per cent where stepping rates up measures it to a whole step (5/s of ~20/s). The
+// CPU is counted per process, so it holds while other work shares the machine, and the
+// steps by turns see the same machine. The cost measured is observability on against off:
+// Prometheus's scrapes are in it too, an upper bound on tracing's alone. Run directly it
+// prints only this section:
+//   node scripts/bench/observability.ts
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestShop } from '@shop/devkit/testing';
+import { benchCheckouts, type CheckoutStep, meetsBound } from './checkout.ts';
+import { measureMemory, type ProcessMemory } from './memory.ts';
+import { benchAdmin, startBenchShop } from './shop.ts';
+
+/** The issue's bounds: idle memory off and on, and the throughput tracing may take. */
+export const observabilityBounds = { offGiB: 1.2, onGiB: 1.5, tracingCost: 0.1 };
+
+export type TracingRound = { off: CheckoutStep; on: CheckoutStep };
+
+export type ObservabilityBudget = {
+  idleOff: ProcessMemory[];
+  idleOn: ProcessMemory[];
+  /** The shop with observability on after every round: Jaeger now holds those traces. */
+  onAfterCheckouts: ProcessMemory[];
+  rounds: TracingRound[];
+  /** The services Jaeger holds spans of after the rounds: proof they were exported and stored. */
+  tracedServices: string[];
+};
+
+export type ObservabilityOptions = {
+  idleSeconds: number;
+  rate: number;
+  seconds: number;
+  rounds: number;
+};
+
+/** The sampler every service is given with observability on: every trace, whatever its parent. */
+const fullSampling = { OTEL_TRACES_SAMPLER: 'always_on' };
+
+/** The settings of this section, from BENCH_* (see scripts/bench.ts). */
+export function observabilityOptionsFromEnv(env = process.env): ObservabilityOptions {
+  return {
+    idleSeconds: Number(env.BENCH_IDLE_SECONDS ?? 10),
+    rate: Number(env.BENCH_TRACING_RATE ?? 12),
+    seconds: Number(env.BENCH_TRACING_SECONDS ?? 10),
+    rounds: Number(env.BENCH_TRACING_ROUNDS ?? 2),
+  };
+}
+
+/** A fresh bench shop, observability off or on; on, every sidecar must sample every request. */
+async function startShop(observability: boolean): Promise<TestShop> {
+  const shop = await startBenchShop({ observability, ...(observability && { env: fullSampling }) });
+  if (observability) assertSidecarsSampleAll(shop);
+  return shop;
+}
+
+/** Throws unless the sidecars' configuration of this run samples every request. */
+function assertSidecarsSampleAll(shop: TestShop): void {
+  const config = readFileSync(join(shop.dataDir, 'observability', 'dapr-config.yaml'), 'utf8');
+  const rate = /^\s*samplingRate:\s*["']?([\d.]+)["']?\s*$/m.exec(config)?.[1];
+  if (rate === undefined || Number(rate) !== 1)
+    throw new Error(`the sidecars sample at ${rate ?? 'no rate'}, not 1: not full sampling`);
+}
+
+/** The service names Jaeger has spans of. */
+async function tracedServices(shop: TestShop): Promise<string[]> {
+  if (!shop.jaeger) return [];
+  const res = await fetch(`${shop.jaeger.queryUrl}/api/services`);
+  if (!res.ok) throw new Error(`jaeger's /api/services answered ${res.status}`);
+  return (((await res.json()) as { data: string[] | null }).data ?? []).sort();
+}
+
+const idle = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+/** One checkout step at the section's rate on `shop`, after benchCheckouts' own warm-up. */
+async function checkoutStep(shop: TestShop, options: ObservabilityOptions): Promise<CheckoutStep> {
+  const [step] = await benchCheckouts(shop, benchAdmin, {
+    rates: [options.rate],
+    seconds: options.seconds,
+  });
+  if (!step) throw new Error('the checkout step did not run');
+  return step;
+}
+
+/**
+ * The same checkout step, by turns, on a shop with tracing off and on the shop with it on,
+ * both running: the pairs see the same machine, whatever else runs on it meanwhile.
+ */
+async function tracingRounds(on: TestShop, options: ObservabilityOptions): Promise<TracingRound[]> {
+  const off = await startShop(false);
+  try {
+    const rounds: TracingRound[] = [];
+    for (let round = 0; round < options.rounds; round++)
+      rounds.push({ off: await checkoutStep(off, options), on: await checkoutStep(on, options) });
+    return rounds;
+  } finally {
+    await off.stop();
+  }
+}
+
+/** The idle memory of a shop with observability off, started for that alone. */
+async function idleMemoryAlone(idleSeconds: number): Promise<ProcessMemory[]> {
+  const shop = await startShop(false);
+  try {
+    await idle(idleSeconds);
+    return measureMemory(shop.group);
+  } finally {
+    await shop.stop();
+  }
+}
+
+/**
+ * Each shop's idle memory is read while it runs alone (PSS splits the pages it shares with
+ * any other process, another shop's too); then the tracing rounds, then the traced shop's
+ * memory again, alone, with the rounds' traces in Jaeger.
+ */
+export async function benchObservability(
+  options: ObservabilityOptions,
+): Promise<ObservabilityBudget> {
+  const idleOff = await idleMemoryAlone(options.idleSeconds);
+  const onShop = await startShop(true);
+  try {
+    await idle(options.idleSeconds);
+    const idleOn = measureMemory(onShop.group);
+    const rounds = await tracingRounds(onShop, options);
+    const traced = await tracedServices(onShop);
+    if (traced.length === 0) throw new Error('jaeger holds no spans after the checkouts');
+    return {
+      idleOff,
+      idleOn,
+      onAfterCheckouts: measureMemory(onShop.group),
+      rounds,
+      tracedServices: traced,
+    };
+  } finally {
+    await onShop.stop();
+  }
+}
+
+const totalMiB = (rows: ProcessMemory[]) => rows.reduce((sum, row) => sum + row.pssMiB, 0);
+const cpuPerCheckout = (step: CheckoutStep) =>
+  step.cpuMsPerCheckout.reduce((sum, row) => sum + row.ms, 0);
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+const mib = (value: number | undefined) =>
+  (value === undefined ? '-' : value.toFixed(1)).padStart(9);
+const gib = (value: number) => `${(value / 1024).toFixed(2)} GiB`;
+const pssOf = (rows: ProcessMemory[], name: string) =>
+  rows.find((row) => row.name === name)?.pssMiB;
+
+/** Each process's idle PSS off and on, side by side, then the totals against their bounds. */
+function formatMemoryBudget(budget: ObservabilityBudget): string[] {
+  const { idleOff, idleOn } = budget;
+  const names = [...new Set([...idleOff, ...idleOn].map((row) => row.name))];
+  const within = (value: number, boundGiB: number) =>
+    `${value < boundGiB * 1024 ? 'under' : 'OVER'} the ${boundGiB} GiB bound`;
+  const [offTotal, onTotal] = [totalMiB(idleOff), totalMiB(idleOn)];
+  const tools = (pssOf(idleOn, 'jaeger') ?? 0) + (pssOf(idleOn, 'prometheus') ?? 0);
+  const checkouts = budget.rounds.reduce((sum, round) => sum + round.on.accepted, 0);
+  return [
+    `  ${'process'.padEnd(22)} ${'off MiB'.padStart(9)} ${'on MiB'.padStart(9)}`,
+    ...names.map(
+      (name) => `  ${name.padEnd(22)} ${mib(pssOf(idleOff, name))} ${mib(pssOf(idleOn, name))}`,
+    ),
+    `  ${'total'.padEnd(22)} ${mib(offTotal)} ${mib(onTotal)}`,
+    `  the whole shop, observability off: ${gib(offTotal)}, ${within(offTotal, observabilityBounds.offGiB)}`,
+    `  the whole shop, observability on:  ${gib(onTotal)}, ${within(onTotal, observabilityBounds.onGiB)} (Jaeger and Prometheus: ${tools.toFixed(0)} MiB)`,
+    `  observability on, after the ${checkouts} checkouts below: ${gib(totalMiB(budget.onAfterCheckouts))} (jaeger ${pssOf(budget.onAfterCheckouts, 'jaeger')?.toFixed(0)} MiB)`,
+  ];
+}
+
+/** One step: what it sustained and what each checkout cost. */
+function formatStep(name: string, step: CheckoutStep): string {
+  const accepted = step.accepted / step.seconds;
+  return `  ${name.padEnd(34)} ${accepted.toFixed(1).padStart(5)}/s accepted   errors ${step.errors}   202->terminal p99 ${step.terminalP99Ms.toFixed(0).padStart(5)} ms${step.unsettled ? `   ${step.unsettled} still pending` : ''}   ${meetsBound(step) ? 'ok' : 'MISSED'}   cpu per checkout ${cpuPerCheckout(step).toFixed(1).padStart(6)} ms   machine ${(step.machineBusy * 100).toFixed(0)}% busy, the shop ${(step.shopShare * 100).toFixed(0)}% of that`;
+}
+
+/** Each process's CPU per checkout, the mean over `steps`. */
+function meanCpuByProcess(steps: CheckoutStep[]): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const step of steps)
+    for (const row of step.cpuMsPerCheckout) sums.set(row.name, (sums.get(row.name) ?? 0) + row.ms);
+  return new Map([...sums].map(([name, ms]) => [name, ms / steps.length]));
+}
+
+/** Where the extra CPU of a traced checkout goes: the processes that grew, most first. */
+function cpuGrowth(rounds: TracingRound[]): string {
+  const off = meanCpuByProcess(rounds.map((round) => round.off));
+  return [...meanCpuByProcess(rounds.map((round) => round.on))]
+    .map(([name, ms]) => ({ name, ms: ms - (off.get(name) ?? 0) }))
+    .sort((a, b) => b.ms - a.ms)
+    .filter((row) => Math.abs(row.ms) >= 0.3)
+    .map((row) => `${row.name} ${row.ms >= 0 ? '+' : ''}${row.ms.toFixed(1)}`)
+    .join(', ');
+}
+
+/** Tracing's cost: every round's pair of steps, where the extra CPU goes, and the bound. */
+function formatTracingCost({ rounds, tracedServices }: ObservabilityBudget): string[] {
+  const offCpu = mean(rounds.map((round) => cpuPerCheckout(round.off)));
+  const onCpu = mean(rounds.map((round) => cpuPerCheckout(round.on)));
+  const throughput = offCpu / onCpu;
+  const cost = 1 - throughput;
+  const bound = observabilityBounds.tracingCost;
+  const perRound = rounds.map(
+    (round) => `${(cpuPerCheckout(round.off) / cpuPerCheckout(round.on)).toFixed(2)}x`,
+  );
+  return [
+    ...rounds.flatMap((round, i) => [
+      formatStep(`round ${i + 1}, tracing off`, round.off),
+      formatStep(`round ${i + 1}, tracing at full sampling`, round.on),
+    ]),
+    `  extra cpu per traced checkout, by process (ms): ${cpuGrowth(rounds)}`,
+    `  spans in jaeger from: ${tracedServices.join(', ')}`,
+    `  ${'checkout throughput, tracing on vs off'.padEnd(42)} ${throughput.toFixed(2)}x (cpu per checkout ${offCpu.toFixed(1)} / ${onCpu.toFixed(1)} ms; each round ${perRound.join(', ')}): tracing costs ${(cost * 100).toFixed(0)}%, ${cost <= bound ? 'within' : 'OVER'} the ${bound * 100}% bound`,
+  ];
+}
+
+export function formatObservability(
+  budget: ObservabilityBudget,
+  options: ObservabilityOptions,
+): string {
+  return [
+    `observability's budget: shops on PostgreSQL, observability off and on (Jaeger + Prometheus; every service OTEL_TRACES_SAMPLER=${fullSampling.OTEL_TRACES_SAMPLER}, every sidecar samplingRate 1)`,
+    `memory at idle, ${options.idleSeconds} s after start, neither shop beside the other (PSS):`,
+    ...formatMemoryBudget(budget),
+    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, by turns on a shop with observability off and the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
+    ...formatTracingCost(budget),
+  ].join('\n');
+}
+
+if (import.meta.main) {
+  const options = observabilityOptionsFromEnv();
+  console.log(formatObservability(await benchObservability(options), options));
+}
