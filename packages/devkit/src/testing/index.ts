@@ -44,6 +44,19 @@ export { checkInvariants, type InvariantOptions, type Violation } from './invari
 export { seriesValue } from './metrics.ts';
 export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';
 export {
+  allPanels,
+  asPromQL,
+  type Dashboard,
+  dashboardExpressions,
+  type Expression,
+  isKnownMetric,
+  metricNames,
+  type Panel,
+  readDashboards,
+  readRules,
+  unknownMetrics,
+} from './observability-files.ts';
+export {
   type ObservedResponse,
   type OpenApiDocument,
   openApiResponseChecker,
