@@ -20,7 +20,7 @@ import {
   renderChart,
   repoRoot,
 } from './support/chart.ts';
-import { render, renderError, tokens } from './support/hardening.ts';
+import { notes, render, renderError, tokens } from './support/hardening.ts';
 import {
   goModuleDir,
   installPrometheusOperatorCrds,
@@ -241,6 +241,31 @@ describe('tracing', () => {
   it('refuses a services endpoint without the collector endpoint', () => {
     const error = renderError(['--set', 'dapr.tracing.otlp.servicesEndpoint=http://agent:4318']);
     expect(error).toContain('dapr.tracing.otlp.endpoint is empty');
+  });
+});
+
+describe('the install notes', () => {
+  const section = (text: string) => text.slice(text.indexOf('Observability:'));
+
+  it('say where the dashboards are and that traces are not exported by default', () => {
+    const text = section(notes());
+    expect(text).toContain('ConfigMaps shop-dashboard-* labelled grafana_dashboard=1');
+    expect(text).toContain('traces: propagated, not exported (dapr.tracing.otlp.endpoint)');
+    expect(text).not.toContain('PodMonitor per service');
+  });
+
+  it('name the monitoring objects and where daprd and the services send traces', () => {
+    const text = section(
+      notes([
+        ...monitoring,
+        ...['--set', 'dashboards.enabled=false'],
+        ...['--set', 'dapr.tracing.otlp.endpoint=otel:4317'],
+      ]),
+    );
+    expect(text).toContain('a PodMonitor per service');
+    expect(text).toContain('PrometheusRule shop');
+    expect(text).toContain('daprd to otel:4317 (grpc), the services to http://otel:4318');
+    expect(text).not.toContain('shop-dashboard-');
   });
 });
 
