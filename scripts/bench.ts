@@ -18,7 +18,7 @@
 //   BENCH_BROKER_RATES      checkout rates stepped through per broker (10,15,20,25,30)
 //   BENCH_TRACING_RATE      the one checkout rate tracing's cost is measured at (12)
 //   BENCH_TRACING_SECONDS   seconds of each step at that rate (10)
-//   BENCH_TRACING_ROUNDS    pairs of steps, tracing off then on (2)
+//   BENCH_TRACING_ROUNDS    pairs of steps, tracing off and on, which first alternating (2)
 import { cpus, totalmem } from 'node:os';
 import { createTestTokens, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';

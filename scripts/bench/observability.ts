@@ -33,7 +33,10 @@ export type ObservabilityBudget = {
   rounds: TracingRound[];
   /** The services Jaeger holds spans of after the rounds: proof they were exported and stored. */
   tracedServices: string[];
+  checkoutTrace: TraceShape | undefined;
 };
+
+export type TraceShape = { spans: number; traces: number; byScope: Record<string, number> };
 
 export type ObservabilityOptions = {
   idleSeconds: number;
@@ -78,6 +81,35 @@ async function tracedServices(shop: TestShop): Promise<string[]> {
   return (((await res.json()) as { data: string[] | null }).data ?? []).sort();
 }
 
+type JaegerSpan = { tags: Array<{ key: string; value: unknown }> };
+
+/**
+ * What a traced checkout is made of: the median number of spans in the traces of recent
+ * checkouts (those holding orders' POST /api/v1/orders), and that trace's spans counted by
+ * who made them (the instrumentation's scope: pg, mongodb, the platform's own, daprd's).
+ */
+async function checkoutTraceShape(shop: TestShop): Promise<TraceShape | undefined> {
+  if (!shop.jaeger) return undefined;
+  const query = new URLSearchParams({
+    service: 'orders',
+    operation: 'POST /api/v1/orders',
+    limit: '20',
+  });
+  const res = await fetch(`${shop.jaeger.queryUrl}/api/traces?${query}`);
+  if (!res.ok) throw new Error(`jaeger's /api/traces answered ${res.status}`);
+  const traces = ((await res.json()) as { data: Array<{ spans: JaegerSpan[] }> | null }).data;
+  if (!traces?.length) return undefined;
+  traces.sort((a, b) => a.spans.length - b.spans.length);
+  const median = traces[Math.floor(traces.length / 2)] as { spans: JaegerSpan[] };
+  const byScope: Record<string, number> = {};
+  for (const span of median.spans) {
+    const scope = span.tags.find((tag) => tag.key === 'otel.scope.name')?.value;
+    const name = typeof scope === 'string' ? scope.replace('@opentelemetry/', '') : 'other';
+    byScope[name] = (byScope[name] ?? 0) + 1;
+  }
+  return { spans: median.spans.length, traces: traces.length, byScope };
+}
+
 const idle = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 /** One checkout step at the section's rate on `shop`, after benchCheckouts' own warm-up. */
@@ -98,8 +130,12 @@ async function tracingRounds(on: TestShop, options: ObservabilityOptions): Promi
   const off = await startShop(false);
   try {
     const rounds: TracingRound[] = [];
-    for (let round = 0; round < options.rounds; round++)
-      rounds.push({ off: await checkoutStep(off, options), on: await checkoutStep(on, options) });
+    // Which goes first alternates, so neither always runs on what the other left behind.
+    for (let round = 0; round < options.rounds; round++) {
+      const first = await checkoutStep(round % 2 === 0 ? off : on, options);
+      const second = await checkoutStep(round % 2 === 0 ? on : off, options);
+      rounds.push(round % 2 === 0 ? { off: first, on: second } : { off: second, on: first });
+    }
     return rounds;
   } finally {
     await off.stop();
@@ -139,6 +175,7 @@ export async function benchObservability(
       onAfterCheckouts: measureMemory(onShop.group),
       rounds,
       tracedServices: traced,
+      checkoutTrace: await checkoutTraceShape(onShop),
     };
   } finally {
     await onShop.stop();
@@ -202,7 +239,11 @@ function cpuGrowth(rounds: TracingRound[]): string {
 }
 
 /** Tracing's cost: every round's pair of steps, where the extra CPU goes, and the bound. */
-function formatTracingCost({ rounds, tracedServices }: ObservabilityBudget): string[] {
+function formatTracingCost({
+  rounds,
+  tracedServices,
+  checkoutTrace,
+}: ObservabilityBudget): string[] {
   const offCpu = mean(rounds.map((round) => cpuPerCheckout(round.off)));
   const onCpu = mean(rounds.map((round) => cpuPerCheckout(round.on)));
   const throughput = offCpu / onCpu;
@@ -218,6 +259,14 @@ function formatTracingCost({ rounds, tracedServices }: ObservabilityBudget): str
     ]),
     `  extra cpu per traced checkout, by process (ms): ${cpuGrowth(rounds)}`,
     `  spans in jaeger from: ${tracedServices.join(', ')}`,
+    checkoutTrace
+      ? `  one checkout's trace (the median of ${checkoutTrace.traces}): ${checkoutTrace.spans} spans, by scope ${Object.entries(
+          checkoutTrace.byScope,
+        )
+          .sort((a, b) => b[1] - a[1])
+          .map(([scope, n]) => `${scope} ${n}`)
+          .join(', ')}`
+      : '  no checkout trace found in jaeger',
     `  ${'checkout throughput, tracing on vs off'.padEnd(42)} ${throughput.toFixed(2)}x (cpu per checkout ${offCpu.toFixed(1)} / ${onCpu.toFixed(1)} ms; each round ${perRound.join(', ')}): tracing costs ${(cost * 100).toFixed(0)}%, ${cost <= bound ? 'within' : 'OVER'} the ${bound * 100}% bound`,
   ];
 }
@@ -230,7 +279,7 @@ export function formatObservability(
     `observability's budget: shops on PostgreSQL, observability off and on (Jaeger + Prometheus; every service OTEL_TRACES_SAMPLER=${fullSampling.OTEL_TRACES_SAMPLER}, every sidecar samplingRate 1)`,
     `memory at idle, ${options.idleSeconds} s after start, neither shop beside the other (PSS):`,
     ...formatMemoryBudget(budget),
-    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, by turns on a shop with observability off and the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
+    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, by turns (off first, then on first) on a shop with observability off and the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
     ...formatTracingCost(budget),
   ].join('\n');
 }
