@@ -16,9 +16,9 @@
 //   BENCH_CHECKOUT_SECONDS  seconds per checkout step (5)
 //   BENCH_BROKERS           broker profiles benched (every one)
 //   BENCH_BROKER_RATES      checkout rates stepped through per broker (10,15,20,25,30)
-//   BENCH_TRACING_RATE      the one checkout rate tracing's cost is measured at (12)
-//   BENCH_TRACING_SECONDS   seconds of each step at that rate (10)
-//   BENCH_TRACING_ROUNDS    pairs of steps, tracing off and on, which first alternating (2)
+//   BENCH_TRACING_RATE      checkouts/s on each of the two shops at once, tracing off and on (8)
+//   BENCH_TRACING_SECONDS   seconds of each such step (10)
+//   BENCH_TRACING_ROUNDS    how many such steps (3)
 import { cpus, totalmem } from 'node:os';
 import { createTestTokens, type TestShop } from '@shop/devkit/testing';
 import { createLogger, createServiceApp } from '@shop/platform';

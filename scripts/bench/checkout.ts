@@ -5,7 +5,7 @@
 // themselves (createdAt -> updatedAt as admin; the saga's hops from a sample of timelines),
 // never by timing polls. Run directly it starts its own shop:
 //   node scripts/bench/checkout.ts
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,16 +67,19 @@ type VegetaReport = {
 
 const bound = 1_000;
 
-function vegeta(binary: string, args: string[], input?: string): string {
-  const result = spawnSync(binary, args, {
-    encoding: 'utf8',
-    input,
-    maxBuffer: 1 << 30,
-    timeout: 120_000,
+/** vegeta's output; run without blocking, so steps on two shops can run at once. */
+function vegeta(binary: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      args,
+      { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`vegeta ${args[0]} failed (${error.code}): ${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
-  if (result.status !== 0)
-    throw new Error(`vegeta ${args[0]} failed (${result.status}): ${result.stderr}`);
-  return result.stdout;
 }
 
 /** CPU ms of each process the group runs, and of the whole machine, at one moment. */
@@ -198,13 +201,13 @@ function checkoutTargets(
 }
 
 /** vegeta sends the targets at `rate` a second for `seconds`; its report and every answer. */
-function attack(
+async function attack(
   binary: string,
   files: { targets: string; results: string },
   rate: number,
   seconds: number,
-): { report: VegetaReport; results: VegetaResult[] } {
-  vegeta(binary, [
+): Promise<{ report: VegetaReport; results: VegetaResult[] }> {
+  await vegeta(binary, [
     'attack',
     '-format=json',
     `-targets=${files.targets}`,
@@ -213,8 +216,8 @@ function attack(
     '-timeout=30s',
     `-output=${files.results}`,
   ]);
-  const report = JSON.parse(vegeta(binary, ['report', '-type=json', files.results]));
-  const results = vegeta(binary, ['encode', '-to=json', files.results])
+  const report = JSON.parse(await vegeta(binary, ['report', '-type=json', files.results]));
+  const results = (await vegeta(binary, ['encode', '-to=json', files.results]))
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as VegetaResult);
@@ -331,7 +334,7 @@ async function sagaHops(
   return { hops, hopSample: sample.length };
 }
 
-type StepOptions = {
+export type StepOptions = {
   binary: string;
   workDir: string;
   customerToken: string;
@@ -345,7 +348,7 @@ type StepOptions = {
  * One step: `rate` checkouts a second for `seconds`, each with its own Idempotency-Key, then
  * a wait (bounded) until no order is pending, then the orders' own timestamps.
  */
-async function runStep(
+export async function runStep(
   shop: TestShop,
   options: StepOptions,
   rate: number,
@@ -365,7 +368,7 @@ async function runStep(
 
   const since = Date.now() - 1_000;
   const cpuBefore = cpuSnapshot(shop.group);
-  const { report, results } = attack(options.binary, files, rate, seconds);
+  const { report, results } = await attack(options.binary, files, rate, seconds);
   const { acceptedIds, errors, errorKinds } = tallyAnswers(results);
   await settle(shop, options.adminToken, options.settleTimeoutMs);
   const cpuAfter = cpuSnapshot(shop.group);
@@ -408,6 +411,29 @@ async function newCustomer(shop: TestShop): Promise<string> {
 }
 
 /**
+ * What every step on `shop` shares: a customer, 10 products stocked for `maxOrders`, a
+ * folder for vegeta's files (the caller removes `workDir`).
+ */
+export async function prepareSteps(
+  shop: TestShop,
+  admin: { email: string; password: string },
+  options: { maxOrders: number; settleTimeoutMs?: number; hopSample?: number },
+): Promise<StepOptions> {
+  const binary = resolveVegeta(findRepoRoot(import.meta.dirname));
+  const adminToken = await login(shop, admin.email, admin.password);
+  const customerToken = await newCustomer(shop);
+  return {
+    binary,
+    workDir: mkdtempSync(join(tmpdir(), 'shop-bench-checkout-')),
+    customerToken,
+    adminToken,
+    productIds: await stockedProducts(shop, adminToken, 10, options.maxOrders),
+    settleTimeoutMs: options.settleTimeoutMs ?? 60_000,
+    hopSample: options.hopSample ?? 40,
+  };
+}
+
+/**
  * Steps the checkout rate up through `rates`, `seconds` each after a short warm-up, and
  * stops early once a step is far past the bound (the shop saturated: higher rates only
  * queue more), so the whole run stays bounded in count and time.
@@ -417,20 +443,8 @@ export async function benchCheckouts(
   admin: { email: string; password: string },
   options: { rates: number[]; seconds: number; settleTimeoutMs?: number; hopSample?: number },
 ): Promise<CheckoutStep[]> {
-  const binary = resolveVegeta(findRepoRoot(import.meta.dirname));
-  const adminToken = await login(shop, admin.email, admin.password);
-  const customerToken = await newCustomer(shop);
   const maxOrders = options.rates.reduce((sum, rate) => sum + rate * options.seconds, 0) + 100;
-  const productIds = await stockedProducts(shop, adminToken, 10, maxOrders);
-  const stepOptions: StepOptions = {
-    binary,
-    workDir: mkdtempSync(join(tmpdir(), 'shop-bench-checkout-')),
-    customerToken,
-    adminToken,
-    productIds,
-    settleTimeoutMs: options.settleTimeoutMs ?? 60_000,
-    hopSample: options.hopSample ?? 40,
-  };
+  const stepOptions = await prepareSteps(shop, admin, { ...options, maxOrders });
   try {
     await runStep(shop, stepOptions, 5, 2); // warm-up: connections, pools, JIT; not reported
     const steps: CheckoutStep[] = [];

@@ -2,21 +2,28 @@
 // and on (a private Jaeger and Prometheus, every service and sidecar tracing at full
 // sampling), and what tracing costs a checkout. Shops of the same shape (PostgreSQL, every
 // service, the Redis broker): one off, for its idle memory; one on, for its idle memory; then
-// a second one off beside it, and the same checkout step on each by turns.
+// a second one off beside it, and the same checkout step on both at once, a few rounds.
 //
 // Tracing's cost is read from the CPU each checkout takes, not from the highest rate each
 // shop sustains: on this machine the CPU is what caps checkouts (at 30/s every core is busy),
 // so the sustained rate goes as 1 / CPU per checkout, and one step per shop measures that
 // to a few per cent where stepping rates up measures it to a whole step (5/s of ~20/s). The
-// CPU is counted per process, so it holds while other work shares the machine, and the
-// steps by turns see the same machine. The cost measured is observability on against off:
+// CPU is counted per process, and both shops take their steps at the same moment, so a pair
+// sees the same machine whatever else runs on it (on a shared machine that moves CPU per
+// checkout by 20% from one minute to the next). The cost measured is observability on against off:
 // Prometheus's scrapes are in it too, an upper bound on tracing's alone. Run directly it
 // prints only this section:
 //   node scripts/bench/observability.ts
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestShop } from '@shop/devkit/testing';
-import { benchCheckouts, type CheckoutStep, meetsBound } from './checkout.ts';
+import {
+  type CheckoutStep,
+  meetsBound,
+  prepareSteps,
+  runStep,
+  type StepOptions,
+} from './checkout.ts';
 import { measureMemory, type ProcessMemory } from './memory.ts';
 import { benchAdmin, startBenchShop } from './shop.ts';
 
@@ -52,9 +59,9 @@ const fullSampling = { OTEL_TRACES_SAMPLER: 'always_on' };
 export function observabilityOptionsFromEnv(env = process.env): ObservabilityOptions {
   return {
     idleSeconds: Number(env.BENCH_IDLE_SECONDS ?? 10),
-    rate: Number(env.BENCH_TRACING_RATE ?? 12),
+    rate: Number(env.BENCH_TRACING_RATE ?? 8),
     seconds: Number(env.BENCH_TRACING_SECONDS ?? 10),
-    rounds: Number(env.BENCH_TRACING_ROUNDS ?? 2),
+    rounds: Number(env.BENCH_TRACING_ROUNDS ?? 3),
   };
 }
 
@@ -112,32 +119,29 @@ async function checkoutTraceShape(shop: TestShop): Promise<TraceShape | undefine
 
 const idle = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
-/** One checkout step at the section's rate on `shop`, after benchCheckouts' own warm-up. */
-async function checkoutStep(shop: TestShop, options: ObservabilityOptions): Promise<CheckoutStep> {
-  const [step] = await benchCheckouts(shop, benchAdmin, {
-    rates: [options.rate],
-    seconds: options.seconds,
-  });
-  if (!step) throw new Error('the checkout step did not run');
-  return step;
-}
-
 /**
- * The same checkout step, by turns, on a shop with tracing off and on the shop with it on,
- * both running: the pairs see the same machine, whatever else runs on it meanwhile.
+ * The same checkout step at the same moment on a shop with tracing off and on the shop with
+ * it on, `rounds` times: each pair sees the same machine, whatever else runs on it then.
  */
 async function tracingRounds(on: TestShop, options: ObservabilityOptions): Promise<TracingRound[]> {
   const off = await startShop(false);
+  const shops = [off, on];
+  const steps: StepOptions[] = [];
   try {
+    const maxOrders = options.rate * options.seconds * options.rounds + 100;
+    for (const shop of shops) steps.push(await prepareSteps(shop, benchAdmin, { maxOrders }));
+    const both = (rate: number, seconds: number) =>
+      Promise.all(shops.map((shop, i) => runStep(shop, steps[i] as StepOptions, rate, seconds)));
+    await both(5, 2); // warm-up: connections, pools, JIT; not reported
     const rounds: TracingRound[] = [];
-    // Which goes first alternates, so neither always runs on what the other left behind.
     for (let round = 0; round < options.rounds; round++) {
-      const first = await checkoutStep(round % 2 === 0 ? off : on, options);
-      const second = await checkoutStep(round % 2 === 0 ? on : off, options);
-      rounds.push(round % 2 === 0 ? { off: first, on: second } : { off: second, on: first });
+      const [offStep, onStep] = await both(options.rate, options.seconds);
+      if (!offStep || !onStep) throw new Error('a tracing step did not run');
+      rounds.push({ off: offStep, on: onStep });
     }
     return rounds;
   } finally {
+    for (const step of steps) rmSync(step.workDir, { recursive: true, force: true });
     await off.stop();
   }
 }
@@ -279,7 +283,7 @@ export function formatObservability(
     `observability's budget: shops on PostgreSQL, observability off and on (Jaeger + Prometheus; every service OTEL_TRACES_SAMPLER=${fullSampling.OTEL_TRACES_SAMPLER}, every sidecar samplingRate 1)`,
     `memory at idle, ${options.idleSeconds} s after start, neither shop beside the other (PSS):`,
     ...formatMemoryBudget(budget),
-    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, by turns (off first, then on first) on a shop with observability off and the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
+    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, at once on a shop with observability off and on the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
     ...formatTracingCost(budget),
   ].join('\n');
 }
