@@ -38,6 +38,8 @@ export class ProcessGroup {
   readonly #children = new Map<string, Child>();
   readonly #specs = new Map<string, ChildSpec>();
   readonly #output: OutputSink;
+  /** Each child's last lines, for the error when it dies while starting. */
+  readonly #recent = new Map<string, string[]>();
   readonly #onUnexpectedExit: (exit: ExitInfo) => void;
 
   constructor(options: { output: OutputSink; onUnexpectedExit: (exit: ExitInfo) => void }) {
@@ -64,7 +66,10 @@ export class ProcessGroup {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.#output(spec.name, line));
+      createInterface({ input: stream }).on('line', (line) => {
+        this.#remember(spec.name, line);
+        this.#output(spec.name, line);
+      });
     }
     const entry: Child = {
       spec,
@@ -92,6 +97,18 @@ export class ProcessGroup {
     const spec = this.#specs.get(name);
     if (!spec) throw new Error(`${name} was never started`);
     return this.start(spec);
+  }
+
+  /** The last lines (at most 20) `name` wrote, newest last. */
+  recentOutput(name: string): string[] {
+    return [...(this.#recent.get(name) ?? [])];
+  }
+
+  #remember(name: string, line: string): void {
+    const lines = this.#recent.get(name) ?? [];
+    lines.push(line);
+    if (lines.length > 20) lines.shift();
+    this.#recent.set(name, lines);
   }
 
   has(name: string): boolean {

@@ -157,14 +157,17 @@ const nodeMemoryFlags = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 async function waitFor(
   what: string,
   probe: () => Promise<boolean>,
-  alive: () => boolean,
+  group: ProcessGroup,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  // A test's logs go with its folder: the last lines say why it died.
+  const died = () =>
+    `${what} exited before it was ready; its last lines:\n${group.recentOutput(what).join('\n')}`;
   await pollUntil(async () => ((await probe()) ? true : undefined), {
     what: `${what} to be ready`,
     timeoutMs: readyTimeoutMs,
     ...(signal ? { signal } : {}),
-    giveUpIf: () => (alive() ? undefined : `${what} exited before it was ready (see its log)`),
+    giveUpIf: () => (group.has(what) ? undefined : died()),
   });
 }
 
@@ -413,20 +416,10 @@ async function waitUntilReady(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const daprUrl = `http://127.0.0.1:${app.daprHttpPort}/v1.0/healthz`;
-  await waitFor(
-    app.sidecarName,
-    () => answers(daprUrl),
-    () => group.has(app.sidecarName),
-    signal,
-  );
+  await waitFor(app.sidecarName, () => answers(daprUrl), group, signal);
   const name = app.processName;
   if (name) {
     const readyUrl = `http://127.0.0.1:${app.appPort}/readyz`;
-    await waitFor(
-      name,
-      () => answers(readyUrl),
-      () => group.has(name),
-      signal,
-    );
+    await waitFor(name, () => answers(readyUrl), group, signal);
   }
 }
