@@ -273,9 +273,9 @@ if (sections.has('brokers')) {
   console.log(formatBrokers(brokerRows));
 }
 
-// 10. Observability's budget (issue 18): two more fresh shops of the same shape, observability
-// off then on: the whole shop's memory at idle against 1.2 and 1.5 GiB, and what tracing at
-// full sampling costs a checkout against 10% (see bench/observability.ts for how).
+// 10. Observability's budget (issue 18): fresh shops of the same shape with observability off
+// and on: the whole shop's memory at idle against 1.2 and 1.5 GiB, and what tracing at full
+// sampling costs a checkout against 10% (see bench/observability.ts for how).
 if (sections.has('observability')) {
   const options = observabilityOptionsFromEnv();
   const budget = await benchObservability(options);
