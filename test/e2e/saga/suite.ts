@@ -7,6 +7,7 @@ import { describeInvariants } from './invariants.ts';
 import { describeConsumerOutage } from './outage.ts';
 import { describeCheckouts } from './scenarios.ts';
 import { useCustomers, useSagaShop } from './support/shop.ts';
+import { describeOneTrace } from './trace.ts';
 
 /**
  * The checkout saga end to end, through every real service and sidecar and the broker of
@@ -14,7 +15,8 @@ import { useCustomers, useSagaShop } from './support/shop.ts';
  * under test/e2e/ calling this once, so no profile gets a lighter suite. Orders, inventory
  * and payments talk only through Dapr pub/sub; the test reads only the gateway. One shop
  * runs the groups below in this order (each file of this folder is one group), then a
- * second shop with a 1 s order TTL runs the expiry case.
+ * second shop with a 1 s order TTL runs the expiry case. The first shop runs with its
+ * Jaeger and Prometheus, as npm start does, so the trace of a checkout is read back too.
  */
 export function describeCheckoutSaga(broker: BrokerProfile): void {
   describe(`the checkout saga on the ${broker} broker`, () => {
@@ -25,6 +27,7 @@ export function describeCheckoutSaga(broker: BrokerProfile): void {
     const faultCustomers = useCustomers(saga, 'fault', 3);
 
     describeCheckouts(saga);
+    describeOneTrace(saga);
     describeDuplicateDelivery(saga);
     describeConsumerOutage(saga);
     // Before the broker restart: on a profile known to fail that case, what it strands

@@ -56,6 +56,7 @@ async function shopWith(broker: BrokerProfile, appEnv: AppEnv): Promise<SagaShop
     // The topic scopes as deployed: every event here is published by its owner (the real
     // services, or this suite through the owner's sidecar), dead letters by their consumer.
     openTopics: false,
+    observability: true,
     appEnv: { ...appEnv, users: { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } },
   });
   const adminToken = await shop.login(admin.email, admin.password);
