@@ -41,6 +41,14 @@ if (observability !== 'on' && observability !== 'off') {
   console.error(`shop: SHOP_OBSERVABILITY must be "on" or "off", not "${observability}"`);
   process.exit(1);
 }
+// SHOP_TRACE_SAMPLING=0.1 keeps one trace in ten (the sidecars' and the services' samplers).
+const traceSampling = process.env.SHOP_TRACE_SAMPLING;
+const sampling =
+  traceSampling === undefined || traceSampling === '' ? undefined : Number(traceSampling);
+if (sampling !== undefined && !(sampling >= 0 && sampling <= 1)) {
+  console.error(`shop: SHOP_TRACE_SAMPLING must be a share from 0 to 1, not "${traceSampling}"`);
+  process.exit(1);
+}
 if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   console.error(`shop: GATEWAY_PORT must be a port number, not "${process.env.GATEWAY_PORT}"`);
   process.exit(1);
@@ -159,6 +167,7 @@ startup = startShop({
   broker,
   stateStore,
   observability: observability === 'on',
+  ...(sampling !== undefined && { traceSampling: sampling }),
   output: 'console',
   // daprd's warnings at start (no mTLS, no placement, no scheduler) are expected here.
   daprLogLevel: daprLogLevel(process.env.SHOP_DAPR_LOG_LEVEL),

@@ -138,10 +138,15 @@ export async function startJaeger(
 
 /**
  * Writes a copy of the sidecars' Configuration (`from`) to `to` with its traces exported
- * over OTLP/gRPC to `otlpGrpcAddress`; its sampling rate and everything else stay as they
- * are. The port is chosen at each start, so the copy is made per run.
+ * over OTLP/gRPC to `otlpGrpcAddress`, sampled at `samplingRate` when given; everything else
+ * stays as it is. The port is chosen at each start, so the copy is made per run.
  */
-export function writeDaprTracingConfig(from: string, to: string, otlpGrpcAddress: string): void {
+export function writeDaprTracingConfig(
+  from: string,
+  to: string,
+  otlpGrpcAddress: string,
+  samplingRate?: number,
+): void {
   const doc = parseDocument(readFileSync(from, 'utf8'));
   if (doc.errors.length > 0) throw new Error(`${from}: ${doc.errors[0]?.message}`);
   doc.setIn(['spec', 'tracing', 'otel'], {
@@ -149,7 +154,9 @@ export function writeDaprTracingConfig(from: string, to: string, otlpGrpcAddress
     isSecure: false,
     protocol: 'grpc',
   });
-  if (!doc.hasIn(['spec', 'tracing', 'samplingRate']))
+  if (samplingRate !== undefined)
+    doc.setIn(['spec', 'tracing', 'samplingRate'], String(samplingRate));
+  else if (!doc.hasIn(['spec', 'tracing', 'samplingRate']))
     doc.setIn(['spec', 'tracing', 'samplingRate'], '1');
   mkdirSync(dirname(to), { recursive: true });
   writeFileSync(to, `# Written by npm start from ${from}; changes here are lost.\n${doc}`);

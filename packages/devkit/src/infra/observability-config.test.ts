@@ -38,6 +38,12 @@ describe("the sidecars' per-run configuration", () => {
     writeDaprTracingConfig(from, to, '127.0.0.1:1');
     expect(parse(readFileSync(to, 'utf8')).spec.tracing.samplingRate).toBe('1');
   });
+
+  it('samples at the rate asked for, whatever the original says', () => {
+    const to = join(dir, 'sampled.yaml');
+    writeDaprTracingConfig(join(repoRoot, 'components', 'config.yaml'), to, '127.0.0.1:1', 0.25);
+    expect(parse(readFileSync(to, 'utf8')).spec.tracing.samplingRate).toBe('0.25');
+  });
 });
 
 describe("Jaeger's configuration", () => {

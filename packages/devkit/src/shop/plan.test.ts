@@ -94,6 +94,13 @@ function instanceAndPortCases() {
     expect(argAfter(orders, '--resources-path')).toEqual(shop.resourcesPaths);
     expect(argAfter(orders, '--config')).toEqual([manifest.configFile]);
   });
+
+  it("adds a caller's extra daprd arguments to the named sidecar only", () => {
+    const shop = plan({ extraArgs: { 'orders-dapr': ['--profile-port', '7001'] } });
+    const of = (appId: string) => shop.instances.find((i) => i.appId === appId) as PlannedInstance;
+    expect(argAfter(of('orders'), '--profile-port')).toEqual(['7001']);
+    expect(argAfter(of('users'), '--profile-port')).toEqual([]);
+  });
 }
 
 function brokerAndSidecarCases() {
@@ -192,6 +199,18 @@ function observabilityCases() {
     const own = { appEnv: { orders: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' } } };
     const env = serviceEnv(shop, orders(shop), infra, own);
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
+  });
+
+  it('gives every service a parent-based ratio sampler when a sampling share is set', () => {
+    const unsampled = plan({ observability: true });
+    const unset = serviceEnv(unsampled, orders(unsampled), infra, {});
+    expect(unset.OTEL_TRACES_SAMPLER).toBeUndefined();
+    const sampled = plan({ observability: true, traceSampling: 0.1 });
+    expect(sampled.observability?.sampling).toBe(0.1);
+    expect(serviceEnv(sampled, orders(sampled), infra, {})).toMatchObject({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    });
   });
 
   it("gives every sidecar the run's copy of the configuration, exporting to Jaeger", () => {

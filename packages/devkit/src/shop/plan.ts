@@ -84,6 +84,8 @@ export type ObservabilityPlan = {
   otlpEndpoint: string;
   /** The sidecars' configuration, copied per run with its traces exported to Jaeger. */
   daprConfig: { from: string; to: string };
+  /** The share of traces kept, when set (ShopOptions.traceSampling). */
+  sampling: number | undefined;
   /** What Prometheus scrapes: each service's METRICS_PORT and each sidecar's metrics port. */
   scrapeTargets: ScrapeTarget[];
 };
@@ -229,6 +231,7 @@ function planObservability(
       from: manifest.configFile,
       to: join(options.dataDir, 'observability', 'dapr-config.yaml'),
     },
+    sampling: options.traceSampling,
     scrapeTargets: [],
   };
 }
@@ -310,6 +313,7 @@ function daprdArgs(
     ...['--dapr-graceful-shutdown-seconds', '3'],
     // Subscriptions are declarative (components/common/subscriptions.yaml).
     ...['--disable-init-endpoints', 'config,subscribe'],
+    ...(options.extraArgs?.[instance.sidecarName] ?? []),
   ];
 }
 
@@ -370,6 +374,10 @@ export function serviceEnv(
       : {}),
     // Before the caller's variables: an endpoint of their own wins.
     ...(plan.observability && { OTEL_EXPORTER_OTLP_ENDPOINT: plan.observability.otlpEndpoint }),
+    ...(plan.observability?.sampling !== undefined && {
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: String(plan.observability.sampling),
+    }),
     ...instance.app?.env,
     ...options.env,
     ...options.appEnv?.[appId],

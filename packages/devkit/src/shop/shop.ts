@@ -88,11 +88,23 @@ export type ShopOptions = {
   output?: 'console' | 'files';
   daprLogLevel?: 'debug' | 'info' | 'warn' | 'error';
   /**
+   * More arguments for a process, by its name: for a service (`gateway`), flags to node
+   * before its script; for a sidecar (`gateway-dapr`), to daprd. `npm run profile` opens
+   * each one's inspector or pprof server this way.
+   */
+  extraArgs?: Record<string, string[]>;
+  /**
    * Runs a private Jaeger and Prometheus: every service gets OTEL_EXPORTER_OTLP_ENDPOINT,
    * every sidecar exports its traces to Jaeger, and Prometheus scrapes every service and
    * sidecar. Off unless asked (npm start asks, through SHOP_OBSERVABILITY).
    */
   observability?: boolean;
+  /**
+   * With observability on, the share of traces kept (0 to 1): every sidecar's samplingRate
+   * and every service's parent-based ratio sampler. Unset, the sidecars' configuration and
+   * the services' own default (every trace) stand. npm start takes SHOP_TRACE_SAMPLING.
+   */
+  traceSampling?: number;
   /** Called once when a process dies that nobody stopped; the shop has stopped by then. */
   onCrash?: (exit: ExitInfo) => void;
   /** Aborting it while the shop is starting stops what has started and rejects. */
@@ -353,7 +365,7 @@ async function startObservability(
   shop.jaeger = jaeger;
   shop.prometheus = prometheus;
   const { from, to } = observability.daprConfig;
-  writeDaprTracingConfig(from, to, jaeger.otlpGrpcAddress);
+  writeDaprTracingConfig(from, to, jaeger.otlpGrpcAddress, observability.sampling);
 }
 
 /** The private PostgreSQL with a database per SQL app, and the state store's own database. */
@@ -403,7 +415,9 @@ function startInstance(
     name: instance.instance,
     // Services run on the same Node as the supervisor (the project's Node 24).
     command: isNode ? process.execPath : command,
-    args: isNode ? [...nodeMemoryFlags, ...args] : args,
+    args: isNode
+      ? [...nodeMemoryFlags, ...(options.extraArgs?.[instance.instance] ?? []), ...args]
+      : args,
     cwd: app.dir,
     env: serviceEnv(plan, instance, infra, options),
   });
