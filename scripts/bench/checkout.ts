@@ -68,7 +68,7 @@ type VegetaReport = {
 const bound = 1_000;
 
 /** vegeta's output; run without blocking, so steps on two shops can run at once. */
-function vegeta(binary: string, args: string[]): Promise<string> {
+export function vegeta(binary: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
@@ -83,9 +83,9 @@ function vegeta(binary: string, args: string[]): Promise<string> {
 }
 
 /** CPU ms of each process the group runs, and of the whole machine, at one moment. */
-type CpuSnapshot = { group: Map<string, number>; machine: { busy: number; total: number } };
+export type CpuSnapshot = { group: Map<string, number>; machine: { busy: number; total: number } };
 
-function cpuSnapshot(group: ProcessGroup): CpuSnapshot {
+export function cpuSnapshot(group: ProcessGroup): CpuSnapshot {
   const table = processTable();
   const byName = new Map<string, number>();
   for (const [name, tree] of groupTrees(group, table))

@@ -1,0 +1,142 @@
+// Where a checkout's CPU goes. Starts the bench shop with every service's inspector and
+// every sidecar's pprof server open, then:
+//  - the bare gateway hop at a constant rate: its CPU per request by process, beside Dapr's
+//    published cost of a sidecar;
+//  - checkouts at a constant rate (the bench's open-model step) while every process is
+//    profiled: CPU per checkout by process, each Node process's top functions by self
+//    time, and per process the raw profile and a flame graph (SVG) in the output folder.
+//   npm run profile -- [--rate 15] [--seconds 10] [--hop-rate 100] [--hop-seconds 10]
+//                      [--interval-us 1000] [--out .shop/profile/<time>]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { findRepoRoot } from '@shop/devkit/process';
+import type { TestShop } from '@shop/devkit/testing';
+import { resolveVegeta } from '@shop/devkit/toolchain';
+import { type CheckoutStep, prepareSteps, runStep } from './bench/checkout.ts';
+import { benchAdmin, startBenchShop } from './bench/shop.ts';
+import { formatShares } from './profile/cpu.ts';
+import { topSelfShares } from './profile/fold.ts';
+import { daprPublishedMsPerSidecar, type HopFigures, measureHop } from './profile/hop.ts';
+import {
+  type ProfilePorts,
+  profilePorts,
+  profilingArgs,
+  type Recorded,
+  startRecording,
+} from './profile/record.ts';
+
+// The profile window outlasts the load by this much: the last orders' saga still runs.
+const tailSeconds = 2;
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '10' },
+    'hop-rate': { type: 'string', default: '100' },
+    'hop-seconds': { type: 'string', default: '10' },
+    'interval-us': { type: 'string', default: '1000' },
+    out: { type: 'string' },
+  },
+});
+const settings = {
+  rate: Number(values.rate),
+  seconds: Number(values.seconds),
+  hopRate: Number(values['hop-rate']),
+  hopSeconds: Number(values['hop-seconds']),
+  intervalUs: Number(values['interval-us']),
+};
+const repoRoot = findRepoRoot(import.meta.dirname);
+const runName = new Date()
+  .toISOString()
+  .replace(/\.\d+Z$/, 'Z')
+  .replaceAll(':', '-');
+const outDir = resolve(values.out ?? join(repoRoot, '.shop', 'profile', runName));
+
+function hopLines(hop: HopFigures): string[] {
+  const total = hop.cpuMsPerRequest.reduce((sum, s) => sum + s.ms, 0);
+  const sidecars = hop.cpuMsPerRequest.filter((s) => s.name.endsWith('-dapr'));
+  return [
+    `bare hop: GET /.well-known/jwks.json via the gateway at ${hop.rate}/s for ${hop.seconds} s: ${hop.ok} ok, ${hop.errors} errors, p50 ${hop.p50Ms.toFixed(2)} ms, p99 ${hop.p99Ms.toFixed(2)} ms (machine ${(hop.machineBusy * 100).toFixed(0)}% busy)`,
+    `  cpu per request ${total.toFixed(2)} ms: ${formatShares(hop.cpuMsPerRequest)}`,
+    `  Dapr's published cost: ~${daprPublishedMsPerSidecar} ms per request per sidecar (v1.17 perf report, HTTP invocation at 1,000 rps); here ${sidecars.map((s) => `${s.name} ${(s.ms / daprPublishedMsPerSidecar).toFixed(1)}x`).join(', ')}`,
+  ];
+}
+
+function checkoutLines(step: CheckoutStep, recorded: Recorded[]): string[] {
+  const total = step.cpuMsPerCheckout.reduce((sum, s) => sum + s.ms, 0);
+  const lines = [
+    `checkouts at ${step.rate}/s for ${step.seconds} s: ${step.accepted} accepted, ${step.errors} errors, ${step.unsettled} still pending, 202 p99 ${step.p99Ms.toFixed(1)} ms, 202->terminal p99 ${step.terminalP99Ms.toFixed(0)} ms (machine ${(step.machineBusy * 100).toFixed(0)}% busy, the shop ${(step.shopShare * 100).toFixed(0)}% of that)`,
+    `  cpu per checkout ${total.toFixed(1)} ms (/proc, load and settling): ${formatShares(
+      step.cpuMsPerCheckout.filter((s) => s.ms >= 0.05),
+      1,
+    )}`,
+    `  top self time per process: share of its sampled time, and that share of its cpu per checkout (profiles over the load and ${tailSeconds} s after):`,
+  ];
+  const cpuOf = (name: string) => step.cpuMsPerCheckout.find((s) => s.name === name)?.ms ?? 0;
+  for (const profile of [...recorded].sort((a, b) => cpuOf(b.name) - cpuOf(a.name))) {
+    const cpu = cpuOf(profile.name);
+    const top = topSelfShares(profile.folded, 5).map(
+      (f) => `${f.name} ${(f.share * 100).toFixed(0)}% ${(f.share * cpu).toFixed(2)}`,
+    );
+    lines.push(
+      `    ${profile.name.padEnd(20)} ${cpu.toFixed(1).padStart(5)} ms: ${top.length > 0 ? top.join('; ') : 'no samples'}`,
+    );
+  }
+  return lines;
+}
+
+/** The checkout step under the profilers (after a warm-up step); the report's lines. */
+async function profileCheckouts(shop: TestShop, ports: ProfilePorts): Promise<string[]> {
+  const maxOrders = settings.rate * settings.seconds + 100;
+  const stepOptions = await prepareSteps(shop, benchAdmin, { maxOrders });
+  try {
+    await runStep(shop, stepOptions, 5, 2); // warm-up: connections, pools, JIT; not reported
+    const recording = await startRecording(ports, {
+      seconds: settings.seconds + tailSeconds,
+      intervalUs: settings.intervalUs,
+      outDir,
+    });
+    const [step, recorded] = await Promise.all([
+      runStep(shop, stepOptions, settings.rate, settings.seconds),
+      recording.finish(),
+    ]);
+    return checkoutLines(step, recorded);
+  } finally {
+    rmSync(stepOptions.workDir, { recursive: true, force: true });
+  }
+}
+
+/** The bare hop's CPU by process, unprofiled (the profilers' own cost stays out of it). */
+async function hopReport(shop: TestShop): Promise<string[]> {
+  const workDir = mkdtempSync(join(tmpdir(), 'shop-profile-'));
+  try {
+    const vegeta = resolveVegeta(repoRoot);
+    const options = { vegeta, workDir, rate: settings.hopRate, seconds: settings.hopSeconds };
+    return hopLines(await measureHop(shop, options));
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+mkdirSync(outDir, { recursive: true });
+const ports = await profilePorts(repoRoot);
+const shop = await startBenchShop({ extraArgs: profilingArgs(ports) });
+try {
+  const lines: string[] = [];
+  const say = (more: string[]) => {
+    lines.push(...more);
+    console.log(more.join('\n'));
+  };
+  say([`profile run ${runName}: ${outDir}`, '']);
+  say(await profileCheckouts(shop, ports));
+  say(['', ...(await hopReport(shop))]);
+  say([
+    '',
+    'per process: <name>.cpuprofile or <name>.pb.gz (raw), <name>.svg (flame graph), <name>.folded.txt',
+  ]);
+  writeFileSync(join(outDir, 'summary.txt'), `${lines.join('\n')}\n`);
+} finally {
+  await shop.stop();
+}
