@@ -16,10 +16,16 @@ import type { TestShop } from '@shop/devkit/testing';
 import { resolveVegeta } from '@shop/devkit/toolchain';
 import { type CheckoutStep, prepareSteps, runStep } from './bench/checkout.ts';
 import { benchAdmin, startBenchShop } from './bench/shop.ts';
-import { formatShares } from './profile/cpu.ts';
+import { type CpuShare, formatShares } from './profile/cpu.ts';
 import { topSelfShares } from './profile/fold.ts';
-import { daprPublishedMsPerSidecar, type HopFigures, measureHop } from './profile/hop.ts';
 import {
+  daprPublishedMsPerSidecar,
+  type HopFigures,
+  hopProcesses,
+  measureHop,
+} from './profile/hop.ts';
+import {
+  onlyProcesses,
   type ProfilePorts,
   profilePorts,
   profilingArgs,
@@ -64,6 +70,23 @@ function hopLines(hop: HopFigures): string[] {
   ];
 }
 
+/**
+ * Each profiled process, busiest first: its CPU per unit (from /proc), then its five
+ * hottest functions by self time, each as a share of its samples and that share in ms.
+ */
+function topSelfLines(recorded: Recorded[], cpu: CpuShare[]): string[] {
+  const cpuOf = (name: string) => cpu.find((s) => s.name === name)?.ms ?? 0;
+  return [...recorded]
+    .sort((a, b) => cpuOf(b.name) - cpuOf(a.name))
+    .map((profile) => {
+      const ms = cpuOf(profile.name);
+      const top = topSelfShares(profile.folded, 5).map(
+        (f) => `${f.name} ${(f.share * 100).toFixed(0)}% ${(f.share * ms).toFixed(2)}`,
+      );
+      return `    ${profile.name.padEnd(20)} ${ms.toFixed(2).padStart(6)} ms: ${top.length > 0 ? top.join('; ') : 'no samples'}`;
+    });
+}
+
 function checkoutLines(step: CheckoutStep, recorded: Recorded[]): string[] {
   const total = step.cpuMsPerCheckout.reduce((sum, s) => sum + s.ms, 0);
   const lines = [
@@ -74,16 +97,7 @@ function checkoutLines(step: CheckoutStep, recorded: Recorded[]): string[] {
     )}`,
     `  top self time per process: share of its sampled time, and that share of its cpu per checkout (profiles over the load and ${tailSeconds} s after):`,
   ];
-  const cpuOf = (name: string) => step.cpuMsPerCheckout.find((s) => s.name === name)?.ms ?? 0;
-  for (const profile of [...recorded].sort((a, b) => cpuOf(b.name) - cpuOf(a.name))) {
-    const cpu = cpuOf(profile.name);
-    const top = topSelfShares(profile.folded, 5).map(
-      (f) => `${f.name} ${(f.share * 100).toFixed(0)}% ${(f.share * cpu).toFixed(2)}`,
-    );
-    lines.push(
-      `    ${profile.name.padEnd(20)} ${cpu.toFixed(1).padStart(5)} ms: ${top.length > 0 ? top.join('; ') : 'no samples'}`,
-    );
-  }
+  lines.push(...topSelfLines(recorded, step.cpuMsPerCheckout));
   return lines;
 }
 
@@ -108,13 +122,31 @@ async function profileCheckouts(shop: TestShop, ports: ProfilePorts): Promise<st
   }
 }
 
-/** The bare hop's CPU by process, unprofiled (the profilers' own cost stays out of it). */
-async function hopReport(shop: TestShop): Promise<string[]> {
+/**
+ * The bare hop's CPU by process, unprofiled; then the same load again under the hop's
+ * processes' profilers (flame graphs in hop/), which also says what profiling costs.
+ */
+async function hopReport(shop: TestShop, ports: ProfilePorts): Promise<string[]> {
   const workDir = mkdtempSync(join(tmpdir(), 'shop-profile-'));
+  const hopDir = join(outDir, 'hop');
+  mkdirSync(hopDir, { recursive: true });
   try {
     const vegeta = resolveVegeta(repoRoot);
     const options = { vegeta, workDir, rate: settings.hopRate, seconds: settings.hopSeconds };
-    return hopLines(await measureHop(shop, options));
+    const plain = await measureHop(shop, options);
+    // measureHop warms up for a second first: the window covers it too.
+    const recording = await startRecording(onlyProcesses(ports, hopProcesses), {
+      seconds: settings.hopSeconds + 1,
+      intervalUs: settings.intervalUs,
+      outDir: hopDir,
+    });
+    const [profiled, recorded] = await Promise.all([measureHop(shop, options), recording.finish()]);
+    const sum = (hop: HopFigures) => hop.cpuMsPerRequest.reduce((total, s) => total + s.ms, 0);
+    return [
+      ...hopLines(plain),
+      `  again under the profilers: cpu per request ${sum(profiled).toFixed(2)} ms (${((sum(profiled) / sum(plain) - 1) * 100).toFixed(0)}% more); top self time per process, as shares of the unprofiled cpu per request (flame graphs in hop/):`,
+      ...topSelfLines(recorded, plain.cpuMsPerRequest),
+    ];
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -131,7 +163,7 @@ try {
   };
   say([`profile run ${runName}: ${outDir}`, '']);
   say(await profileCheckouts(shop, ports));
-  say(['', ...(await hopReport(shop))]);
+  say(['', ...(await hopReport(shop, ports))]);
   say([
     '',
     'per process: <name>.cpuprofile or <name>.pb.gz (raw), <name>.svg (flame graph), <name>.folded.txt',

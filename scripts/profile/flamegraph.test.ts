@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, frameTree, renderFlameGraph } from './flamegraph.ts';
+import { escapeXml, frameTree, renderFlameGraph, shortName } from './flamegraph.ts';
 
 const folded = new Map([
   ['main;work', 60],
@@ -37,8 +37,18 @@ describe('renderFlameGraph', () => {
     const svg = renderFlameGraph(new Map([...folded, ['tiny', 0.000_01]]), 'a & b');
     expect(svg).toContain('&lt;anonymous&gt;');
     expect(svg).not.toContain('<anonymous>');
-    expect(svg).toContain('a &amp; b: 100 ms of CPU sampled');
+    expect(svg).toContain('a &amp; b: 100 ms sampled');
     expect(boxes(svg).has('tiny')).toBe(false);
     expect(escapeXml('"<&>"')).toBe('&quot;&lt;&amp;&gt;&quot;');
+  });
+
+  it('labels a Go frame without its package path, a Node frame as it is', () => {
+    expect(shortName('github.com/dapr/dapr/pkg/api/http.(*api).onInvoke')).toBe(
+      'http.(*api).onInvoke',
+    );
+    expect(shortName('dispatch hono/dist/compose.js:24')).toBe('dispatch hono/dist/compose.js:24');
+    const svg = renderFlameGraph(new Map([['github.com/go-chi/chi/v5.(*Mux).ServeHTTP', 1]]), 'g');
+    expect(svg).toContain('>v5.(*Mux).ServeHTTP</text>');
+    expect(svg).toContain('<title>github.com/go-chi/chi/v5.(*Mux).ServeHTTP (');
   });
 });

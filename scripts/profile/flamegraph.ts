@@ -51,13 +51,20 @@ function colourOf(name: string): string {
   return `hsl(${10 + (hash % 45)}, ${70 + (hash % 20)}%, ${55 + ((hash >> 8) % 15)}%)`;
 }
 
+/** What a box has room for: a Go frame without its package path (the tooltip keeps it). */
+export function shortName(name: string): string {
+  return name.includes(' ') ? name : name.slice(name.lastIndexOf('/') + 1);
+}
+
 function box(frame: Frame, x: number, y: number, w: number, total: number): string {
   const share = ((frame.ms / total) * 100).toFixed(2);
   const tip = escapeXml(`${frame.name} (${frame.ms.toFixed(1)} ms, ${share}%)`);
   const fits = Math.floor((w - 4) / charWidth);
+  const clip = (text: string, room: number) =>
+    text.length > room ? `${text.slice(0, room - 2)}..` : text;
   const label =
     fits >= 3
-      ? `<text x="${(x + 2).toFixed(1)}" y="${y + rowHeight - 4}">${escapeXml(frame.name.length > fits ? `${frame.name.slice(0, fits - 2)}..` : frame.name)}</text>`
+      ? `<text x="${(x + 2).toFixed(1)}" y="${y + rowHeight - 4}">${escapeXml(clip(shortName(frame.name), fits))}</text>`
       : '';
   return `<g><title>${tip}</title><rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowHeight - 1}" fill="${colourOf(frame.name)}"/>${label}</g>`;
 }
@@ -80,7 +87,7 @@ export function renderFlameGraph(folded: Folded, title: string): string {
     }
   };
   draw(root, margin, 0);
-  const heading = `${title}: ${root.ms.toFixed(0)} ms of CPU sampled`;
+  const heading = `${title}: ${root.ms.toFixed(0)} ms sampled`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fdfdf8"/>`,

@@ -25,6 +25,13 @@ export async function profilePorts(repoRoot: string): Promise<ProfilePorts> {
   };
 }
 
+/** The ports of the named processes only (the hop's, say). */
+export function onlyProcesses(ports: ProfilePorts, names: string[]): ProfilePorts {
+  const keep = (map: Map<string, number>) =>
+    new Map([...map].filter(([name]) => names.includes(name)));
+  return { inspector: keep(ports.inspector), pprof: keep(ports.pprof) };
+}
+
 /**
  * The shop's `extraArgs` that open them. daprd's pprof server has no listen-address flag
  * and binds every interface: the profile only ever runs on a machine of one's own.
