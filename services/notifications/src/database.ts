@@ -2,18 +2,21 @@ import type { Logger } from '@shop/platform';
 import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
 import type { DeadLetterDocument } from './dead-letters.ts';
 import type { NotificationDocument } from './inbox/notification.ts';
+import type { UserSeqDocument } from './inbox/user-seqs.ts';
 import type { PreferencesDocument } from './preferences/repository.ts';
 import type { RecipientDocument } from './recipients/repository.ts';
 import type { SignedOutSessionDocument, StreamLeaseDocument } from './stream/leases.ts';
 import type { StockLevelDocument } from './wishlist-alerts/stock-levels.ts';
 
-/** The last notification `seq` given out (one counter, `_id: 'notifications'`). */
+/** The one notification counter of every user before seqs were per user (`_id: 'notifications'`, read only now). */
 export type CounterDocument = { _id: string; seq: number };
 
 /** The service's collections, typed; repositories are plain functions over this. */
 export type NotificationsDb = {
   notifications: Collection<NotificationDocument>;
   counters: Collection<CounterDocument>;
+  /** Each user's claimed seqs (inbox/user-seqs.ts). */
+  userSeqs: Collection<UserSeqDocument>;
   preferences: Collection<PreferencesDocument>;
   recipients: Collection<RecipientDocument>;
   stockLevels: Collection<StockLevelDocument>;
@@ -27,6 +30,7 @@ export function collectionsOf(db: Db): NotificationsDb {
   return {
     notifications: db.collection<NotificationDocument>('notifications'),
     counters: db.collection<CounterDocument>('counters'),
+    userSeqs: db.collection<UserSeqDocument>('user_seqs'),
     preferences: db.collection<PreferencesDocument>('preferences'),
     recipients: db.collection<RecipientDocument>('recipients'),
     stockLevels: db.collection<StockLevelDocument>('stock_levels'),

@@ -33,12 +33,11 @@ export type Notification = {
   createdAt: Date;
   readAt: Date | null;
   /**
-   * Per user, strictly increasing in order of allocation (gaps allowed: a seq taken by an
-   * insert that turned out a duplicate is never reused). Allocated before the insert, in
-   * blocks from the one counter in `counters` (`_id: 'notifications'`, findOneAndUpdate
-   * $inc), so it grows across all users and a batch costs one round trip; the live stream
-   * resumes after it. Two handlers allocating at once may insert out of seq order, so a
-   * reader resuming after seq n can miss a smaller seq inserted just after it read.
+   * The next number of the user's own sequence (claimed in `user_seqs`, inbox/user-seqs.ts),
+   * so a user's seqs run on with no gap unless an insert was lost or refused as a duplicate;
+   * the live stream's event id, which it resumes after. Each user's sequence continues above
+   * the one counter all users shared before (`counters`, `_id: 'notifications'`): documents
+   * stored before keep their seqs, and new ones come after them.
    * 0 only on a notification handed to the email outbox alone (in-app off): never inserted.
    */
   seq: number;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError } from 'mongodb';
-import { duplicateKeyCode, isDuplicateKeyError, type NotificationsDb } from '../database.ts';
+import { duplicateKeyCode, type NotificationsDb } from '../database.ts';
 import type { Notification, NotificationDocument } from './notification.ts';
+import { claimUserSeqs } from './user-seqs.ts';
 
 /** What an event handler decides a notification says; the store adds id, seq and times. */
 export type NotificationDraft = Pick<
@@ -18,42 +19,17 @@ function toDocument({ id, ...rest }: Notification): NotificationDocument {
 }
 
 /**
- * Takes `count` seqs in one atomic increment of the one notifications counter and answers
- * the first. One counter for every user still gives each user strictly growing seqs, and
- * costs a batch of any size one round trip (FerretDB updates by reading the whole
- * collection, so a counter per user made a fan-out to n users cost n²). The first
- * increment creates the counter; two concurrent first ones can both try, and the loser
- * of that unique `_id` race retries against the winner's.
- */
-export async function allocateSeqs(db: NotificationsDb, count: number): Promise<number> {
-  for (;;) {
-    try {
-      const counter = await db.counters.findOneAndUpdate(
-        { _id: notificationsCounter },
-        { $inc: { seq: count } },
-        { upsert: true, returnDocument: 'after' },
-      );
-      if (!counter) throw new Error('the notifications counter was not returned');
-      return counter.seq - count + 1;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
-  }
-}
-
-const notificationsCounter = 'notifications';
-
-/**
- * Inserts the notifications, with fresh seqs, in one unordered batch;
- * those whose sourceKey is already stored are refused by the unique index and answered as
- * duplicates. No look-up first: on FerretDB a query on any field but `_id` reads the whole
- * collection, and a redelivered event is rare, so a duplicate merely leaves a gap in its
- * user's seqs (allowed: seqs only have to grow).
+ * Inserts the notifications of distinct users, each with the next seq of its user, in one
+ * unordered batch; those whose sourceKey is already stored are refused by the unique index
+ * and answered as duplicates. No look-up first: on FerretDB a query on any field but `_id`
+ * reads the whole collection, and a redelivered event is rare, so a duplicate merely
+ * leaves a gap in its user's seqs (a stream holds the user's next one for STREAM_GAP_WAIT_MS
+ * once).
  */
 // A replica takes seqs and inserts one batch at a time, so its notifications become
 // visible in the order of their seqs: two events for one user handled at once could
-// otherwise show the higher seq first, and a stream that sent it (after its gap wait)
-// would never send the lower one. Across replicas the stream's gap wait still applies.
+// otherwise show the higher seq first, and a stream would hold it until the lower one
+// showed. Only two replicas inserting for one user at the same moment can still do that.
 const insertQueues = new WeakMap<NotificationsDb, Promise<unknown>>();
 
 function oneBatchAtATime<T>(db: NotificationsDb, work: () => Promise<T>): Promise<T> {
@@ -70,23 +46,29 @@ export function insertNotifications(
   db: NotificationsDb,
   drafts: readonly NotificationDraft[],
   now: Date,
-): Promise<{ inserted: Notification[]; duplicateSourceKeys: Set<string> }> {
+): Promise<InsertOutcome> {
   return oneBatchAtATime(db, () => insertInSeqOrder(db, drafts, now));
 }
+
+/** What went in, and the sourceKeys refused as already stored. */
+type InsertOutcome = { inserted: Notification[]; duplicateSourceKeys: Set<string> };
 
 async function insertInSeqOrder(
   db: NotificationsDb,
   drafts: readonly NotificationDraft[],
   now: Date,
-): Promise<{ inserted: Notification[]; duplicateSourceKeys: Set<string> }> {
+): Promise<InsertOutcome> {
   if (drafts.length === 0) return { inserted: [], duplicateSourceKeys: new Set() };
-  const firstSeq = await allocateSeqs(db, drafts.length);
-  const notifications: Notification[] = drafts.map((draft, index) => ({
+  const seqs = await claimUserSeqs(
+    db,
+    drafts.map((draft) => draft.userId),
+  );
+  const notifications: Notification[] = drafts.map((draft) => ({
     id: randomUUID(),
     ...draft,
     createdAt: now,
     readAt: null,
-    seq: firstSeq + index,
+    seq: seqs.get(draft.userId) ?? 0,
   }));
   const refused = new Set<number>();
   try {

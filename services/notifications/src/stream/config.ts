@@ -7,8 +7,9 @@ export const streamEnv = z.object({
   /** How often each replica asks its store for what its open streams have not seen. */
   STREAM_POLL_INTERVAL_MS: milliseconds(1_000),
   /**
-   * The longest a notification takes from its seq to being visible; a notification that
-   * does not follow the last one sent waits this long (plus up to a poll) for lower ones.
+   * How long a stream holds a notification whose seq does not follow the last one sent (a
+   * user's seqs are contiguous, so only after a lost or duplicate insert, or two replicas
+   * inserting for one user at once), plus up to a poll, for the missing one to appear.
    */
   STREAM_GAP_WAIT_MS: milliseconds(1_000),
   /** A comment on every open stream this often, so idle connections stay open. */

@@ -11,11 +11,12 @@ export type StreamHubOptions = {
    */
   pollIntervalMs: number | 'manual';
   /**
-   * How long a notification may take from taking its `seq` to being visible. A stream
-   * sends a notification at once when its seq follows the last sent; otherwise (seqs come
-   * from one counter for all users, so a user's are rarely contiguous) it holds it until it
-   * has been seen this long, by which time any lower seq of the same user (taken earlier,
-   * on any replica) is visible too, or lost (a duplicate's seq is never used).
+   * How long a stream holds a notification whose seq does not follow the last one sent. A
+   * user's seqs are contiguous, so that is rare: an insert lost after taking its seq (a
+   * crash, a failed write, a duplicate whose seq could not be given back), or two replicas
+   * inserting for one user at the same moment, the later seq visible first. The held one
+   * goes at the first poll that starts `gapWaitMs` after it was seen, or at once when the
+   * missing one appears; after that the missing one is never sent (the inbox lists it).
    */
   gapWaitMs: number;
   /** The most notifications one poll reads for all streams together. */
@@ -160,12 +161,12 @@ function addSubscriber(streams: Streams, subscriber: Subscriber): () => void {
 }
 
 /**
- * The live streams of one replica. Each notification reaches a stream by either of two
- * paths, whichever comes first: the `onCreated` hook when this replica inserted it, or the
- * poll, which finds what any replica inserted. A stream sends strictly by `seq` with no
- * duplicate, and (for inserts that become visible within `gapWaitMs`) with no gap, so a
- * client resuming after Last-Event-ID misses nothing: a notification that does not follow
- * the last one sent waits until any lower one would have shown.
+ * The live streams of one replica. Each notification reaches a stream by whichever path
+ * comes first: `push` (the `onCreated` hook when this replica inserted it, or the broadcast
+ * of another replica's insert), or the poll, which finds what any replica inserted and
+ * repairs what a lost push missed. A stream sends strictly by `seq`, each once: the next
+ * seq of its user at once, a later one only after the missing ones or `gapWaitMs` (see
+ * there), so a client resuming after Last-Event-ID misses nothing that was stored in time.
  */
 export function createStreamHub(options: StreamHubOptions): StreamHub {
   const now = options.now ?? Date.now;
@@ -184,6 +185,9 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
     async subscribe({ userId, afterSeq, send }) {
       const lastSent = afterSeq ?? (await latestSeq(userId));
       const unsubscribe = addSubscriber(streams, { userId, lastSent, held: new Map(), send });
+      // A resumed stream catches up now, not at the next (slow) poll; reconnects that come
+      // together share a poll or two.
+      if (afterSeq !== undefined) polling?.soon();
       return { closed: allClosed, unsubscribe };
     },
     push(notification) {
@@ -207,20 +211,45 @@ export function createStreamHub(options: StreamHubOptions): StreamHub {
   };
 }
 
-/** Runs `poll` every `pollIntervalMs` (counted from the end of the last) until stopped. */
-function repeat(poll: () => Promise<void>, intervalMs: number, logger: Logger): { stop(): void } {
+/**
+ * Runs `poll` every `pollIntervalMs` (counted from the end of the last) until stopped;
+ * `soon()` runs it at once, or right after the one under way.
+ */
+function repeat(
+  poll: () => Promise<void>,
+  intervalMs: number,
+  logger: Logger,
+): { soon(): void; stop(): void } {
   let stopped = false;
+  let running = false;
+  let again = false;
   let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
+  const run = () => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      poll()
-        .catch((error) => logger.warn('polling for new notifications failed', { error }))
-        .finally(schedule);
-    }, intervalMs);
+    running = true;
+    poll()
+      .catch((error) => logger.warn('polling for new notifications failed', { error }))
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        } else schedule();
+      });
+  };
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(run, intervalMs);
   };
   schedule();
   return {
+    soon() {
+      if (running) {
+        again = true;
+        return;
+      }
+      clearTimeout(timer);
+      run();
+    },
     stop() {
       stopped = true;
       clearTimeout(timer);

@@ -439,7 +439,33 @@ function hubOrderingCases() {
     expect(received.seen).toEqual([2, 3]);
   });
 
-  it('sends seqs of one counter for all users (never contiguous per user) in order, a late lower one first', async () => {
+  it("sends each push that follows the last one sent at once, a user's seqs in order, with no poll", async () => {
+    const userId = `u-${randomUUID()}`;
+    const hub = steppedReplica(5_000);
+    const received = collect();
+    await hub.subscribe({ userId, afterSeq: 0, send: received.send });
+    hub.push(notification(userId, 1));
+    expect(received.seen).toEqual([1]);
+    // #3 before #2 (two replicas inserting for the user at once): #3 waits for #2 only.
+    hub.push(notification(userId, 3));
+    expect(received.seen).toEqual([1]);
+    hub.push(notification(userId, 2));
+    expect(received.seen).toEqual([1, 2, 3]);
+    // The same notification again (its own insert, then the broadcast) is not sent twice.
+    hub.push(notification(userId, 3));
+    expect(received.seen).toEqual([1, 2, 3]);
+  });
+
+  it('catches a resumed stream up at once, not at the next poll', async () => {
+    const userId = `u-${randomUUID()}`;
+    for (const seq of [1, 2, 3]) await store(userId, seq);
+    const hub = replica({ pollIntervalMs: 3_600_000 });
+    const received = collect();
+    await hub.subscribe({ userId, afterSeq: 1, send: received.send });
+    expect(await received.until(2)).toEqual([2, 3]);
+  });
+
+  it('sends the seqs of documents stored before seqs were per user (gaps between) in order, a late lower one first', async () => {
     const userId = `u-${randomUUID()}`;
     const [a, b] = [steppedReplica(400), steppedReplica(400)];
     const received = collect();
