@@ -1,10 +1,12 @@
 // Where a checkout's CPU goes. Starts the bench shop with every service's inspector and
 // every sidecar's pprof server open, then:
+//  - checkouts at a constant rate (the bench's open-model step): their CPU per checkout by
+//    process from /proc; then the same step while every process is profiled: each
+//    process's top functions by self time, and per process the raw profile and a flame
+//    graph (SVG) in the output folder;
 //  - the bare gateway hop at a constant rate: its CPU per request by process, beside Dapr's
-//    published cost of a sidecar;
-//  - checkouts at a constant rate (the bench's open-model step) while every process is
-//    profiled: CPU per checkout by process, each Node process's top functions by self
-//    time, and per process the raw profile and a flame graph (SVG) in the output folder.
+//    published cost of a sidecar; then again profiled (flame graphs in hop/).
+// Profiling costs CPU of its own, so the /proc figures come from the unprofiled runs.
 //   npm run profile -- [--rate 15] [--seconds 10] [--hop-rate 100] [--hop-seconds 10]
 //                      [--interval-us 1000] [--out .shop/profile/<time>]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,36 +89,51 @@ function topSelfLines(recorded: Recorded[], cpu: CpuShare[]): string[] {
     });
 }
 
-function checkoutLines(step: CheckoutStep, recorded: Recorded[]): string[] {
-  const total = step.cpuMsPerCheckout.reduce((sum, s) => sum + s.ms, 0);
-  const lines = [
-    `checkouts at ${step.rate}/s for ${step.seconds} s: ${step.accepted} accepted, ${step.errors} errors, ${step.unsettled} still pending, 202 p99 ${step.p99Ms.toFixed(1)} ms, 202->terminal p99 ${step.terminalP99Ms.toFixed(0)} ms (machine ${(step.machineBusy * 100).toFixed(0)}% busy, the shop ${(step.shopShare * 100).toFixed(0)}% of that)`,
-    `  cpu per checkout ${total.toFixed(1)} ms (/proc, load and settling): ${formatShares(
-      step.cpuMsPerCheckout.filter((s) => s.ms >= 0.05),
-      1,
-    )}`,
-    `  top self time per process: share of its sampled time, and that share of its cpu per checkout (profiles over the load and ${tailSeconds} s after):`,
-  ];
-  lines.push(...topSelfLines(recorded, step.cpuMsPerCheckout));
-  return lines;
+const cpuSum = (shares: CpuShare[]) => shares.reduce((sum, s) => sum + s.ms, 0);
+
+function stepLine(step: CheckoutStep): string {
+  return `checkouts at ${step.rate}/s for ${step.seconds} s: ${step.accepted} accepted, ${step.errors} errors, ${step.unsettled} still pending, 202 p99 ${step.p99Ms.toFixed(1)} ms, 202->terminal p99 ${step.terminalP99Ms.toFixed(0)} ms (machine ${(step.machineBusy * 100).toFixed(0)}% busy, the shop ${(step.shopShare * 100).toFixed(0)}% of that)`;
 }
 
-/** The checkout step under the profilers (after a warm-up step); the report's lines. */
+function checkoutLines(
+  plain: CheckoutStep,
+  profiled: CheckoutStep,
+  recorded: Recorded[],
+): string[] {
+  const total = cpuSum(plain.cpuMsPerCheckout);
+  const more = cpuSum(profiled.cpuMsPerCheckout) / total - 1;
+  return [
+    stepLine(plain),
+    `  cpu per checkout ${total.toFixed(1)} ms (/proc, load and settling): ${formatShares(
+      plain.cpuMsPerCheckout.filter((s) => s.ms >= 0.05),
+      1,
+    )}`,
+    `  again under the profilers: ${stepLine(profiled)}, cpu per checkout ${cpuSum(profiled.cpuMsPerCheckout).toFixed(1)} ms (${(more * 100).toFixed(0)}% more)`,
+    `  top self time per process: share of its samples (the load and ${tailSeconds} s after), and that share of its unprofiled cpu per checkout:`,
+    ...topSelfLines(recorded, plain.cpuMsPerCheckout),
+  ];
+}
+
+/**
+ * A checkout step unprofiled (the CPU figures), then the same step under every process's
+ * profiler (where that CPU goes), after a warm-up step; the report's lines.
+ */
 async function profileCheckouts(shop: TestShop, ports: ProfilePorts): Promise<string[]> {
-  const maxOrders = settings.rate * settings.seconds + 100;
+  const maxOrders = 2 * settings.rate * settings.seconds + 100;
   const stepOptions = await prepareSteps(shop, benchAdmin, { maxOrders });
   try {
     await runStep(shop, stepOptions, 5, 2); // warm-up: connections, pools, JIT; not reported
+    const plain = await runStep(shop, stepOptions, settings.rate, settings.seconds);
     const recording = await startRecording(ports, {
       seconds: settings.seconds + tailSeconds,
       intervalUs: settings.intervalUs,
       outDir,
     });
-    const [step, recorded] = await Promise.all([
+    const [profiled, recorded] = await Promise.all([
       runStep(shop, stepOptions, settings.rate, settings.seconds),
       recording.finish(),
     ]);
-    return checkoutLines(step, recorded);
+    return checkoutLines(plain, profiled, recorded);
   } finally {
     rmSync(stepOptions.workDir, { recursive: true, force: true });
   }
@@ -141,7 +158,7 @@ async function hopReport(shop: TestShop, ports: ProfilePorts): Promise<string[]>
       outDir: hopDir,
     });
     const [profiled, recorded] = await Promise.all([measureHop(shop, options), recording.finish()]);
-    const sum = (hop: HopFigures) => hop.cpuMsPerRequest.reduce((total, s) => total + s.ms, 0);
+    const sum = (hop: HopFigures) => cpuSum(hop.cpuMsPerRequest);
     return [
       ...hopLines(plain),
       `  again under the profilers: cpu per request ${sum(profiled).toFixed(2)} ms (${((sum(profiled) / sum(plain) - 1) * 100).toFixed(0)}% more); top self time per process, as shares of the unprofiled cpu per request (flame graphs in hop/):`,
@@ -154,10 +171,18 @@ async function hopReport(shop: TestShop, ports: ProfilePorts): Promise<string[]>
 
 mkdirSync(outDir, { recursive: true });
 const ports = await profilePorts(repoRoot);
-const shop = await startBenchShop({ extraArgs: profilingArgs(ports) });
+// Figures measured after a process died would describe a broken shop: none are printed.
+let crashed: string | undefined;
+const shop = await startBenchShop({
+  extraArgs: profilingArgs(ports),
+  onCrash: (exit) => {
+    crashed = `${exit.name} exited (code ${exit.code}, signal ${exit.signal})`;
+  },
+});
 try {
   const lines: string[] = [];
   const say = (more: string[]) => {
+    if (crashed) throw new Error(`the shop stopped: ${crashed}; its figures are not reported`);
     lines.push(...more);
     console.log(more.join('\n'));
   };
