@@ -86,8 +86,11 @@ export function svgWaterfall(rows: WaterfallRow[], title: string): string {
     const y = top + i * rowHeight;
     const width = Math.max(1, x(row.startMs + row.durationMs) - x(row.startMs));
     const opacity = row.side === 'sidecar' ? 0.5 : 1;
+    // About 6.6 px a character at this size: a long name is cut short of the bars.
+    const room = Math.floor((labelWidth - 8 - row.depth * 10) / 6.6);
+    const text = label(row).length > room ? `${label(row).slice(0, room - 1)}…` : label(row);
     return [
-      `<text x="${4 + row.depth * 10}" y="${y + 12}">${escapeXml(label(row))}</text>`,
+      `<text x="${4 + row.depth * 10}" y="${y + 12}">${escapeXml(text)}</text>`,
       `<rect x="${x(row.startMs).toFixed(1)}" y="${y + 3}" width="${width.toFixed(1)}" height="${rowHeight - 6}" fill="${colour(row)}" fill-opacity="${opacity}"><title>${row.durationMs.toFixed(1)} ms</title></rect>`,
     ].join('');
   });
