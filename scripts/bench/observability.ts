@@ -2,7 +2,8 @@
 // and on (a private Jaeger and Prometheus, every service and sidecar tracing at full
 // sampling), and what tracing costs a checkout. Shops of the same shape (PostgreSQL, every
 // service, the Redis broker): one off, for its idle memory; one on, for its idle memory; then
-// a second one off beside it, and the same checkout step on both at once, a few rounds.
+// a second one with Jaeger and Prometheus but tracing off beside it, and the same checkout step on both at
+// once, a few rounds.
 //
 // Tracing's cost is read from the CPU each checkout takes, not from the highest rate each
 // shop sustains: on this machine the CPU is what caps checkouts (at 30/s every core is busy),
@@ -10,9 +11,10 @@
 // to a few per cent where stepping rates up measures it to a whole step (5/s of ~20/s). The
 // CPU is counted per process, and both shops take their steps at the same moment, so a pair
 // sees the same machine whatever else runs on it (on a shared machine that moves CPU per
-// checkout by 20% from one minute to the next). The cost measured is observability on against off:
-// Prometheus's scrapes are in it too, an upper bound on tracing's alone. Run directly it
-// prints only this section:
+// checkout by 20% from one minute to the next). Both shops run Jaeger and Prometheus, so
+// the cost measured is tracing's alone: every trace sampled against no tracing (Prometheus's
+// scrapes read the outboxes and the mail queue, which costs FerretDB a few ms per
+// checkout's worth of rows). Run directly it prints only this section:
 //   node scripts/bench/observability.ts
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,8 +54,7 @@ export type ObservabilityOptions = {
   rounds: number;
 };
 
-/** The sampler every service is given with observability on: every trace, whatever its parent. */
-const fullSampling = { OTEL_TRACES_SAMPLER: 'always_on' };
+type ShopMode = 'off' | 'untraced' | 'traced';
 
 /** The settings of this section, from BENCH_* (see scripts/bench.ts). */
 export function observabilityOptionsFromEnv(env = process.env): ObservabilityOptions {
@@ -65,10 +66,19 @@ export function observabilityOptionsFromEnv(env = process.env): ObservabilityOpt
   };
 }
 
-/** A fresh bench shop, observability off or on; on, every sidecar must sample every request. */
-async function startShop(observability: boolean): Promise<TestShop> {
-  const shop = await startBenchShop({ observability, ...(observability && { env: fullSampling }) });
-  if (observability) assertSidecarsSampleAll(shop);
+/**
+ * A fresh bench shop: observability off; Jaeger and Prometheus on but tracing off (no
+ * service loads the SDK, no sidecar samples); or on and keeping every trace (every sidecar
+ * and service sampling all, which is checked).
+ */
+async function startShop(mode: ShopMode): Promise<TestShop> {
+  if (mode === 'off') return startBenchShop({ observability: false });
+  if (mode === 'untraced') {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: '' };
+    return startBenchShop({ observability: true, traceSampling: 0, env });
+  }
+  const shop = await startBenchShop({ observability: true, traceSampling: 1 });
+  assertSidecarsSampleAll(shop);
   return shop;
 }
 
@@ -120,11 +130,11 @@ async function checkoutTraceShape(shop: TestShop): Promise<TraceShape | undefine
 const idle = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 /**
- * The same checkout step at the same moment on a shop with tracing off and on the shop with
- * it on, `rounds` times: each pair sees the same machine, whatever else runs on it then.
+ * The same checkout step at the same moment on a shop with tracing off and on the shop
+ * sampling every trace, `rounds` times: each pair sees the same machine, whatever else runs on it then.
  */
 async function tracingRounds(on: TestShop, options: ObservabilityOptions): Promise<TracingRound[]> {
-  const off = await startShop(false);
+  const off = await startShop('untraced');
   const shops = [off, on];
   const steps: StepOptions[] = [];
   try {
@@ -148,7 +158,7 @@ async function tracingRounds(on: TestShop, options: ObservabilityOptions): Promi
 
 /** The idle memory of a shop with observability off, started for that alone. */
 async function idleMemoryAlone(idleSeconds: number): Promise<ProcessMemory[]> {
-  const shop = await startShop(false);
+  const shop = await startShop('off');
   try {
     await idle(idleSeconds);
     return measureMemory(shop.group);
@@ -166,7 +176,7 @@ export async function benchObservability(
   options: ObservabilityOptions,
 ): Promise<ObservabilityBudget> {
   const idleOff = await idleMemoryAlone(options.idleSeconds);
-  const onShop = await startShop(true);
+  const onShop = await startShop('traced');
   try {
     await idle(options.idleSeconds);
     const idleOn = measureMemory(onShop.group);
@@ -280,10 +290,10 @@ export function formatObservability(
   options: ObservabilityOptions,
 ): string {
   return [
-    `observability's budget: shops on PostgreSQL, observability off and on (Jaeger + Prometheus; every service OTEL_TRACES_SAMPLER=${fullSampling.OTEL_TRACES_SAMPLER}, every sidecar samplingRate 1)`,
+    `observability's budget: shops on PostgreSQL, observability off and on (Jaeger + Prometheus; every service and sidecar sampling every trace)`,
     `memory at idle, ${options.idleSeconds} s after start, neither shop beside the other (PSS):`,
     ...formatMemoryBudget(budget),
-    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, at once on a shop with observability off and on the one with it on, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
+    `tracing's cost: checkouts at ${options.rate}/s for ${options.seconds} s, at once on a shop with tracing off and on one sampling every trace, both with Jaeger and Prometheus, ${options.rounds} rounds; throughput taken as 1 / cpu per checkout (the CPU caps checkouts here)`,
     ...formatTracingCost(budget),
   ].join('\n');
 }
