@@ -177,8 +177,10 @@ describe.each(brokerProfiles)('broker profile %s', (broker) => {
 
       const components = ofKind(shipped, 'Component');
       const pubsubs = components.filter((c) => String(c.spec.type).startsWith('pubsub.'));
+      // The shop's events, and the live streams' broadcast on the same broker.
       expect(pubsubs.map((c) => [c.metadata.name, c.spec.type])).toEqual([
         ['pubsub', brokerTypes[broker]],
+        ['broadcast', brokerTypes[broker]],
       ]);
       const stores = components.filter((c) => String(c.spec.type).startsWith('state.'));
       expect(stores.map((c) => [c.metadata.name, c.spec.type, c.spec.version])).toEqual([

@@ -189,3 +189,56 @@ describe('GET /api/v1/notifications/stream through the gateway', () => {
     await stream.ended(5_000);
   }, 60_000);
 });
+
+describe('two notifications replicas, polling only once an hour', () => {
+  // A fresh shop: only the broadcast (components/<profile>/stream-broadcast.yaml) can bring a
+  // notification stored by one replica to a stream held by the other this side of an hour.
+  let pair: TestShop;
+  beforeAll(async () => {
+    // Not two shops at once on two cores: the one above is done with.
+    await shop?.stop();
+    pair = await startTestShop({
+      apps: ['gateway', 'users', 'notifications'],
+      replicas: { notifications: 2 },
+      appEnv: { notifications: { STREAM_POLL_INTERVAL_MS: '3600000' } },
+    });
+    shop = pair;
+  }, 180_000);
+
+  /** Open streams on each replica, from its metrics. */
+  async function openStreamsByReplica(): Promise<number[]> {
+    return Promise.all(
+      ['notifications', 'notifications-2'].map(async (name) => {
+        const app = pair.apps[name];
+        if (!app) throw new Error(`${name} is not running`);
+        const text = await (await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`)).text();
+        return Number(
+          /^notifications_open_streams(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN,
+        );
+      }),
+    );
+  }
+
+  it('brings a notification stored by one replica to a stream held by the other at once', async () => {
+    const { userId, token } = await newUser();
+    // Streams until both replicas hold one (the gateway's calls spread over them).
+    const streams = [];
+    for (let i = 0; i < 5; i++) {
+      streams.push(await openStream(token));
+      const [first, second] = await openStreamsByReplica();
+      if ((first ?? 0) > 0 && (second ?? 0) > 0) break;
+    }
+    const [first, second] = await openStreamsByReplica();
+    expect((first ?? 0) > 0 && (second ?? 0) > 0, `streams by replica: ${first}, ${second}`).toBe(
+      true,
+    );
+    // The welcome may have been stored before the streams opened; the order's comes after.
+    await pair.publish(orderConfirmed(userId), 'notifications');
+    for (const stream of streams) {
+      let event = await stream.nextEvent(20_000);
+      if (JSON.parse(event.data).type === 'welcome') event = await stream.nextEvent(20_000);
+      expect(JSON.parse(event.data)).toMatchObject({ type: 'order_confirmed' });
+    }
+    for (const stream of streams) await stream.close();
+  }, 90_000);
+});

@@ -8,6 +8,7 @@ import type { NotificationSinks } from './inbox/notification.ts';
 import { inboxRoutes } from './inbox/routes.ts';
 import { registerNotificationsMetrics } from './metrics.ts';
 import { preferencesRoutes } from './preferences/routes.ts';
+import { broadcastRoutes } from './stream/broadcast.ts';
 import { type StreamRouteDeps, streamRoutes } from './stream/routes.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
@@ -40,6 +41,8 @@ export function createApp(deps: NotificationsDeps) {
   app.use('/api/v1/notifications/*', authenticate(deps.verifier));
   app.route('/api/v1/notifications/preferences', preferencesRoutes(deps));
   app.route('/api/v1/notifications/stream', streamRoutes({ ...deps.streams, logger: deps.logger }));
+  // Other replicas' new notifications, for this replica's streams (a subscription of its own).
+  app.route('/', broadcastRoutes({ hub: deps.streams.hub, logger: deps.logger }));
   app.route('/api/v1/notifications', inboxRoutes(deps));
   return app;
 }

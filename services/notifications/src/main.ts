@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import { notificationsEnv, serviceName } from './config.ts';
 import { openNotificationsDatabase } from './database.ts';
 import { startEmail } from './email/sender.ts';
+import { broadcastPublisher } from './stream/broadcast.ts';
 import { startStreams } from './stream/start.ts';
 import { wishlistAudienceViaDapr } from './wishlist-alerts/audience.ts';
 
@@ -11,6 +12,13 @@ const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, noti
 const database = await openNotificationsDatabase(config.MONGODB_URL, logger);
 const { db, ping } = lifecycle.closes('database', database);
 const streams = startStreams({ db, logger, config, lifecycle });
+const broadcast = broadcastPublisher({
+  sidecar: {
+    baseUrl: `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`,
+    apiToken: config.DAPR_API_TOKEN,
+  },
+  logger,
+});
 const email = await startEmail({ db: database.mongo, sidecar, logger, config, lifecycle });
 
 const app = createApp({
@@ -21,7 +29,11 @@ const app = createApp({
   audience: wishlistAudienceViaDapr(sidecar),
   readiness: { sidecar: sidecar.ready, database: ping },
   streams,
-  onCreated: streams.hub.push,
+  // This replica's streams at once; the other replicas' through the broadcast.
+  onCreated: (notification) => {
+    streams.hub.push(notification);
+    broadcast(notification);
+  },
   email,
 });
 runService({ app, config, logger, lifecycle, sidecar });

@@ -129,6 +129,20 @@ const samples: { [T in EventType]: () => FixtureData<T> } = {
     reason: 'payment_declined',
     cancelledAt: now(),
   }),
+  'notification.created': () => {
+    const userId = randomUUID();
+    return {
+      id: randomUUID(),
+      userId,
+      seq: 1,
+      type: 'welcome',
+      title: 'Welcome',
+      body: 'Hello',
+      data: {},
+      sourceKey: `${randomUUID()}:${userId}`,
+      createdAt: now(),
+    };
+  },
 };
 
 /**

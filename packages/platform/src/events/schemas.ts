@@ -251,6 +251,30 @@ export const eventCatalog = {
       }),
     },
   },
+  /**
+   * A notification just stored, for the live streams of every notifications replica: each
+   * replica reads it as its own consumer group (the `broadcast` component) and pushes it to
+   * the streams it holds for the user. Not durable business state: a lost one is found by
+   * the streams' poll.
+   */
+  'notification.created': {
+    producer: 'notifications',
+    current: 1,
+    versions: {
+      1: z.object({
+        id: z.uuid(),
+        userId,
+        /** The user's own sequence number: the stream's event id. */
+        seq: z.number().int().min(1),
+        type: z.string().min(1),
+        title: z.string(),
+        body: z.string(),
+        data: z.record(z.string(), z.unknown()),
+        sourceKey: z.string().min(1),
+        createdAt: z.iso.datetime(),
+      }),
+    },
+  },
 } as const satisfies EventCatalog;
 
 export type ShopCatalog = typeof eventCatalog;

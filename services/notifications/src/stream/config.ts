@@ -4,8 +4,12 @@ const milliseconds = (fallback: number) => z.coerce.number().int().min(1).defaul
 
 /** The live stream's settings. */
 export const streamEnv = z.object({
-  /** How often each replica asks its store for what its open streams have not seen. */
-  STREAM_POLL_INTERVAL_MS: milliseconds(1_000),
+  /**
+   * How often each replica asks its store for what its open streams have not seen: the
+   * repair path, for a notification whose push or broadcast was lost (or a shop deployed
+   * without the `broadcast` component, where it is the only path between replicas).
+   */
+  STREAM_POLL_INTERVAL_MS: milliseconds(5_000),
   /**
    * How long a stream holds a notification whose seq does not follow the last one sent (a
    * user's seqs are contiguous, so only after a lost or duplicate insert, or two replicas
