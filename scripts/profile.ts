@@ -8,7 +8,9 @@
 //    published cost of a sidecar; then again profiled (flame graphs in hop/).
 // Profiling costs CPU of its own, so the /proc figures come from the unprofiled runs.
 //   npm run profile -- [--rate 15] [--seconds 10] [--hop-rate 100] [--hop-seconds 10]
-//                      [--interval-us 1000] [--out .shop/profile/<time>]
+//                      [--interval-us 1000] [--out .shop/profile/<time>] [--traced]
+// --traced runs the shop with Jaeger and Prometheus and every trace sampled, to see what
+// tracing costs where.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     'hop-seconds': { type: 'string', default: '10' },
     'interval-us': { type: 'string', default: '1000' },
     out: { type: 'string' },
+    traced: { type: 'boolean', default: false },
   },
 });
 const settings = {
@@ -174,6 +177,7 @@ const ports = await profilePorts(repoRoot);
 // Figures measured after a process died would describe a broken shop: none are printed.
 let crashed: string | undefined;
 const shop = await startBenchShop({
+  ...(values.traced && { observability: true, traceSampling: 1 }),
   extraArgs: profilingArgs(ports),
   onCrash: (exit) => {
     crashed = `${exit.name} exited (code ${exit.code}, signal ${exit.signal})`;
