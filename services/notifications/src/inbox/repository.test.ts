@@ -52,6 +52,18 @@ describe('per-user seqs', () => {
     expect(await seqsOf(db, bob)).toEqual([1, 2]);
   });
 
+  it("takes one replica's seqs of a user in the order its batches came", async () => {
+    const db = await replica();
+    const userId = `u-${randomUUID()}`;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        insertNotifications(db, [draft(userId), draft(`other-${i}`)], new Date()),
+      ),
+    );
+    const seqs = outcomes.map(({ inserted }) => inserted.find((n) => n.userId === userId)?.seq);
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('keeps a user contiguous when two replicas insert for them at once', async () => {
     const [a, b] = (await replicas(2)) as [NotificationsDb, NotificationsDb];
     const userId = `u-${randomUUID()}`;

@@ -26,19 +26,33 @@ function toDocument({ id, ...rest }: Notification): NotificationDocument {
  * leaves a gap in its user's seqs (a stream holds the user's next one for STREAM_GAP_WAIT_MS
  * once).
  */
-// A replica takes seqs and inserts one batch at a time, so its notifications become
-// visible in the order of their seqs: two events for one user handled at once could
-// otherwise show the higher seq first, and a stream would hold it until the lower one
-// showed. Only two replicas inserting for one user at the same moment can still do that.
-const insertQueues = new WeakMap<NotificationsDb, Promise<unknown>>();
+// A replica takes a user's seqs and inserts them one batch at a time, so its
+// notifications of one user become visible in the order of their seqs: two events for one
+// user handled at once could otherwise show the higher seq first, and a stream would hold
+// it until the lower one showed. Batches of other users do not wait for each other. Only
+// two replicas inserting for one user at the same moment can still show them out of order.
+const userQueues = new WeakMap<NotificationsDb, Map<string, Promise<unknown>>>();
 
-function oneBatchAtATime<T>(db: NotificationsDb, work: () => Promise<T>): Promise<T> {
-  const previous = insertQueues.get(db) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  insertQueues.set(
-    db,
-    run.catch(() => {}),
+function afterEarlierOfSameUsers<T>(
+  db: NotificationsDb,
+  userIds: readonly string[],
+  work: () => Promise<T>,
+): Promise<T> {
+  let queues = userQueues.get(db);
+  if (!queues) {
+    queues = new Map();
+    userQueues.set(db, queues);
+  }
+  const own = queues;
+  const run = Promise.allSettled(userIds.map((userId) => own.get(userId))).then(work);
+  const done = run.then(
+    () => {},
+    () => {},
   );
+  for (const userId of userIds) own.set(userId, done);
+  void done.then(() => {
+    for (const userId of userIds) if (own.get(userId) === done) own.delete(userId);
+  });
   return run;
 }
 
@@ -47,7 +61,11 @@ export function insertNotifications(
   drafts: readonly NotificationDraft[],
   now: Date,
 ): Promise<InsertOutcome> {
-  return oneBatchAtATime(db, () => insertInSeqOrder(db, drafts, now));
+  return afterEarlierOfSameUsers(
+    db,
+    drafts.map((draft) => draft.userId),
+    () => insertInSeqOrder(db, drafts, now),
+  );
 }
 
 /** What went in, and the sourceKeys refused as already stored. */
