@@ -97,6 +97,33 @@ describe('observability under the shop', () => {
     expect(series[0]?.metric).toMatchObject({ job: 'services', instance: 'orders' });
   });
 
+  it("finds the checkout's order, payment and saga-step metrics through Prometheus", async () => {
+    // One checkout counted by the service that owns each fact, then scraped.
+    const queries = [
+      'sum(orders_placed_total)',
+      'sum(orders_confirmed_total)',
+      'sum(orders_revenue_minor_total)',
+      'sum(payments_charges_total{outcome="succeeded"})',
+      'sum(inventory_reservations_total{outcome="reserved"})',
+      'sum(saga_step_duration_seconds_count{step="placed_to_confirmed"})',
+    ];
+    const found: Record<string, number> = {};
+    await pollUntil(
+      async () => {
+        for (const query of queries) {
+          found[query] = Number((await prometheusQuery(query))[0]?.value[1] ?? 0);
+        }
+        return Object.values(found).every((value) => value >= 1) ? found : undefined;
+      },
+      {
+        what: "the checkout's business metrics in Prometheus",
+        timeoutMs: 30_000,
+        intervalMs: 1_000,
+      },
+    ).catch(() => undefined);
+    for (const query of queries) expect(found[query], query).toBeGreaterThanOrEqual(1);
+  });
+
   it('names in its dashboards and rules only metrics a real scrape of the shop exposes', async () => {
     // daprd exports a metric only once it has counted something: an event that arrives
     // before the one it depends on is redelivered (a resiliency policy at work), and a
