@@ -585,12 +585,17 @@ describe.each(brokerProfiles)('tilt alpha tiltfile-result with SHOP_BROKER=%s', 
     }
   });
 
-  it("points the sidecars' pub/sub component at this broker", () => {
+  it("points the sidecars' pub/sub components at this broker", () => {
     const components = objectsOf(manifest(result, 'shop-setup')).filter(
       (obj) => obj.kind === 'Component' && String(obj.spec.type).startsWith('pubsub.'),
     );
-    expect(components.map((obj) => obj.spec.type)).toEqual([
-      { rabbitmq: 'pubsub.rabbitmq', kafka: 'pubsub.kafka', nats: 'pubsub.jetstream' }[broker],
+    const type = { rabbitmq: 'pubsub.rabbitmq', kafka: 'pubsub.kafka', nats: 'pubsub.jetstream' }[
+      broker
+    ];
+    // The shop's events, and the live streams' broadcast to every notifications replica.
+    expect(components.map((obj) => [obj.metadata.name, obj.spec.type]).sort()).toEqual([
+      ['broadcast', type],
+      ['pubsub', type],
     ]);
   });
 
