@@ -32,7 +32,13 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'shop', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
+        test: {
+          name: 'shop',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          // On a failed test, the shop's own warnings and errors go to the test output.
+          setupFiles: ['test/e2e/support/report-failures.ts'],
+        },
       },
       {
         extends: true,

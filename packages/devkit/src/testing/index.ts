@@ -40,6 +40,7 @@ export {
   eventFixture,
   type FixtureData,
 } from './events.ts';
+export { failureReport } from './failure-report.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export { seriesValue } from './metrics.ts';
 export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { mailpitProcessName, pingRedis } from '../infra/index.ts';
 import { pollUntil } from '../process/poll.ts';
 import { type RunningShop, type ShopOptions, startShop } from '../shop/index.ts';
+import { trackShop } from './failure-report.ts';
 import { openApiResponseChecker } from './openapi-conformance.ts';
 
 export type TestShop = RunningShop & {
@@ -60,6 +61,7 @@ export type TestShopOptions = Partial<ShopOptions> & {
 export async function startTestShop(options: TestShopOptions = {}): Promise<TestShop> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-test-'));
   const shop = await startShop(shopOptionsForTests(options, dataDir));
+  const untrack = trackShop(dataDir);
   const { gateway, send } = gatewayClient(shop, options.checkOpenApi ?? true);
   return {
     ...shop,
@@ -77,6 +79,7 @@ export async function startTestShop(options: TestShopOptions = {}): Promise<Test
       await untilAnswering(shop, name);
     },
     async stop() {
+      untrack();
       await shop.stop();
       if (!options.dataDir && !process.env.SHOP_KEEP_TEST_DATA)
         rmSync(dataDir, { recursive: true, force: true });
