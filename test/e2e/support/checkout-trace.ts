@@ -1,6 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type TestShop, waitForSettled } from '@shop/devkit/testing';
-import { ancestors, type JaegerTrace, rootsOf, serviceOf, spansOf } from '@shop/devkit/traces';
+import {
+  ancestors,
+  isDatabaseSpan,
+  type JaegerTrace,
+  rootsOf,
+  serviceOf,
+  spansOf,
+} from '@shop/devkit/traces';
 import { expect } from 'vitest';
 
 /** The services one checkout crosses, each beside its own sidecar. */
@@ -44,6 +51,24 @@ function missingHops(trace: JaegerTrace): string[] {
       .filter((side) => spansOf(trace, service, side).length === 0)
       .map((side) => `no ${side} span of ${service}`),
   );
+}
+
+/** The services that write a checkout to their database, and that database's system. */
+const checkoutWriters = {
+  orders: 'postgresql',
+  inventory: 'postgresql',
+  payments: 'postgresql',
+  notifications: 'mongodb',
+};
+
+/** Each writer's queries or commands are spans of the trace, under that service's own. */
+function missingQueries(trace: JaegerTrace): string[] {
+  return Object.entries(checkoutWriters).flatMap(([service, system]) => {
+    const found = spansOf(trace, service, 'app').some(
+      (span) => isDatabaseSpan(span) && span.tags.some((tag) => String(tag.value) === system),
+    );
+    return found ? [] : [`no ${system} span of ${service}`];
+  });
 }
 
 /** One root: the gateway's server span, child of the client's own span. */
@@ -94,6 +119,7 @@ function missingMail(trace: JaegerTrace): string[] {
 export function checkoutTraceProblems(trace: JaegerTrace, clientSpanId: string): string[] {
   return [
     ...missingHops(trace),
+    ...missingQueries(trace),
     ...wrongRoots(trace, clientSpanId),
     ...brokenDeliveries(trace),
     ...missingMail(trace),

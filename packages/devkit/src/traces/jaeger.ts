@@ -37,12 +37,9 @@ export function isSidecarSpan(span: JaegerSpan): boolean {
   return span.tags.some((tag) => tag.key === 'otel.scope.name' && tag.value === 'dapr-diagnostics');
 }
 
-/** A span of the SQL or MongoDB client's instrumentation. */
+/** A span of a database client: it carries OpenTelemetry's db.system(.name) attribute. */
 export function isDatabaseSpan(span: JaegerSpan): boolean {
-  return span.tags.some(
-    (tag) =>
-      tag.key === 'otel.scope.name' && /instrumentation-(pg|mongodb)$/.test(String(tag.value)),
-  );
+  return span.tags.some((tag) => tag.key === 'db.system.name' || tag.key === 'db.system');
 }
 
 export function serviceOf(trace: JaegerTrace, span: JaegerSpan): string {

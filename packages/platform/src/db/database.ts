@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { migrateToLatest } from './migrations.ts';
+import { querySpans } from './query-spans.ts';
 
 /** A service's handle on its database. */
 export type Database<DB> = {
@@ -42,6 +43,14 @@ const pgTypes: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+function databaseName(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
+  } catch {
+    return 'postgres';
+  }
+}
+
 /**
  * Opens the service's database: PostgreSQL through a `pg` pool when a URL is given,
  * otherwise an embedded PGlite. PGlite is one connection, so Kysely hands it to one
@@ -65,7 +74,10 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
     });
     // An idle client whose server went away emits here; unhandled, it would end the process.
     pool.on('error', (error) => logger.warn('idle database connection failed', { error }));
-    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool }),
+      log: querySpans({ system: 'postgresql', name: databaseName(url) }),
+    });
     logger.info('database: PostgreSQL');
   } else {
     db = new Kysely<DB>({
@@ -76,6 +88,7 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
           return PGlite.create(pgliteDataDir, { extensions: pgliteExtensions ?? {} });
         },
       }),
+      log: querySpans({ system: 'postgresql', name: 'pglite' }),
     });
     logger.info('database: embedded PGlite', { dataDir: pgliteDataDir ?? '(memory)' });
   }

@@ -6,7 +6,7 @@ import { pollUntil } from '@shop/devkit/process';
 import { recordingLogger } from '@shop/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceService } from './index.ts';
-import { samplerFromEnv, withoutTransactionBrackets } from './sdk.ts';
+import { samplerFromEnv } from './sdk.ts';
 import { contextOf, tracer } from './spans.ts';
 
 type OtlpSpan = { name: string; traceId: string; parentSpanId?: string };
@@ -108,23 +108,6 @@ describe('samplerFromEnv', () => {
     expect(sampled({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1' })).toBe(
       true,
     );
-  });
-
-  it("never records a transaction's BEGIN, COMMIT or ROLLBACK, whatever the sampler", () => {
-    const decide = (name: string) =>
-      withoutTransactionBrackets(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'always_on' })).shouldSample(
-        ROOT_CONTEXT,
-        'ffffffffffffffffffffffffffffffff',
-        name,
-        SpanKind.CLIENT,
-        {},
-        [],
-      ).decision;
-    for (const bracket of ['BEGIN', 'COMMIT', 'ROLLBACK']) {
-      expect(decide(`pg.query:${bracket} orders`)).toBe(SamplingDecision.NOT_RECORD);
-    }
-    expect(decide('pg.query:SELECT orders')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
-    expect(decide('pg.query:BEGINNING')).toBe(SamplingDecision.RECORD_AND_SAMPLED);
   });
 
   it('refuses a sampler it does not know', () => {

@@ -9,7 +9,6 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   type Sampler,
-  SamplingDecision,
   SimpleSpanProcessor,
   type SpanExporter,
   TraceIdRatioBasedSampler,
@@ -53,22 +52,6 @@ export function samplerFromEnv(env: Env): Sampler {
   }
 }
 
-// A transaction's BEGIN and COMMIT (or ROLLBACK) say nothing its queries' spans do not,
-// yet made a fifth of a checkout's spans: measured by npm run bench, tracing at full
-// sampling cost a fifth of the checkout throughput, over its 10% budget.
-const transactionBracket = /^pg\.query:(BEGIN|COMMIT|ROLLBACK)\b/;
-
-/** `sampler`, except that transaction brackets are never recorded. */
-export function withoutTransactionBrackets(sampler: Sampler): Sampler {
-  return {
-    shouldSample: (parent, traceId, name, ...rest) =>
-      transactionBracket.test(name)
-        ? { decision: SamplingDecision.NOT_RECORD }
-        : sampler.shouldSample(parent, traceId, name, ...rest),
-    toString: () => `WithoutTransactionBrackets{${sampler.toString()}}`,
-  };
-}
-
 function otlpExporter(endpoint: string): SpanExporter {
   // OTLP/HTTP with JSON bodies: what Jaeger and any OpenTelemetry collector accept on 4318.
   return new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
@@ -99,7 +82,7 @@ export function startTracing(options: {
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || options.service,
     }),
-    sampler: withoutTransactionBrackets(samplerFromEnv(env)),
+    sampler: samplerFromEnv(env),
     spanProcessors: [processor],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

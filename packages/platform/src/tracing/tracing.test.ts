@@ -140,6 +140,33 @@ describe('with tracing started', () => {
     expect(logger.lines.find((line) => line.msg === 'request')?.traceId).toBe(problem.traceId);
   });
 
+  it('records each SQL query made inside a span as its child, with no transaction brackets', async () => {
+    exporter.reset();
+    const { db } = database();
+    await db.selectFrom('widgets').selectAll().execute();
+    await trace.getTracer('test').startActiveSpan('parent', async (span) => {
+      await db
+        .transaction()
+        .execute((trx) => trx.insertInto('widgets').values({ id: 'w1', name: 'one' }).execute());
+      await expect(
+        db.insertInto('widgets').values({ id: 'w1', name: 'again' }).execute(),
+      ).rejects.toThrow();
+      span.end();
+    });
+    const [parent] = named('parent');
+    const queries = spans().filter((span) => span.name !== 'parent');
+    expect(queries.map((span) => span.name)).toEqual(['INSERT pglite', 'INSERT pglite']);
+    for (const query of queries) {
+      expect(query.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
+      expect(query.kind).toBe(SpanKind.CLIENT);
+      expect(query.attributes['db.query.text']).toMatch(/^insert into "widgets"/);
+      expect(query.endTime[0] * 1e3 + query.endTime[1] / 1e6).toBeGreaterThanOrEqual(
+        query.startTime[0] * 1e3 + query.startTime[1] / 1e6,
+      );
+    }
+    expect(queries.map((span) => span.status.code)).toEqual([0, 2]);
+  });
+
   it('gives the probes no span', async () => {
     exporter.reset();
     const { app } = appWithRoutes();

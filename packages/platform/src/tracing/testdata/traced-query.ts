@@ -1,17 +1,18 @@
 // Run by preload.test.ts as a service is run: `node --import @shop/platform/tracing-preload`.
-// One query inside a span and one outside any, against DATABASE_URL; then tracing closes,
-// exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
+// One MongoDB command inside a span and one outside any, against MONGO_URL; then tracing
+// closes, exporting to OTEL_EXPORTER_OTLP_ENDPOINT.
 import { trace } from '@opentelemetry/api';
-import pg from 'pg';
+import { MongoClient } from 'mongodb';
 import { startTracing } from '../sdk.ts';
 
 const tracing = startTracing({ service: 'preload-test' });
-const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+const client = new MongoClient(process.env.MONGO_URL ?? '');
 await client.connect();
+const places = client.db().collection('places');
 await trace.getTracer('test').startActiveSpan('parent', async (span) => {
-  await client.query("select 'inside' as place");
+  await places.findOne({ place: 'inside' });
   span.end();
 });
-await client.query("select 'outside' as place");
-await client.end();
+await places.findOne({ place: 'outside' });
+await client.close();
 await tracing?.close();
