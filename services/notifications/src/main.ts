@@ -12,13 +12,7 @@ const { config, logger, sidecar, lifecycle } = serviceDefaults(serviceName, noti
 const database = await openNotificationsDatabase(config.MONGODB_URL, logger);
 const { db, ping } = lifecycle.closes('database', database);
 const streams = startStreams({ db, logger, config, lifecycle });
-const broadcast = broadcastPublisher({
-  sidecar: {
-    baseUrl: `http://${config.DAPR_HOST}:${config.DAPR_HTTP_PORT}`,
-    apiToken: config.DAPR_API_TOKEN,
-  },
-  logger,
-});
+const broadcast = broadcastPublisher({ sidecar, logger });
 const email = await startEmail({ db: database.mongo, sidecar, logger, config, lifecycle });
 
 const app = createApp({

@@ -9,6 +9,7 @@ import {
   getState,
   invokeApp,
   invokeBinding,
+  publishBulkEvents,
   publishEvent,
   type SaveStateOptions,
   type SidecarConfig,
@@ -36,6 +37,15 @@ export type Sidecar = {
    * `traceparent`. The SDK's publish cannot send that header, so Dapr would start a new trace.
    */
   publish(event: { type: string; id: string; traceparent?: string }): Promise<void>;
+  /**
+   * Publishes complete CloudEvents to `topic` of the pub/sub component `pubsub` in one
+   * request, in one trace; throws unless the sidecar accepted every one.
+   */
+  publishBulk(
+    pubsub: string,
+    topic: string,
+    events: ReadonlyArray<{ type: string; id: string }>,
+  ): Promise<void>;
   /**
    * Calls another app through Dapr service invocation and hands back the raw response.
    * The SDK's `invoker.invoke` throws away status and headers, which a proxy must keep.
@@ -162,6 +172,7 @@ export function createSidecar(config: SidecarConfig, logger: Logger): Sidecar {
       return secret as Record<string, string>;
     },
     publish: (event) => publishEvent(dapr, event),
+    publishBulk: (pubsub, topic, events) => publishBulkEvents(dapr, pubsub, topic, events),
     invoke: (appId, pathAndQuery, init) => invokeApp(dapr, breakers, appId, pathAndQuery, init),
     registerMetrics: (registry) => breakers.registerMetrics(registry),
     getState: (store, key, options) => getState(dapr, store, key, options),

@@ -1,4 +1,4 @@
-import { buildEvent, createRouter, eventCatalog, type Logger } from '@shop/platform';
+import { buildEvent, createRouter, eventCatalog, type Logger, type Sidecar } from '@shop/platform';
 import { type Notification, notificationTypes } from '../inbox/notification.ts';
 import type { StreamHub } from './hub.ts';
 
@@ -11,22 +11,23 @@ export const broadcastPubsub = 'broadcast';
 const topic = 'notification.created';
 const route = `/broadcast/${topic}`;
 
-type Sidecar = { baseUrl: string; apiToken?: string | undefined };
-
 /**
  * Publishes each notification this replica stored to the other replicas, the ones of one
  * moment in one bulk publish. Best effort: a notification the broadcast loses reaches the
  * other replicas' streams by their poll. A failure is logged at most once a minute (a shop
  * deployed without the component fails every time).
  */
-export function broadcastPublisher(deps: { sidecar: Sidecar; logger: Logger }) {
+export function broadcastPublisher(deps: {
+  sidecar: Pick<Sidecar, 'publishBulk'>;
+  logger: Logger;
+}) {
   let pending: Notification[] = [];
   let lastWarnedAt = Number.NEGATIVE_INFINITY;
   const flush = async () => {
     const batch = pending;
     pending = [];
     try {
-      await publishBulk(deps.sidecar, batch);
+      await deps.sidecar.publishBulk(broadcastPubsub, topic, batch.map(createdEvent));
     } catch (error) {
       if (Date.now() - lastWarnedAt < 60_000) return;
       lastWarnedAt = Date.now();
@@ -39,39 +40,13 @@ export function broadcastPublisher(deps: { sidecar: Sidecar; logger: Logger }) {
   };
 }
 
-async function publishBulk(sidecar: Sidecar, notifications: Notification[]) {
-  const entries = notifications.map((n, index) => ({
-    entryId: String(index),
-    contentType: 'application/cloudevents+json',
-    event: buildEvent(
-      'notification.created',
-      {
-        id: n.id,
-        userId: n.userId,
-        seq: n.seq,
-        type: n.type,
-        title: n.title,
-        body: n.body,
-        data: n.data,
-        sourceKey: n.sourceKey,
-        createdAt: n.createdAt.toISOString(),
-      },
-      { source: 'notifications' },
-    ),
-  }));
-  const res = await fetch(
-    `${sidecar.baseUrl}/v1.0-alpha1/publish/bulk/${broadcastPubsub}/${topic}`,
-    {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(sidecar.apiToken ? { 'dapr-api-token': sidecar.apiToken } : {}),
-      },
-      body: JSON.stringify(entries),
-      signal: AbortSignal.timeout(5_000),
-    },
+function createdEvent(n: Notification) {
+  const { readAt: _, createdAt, ...fields } = n;
+  return buildEvent(
+    topic,
+    { ...fields, createdAt: createdAt.toISOString() },
+    { source: 'notifications' },
   );
-  if (!res.ok) throw new Error(`bulk publish: ${res.status} ${await res.text()}`);
 }
 
 const createdSchema = eventCatalog[topic].versions[1];
