@@ -124,10 +124,43 @@ function sendAndRetryCases() {
         },
       },
     ]);
-    expect(await outbox.mails.findOne()).toMatchObject({
-      status: 'sent',
+    // Sent, it leaves the outbox every poll reads; what is kept of it has no content.
+    expect(await outbox.mails.countDocuments()).toBe(0);
+    expect(await outbox.sent.findOne()).toEqual({
+      _id: n.sourceKey,
+      notificationId: n.id,
+      userId: n.userId,
+      type: n.type,
       sentAt: expect.any(Date),
+      attempts: 1,
     });
+  });
+
+  it('sends a mail once however often its event comes again after it was sent', async () => {
+    const outbox = await freshOutbox();
+    const n = notification();
+    const { sent, sidecar } = binding();
+    for (let i = 0; i < 3; i++) {
+      await mongoEmailOutbox(outbox).enqueue({ notification: n, to: 'ada@example.com' });
+      await sendDueMail(sender(outbox, sidecar));
+    }
+    expect(sent).toHaveLength(1);
+    expect(await outbox.mails.countDocuments()).toBe(0);
+  });
+
+  it('moves the mails an earlier version kept in its outbox as sent out of it at start', async () => {
+    const outbox = await freshOutbox();
+    const n = notification();
+    await mongoEmailOutbox(outbox).enqueue({ notification: n, to: 'ada@example.com' });
+    const sentAt = new Date('2026-11-30T12:00:00Z');
+    await outbox.mails.updateOne({ _id: n.sourceKey }, { $set: { status: 'sent', sentAt } });
+    await ensureEmailOutboxIndexes(outbox);
+    expect(await outbox.mails.countDocuments()).toBe(0);
+    expect(await outbox.sent.findOne()).toMatchObject({ _id: n.sourceKey, sentAt });
+    const { sent, sidecar } = binding();
+    await mongoEmailOutbox(outbox).enqueue({ notification: n, to: 'ada@example.com' });
+    expect(await sendDueMail(sender(outbox, sidecar))).toBe(0);
+    expect(sent).toEqual([]);
   });
 
   it('retries with growing backoff while the mail server is down, then sends exactly once', async () => {
@@ -155,11 +188,9 @@ function sendAndRetryCases() {
     expect(await sendDueMail(options)).toBe(1);
     expect(await sendDueMail(options)).toBe(0);
     expect(sent).toHaveLength(1);
-    expect(await outbox.mails.findOne()).toMatchObject({
-      status: 'sent',
-      attempts: 5,
-      lastError: null,
-    });
+    expect(await outbox.mails.countDocuments()).toBe(0);
+    // Five failed attempts and the one that sent it.
+    expect(await outbox.sent.findOne()).toMatchObject({ attempts: 6 });
   });
 }
 

@@ -39,21 +39,59 @@ export type EmailOutboxDocument = {
  */
 export type EmailClaimDocument = { _id: string; mailId: string; claimedAt: Date };
 
+/**
+ * What is kept of a mail once sent, under the same `_id`: enough to refuse the same mail
+ * again, never its content. A sent mail leaves the outbox because FerretDB 1.x on SQLite
+ * reads every document of a collection for any query not by `_id`: with sent mails kept
+ * there, each poll of the sender read all of them, html and all (measured: 12 ms at 100
+ * mails, 362 ms at 3,000), and the outbox only grows.
+ */
+export type SentMailDocument = Pick<
+  EmailOutboxDocument,
+  '_id' | 'notificationId' | 'userId' | 'type'
+> & {
+  sentAt: Date;
+  attempts: number;
+};
+
 export type EmailOutboxStore = {
   mails: Collection<EmailOutboxDocument>;
   claims: Collection<EmailClaimDocument>;
+  sent: Collection<SentMailDocument>;
 };
 
 export function emailOutboxStore(db: Db, prefix = 'email_'): EmailOutboxStore {
   return {
     mails: db.collection<EmailOutboxDocument>(`${prefix}outbox`),
     claims: db.collection<EmailClaimDocument>(`${prefix}claims`),
+    sent: db.collection<SentMailDocument>(`${prefix}sent`),
   };
 }
 
 export async function ensureEmailOutboxIndexes(store: EmailOutboxStore): Promise<void> {
   await store.mails.createIndex({ status: 1, nextAttemptAt: 1 }, { name: 'due' });
   await store.claims.createIndex({ mailId: 1 }, { name: 'mail' });
+  await moveSentMail(store);
+}
+
+/** Moves mails an earlier version marked sent in place out of the outbox (once). */
+async function moveSentMail(store: EmailOutboxStore): Promise<void> {
+  for await (const mail of store.mails.find({ status: 'sent' })) {
+    await recordSent(store, mail, mail.sentAt ?? mail.createdAt);
+    await store.mails.deleteOne({ _id: mail._id });
+  }
+}
+
+const wasSent = async (store: EmailOutboxStore, id: string) =>
+  (await store.sent.findOne({ _id: id }, { projection: { _id: 1 } })) !== null;
+
+async function recordSent(store: EmailOutboxStore, mail: EmailOutboxDocument, sentAt: Date) {
+  const { _id, notificationId, userId, type, attempts } = mail;
+  try {
+    await store.sent.insertOne({ _id, notificationId, userId, type, sentAt, attempts });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
 }
 
 const isDuplicateKey = (error: unknown) =>
@@ -72,6 +110,7 @@ export function mongoEmailOutbox(
   return {
     async enqueue({ notification, to }: { notification: MailNotification; to: string }) {
       const now = clock();
+      if (await wasSent(store, notification.sourceKey)) return;
       try {
         await store.mails.insertOne({
           _id: notification.sourceKey,
@@ -90,10 +129,14 @@ export function mongoEmailOutbox(
           ...withTraceparent(currentTraceparent()),
         });
       } catch (error) {
-        // Handed over before (a redelivery): the first one stands, sent or not.
+        // Handed over before (a redelivery) and not sent yet: the first one stands.
         if (isDuplicateKey(error)) return;
         throw error;
       }
+      // Sent while this copy went in: a sender records a mail sent before the mail leaves
+      // the outbox, so the check above or the insert sees it, or this check does.
+      if (await wasSent(store, notification.sourceKey))
+        await store.mails.deleteOne({ _id: notification.sourceKey, attempts: 0 });
     },
     queued: () => countQueuedMail(store),
   };
@@ -145,10 +188,8 @@ export async function markSent(
   mail: EmailOutboxDocument,
   now: Date,
 ): Promise<void> {
-  await store.mails.updateOne(
-    { _id: mail._id, claim: mail.claim },
-    { $set: { status: 'sent', sentAt: now, claim: null, lastError: null } },
-  );
+  await recordSent(store, { ...mail, attempts: mail.attempts + 1 }, now);
+  await store.mails.deleteOne({ _id: mail._id, claim: mail.claim });
   // The claim stays: a sender that read this mail as due before it was sent would otherwise
   // claim the same attempt again once the claim is gone, and send it a second time.
 }
