@@ -162,10 +162,9 @@ export type RunningShop = {
 const readyTimeoutMs = 90_000;
 
 // One V8 helper thread per service: seven services share two cores. The young generation
-// may grow to 16 MiB: at 1 MiB (the old setting, ~12 MiB less per service at idle) the
-// scavenger ran so often that a checkout cost the Node services 15% more CPU (npm run
-// profile, 2026-12-06: 84.9 ms at 1 MiB, 74.4 at 8, 71.9 at 16); the shop at idle is
-// 1.0 GiB with it, within its 1.2 GiB bound.
+// may grow to 16 MiB: at 1 MiB (~12 MiB less per service at idle) the scavenger took 9-19%
+// of each service's CPU under load, 1-12% at 16 (npm run profile, docs/benchmarks.md); the
+// shop at idle is 1.0 GiB with it, within its 1.2 GiB bound.
 const nodeMemoryFlags = ['--max-semi-space-size=16', '--v8-pool-size=1'];
 
 async function waitFor(
