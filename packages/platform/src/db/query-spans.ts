@@ -17,7 +17,7 @@ function operationOf(sql: string): string {
  * after the fact, from the duration Kysely measured. Queries outside any span (the
  * outbox's polls) record nothing. This replaced instrumentation-pg, which wraps every
  * query, callback and pool event and cost a checkout 2-3 ms of CPU per SQL service
- * (npm run bench: tracing's cost went from 16-19% of the throughput to within 10%).
+ * (npm run bench: tracing's cost went from 16-19% of the throughput to about 12%).
  */
 export function querySpans(database: { system: string; name: string }) {
   return (event: LogEvent): void => {
