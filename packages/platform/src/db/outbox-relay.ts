@@ -66,6 +66,8 @@ type RelayState = {
   interrupt: ((reason: 'wake' | 'stop') => void) | undefined;
   /** Resolved after the pass that is running (for drain). */
   passEnded: Array<() => void>;
+  /** Passes ended so far, so drain() can tell whether one ended while it counted. */
+  passCount: number;
 };
 
 type PassOutcome = 'idle' | 'more' | 'failed';
@@ -177,6 +179,7 @@ function recordOutcome(relay: Relay, state: RelayState, outcome: PassOutcome): v
     relay.logger.info('outbox relay recovered', { failuresInARow: state.failuresInARow });
     state.failuresInARow = 0;
   }
+  state.passCount++;
   const ended = state.passEnded;
   state.passEnded = [];
   for (const resolve of ended) resolve();
@@ -233,6 +236,7 @@ export function startOutboxRelay<DB extends PlatformTables>(
     lastPurgeAt: Number.NEGATIVE_INFINITY,
     interrupt: undefined,
     passEnded: [],
+    passCount: 0,
   };
   const running = runRelay(relay, state);
   const wake = () => {
@@ -245,8 +249,13 @@ export function startOutboxRelay<DB extends PlatformTables>(
       // One wake only: waking again after a pass that found every row in other hands
       // would spin, and on PGlite, whose queries never yield to I/O, starve those hands.
       wake();
-      while ((await countUnsent(relay.db)) > 0) {
+      for (;;) {
+        const passesBefore = state.passCount;
+        if ((await countUnsent(relay.db)) === 0) return;
         if (state.stopped) throw new Error('the outbox relay stopped before the outbox drained');
+        // A pass that ended while we counted may have sent the rows counted: count again
+        // rather than wait for a pass that, with nothing to wake it, may be a poll away.
+        if (state.passCount !== passesBefore) continue;
         await new Promise<void>((resolve) => state.passEnded.push(resolve));
       }
     },
