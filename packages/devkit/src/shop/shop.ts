@@ -325,9 +325,14 @@ async function startInfrastructure(
   if (plan.mail) shop.mailpit = await startMailpit(group, { repoRoot, dataDir, ...plan.mail });
   const mongoUrls: Record<string, string> = {};
   if (plan.documentApps.length > 0) {
+    // On the shop's PostgreSQL when it runs one: FerretDB's SQLite backend reads a whole
+    // collection for every query not by _id (docs/benchmarks.md, FerretDB's backend).
     const ferretdb = await startFerretDB(group, {
       binary: resolveFerretDB(repoRoot),
       dataDir: join(dataDir, 'ferretdb'),
+      backend: shop.postgres
+        ? { postgresqlUrl: await shop.postgres.ensureDatabase('ferretdb') }
+        : { sqlite: true },
     });
     shop.ferretdb = ferretdb;
     for (const appId of plan.documentApps) mongoUrls[appId] = ferretdb.url(appId);
