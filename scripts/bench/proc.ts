@@ -6,7 +6,12 @@ const ticksPerSecond = 100; // USER_HZ on Linux
 
 export type ProcessTable = Map<number, { ppid: number; cpuMs: number }>;
 
-/** The parent and utime + stime (in ms) of every live process. */
+/**
+ * The parent and CPU time (in ms) of every live process: its own (utime + stime) and that
+ * of its children it has reaped (cutime + cstime). Without the latter a process tree's sum
+ * would drop whenever a worker exits: PostgreSQL's backends end with their connections, so
+ * the server's CPU went missing from some checkout steps.
+ */
 export function processTable(): ProcessTable {
   const table: ProcessTable = new Map();
   for (const entry of readdirSync('/proc')) {
@@ -15,7 +20,7 @@ export function processTable(): ProcessTable {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       // Fields after the command name, which may itself hold spaces and parentheses.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
+      const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
       table.set(Number(entry), { ppid: Number(fields[1]), cpuMs: (ticks * 1000) / ticksPerSecond });
     } catch {
       // exited while we looked
