@@ -1,6 +1,7 @@
 import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { inSpan, traceparentOf } from '../tracing/spans.ts';
 import type { CalleeBreakers } from './breaker.ts';
+import { type SidecarAnswer, sidecarRequest } from './sidecar-request.ts';
 
 // The sidecar's HTTP API as plain functions of where it is and the token it wants;
 // createSidecar binds them to one sidecar.
@@ -71,8 +72,9 @@ const withTraceparent = (headers: Record<string, string>, traceparent: string | 
   traceparent ? { ...headers, traceparent } : headers;
 
 export async function checkReady(dapr: DaprHttp): Promise<void> {
-  const res = await fetch(`${dapr.baseUrl}/v1.0/healthz/outbound`, {
-    signal: AbortSignal.timeout(1_000),
+  const res = await sidecarRequest(`${dapr.baseUrl}/v1.0/healthz/outbound`, {
+    headers: {},
+    timeoutMs: 1_000,
   });
   if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
 }
@@ -97,17 +99,17 @@ export function publishBulkEvents(
       contentType: 'application/cloudevents+json',
       event: traceparent ? { ...event, traceparent } : event,
     }));
-    const res = await fetch(`${dapr.baseUrl}/v1.0-alpha1/publish/bulk/${pubsub}/${topic}`, {
+    const url = `${dapr.baseUrl}/v1.0-alpha1/publish/bulk/${pubsub}/${topic}`;
+    const res = await sidecarRequest(url, {
       method: 'POST',
       headers: withTraceparent(
         { ...dapr.tokenHeader, 'content-type': 'application/json' },
         traceparent,
       ),
       body: JSON.stringify(entries),
-      signal: AbortSignal.timeout(publishTimeoutMs),
+      timeoutMs: publishTimeoutMs,
     });
-    if (!res.ok)
-      throw new Error(`bulk publish to ${topic} failed: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new Error(`bulk publish to ${topic} failed: ${res.status} ${res.text}`);
   });
 }
 
@@ -122,19 +124,17 @@ export function publishEvent(
   const attributes = { 'messaging.destination.name': event.type, 'messaging.message.id': event.id };
   return daprCall(`publish ${event.type}`, attributes, async (spanTraceparent) => {
     const traceparent = spanTraceparent ?? event.traceparent;
-    const res = await fetch(`${dapr.baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
+    const res = await sidecarRequest(`${dapr.baseUrl}/v1.0/publish/${pubsubName}/${event.type}`, {
       method: 'POST',
       headers: withTraceparent(
         { ...dapr.tokenHeader, 'content-type': 'application/cloudevents+json' },
         traceparent,
       ),
       body: JSON.stringify(traceparent ? { ...event, traceparent } : event),
-      signal: AbortSignal.timeout(publishTimeoutMs),
+      timeoutMs: publishTimeoutMs,
     });
     if (!res.ok) {
-      throw new Error(
-        `publish of ${event.type} ${event.id} failed: ${res.status} ${await res.text()}`,
-      );
+      throw new Error(`publish of ${event.type} ${event.id} failed: ${res.status} ${res.text}`);
     }
   });
 }
@@ -161,18 +161,14 @@ export function invokeApp(
 const stateUrl = (dapr: DaprHttp, store: string, key?: string) =>
   `${dapr.baseUrl}/v1.0/state/${encodeURIComponent(store)}${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
 
-const stateFailure = async (what: string, res: Response) =>
-  new Error(`state ${what} failed: ${res.status} ${await res.text()}`);
+const stateFailure = (what: string, res: SidecarAnswer) =>
+  new Error(`state ${what} failed: ${res.status} ${res.text}`);
 
 /** A conditional write's answer: `done`, 'conflict' on Dapr's 409 (ETag mismatch), else throws. */
-async function writeOutcome<T extends string>(
-  res: Response,
-  done: T,
-  what: string,
-): Promise<T | 'conflict'> {
+function writeOutcome<T extends string>(res: SidecarAnswer, done: T, what: string): T | 'conflict' {
   if (res.ok) return done;
   if (res.status === 409) return 'conflict';
-  throw await stateFailure(what, res);
+  throw stateFailure(what, res);
 }
 
 export async function getState(
@@ -182,15 +178,14 @@ export async function getState(
   options: { timeoutMs?: number } = {},
 ): Promise<StateEntry | undefined> {
   return daprCall(`state get ${store}`, { 'db.namespace': store }, async (traceparent) => {
-    const res = await fetch(stateUrl(dapr, store, key), {
+    const res = await sidecarRequest(stateUrl(dapr, store, key), {
       headers: withTraceparent(dapr.tokenHeader, traceparent),
-      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      timeoutMs: options.timeoutMs ?? defaultStateTimeoutMs,
     });
     if (res.status === 204 || res.status === 404) return undefined;
-    if (!res.ok) throw await stateFailure(`get of ${key}`, res);
-    const text = await res.text();
-    if (text === '') return undefined;
-    return { value: JSON.parse(text), etag: res.headers.get('etag') ?? undefined };
+    if (!res.ok) throw stateFailure(`get of ${key}`, res);
+    if (res.text === '') return undefined;
+    return { value: JSON.parse(res.text), etag: res.header('etag') };
   });
 }
 
@@ -209,14 +204,14 @@ export async function saveState(
     ...(options.ttlSeconds ? { metadata: { ttlInSeconds: String(options.ttlSeconds) } } : {}),
   };
   return daprCall(`state save ${store}`, { 'db.namespace': store }, async (traceparent) => {
-    const res = await fetch(stateUrl(dapr, store), {
+    const res = await sidecarRequest(stateUrl(dapr, store), {
       method: 'POST',
       headers: withTraceparent(
         { ...dapr.tokenHeader, 'content-type': 'application/json' },
         traceparent,
       ),
       body: JSON.stringify([entry]),
-      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      timeoutMs: options.timeoutMs ?? defaultStateTimeoutMs,
     });
     return writeOutcome(res, 'saved', `save of ${key}`);
   });
@@ -229,13 +224,13 @@ export async function deleteState(
   options: { etag?: string; timeoutMs?: number } = {},
 ): Promise<'deleted' | 'conflict'> {
   return daprCall(`state delete ${store}`, { 'db.namespace': store }, async (traceparent) => {
-    const res = await fetch(stateUrl(dapr, store, key), {
+    const res = await sidecarRequest(stateUrl(dapr, store, key), {
       method: 'DELETE',
       headers: withTraceparent(
         { ...dapr.tokenHeader, ...(options.etag ? { 'if-match': options.etag } : {}) },
         traceparent,
       ),
-      signal: AbortSignal.timeout(options.timeoutMs ?? defaultStateTimeoutMs),
+      timeoutMs: options.timeoutMs ?? defaultStateTimeoutMs,
     });
     return writeOutcome(res, 'deleted', `delete of ${key}`);
   });
@@ -253,17 +248,16 @@ export async function invokeBinding(
 ): Promise<string> {
   const { name, operation, data, metadata = {} } = call;
   return daprCall(`binding ${name} ${operation}`, {}, async (traceparent) => {
-    const res = await fetch(`${dapr.baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
+    const res = await sidecarRequest(`${dapr.baseUrl}/v1.0/bindings/${encodeURIComponent(name)}`, {
       method: 'POST',
       headers: withTraceparent(
         { ...dapr.tokenHeader, 'content-type': 'application/json' },
         traceparent,
       ),
       body: JSON.stringify({ operation, data, metadata }),
-      signal: AbortSignal.timeout(call.timeoutMs ?? defaultBindingTimeoutMs),
+      timeoutMs: call.timeoutMs ?? defaultBindingTimeoutMs,
     });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${text}`);
-    return text;
+    if (!res.ok) throw new Error(`binding ${name} ${operation} failed: ${res.status} ${res.text}`);
+    return res.text;
   });
 }
