@@ -13,9 +13,9 @@ import {
 
 const binary = resolveFerretDB(findRepoRoot());
 
-function startOn(backend: () => FerretDBBackend) {
+function startOn(backend: FerretDBBackend) {
   return startScratchServer({ prefix: 'shop-ferretdb-', processName: 'ferretdb' }, (home) =>
-    startFerretDB(home.group, { binary, dataDir: home.dir, backend: backend() }),
+    startFerretDB(home.group, { binary, dataDir: home.dir, backend }),
   );
 }
 
@@ -39,7 +39,7 @@ describe('FerretDB on PostgreSQL, as npm start runs it', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
     const postgresqlUrl = await postgres.createDatabase('ferretdb');
-    ferretdb = await startOn(() => ({ postgresqlUrl }));
+    ferretdb = await startOn({ postgresqlUrl });
   }, 60_000);
   afterAll(async () => {
     await ferretdb?.stop();
@@ -51,7 +51,7 @@ describe('FerretDB on PostgreSQL, as npm start runs it', () => {
       found: 1,
       pushed: true,
     });
-    const onSqlite = await startOn(() => ({ sqlite: true }));
+    const onSqlite = await startOn({ sqlite: true });
     try {
       expect(await userIdFilterPushedDown(onSqlite.server.url('pushdown'))).toEqual({
         found: 1,
