@@ -1,7 +1,7 @@
 import { type Attributes, SpanKind } from '@opentelemetry/api';
 import { inSpan, traceparentOf } from '../tracing/spans.ts';
 import type { CalleeBreakers } from './breaker.ts';
-import { type SidecarAnswer, sidecarRequest } from './sidecar-request.ts';
+import { type SidecarAnswer, sidecarInvoke, sidecarRequest } from './sidecar-request.ts';
 
 // The sidecar's HTTP API as plain functions of where it is and the token it wants;
 // createSidecar binds them to one sidecar.
@@ -154,7 +154,7 @@ export function invokeApp(
     if (traceparent) headers.set('traceparent', traceparent);
     const signal = init.signal ?? AbortSignal.timeout(defaultInvokeTimeoutMs);
     const url = `${dapr.baseUrl}/v1.0/invoke/${appId}/method${pathAndQuery}`;
-    return breakers.call(appId, () => fetch(url, { ...init, headers, signal }), signal);
+    return breakers.call(appId, () => sidecarInvoke(url, { ...init, headers, signal }), signal);
   });
 }
 

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sidecarRequest } from './sidecar-request.ts';
+import { sidecarInvoke, sidecarRequest } from './sidecar-request.ts';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -74,5 +74,73 @@ describe('a request to the sidecar', () => {
     await expect(sidecarRequest(base, { headers: {}, timeoutMs: 2_000 })).rejects.toThrow(
       /ECONNREFUSED/,
     );
+  });
+});
+
+describe('an invocation through the sidecar', () => {
+  const within = (ms: number) => AbortSignal.timeout(ms);
+
+  it('answers as a Response with every header, its body read whole', async () => {
+    const seen: Array<{ method?: string; body: string; caller?: string | string[] }> = [];
+    const base = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method, body, caller: req.headers['x-caller'] });
+        res.setHeader('set-cookie', ['a=1', 'b=2']);
+        res.writeHead(422, { 'content-type': 'application/problem+json' }).end('{"ü":1}');
+      });
+    });
+    const bytes = new TextEncoder().encode('{"ids":["é"]}');
+    const res = await sidecarInvoke(`${base}/v1.0/invoke/catalog/method/x`, {
+      method: 'POST',
+      headers: new Headers({ 'x-caller': 'gateway' }),
+      body: bytes.buffer,
+      signal: within(2_000),
+    });
+
+    expect([res.status, res.headers.get('content-type')]).toEqual([
+      422,
+      'application/problem+json',
+    ]);
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await res.json()).toEqual({ ü: 1 });
+    expect(seen).toEqual([{ method: 'POST', body: '{"ids":["é"]}', caller: 'gateway' }]);
+  });
+
+  it('answers 204 and HEAD without a body', async () => {
+    const base = await serve((req, res) => {
+      res.writeHead(req.method === 'HEAD' ? 200 : 204, { 'content-length': '0' }).end();
+    });
+    const empty = await sidecarInvoke(base, { method: 'DELETE', signal: within(2_000) });
+    const head = await sidecarInvoke(base, { method: 'HEAD', signal: within(2_000) });
+    expect([empty.status, empty.body, head.status, head.body]).toEqual([204, null, 200, null]);
+  });
+
+  it('streams an event stream as it comes, and stops it when the signal ends', async () => {
+    let closed: () => void = () => {};
+    const serverSawClose = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).write('data: one\n\n');
+      res.on('close', closed);
+    });
+    const call = new AbortController();
+    const res = await sidecarInvoke(base, { signal: call.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+
+    expect(new TextDecoder().decode(first.value)).toBe('data: one\n\n');
+    call.abort();
+    await expect(reader.read()).rejects.toThrow();
+    await serverSawClose;
+  });
+
+  it('rejects with the signal when the callee does not answer in time', async () => {
+    const base = await serve(() => {});
+    await expect(sidecarInvoke(base, { signal: within(100) })).rejects.toThrow(/aborted|timeout/i);
   });
 });
