@@ -128,6 +128,8 @@ export const eventCatalog = {
       1: z.object({ productId: z.uuid(), deletedAt: z.iso.datetime() }),
     },
   },
+  // Published when a product's available count changes; reserved and sold as they stand
+  // then (a reservation turning sold alone publishes nothing).
   'stock.changed': {
     producer: 'inventory',
     current: 1,

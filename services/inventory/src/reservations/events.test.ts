@@ -188,6 +188,14 @@ function commitAndReleaseCases({ inventory, newProduct }: Ctx) {
       'reserve',
       'commit',
     ]);
+    // Available did not move at the commit: its consumers hear nothing new.
+    const levels = (await inventory.publishedAfterDrain())
+      .filter((e) => e.type === 'stock.changed' && e.data.productId === productId)
+      .map((e) => e.type === 'stock.changed' && [e.data.version, e.data.available]);
+    expect(levels).toEqual([
+      [1, 10],
+      [2, 7],
+    ]);
   });
 
   it('releases a reservation once: reserved units are available again, and a later confirmation changes nothing', async () => {

@@ -58,7 +58,10 @@ async function announce(trx: Transaction<InventoryTables>, stock: Stock, at: Dat
 
 /**
  * Every change of a product's stock goes through here: the row (locked by the caller),
- * its ledger movement and its stock.changed event commit together.
+ * its ledger movement and, when the available count moved, its stock.changed event commit
+ * together. A confirmed order's reserved units turning sold leave `available` as it was,
+ * and `available` is all that catalog's replica and the back-in-stock alerts read: that
+ * event would cost a publish, two deliveries and a cache invalidation for nothing.
  */
 export async function moveStock(
   trx: Transaction<InventoryTables>,
@@ -67,7 +70,7 @@ export async function moveStock(
   at: Date,
 ): Promise<Stock> {
   const stock = await applyMovement(trx, productId, movement, at);
-  await announce(trx, stock, at);
+  if (movement.available !== 0) await announce(trx, stock, at);
   return stock;
 }
 
