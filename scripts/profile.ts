@@ -28,6 +28,7 @@ import {
   hopProcesses,
   measureHop,
 } from './profile/hop.ts';
+import { type OperationTotals, operationTotals, perUnit } from './profile/operations.ts';
 import {
   onlyProcesses,
   type ProfilePorts,
@@ -98,10 +99,26 @@ function stepLine(step: CheckoutStep): string {
   return `checkouts at ${step.rate}/s for ${step.seconds} s: ${step.accepted} accepted, ${step.errors} errors, ${step.unsettled} still pending, 202 p99 ${step.p99Ms.toFixed(1)} ms, 202->terminal p99 ${step.terminalP99Ms.toFixed(0)} ms (machine ${(step.machineBusy * 100).toFixed(0)}% busy, the shop ${(step.shopShare * 100).toFixed(0)}% of that)`;
 }
 
+/** Operations per checkout, and the CPU of the processes serving them per operation. */
+function operationLines(plain: CheckoutStep, operations: OperationTotals[]): string[] {
+  const [before, after] = operations as [OperationTotals, OperationTotals];
+  const counts = perUnit(before, after, plain.accepted).filter((o) => o.perUnit > 0);
+  const cpuOf = (match: (name: string) => boolean) =>
+    cpuSum(plain.cpuMsPerCheckout.filter((s) => match(s.name)));
+  const countOf = (name: string) => counts.find((o) => o.name === name)?.perUnit ?? Number.NaN;
+  const sidecarRequests =
+    countOf('sidecar API requests from apps') + countOf('requests from sidecars to apps');
+  return [
+    `  operations per checkout: ${counts.map((o) => `${o.name} ${o.perUnit.toFixed(1)}`).join(', ')}`,
+    `  cpu per operation: sidecars ${(cpuOf((n) => n.endsWith('-dapr')) / sidecarRequests).toFixed(2)} ms per sidecar request, postgres ${(cpuOf((n) => n === 'postgres') / countOf('postgres transactions')).toFixed(2)} ms per transaction, redis ${((cpuOf((n) => n === 'redis') / countOf('redis commands')) * 1000).toFixed(0)} µs per command`,
+  ];
+}
+
 function checkoutLines(
   plain: CheckoutStep,
   profiled: CheckoutStep,
   recorded: Recorded[],
+  operations: OperationTotals[],
 ): string[] {
   const total = cpuSum(plain.cpuMsPerCheckout);
   const more = cpuSum(profiled.cpuMsPerCheckout) / total - 1;
@@ -111,6 +128,7 @@ function checkoutLines(
       plain.cpuMsPerCheckout.filter((s) => s.ms >= 0.05),
       1,
     )}`,
+    ...operationLines(plain, operations),
     `  again under the profilers: ${stepLine(profiled)}, cpu per checkout ${cpuSum(profiled.cpuMsPerCheckout).toFixed(1)} ms (${(more * 100).toFixed(0)}% more)`,
     `  top self time per process: share of its samples (the load and ${tailSeconds} s after), and that share of its unprofiled cpu per checkout:`,
     ...topSelfLines(recorded, plain.cpuMsPerCheckout),
@@ -126,7 +144,9 @@ async function profileCheckouts(shop: TestShop, ports: ProfilePorts): Promise<st
   const stepOptions = await prepareSteps(shop, benchAdmin, { maxOrders });
   try {
     await runStep(shop, stepOptions, 5, 2); // warm-up: connections, pools, JIT; not reported
+    const before = await operationTotals(shop);
     const plain = await runStep(shop, stepOptions, settings.rate, settings.seconds);
+    const operations = [before, await operationTotals(shop)];
     const recording = await startRecording(ports, {
       seconds: settings.seconds + tailSeconds,
       intervalUs: settings.intervalUs,
@@ -136,7 +156,7 @@ async function profileCheckouts(shop: TestShop, ports: ProfilePorts): Promise<st
       runStep(shop, stepOptions, settings.rate, settings.seconds),
       recording.finish(),
     ]);
-    return checkoutLines(plain, profiled, recorded);
+    return checkoutLines(plain, profiled, recorded, operations);
   } finally {
     rmSync(stepOptions.workDir, { recursive: true, force: true });
   }
