@@ -20,10 +20,18 @@ export type StreamsResult = {
   /** From the notification's createdAt (set just before its insert) to its arrival: the stream's own part. */
   fromCreatedP50Ms: number;
   fromCreatedP99Ms: number;
+  /**
+   * The same again, one more notification per stream, but published at a constant
+   * `pacedPerSecond`: the latency of one event, where the burst above times a queue's drain.
+   */
+  paced: Arrivals;
   /** PSS per process on the stream's path: before the streams opened, and with all open. */
   idle: Record<string, number>;
   open: Record<string, number>;
 };
+
+// The paced pass's rate: issue 19's target checkout rate, each checkout one order.confirmed.
+const pacedPerSecond = 50;
 
 // The processes one open stream costs memory in.
 const streamPath = ['gateway', 'gateway-dapr', 'notifications', 'notifications-dapr'];
@@ -132,16 +140,21 @@ function orderConfirmed(userId: string) {
   );
 }
 
+/** Waits until `at` (performance.now()'s clock), if that is still ahead. */
+const until = (at: number) => pause(Math.max(0, at - performance.now()));
+
 /**
- * Publishes one order.confirmed per user through notifications' sidecar, 20 at a time, and
- * times each notification's arrival on its stream: from the start of its publish, and from
- * its createdAt. A stream that gets none within 60 s counts as not delivered.
+ * Publishes one order.confirmed per user through notifications' sidecar, 20 at a time, all
+ * at once or, with `perSecond`, each at its turn of a constant rate; and times each
+ * notification's arrival on its stream: from the start of its publish, and from its
+ * createdAt. A stream that gets none within 60 s counts as not delivered.
  */
 async function timeArrivals(
   shop: TestShop,
   users: StreamUser[],
   open: OpenStreams,
-): Promise<{ latencies: number[]; fromCreated: number[] }> {
+  perSecond?: number,
+): Promise<Arrivals> {
   const published = new Map<string, number>();
   const latencies: number[] = [];
   const fromCreated: number[] = [];
@@ -161,13 +174,34 @@ async function timeArrivals(
       }
     }),
   );
+  const start = performance.now();
+  const turnOf = new Map(users.map((user, i) => [user.userId, i]));
   await pool(users, 20, async ({ userId }) => {
+    if (perSecond) await until(start + ((turnOf.get(userId) ?? 0) * 1_000) / perSecond);
     const event = orderConfirmed(userId);
     published.set(userId, performance.now());
     await shop.publish(event, 'notifications');
   });
   await arrivals;
-  return { latencies, fromCreated };
+  return summarize(latencies, fromCreated);
+}
+
+type Arrivals = Pick<
+  StreamsResult,
+  'delivered' | 'p50Ms' | 'p99Ms' | 'maxMs' | 'fromCreatedP50Ms' | 'fromCreatedP99Ms'
+>;
+
+function summarize(latencies: number[], fromCreated: number[]): Arrivals {
+  const sorted = latencies.sort((a, b) => a - b);
+  const sortedFromCreated = fromCreated.sort((a, b) => a - b);
+  return {
+    delivered: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.at(-1) ?? Number.NaN,
+    fromCreatedP50Ms: percentile(sortedFromCreated, 50),
+    fromCreatedP99Ms: percentile(sortedFromCreated, 99),
+  };
 }
 
 /**
@@ -189,27 +223,16 @@ export async function benchStreams(
   await pause(options.settleMs ?? 3_000);
   const openPss = pssOfStreamPath(shop);
 
-  const { latencies, fromCreated } = await timeArrivals(shop, users, open);
+  const burst = await timeArrivals(shop, users, open);
+  await pause(options.settleMs ?? 3_000);
+  const paced = await timeArrivals(shop, users, open, pacedPerSecond);
   abort.abort();
   await Promise.all([...open.streams.values()].map((stream) => stream.close()));
-
-  const sorted = latencies.sort((a, b) => a - b);
-  const sortedFromCreated = fromCreated.sort((a, b) => a - b);
-  return {
-    streams: options.streams,
-    refused: open.refused,
-    delivered: sorted.length,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
-    maxMs: sorted.at(-1) ?? Number.NaN,
-    fromCreatedP50Ms: percentile(sortedFromCreated, 50),
-    fromCreatedP99Ms: percentile(sortedFromCreated, 99),
-    idle,
-    open: openPss,
-  };
+  return { streams: options.streams, refused: open.refused, ...burst, paced, idle, open: openPss };
 }
 
 export function formatStreams(result: StreamsResult, bareHopP99Ms: number): string {
+  const { paced } = result;
   const perStreamKiB = (mib: number) => ((mib * 1024) / result.streams).toFixed(1);
   const byProcess = streamPath
     .map((name) => `${name} ${perStreamKiB((result.open[name] ?? 0) - (result.idle[name] ?? 0))}`)
@@ -218,6 +241,8 @@ export function formatStreams(result: StreamsResult, bareHopP99Ms: number): stri
     `${`${result.streams} open streams, one notification each`.padEnd(44)} ${result.delivered}/${result.streams} delivered, ${result.refused} opens retried after a 503/504`,
     `${'publish -> arrival on the stream'.padEnd(44)} p50 ${result.p50Ms.toFixed(1)} ms   p99 ${result.p99Ms.toFixed(1)} ms   max ${result.maxMs.toFixed(1)} ms`,
     `${'notification created -> arrival'.padEnd(44)} p50 ${result.fromCreatedP50Ms.toFixed(1)} ms   p99 ${result.fromCreatedP99Ms.toFixed(1)} ms`,
+    `${`paced, ${pacedPerSecond}/s: publish -> arrival`.padEnd(44)} p50 ${paced.p50Ms.toFixed(1)} ms   p99 ${paced.p99Ms.toFixed(1)} ms   max ${paced.maxMs.toFixed(1)} ms   (${paced.delivered}/${result.streams} delivered)`,
+    `${`paced, ${pacedPerSecond}/s: created -> arrival`.padEnd(44)} p50 ${paced.fromCreatedP50Ms.toFixed(1)} ms   p99 ${paced.fromCreatedP99Ms.toFixed(1)} ms`,
     `${'publish p99 vs bare hop p99'.padEnd(44)} ${(result.p99Ms / bareHopP99Ms).toFixed(1)}x (bare hop p99 ${bareHopP99Ms.toFixed(1)} ms)`,
     `${'memory per open stream (PSS)'.padEnd(44)} ${perStreamKiB(sum(result.open) - sum(result.idle))} KiB   (${sum(result.idle).toFixed(1)} -> ${sum(result.open).toFixed(1)} MiB)`,
     `${'  by process, KiB per stream'.padEnd(44)} ${byProcess}`,
