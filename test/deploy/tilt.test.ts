@@ -672,6 +672,40 @@ async function ensureBase(podman: string): Promise<string | undefined> {
     : `base image ${baseImage}: still not in podman's storage after the images library ensured it`;
 }
 
+/** The images Tilt built (it tags each `tilt-<hash>`), as `repository:tag`. */
+async function tiltImages(podman: string): Promise<string[]> {
+  const listed = await runCommand(podman, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  return listed.stdout.split('\n').filter((ref) => /\/shop\/[^:]+:tilt-[0-9a-f]+$/.test(ref));
+}
+
+/** The ids of the storage's working containers (buildah's, podman's builds included). */
+async function workingContainers(podman: string): Promise<string[]> {
+  const listed = await runCommand(podman, ['ps', '--all', '--external', '--quiet', '--no-trunc']);
+  return listed.stdout.split('\n').filter((id) => id !== '');
+}
+
+/**
+ * Removes what the builds of this run and the images of earlier runs leave in the storage,
+ * which is the machine's own: podman 4.3's Docker API leaves a working container behind
+ * for each build step (about 200 a run), and each run tagged a dozen new images, so a day
+ * of runs held tens of GiB. This run's images stay, so the next build finds its layers
+ * cached; the untagged layers only the removed ones held go with them.
+ */
+async function removeLeftovers(
+  podman: string,
+  earlier: { containers: Set<string>; images: string[] },
+): Promise<void> {
+  const removeNewContainers = async () => {
+    const made = (await workingContainers(podman)).filter((id) => !earlier.containers.has(id));
+    if (made.length > 0) await runCommand(podman, ['rm', '--force', ...made]);
+  };
+  await removeNewContainers();
+  if (earlier.images.length > 0) await runCommand(podman, ['rmi', '--force', ...earlier.images]);
+  await runCommand(podman, ['image', 'prune', '--force']);
+  // Tilt's own prune at the end of its run leaves a few more, seen only now.
+  await removeNewContainers();
+}
+
 /**
  * Whether the Docker API on that unix socket answers /version, as Tilt asks first. podman
  * answers its ping at once but /version only once it has read its storage, which waits
@@ -698,6 +732,8 @@ describe('tilt ci against a throw-away API server with a kwok node, images built
       const podman = ensureDebianProgram('podman', 'podman');
       const runc = ensureDebianProgram('runc', 'runc');
       skipWhenMissing(context, await ensureBase(podman));
+      const earlierImages = await tiltImages(podman);
+      const earlierContainers = new Set(await workingContainers(podman));
 
       const work = join(scratch, 'ci');
       const bin = join(work, 'bin');
@@ -835,6 +871,17 @@ describe('tilt ci against a throw-away API server with a kwok node, images built
         await podmanService.stop('podman', { graceMs: 5_000 });
         await nodes?.stop();
         await cluster?.stop();
+        // Not the ones this run loaded: Tilt tags by content, so an image that did not
+        // change keeps its earlier tag and is this run's too.
+        const loaded = existsSync(kindCalls) ? readFileSync(kindCalls, 'utf8') : '';
+        const loadedNow = (ref: string) => {
+          const bare = ref.replace(/^docker\.io\//, '');
+          return loaded.includes(` ${bare} `) || loaded.includes(` docker.io/${bare} `);
+        };
+        await removeLeftovers(podman, {
+          containers: earlierContainers,
+          images: earlierImages.filter((ref) => !loadedNow(ref)),
+        });
       }
     },
     40 * 60_000,
