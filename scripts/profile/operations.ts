@@ -17,7 +17,6 @@ const daprCounters: Record<string, string> = {
   dapr_component_pubsub_egress_count: 'publishes (entries)',
   dapr_component_pubsub_ingress_count: 'deliveries',
   dapr_component_state_count: 'state store operations',
-  dapr_service_invocation_req_sent_total: 'invocations sent',
 };
 
 /** Sums every series of the named counters in a Prometheus text exposition. */
