@@ -200,7 +200,9 @@ describe('two notifications replicas, polling only once an hour', () => {
     pair = await startTestShop({
       apps: ['gateway', 'users', 'notifications'],
       replicas: { notifications: 2 },
-      appEnv: { notifications: { STREAM_POLL_INTERVAL_MS: '3600000' } },
+      // Room for enough streams that both replicas hold one: the sidecar picks a replica at
+      // random per call, so five streams all land on one replica one run in sixteen.
+      appEnv: { notifications: { STREAM_POLL_INTERVAL_MS: '3600000', STREAM_MAX_PER_USER: '20' } },
     });
     shop = pair;
   }, 180_000);
@@ -223,7 +225,7 @@ describe('two notifications replicas, polling only once an hour', () => {
     const { userId, token } = await newUser();
     // Streams until both replicas hold one (the gateway's calls spread over them).
     const streams = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 20; i++) {
       streams.push(await openStream(token));
       const [first, second] = await openStreamsByReplica();
       if ((first ?? 0) > 0 && (second ?? 0) > 0) break;
