@@ -88,6 +88,53 @@ export const eventCatalog = {
       }),
     },
   },
+  /**
+   * An account was deleted by its owner; published by users. Every service erases what it
+   * holds about the person (wishlist, inbox, preferences, queued mail, cart); orders and
+   * payments keep their records, which name only the user id.
+   */
+  'user.deleted': {
+    producer: 'users',
+    current: 1,
+    versions: {
+      1: z.object({ userId, deletedAt: z.iso.datetime() }),
+    },
+  },
+  /**
+   * A password reset was asked for an existing account; published by users so
+   * notifications mails the link. `token` is the single-use secret the link carries (users
+   * keeps only its hash): the broker holds it until `expiresAt`, like the mail itself.
+   */
+  'user.password_reset_requested': {
+    producer: 'users',
+    current: 1,
+    versions: {
+      1: z.object({
+        userId,
+        email: z.email(),
+        name: z.string().min(1).max(100),
+        token: z.string().min(1),
+        expiresAt: z.iso.datetime(),
+      }),
+    },
+  },
+  /**
+   * An address to confirm (at registration, or asked again); published by users so
+   * notifications mails the link. `token` as in `user.password_reset_requested`.
+   */
+  'user.email_verification_requested': {
+    producer: 'users',
+    current: 1,
+    versions: {
+      1: z.object({
+        userId,
+        email: z.email(),
+        name: z.string().min(1).max(100),
+        token: z.string().min(1),
+        expiresAt: z.iso.datetime(),
+      }),
+    },
+  },
   'product.created': {
     producer: 'catalog',
     current: 1,
