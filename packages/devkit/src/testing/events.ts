@@ -51,6 +51,21 @@ const samples: { [T in EventType]: () => FixtureData<T> } = {
     until: new Date(Date.now() + 15 * 60_000).toISOString(),
     attempts: 10,
   }),
+  'user.deleted': () => ({ userId: randomUUID(), deletedAt: now() }),
+  'user.password_reset_requested': () => ({
+    userId: randomUUID(),
+    email: 'ada@example.com',
+    name: 'Ada Lovelace',
+    token: randomUUID(),
+    expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
+  }),
+  'user.email_verification_requested': () => ({
+    userId: randomUUID(),
+    email: 'ada@example.com',
+    name: 'Ada Lovelace',
+    token: randomUUID(),
+    expiresAt: new Date(Date.now() + 24 * 60 * 60_000).toISOString(),
+  }),
   'product.created': () => ({
     productId: randomUUID(),
     sku: `SKU-${randomUUID().slice(0, 8)}`,
