@@ -21,8 +21,12 @@ export const testTokenSettings = { issuer: 'urn:shop:users', audience: 'urn:shop
  * await app.request('/api/v1/orders', { headers: { authorization: `Bearer ${await tokens.issue('u-1')}` } });
  */
 export async function createTestTokens(): Promise<{
-  /** `sessionId` becomes the token's `sid` claim. */
-  issue(userId: string, role?: Role, options?: { sessionId?: string }): Promise<string>;
+  /** `sessionId` becomes the token's `sid` claim, `emailVerified` its `email_verified`. */
+  issue(
+    userId: string,
+    role?: Role,
+    options?: { sessionId?: string; emailVerified?: boolean },
+  ): Promise<string>;
   verifier: TokenVerifier;
 }> {
   const logger = createLogger({ service: 'test', write: () => {} });
@@ -36,7 +40,7 @@ export async function createTestTokens(): Promise<{
   const issuer = createTokenIssuer({ keyring, ...testTokenSettings });
   return {
     issue: async (userId, role = 'customer', options = {}) =>
-      (await issuer.issueAccessToken({ userId, role, sessionId: options.sessionId })).accessToken,
+      (await issuer.issueAccessToken({ userId, role, ...options })).accessToken,
     verifier: createTokenVerifier({
       fetchJwks: async () => keyring.jwks(),
       ...testTokenSettings,

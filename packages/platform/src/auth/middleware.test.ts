@@ -63,6 +63,7 @@ describe('authenticate: a valid token', () => {
       role: 'customer',
       tokenId: jti,
       expiresAt: decodeJwt(accessToken).exp,
+      emailVerified: false,
     });
   });
 

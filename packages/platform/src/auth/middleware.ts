@@ -13,6 +13,8 @@ export type AuthenticatedUser = {
   expiresAt: number;
   /** The token's `sid`: the login (refresh-token family) it belongs to; older tokens lack it. */
   sessionId?: string;
+  /** The token's `email_verified` claim; false for tokens without it. */
+  emailVerified: boolean;
 };
 
 declare module 'hono' {
@@ -46,6 +48,7 @@ function authenticatedUser(verified: VerifiedAccessToken): AuthenticatedUser {
     role: verified.role,
     tokenId: verified.jti,
     expiresAt: Math.floor(verified.expiresAt.getTime() / 1000),
+    emailVerified: verified.emailVerified,
   };
   return verified.sessionId === undefined ? user : { ...user, sessionId: verified.sessionId };
 }

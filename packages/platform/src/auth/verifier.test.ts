@@ -120,6 +120,23 @@ describe('issueAccessToken', () => {
     });
   });
 
+  it('carries email_verified when told, and reads a token without it as unverified', async () => {
+    const { tokens, verifier } = await fixture();
+    const subject = { userId: 'user-1', role: 'customer' } as const;
+
+    const verified = await tokens.issueAccessToken({ ...subject, emailVerified: true });
+    const unverified = await tokens.issueAccessToken({ ...subject, emailVerified: false });
+    const older = await tokens.issueAccessToken(subject);
+
+    expect(decodeJwt(verified.accessToken).email_verified).toBe(true);
+    expect(decodeJwt(unverified.accessToken).email_verified).toBe(false);
+    expect(decodeJwt(older.accessToken)).not.toHaveProperty('email_verified');
+    const read = async (token: string) => (await verifier.verify(token)).emailVerified;
+    expect(await read(verified.accessToken)).toBe(true);
+    expect(await read(unverified.accessToken)).toBe(false);
+    expect(await read(older.accessToken)).toBe(false);
+  });
+
   it('gives every token its own jti', async () => {
     const { tokens } = await fixture();
     const a = await tokens.issueAccessToken({ userId: 'user-1', role: 'customer' });
@@ -145,6 +162,7 @@ describe('verify: accepts', () => {
       role: 'customer',
       jti: issued.jti,
       expiresAt: new Date(Date.now() + 900_000),
+      emailVerified: false,
     });
 
     vi.setSystemTime(Date.now() + 906_000);
@@ -298,6 +316,11 @@ const rejections: Array<[string, (f: Fixture) => Promise<string>, string]> = [
     'a sid that is not a string',
     ({ keys }) => forge(keys, { claims: { sid: 42 } }),
     'the access token has an unacceptable sid claim',
+  ],
+  [
+    'an email_verified that is not a boolean',
+    ({ keys }) => forge(keys, { claims: { email_verified: 'true' } }),
+    'the access token has an unacceptable email_verified claim',
   ],
   [
     'no jti',

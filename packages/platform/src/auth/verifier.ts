@@ -28,6 +28,8 @@ export type VerifiedAccessToken = {
   expiresAt: Date;
   /** The `sid` claim: the login (refresh-token family) the token was issued for, if any. */
   sessionId?: string;
+  /** The `email_verified` claim; false when absent (tokens issued before it existed). */
+  emailVerified: boolean;
 };
 
 export type TokenVerifier = {
@@ -58,6 +60,7 @@ const claimsSchema = z.object({
   iat: z.number(),
   exp: z.number(),
   sid: z.string().min(1).max(200).optional(),
+  email_verified: z.boolean().optional(),
 });
 
 /** A gate that opens at most once per `intervalMs`. */
@@ -200,13 +203,14 @@ function accessTokenOf(payload: JWTPayload, clockToleranceSeconds: number): Veri
     const claim = claims.error.issues[0]?.path.join('.');
     throw rejected(`the access token has an unacceptable ${claim} claim`);
   }
-  const { sub, role, jti, iat, exp, sid } = claims.data;
+  const { sub, role, jti, iat, exp, sid, email_verified } = claims.data;
   // jose checks iat only together with maxTokenAge; a token from the future is forged
   // or from a badly wrong clock, and either way not ours to accept.
   if (iat > Date.now() / 1000 + clockToleranceSeconds) {
     throw rejected('the access token was issued in the future');
   }
-  const verified = { userId: sub, role, jti, expiresAt: new Date(exp * 1000) };
+  const emailVerified = email_verified === true;
+  const verified = { userId: sub, role, jti, expiresAt: new Date(exp * 1000), emailVerified };
   return sid === undefined ? verified : { ...verified, sessionId: sid };
 }
 
