@@ -1,9 +1,11 @@
-import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
+import { createServiceApp, type DeadLetterStore, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
 import type { Redis } from 'ioredis';
 import { tokenChecks } from './auth/index.ts';
 import { type GatewayConfig, type RateLimitBudget, serviceName } from './config.ts';
+import { redisDeadLetterStore } from './dead-letters.ts';
 import { gatewayEdges } from './edges/index.ts';
+import { gatewayEvents } from './events.ts';
 import { graphqlRoutes } from './graphql/routes.ts';
 import { openApiRoutes } from './openapi/routes.ts';
 import { allowedMethodsOnly, type RouteMethods } from './proxy/methods.ts';
@@ -13,14 +15,20 @@ import { createRateLimit, type RateLimitBudgets } from './rate-limit/index.ts';
 
 export type GatewayDeps = {
   config: Pick<GatewayConfig, 'APP_API_TOKEN' | 'UPSTREAM_TIMEOUT_MS' | 'TRUSTED_PROXY_HOPS'> &
-    Partial<Pick<GatewayConfig, 'CORS_ORIGINS' | 'OPENAPI_CACHE_TTL_MS' | 'GRAPHQL_DEADLINE_MS'>>;
+    Partial<
+      Pick<
+        GatewayConfig,
+        'CORS_ORIGINS' | 'OPENAPI_CACHE_TTL_MS' | 'GRAPHQL_DEADLINE_MS' | 'ACCESS_TOKEN_TTL_SECONDS'
+      >
+    >;
   logger: Logger;
   sidecar: Pick<Sidecar, 'invoke' | 'ready'>;
   verifier: Pick<TokenVerifier, 'verify'>;
   /**
    * Budgets per client, kept in `redis` so every replica spends the same ones; none when
    * unset. The same Redis keeps the failed token checks per address (`unverified`, 60 a
-   * minute unless given) and the access tokens ended by logout.
+   * minute unless given), the access tokens ended by logout, the sessions `user.signed_out`
+   * ended (consumed only with this Redis) and that consumer's dead letters.
    */
   rateLimits?: { redis: Redis; budgets: RateLimitBudgets; unverified?: RateLimitBudget };
   /** The methods each proxied path has (from the services' documents); unset, any usual one. */
@@ -56,6 +64,7 @@ export function createApp(deps: GatewayDeps) {
       ...deps.rateLimits,
       now: deps.now,
       verifier: deps.verifier,
+      accessTokenTtlSeconds: deps.config.ACCESS_TOKEN_TTL_SECONDS,
       logger: deps.logger,
       registry: app.metricsRegistry,
       trustedProxyHops: deps.config.TRUSTED_PROXY_HOPS,
@@ -64,6 +73,10 @@ export function createApp(deps: GatewayDeps) {
   // Before the routes: a method a path lacks costs nothing, a token check spends a budget first.
   app.use('*', allowedMethodsOnly(deps.routeMethods));
   for (const middleware of checks?.middleware ?? []) app.use('*', middleware);
+  if (checks && deps.rateLimits) {
+    const deadLetters: DeadLetterStore = redisDeadLetterStore(deps.rateLimits.redis);
+    app.consumeEvents({ definition: gatewayEvents(checks.revoked), deadLetters });
+  }
   const openApiTtlMs = deps.config.OPENAPI_CACHE_TTL_MS ?? 300_000;
   app.route(
     '/',

@@ -29,6 +29,11 @@ const rateLimitBudget = z
 export type RateLimitBudget = z.output<typeof rateLimitBudget>;
 
 export const gatewayEnv = serviceEnv.extend(accessTokenEnv.shape).extend({
+  /**
+   * The longest an access token lives: users' setting of the same name, which this must not
+   * be below; a signed-out session's tokens are refused this long (plus a minute).
+   */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   /** How long the gateway waits for a service before answering 504. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Proxies in front of the gateway whose X-Forwarded-For entries are believed. */

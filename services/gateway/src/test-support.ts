@@ -47,6 +47,8 @@ export async function gatewayOverRedis(
     budgets?: Partial<RateLimitBudgets>;
     /** The gateway's clock (its warnings while Redis is down); Date.now unless given. */
     now?: () => number;
+    /** How long access tokens live (ACCESS_TOKEN_TTL_SECONDS); the default unless given. */
+    accessTokenTtlSeconds?: number;
   },
 ) {
   const logger = options.logger ?? quietLogger;
@@ -64,6 +66,7 @@ export async function gatewayOverRedis(
       APP_API_TOKEN: 'gateway-app-token-0123456789',
       UPSTREAM_TIMEOUT_MS: 1_000,
       TRUSTED_PROXY_HOPS: 1,
+      ACCESS_TOKEN_TTL_SECONDS: options.accessTokenTtlSeconds,
     },
     logger,
     sidecar: { invoke: options.invoke ?? (async () => Response.json({})), ready: async () => {} },

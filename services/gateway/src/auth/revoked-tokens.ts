@@ -6,14 +6,29 @@ import type { Registry } from 'prom-client';
 import { failOpen } from '../rate-limit/fail-open.ts';
 import { noteRejectedToken } from '../rate-limit/pre-auth.ts';
 
+/** What of a verified access token decides whether it was ended. */
+export type EndableToken = { tokenId: string; sessionId?: string | undefined };
+
 export type RevokedTokens = {
-  /** Whether the token id was revoked; false (counted, with a warning) while Redis does not answer. */
-  isRevoked(tokenId: string): Promise<boolean>;
+  /**
+   * Whether the token was ended: its `jti` revoked by logout or its session (`sid`) signed
+   * out; false (counted, with a warning) while Redis does not answer.
+   */
+  isRevoked(token: EndableToken): Promise<boolean>;
   /** Refuses the token id until `expiresAt` (epoch seconds) has passed; a no-op while Redis does not answer. */
   revoke(tokenId: string, expiresAt: number): Promise<void>;
+  /**
+   * Refuses every access token of the session for as long as one issued before now can be
+   * valid; throws while Redis does not answer, so the event is delivered again.
+   */
+  endSession(sessionId: string): Promise<void>;
 };
 
 export const revokedTokenKeyPrefix = 'gateway:revoked-jti:';
+export const signedOutSessionKeyPrefix = 'gateway:signed-out-sid:';
+
+/** What the gateway assumes when ACCESS_TOKEN_TTL_SECONDS is not set: users' default. */
+export const defaultAccessTokenTtlSeconds = 900;
 
 const logoutPath = '/api/v1/auth/logout';
 
@@ -22,8 +37,9 @@ const logoutPath = '/api/v1/auth/logout';
 const keepPastExpirySeconds = 60;
 
 /**
- * The access tokens ended by logout, by `jti`, in the gateway's Redis (shared by every
- * replica), each kept until shortly after its own expiry and then forgotten.
+ * The access tokens ended by logout, by `jti`, and the sessions signed out (`sid`), in
+ * the gateway's Redis (shared by every replica), each kept until shortly after the last
+ * token it ends can expire and then forgotten. One token's check is one round trip.
  *
  * @example
  * const revoked = revokedTokens({ redis, logger, registry: app.metricsRegistry });
@@ -34,9 +50,12 @@ export function revokedTokens(options: {
   logger: Logger;
   registry: Registry;
   now?: (() => number) | undefined;
+  /** The longest an access token lives (users' ACCESS_TOKEN_TTL_SECONDS); 900 unless given. */
+  accessTokenTtlSeconds?: number | undefined;
 }): RevokedTokens {
   const { redis, logger } = options;
   const now = options.now ?? Date.now;
+  const sessionTtlSeconds = options.accessTokenTtlSeconds ?? defaultAccessTokenTtlSeconds;
   const unchecked = failOpen({
     ...options,
     metric: 'gateway_revocation_unchecked_total',
@@ -44,9 +63,11 @@ export function revokedTokens(options: {
     warning: 'revoked-token store unavailable; tokens pass unchecked',
   });
   return {
-    async isRevoked(tokenId) {
+    async isRevoked({ tokenId, sessionId }) {
+      const keys = [`${revokedTokenKeyPrefix}${tokenId}`];
+      if (sessionId !== undefined) keys.push(`${signedOutSessionKeyPrefix}${sessionId}`);
       try {
-        return (await redis.exists(`${revokedTokenKeyPrefix}${tokenId}`)) === 1;
+        return (await redis.exists(...keys)) > 0;
       } catch (error) {
         unchecked(error);
         return false;
@@ -63,12 +84,18 @@ export function revokedTokens(options: {
         });
       }
     },
+    async endSession(sessionId) {
+      // Its tokens were all issued by now, so none outlives now plus their lifetime.
+      const seconds = sessionTtlSeconds + keepPastExpirySeconds;
+      await redis.set(`${signedOutSessionKeyPrefix}${sessionId}`, '1', 'EX', seconds);
+    },
   };
 }
 
 /**
- * The verifier, refusing (401) a token whose `jti` was revoked by logout; every route that
- * checks tokens through it (the proxy and GraphQL) refuses it alike.
+ * The verifier, refusing (401) a token whose `jti` was revoked by logout or whose session
+ * was signed out; every route that checks tokens through it (the proxy and GraphQL)
+ * refuses it alike.
  */
 export function refusingRevoked(
   verifier: Pick<TokenVerifier, 'verify'>,
@@ -77,8 +104,9 @@ export function refusingRevoked(
   return {
     async verify(token) {
       const verified = await verifier.verify(token);
-      if (await revoked.isRevoked(verified.jti)) {
-        throw new AppError('unauthenticated', 'the access token was ended by logout');
+      const ended = { tokenId: verified.jti, sessionId: verified.sessionId };
+      if (await revoked.isRevoked(ended)) {
+        throw new AppError('unauthenticated', 'the access token was ended by a logout or sign-out');
       }
       return verified;
     },
