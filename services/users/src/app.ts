@@ -4,10 +4,12 @@ import {
   createTokenIssuer,
   createTokenVerifier,
   type Keyring,
+  requireRole,
 } from '@shop/platform/auth';
 import { type OutboxRelay, registerOutboxMetrics } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { registrationRoutes, userRoutes } from './accounts/routes.ts';
+import { adminUserRoutes } from './admin/routes.ts';
 import { serviceName, type UsersConfig } from './config.ts';
 import { deviceRoutes, sessionRoutes } from './sessions/routes.ts';
 import { type ThrottlePolicy, throttlePolicy } from './sessions/throttle.ts';
@@ -30,7 +32,7 @@ export type UsersDeps = {
   outbox: Pick<OutboxRelay, 'wake'>;
   keyring: Pick<Keyring, 'current' | 'jwks'>;
   readiness: { sidecar: () => Promise<unknown>; database: () => Promise<unknown> };
-  /** The login throttle's and device tokens' clock; the wall clock unless a test moves it. */
+  /** The clock of the login throttle, device tokens and mailed tokens; the wall clock unless a test moves it. */
   clock?: () => Date;
   /** The login throttle's limits; `throttlePolicy` unless a test needs smaller ones. */
   throttle?: ThrottlePolicy;
@@ -64,10 +66,13 @@ export function createApp(deps: UsersDeps) {
     throttle: deps.throttle ?? throttlePolicy,
   };
   app.route('/', signingKeyRoutes(deps));
-  app.route('/api/v1/auth', registrationRoutes(deps));
+  app.route('/api/v1/auth', registrationRoutes(sessions));
   app.route('/api/v1/auth', sessionRoutes(sessions));
   app.use('/api/v1/users/*', authenticate(verifier));
-  app.route('/api/v1/users', userRoutes(deps));
+  app.route('/api/v1/users', userRoutes(sessions));
   app.route('/api/v1/users', deviceRoutes(sessions));
+  // Matches its prefix itself too; a second use() for it would verify twice.
+  app.use('/api/v1/admin/users/*', authenticate(verifier), requireRole('admin'));
+  app.route('/api/v1/admin/users', adminUserRoutes(sessions));
   return app;
 }

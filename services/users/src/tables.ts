@@ -10,7 +10,22 @@ export type UsersTable = {
   role: Role;
   password_hash: string;
   created_at: ColumnType<Date, Date, never>;
+  /** A disabled account cannot log in or refresh; its sessions were ended when it was disabled. */
+  status: Generated<AccountStatus>;
+  email_verified_at: Date | null;
 };
+
+export type AccountStatus = 'active' | 'disabled';
+
+/** Why a login (refresh-token family) was ended. */
+export type RevokeReason =
+  | 'logout'
+  | 'reuse'
+  | 'password_changed'
+  | 'password_reset'
+  | 'disabled'
+  | 'role_changed'
+  | 'deleted';
 
 /** One login: every refresh token issued from it belongs to its family. */
 export type TokenFamiliesTable = {
@@ -18,7 +33,7 @@ export type TokenFamiliesTable = {
   user_id: string;
   created_at: Generated<Date>;
   revoked_at: Date | null;
-  revoke_reason: 'logout' | 'reuse' | null;
+  revoke_reason: RevokeReason | null;
 };
 
 export type RefreshTokensTable = {
@@ -45,6 +60,19 @@ export type DeviceTokensTable = {
   revoke_reason: 'logout' | 'failures' | 'user' | null;
 };
 
+export type AccountTokenPurpose = 'password_reset' | 'email_verification';
+
+/** A single-use token mailed to the account's owner: a password reset or an email verification. */
+export type AccountTokensTable = {
+  /** SHA-256 of the token: the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+};
+
 /** Failed logins per account and per client address, for throttling. */
 export type LoginThrottleTable = {
   key: string;
@@ -61,4 +89,5 @@ export type UsersTables = PlatformTables & {
   refresh_tokens: RefreshTokensTable;
   login_throttle: LoginThrottleTable;
   device_tokens: DeviceTokensTable;
+  account_tokens: AccountTokensTable;
 };

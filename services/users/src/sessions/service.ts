@@ -1,7 +1,8 @@
 import { AppError, buildEvent, type Logger } from '@shop/platform';
-import type { Role, TokenIssuer } from '@shop/platform/auth';
+import type { TokenIssuer } from '@shop/platform/auth';
 import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely, Transaction } from 'kysely';
+import { purgeAccountTokens } from '../accounts/account-tokens.ts';
 import { decoyHash, verifyPassword } from '../accounts/password.ts';
 import { findUserByEmail, findUserById, type User } from '../accounts/repository.ts';
 import { serviceName } from '../config.ts';
@@ -52,10 +53,13 @@ export type SessionsDeps = {
 const invalidCredentials = () => new AppError('unauthenticated', 'the email or password is wrong');
 const invalidRefreshToken = () =>
   new AppError('unauthenticated', 'the refresh token is not valid; log in again');
+// Only said once the credential checked out, so it reveals nothing to a guesser.
+const accountDisabled = () => new AppError('forbidden', 'this account is disabled');
 
-async function issuePair(
-  deps: SessionsDeps,
-  user: { id: string; role: Role },
+/** A refresh token stored in the family and an access token for the user as they are now. */
+export async function issuePair(
+  deps: Pick<SessionsDeps, 'tokens' | 'refreshTokenTtlSeconds'>,
+  user: Pick<User, 'id' | 'role' | 'emailVerifiedAt'>,
   familyId: string,
   db: Transaction<UsersTables>,
 ): Promise<TokenPair> {
@@ -69,6 +73,7 @@ async function issuePair(
     userId: user.id,
     role: user.role,
     sessionId: familyId,
+    emailVerified: user.emailVerifiedAt !== null,
   });
   return { accessToken, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn };
 }
@@ -131,6 +136,7 @@ export async function login(
   const lock = await reserveLoginAttempt(deps.db, attempt, deps.throttle);
   if (lock) await reportLock(deps, email, lock);
   const user = await checkPassword(deps, { ...attempt, password, device });
+  if (user.status === 'disabled') throw accountDisabled();
   await recordSuccessfulLogin(deps.db, attempt, deps.throttle);
   return deps.db.transaction().execute(async (trx) => {
     const familyId = await createFamily(trx, user.id);
@@ -156,6 +162,8 @@ export async function refresh(deps: SessionsDeps, refreshToken: string): Promise
     if (!spent) return { reused: await findRefreshToken(trx, hash) };
     const user = await findUserById(trx, spent.userId);
     if (!user) return { reused: undefined };
+    // Rolls the spend back: the token stays as it was.
+    if (user.status === 'disabled') throw accountDisabled();
     return { pair: await issuePair(deps, user, spent.familyId, trx) };
   });
   if ('pair' in outcome && outcome.pair) return outcome.pair;
@@ -210,5 +218,6 @@ export async function purgeSessions(
   const purged = await purgeRefreshTokens(deps.db);
   const devices = await purgeDeviceTokens(deps.db, now);
   await purgeThrottle(deps.db, now);
-  deps.logger.info('expired and revoked sessions purged', { ...purged, devices });
+  const accountTokens = await purgeAccountTokens(deps.db, now);
+  deps.logger.info('expired and revoked sessions purged', { ...purged, devices, accountTokens });
 }
