@@ -4,6 +4,7 @@ import type { Upstream } from './upstreams.ts';
 /** Each service's public routes, longest first (services/<name>/service.json `routes`). */
 export const upstreamTable: readonly Upstream[] = [
   { route: '/api/v1/products/*/stock', appId: 'inventory', access: 'required' },
+  { route: '/api/v1/admin/users', appId: 'users', access: 'required' },
   { route: '/api/v1/admin/orders', appId: 'orders', access: 'required' },
   { route: '/api/v1/admin/payments', appId: 'payments', access: 'required' },
   { route: '/api/v1/auth', appId: 'users', access: 'none' },
@@ -13,5 +14,6 @@ export const upstreamTable: readonly Upstream[] = [
   { route: '/api/v1/wishlist', appId: 'catalog', access: 'required' },
   { route: '/api/v1/orders', appId: 'orders', access: 'required' },
   { route: '/api/v1/notifications', appId: 'notifications', access: 'required' },
+  { route: '/api/v1/cart', appId: 'cart', access: 'required' },
   { route: '/.well-known/jwks.json', appId: 'users', access: 'none' },
 ];
