@@ -23,7 +23,10 @@ export type OrdersAppDeps = {
 
 export function createApp(deps: OrdersAppDeps) {
   const { config, logger, db, outbox } = deps;
-  const app = createServiceAppBehindGateway(serviceName, deps);
+  // The cart places an order for its user, with their token and Idempotency-Key.
+  const app = createServiceAppBehindGateway(serviceName, deps, {
+    publicRouteCallers: { 'POST /api/v1/orders': ['cart'] },
+  });
   registerOutboxMetrics({ registry: app.metricsRegistry, db, logger });
   const metrics = orderMetrics(app.metricsRegistry);
   app.consumeEvents({

@@ -193,12 +193,16 @@ describe('the OpenAPI document and the public API', () => {
     },
   });
 
-  function itemsApp(publicApiCallers?: string[]) {
+  function itemsApp(
+    publicApiCallers?: string[],
+    publicRouteCallers?: Record<string, readonly string[]>,
+  ) {
     const app = createServiceApp({
       service: 'items',
       logger,
       appApiToken,
       ...(publicApiCallers ? { publicApiCallers } : {}),
+      ...(publicRouteCallers ? { publicRouteCallers } : {}),
     });
     const items = createRouter().openapi(getItem, (c) =>
       c.json({ id: c.req.valid('param').id }, 200),
@@ -251,5 +255,15 @@ describe('the OpenAPI document and the public API', () => {
     expect((await app.request('/api/v1/items/1', withToken())).status).toBe(403);
     expect((await from('gateway', '/api/v1/items/1')).status).toBe(200);
     expect((await from('orders', '/internal/ping')).status).toBe(200);
+  });
+
+  it('lets an app named for one route call that route alone', async () => {
+    const app = itemsApp(['gateway'], { 'GET /api/v1/items/1': ['cart'] });
+    const from = (caller: string, path: string) =>
+      app.request(path, withToken({ headers: { 'dapr-caller-app-id': caller } }));
+    expect((await from('cart', '/api/v1/items/1')).status).toBe(200);
+    expect((await from('cart', '/api/v1/items/2')).status).toBe(403);
+    expect((await from('orders', '/api/v1/items/1')).status).toBe(403);
+    expect((await from('gateway', '/api/v1/items/2')).status).toBe(200);
   });
 });

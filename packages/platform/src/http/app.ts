@@ -54,6 +54,11 @@ export type ServiceAppOptions = {
    * the public API around the gateway's checks; unset, any app that holds the token may.
    */
   publicApiCallers?: readonly string[];
+  /**
+   * Apps allowed, besides `publicApiCallers`, one route of `/api/*` each, named by
+   * `METHOD /exact/path`: e.g. `{ 'POST /api/v1/orders': ['cart'] }`.
+   */
+  publicRouteCallers?: Readonly<Record<string, readonly string[]>>;
   readiness?: ReadinessChecks;
   maxBodyBytes?: number;
   /**
@@ -314,7 +319,12 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     }),
   );
   if (options.publicApiCallers) {
-    app.use('/api/*', requireCaller(...options.publicApiCallers));
+    const callers = options.publicApiCallers;
+    const routeCallers = options.publicRouteCallers ?? {};
+    app.use('/api/*', (c, next) => {
+      const alsoHere = routeCallers[`${c.req.method} ${c.req.path}`] ?? [];
+      return requireCaller(...callers, ...alsoHere)(c, next);
+    });
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', bearerScheme);

@@ -16,12 +16,17 @@ export type ServiceAppBasics = {
  * @example
  * const app = createServiceAppBehindGateway(serviceName, deps);
  */
-export function createServiceAppBehindGateway(service: string, deps: ServiceAppBasics): ServiceApp {
+export function createServiceAppBehindGateway(
+  service: string,
+  deps: ServiceAppBasics,
+  options: { publicRouteCallers?: Readonly<Record<string, readonly string[]>> } = {},
+): ServiceApp {
   return createServiceApp({
     service,
     logger: deps.logger,
     appApiToken: deps.config.APP_API_TOKEN,
     publicApiCallers: ['gateway'],
+    ...options,
     ...(deps.readiness ? { readiness: deps.readiness } : {}),
   });
 }

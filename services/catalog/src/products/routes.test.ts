@@ -258,7 +258,7 @@ function deleteAndCountCases({ catalog, create, get, patch, eventsFor }: Ctx) {
 }
 
 function batchReadCases({ catalog, create }: Ctx) {
-  it('reads a batch for orders and the gateway only, deleted and unknown ids as missing', async () => {
+  it('reads a batch for orders, the cart and the gateway only, deleted and unknown ids as missing', async () => {
     const { product: kept } = await create();
     const { product: gone } = await create();
     await catalog.call('DELETE', `/api/v1/products/${gone.id}`, { token: catalog.admin() });
@@ -269,9 +269,11 @@ function batchReadCases({ catalog, create }: Ctx) {
     const batch = (await res.json()) as { items: ProductView[]; missing: string[] };
     expect(batch.items.map((p) => p.id)).toEqual([kept.id]);
     expect(batch.missing.sort()).toEqual([gone.id, unknown].sort());
-    expect(
-      (await catalog.call('POST', '/internal/products/batch', { body, caller: 'gateway' })).status,
-    ).toBe(200);
+    for (const caller of ['gateway', 'cart']) {
+      expect(
+        (await catalog.call('POST', '/internal/products/batch', { body, caller })).status,
+      ).toBe(200);
+    }
     expect(
       (await catalog.call('POST', '/internal/products/batch', { body, caller: 'payments' })).status,
     ).toBe(403);

@@ -149,8 +149,9 @@ export function productsRoutes(deps: ProductsDeps & { verifier: Pick<TokenVerifi
 const batchRoute = createRoute({
   method: 'post',
   path: '/products/batch',
-  description: 'Products by id for other services (orders, the gateway), through Dapr only.',
-  middleware: [requireCaller('orders', 'gateway')],
+  description:
+    'Products by id for other services (orders, the cart, the gateway), through Dapr only.',
+  middleware: [requireCaller('orders', 'cart', 'gateway')],
   request: { body: { required: true, content: json(productBatchRequest) } },
   responses: {
     200: {

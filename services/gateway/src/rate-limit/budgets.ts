@@ -27,6 +27,9 @@ export function budgetFor(method: string, path: string, url: URL): BudgetName {
   if (method === 'GET' && path === '/api/v1/products' && url.searchParams.get('q')) {
     return 'search';
   }
-  if (method === 'POST' && path === '/api/v1/orders') return 'checkout';
+  // The cart's checkout places an order through orders: the same budget.
+  if (method === 'POST' && (path === '/api/v1/orders' || path === '/api/v1/cart/checkout')) {
+    return 'checkout';
+  }
   return 'default';
 }

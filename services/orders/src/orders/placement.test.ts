@@ -54,6 +54,23 @@ function placementHelpers(orders: OrdersApp) {
 }
 
 function pricingCases({ orders, catalog, createdEventsFor }: Ctx) {
+  it('takes an order from the cart for its user, and nothing else of the API from it', async () => {
+    const user = await orders.newUser();
+    const lamp = catalog.add({ name: 'Lamp', price: 1250 });
+    const fromCart = (method: string, path: string, body?: unknown) =>
+      orders.call(method, path, {
+        body,
+        token: user.token,
+        caller: 'cart',
+        headers: { 'idempotency-key': randomUUID() },
+      });
+    const placed = await fromCart('POST', '/api/v1/orders', bodyFor(lamp.id));
+    expect(placed.status).toBe(202);
+    expect(await placed.json()).toMatchObject({ userId: user.id, status: 'pending' });
+    expect((await fromCart('GET', '/api/v1/orders')).status).toBe(403);
+    expect((await orders.call('POST', '/api/v1/orders', { caller: 'payments' })).status).toBe(403);
+  });
+
   it('prices every line from the catalog, never from the client, and answers 202 with Location', async () => {
     const user = await orders.newUser();
     const lamp = catalog.add({ name: 'Lamp', price: 1250 });
