@@ -68,3 +68,51 @@ export function uniqueEmail(label = 'user'): string {
 }
 
 export const password = 'correct horse battery';
+
+export type TestPair = { accessToken: string; refreshToken: string };
+
+/** Sign-up, login, refresh and the events published, as the account tests use them. */
+export function accountHelpers(users: ReturnType<typeof useUsersApp>) {
+  const login = (email: string, pass = password) =>
+    users.call('POST', '/api/v1/auth/login', { body: { email, password: pass } });
+  const refresh = (refreshToken: string) =>
+    users.call('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
+  /** A new account, logged in once. */
+  async function signUp(label = 'user') {
+    const email = uniqueEmail(label);
+    const res = await users.call('POST', '/api/v1/auth/register', {
+      body: { email, password, name: label },
+    });
+    if (res.status !== 201) throw new Error(`sign-up answered ${res.status}`);
+    const { id } = (await res.json()) as { id: string };
+    const pair = (await (await login(email)).json()) as TestPair;
+    return { id, email, ...pair };
+  }
+  /** Every event of `type` about the user published so far, once the outbox is drained. */
+  async function eventsAbout(type: string, userId: string) {
+    await users.get().outbox.drain();
+    return users.published.filter((e) => e.type === type && e.data.userId === userId);
+  }
+  /** The token of the latest mail-link event of `type` for the user. */
+  async function mailedToken(type: string, userId: string): Promise<string> {
+    const event = (await eventsAbout(type, userId)).at(-1);
+    if (!event) throw new Error(`no ${type} for ${userId}`);
+    return (event.data as { token: string }).token;
+  }
+  async function makeAdmin(userId: string): Promise<string> {
+    await users
+      .get()
+      .db.updateTable('users')
+      .set({ role: 'admin' })
+      .where('id', '=', userId)
+      .execute();
+    const { email } = await users
+      .get()
+      .db.selectFrom('users')
+      .select('email')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    return ((await (await login(email)).json()) as TestPair).accessToken;
+  }
+  return { login, refresh, signUp, eventsAbout, mailedToken, makeAdmin };
+}
