@@ -97,7 +97,7 @@ function tokenCases({ notifications }: Ctx) {
     let verifications = 0;
     const subject = await notifications();
     const app = createApp({
-      config: { APP_API_TOKEN: subject.appApiToken },
+      config: { APP_API_TOKEN: subject.appApiToken, PUBLIC_URL: 'https://shop.test' },
       logger: silentLogger(),
       db: subject.db,
       audience: { page: async () => ({ userIds: [], nextCursor: null }) },

@@ -13,7 +13,7 @@ import { type StreamRouteDeps, streamRoutes } from './stream/routes.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 export type NotificationsDeps = NotificationSinks & {
-  config: Pick<NotificationsConfig, 'APP_API_TOKEN'>;
+  config: Pick<NotificationsConfig, 'APP_API_TOKEN' | 'PUBLIC_URL'>;
   logger: Logger;
   db: NotificationsDb;
   verifier: Pick<TokenVerifier, 'verify'>;
@@ -34,7 +34,7 @@ export function createApp(deps: NotificationsDeps) {
   });
   // In the service's own database, so they survive a restart and every replica sees them.
   app.consumeEvents({
-    definition: notificationsEvents(deps),
+    definition: notificationsEvents({ ...deps, publicUrl: deps.config.PUBLIC_URL }),
     deadLetters: mongoDeadLetterStore(deps.db),
   });
   // Also matches /api/v1/notifications itself; a second use() for it would verify twice.

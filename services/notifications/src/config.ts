@@ -1,5 +1,6 @@
 import { accessTokenEnv, serviceEnv } from '@shop/platform';
 import { z } from 'zod';
+import { accountLinksEnv } from './account-links/config.ts';
 import { emailEnv } from './email/config.ts';
 import { streamEnv } from './stream/config.ts';
 
@@ -18,6 +19,7 @@ export const notificationsEnv = serviceEnv
   .extend(accessTokenEnv.shape)
   .extend(documentDatabaseEnv.shape)
   .extend(streamEnv.shape)
-  .extend(emailEnv.shape);
+  .extend(emailEnv.shape)
+  .extend(accountLinksEnv.shape);
 
 export type NotificationsConfig = z.infer<typeof notificationsEnv>;

@@ -1,5 +1,6 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
 import { accountAlertConsumes, accountAlertHandlers } from './account-alerts/events.ts';
+import { accountLinkConsumes, accountLinkHandlers } from './account-links/events.ts';
 import { orderUpdateConsumes, orderUpdateHandlers } from './order-updates/events.ts';
 import { streamConsumes, streamHandlers } from './stream/events.ts';
 import { welcomeConsumes, welcomeHandlers } from './welcome/events.ts';
@@ -19,9 +20,10 @@ export const consumes = {
   ...wishlistAlertConsumes,
   ...streamConsumes,
   ...accountAlertConsumes,
+  ...accountLinkConsumes,
 } as const satisfies ConsumedEvents;
 
-export function notificationsEvents(deps: WishlistAlertDeps) {
+export function notificationsEvents(deps: WishlistAlertDeps & { publicUrl: string }) {
   return defineConsumer({
     consumes,
     handlers: {
@@ -30,6 +32,7 @@ export function notificationsEvents(deps: WishlistAlertDeps) {
       ...wishlistAlertHandlers(deps),
       ...streamHandlers(deps),
       ...accountAlertHandlers(deps),
+      ...accountLinkHandlers(deps),
     },
   });
 }

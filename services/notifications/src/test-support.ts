@@ -19,6 +19,8 @@ import { createStreamLimits } from './stream/limits.ts';
 import type { WishlistAudience } from './wishlist-alerts/audience.ts';
 
 const appApiToken = 'notifications-app-token-0123';
+/** Where the mailed links point in tests. */
+export const testPublicUrl = 'https://shop.test';
 
 /** Wishlists as the test declares them, paged like the catalog's. */
 export function wishlistAudienceOf(
@@ -131,7 +133,7 @@ export async function createTestNotifications(
   const email = options.mongoEmail ? mongoEmailOutbox(emailStore) : recorded;
   const streams = testStreams(database.db);
   const app = createApp({
-    config: { APP_API_TOKEN: appApiToken },
+    config: { APP_API_TOKEN: appApiToken, PUBLIC_URL: testPublicUrl },
     logger: silentLogger('notifications'),
     db: database.db,
     verifier: tokens.verifier,

@@ -11,6 +11,12 @@ const escapes: Record<string, string> = {
 };
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => escapes[c] ?? c);
 
+/** A line that is a web address alone becomes a link to it (the account mails' links). */
+function lineHtml(line: string): string {
+  const escaped = escapeHtml(line);
+  return /^https?:\/\/\S+$/.test(line) ? `<a href="${escaped}">${escaped}</a>` : escaped;
+}
+
 /**
  * The mail for a notification: its title as the subject, the body as HTML that reads as
  * plain text too. Dapr's bindings.smtp (1.18) sends exactly one `text/html` part
@@ -20,7 +26,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => escapes[c] 
 export function renderMail(notification: Pick<MailNotification, 'title' | 'body'>): RenderedMail {
   const paragraphs = notification.body
     .split(/\n{2,}/)
-    .map((p) => `<p>${escapeHtml(p).replaceAll('\n', '<br>')}</p>`)
+    .map((p) => `<p>${p.split('\n').map(lineHtml).join('<br>')}</p>`)
     .join('\n');
   const html = [
     '<!doctype html>',

@@ -17,7 +17,7 @@ export type NotificationType = (typeof notificationTypes)[number];
  * Mails about the account's security: sent whatever the preferences say, by email only
  * (never in the inbox, whose types are the ones above).
  */
-export const securityMailTypes = ['login_locked'] as const;
+export const securityMailTypes = ['login_locked', 'password_reset', 'email_verification'] as const;
 
 /** What the email outbox takes: a notification's, or a security mail's. */
 export type MailType = NotificationType | (typeof securityMailTypes)[number];
