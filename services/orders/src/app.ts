@@ -11,7 +11,10 @@ import { adminOrderRoutes, orderRoutes } from './orders/routes.ts';
 import type { OrdersTables } from './tables.ts';
 
 export type OrdersAppDeps = {
-  config: Pick<OrdersConfig, 'APP_API_TOKEN' | 'SHOP_CURRENCY' | 'ORDER_TTL_SECONDS'>;
+  config: Pick<
+    OrdersConfig,
+    'APP_API_TOKEN' | 'SHOP_CURRENCY' | 'ORDER_TTL_SECONDS' | 'REQUIRE_VERIFIED_EMAIL'
+  >;
   logger: Logger;
   db: Kysely<OrdersTables>;
   outbox: Pick<OutboxRelay, 'wake'>;
@@ -49,6 +52,7 @@ export function createApp(deps: OrdersAppDeps) {
       metrics,
       catalog: deps.catalog,
       currency: config.SHOP_CURRENCY,
+      requireVerifiedEmail: config.REQUIRE_VERIFIED_EMAIL,
     }),
   );
   app.route('/api/v1/admin/orders', adminOrderRoutes({ db }));

@@ -11,6 +11,8 @@ export const ordersEnv = serviceEnv
   .extend({
     /** How long an order may stay pending before the expiry sweep cancels it. */
     ORDER_TTL_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** Only a token saying the email address is verified (`email_verified`) may place orders. */
+    REQUIRE_VERIFIED_EMAIL: z.stringbool().default(false),
   });
 
 export type OrdersConfig = z.infer<typeof ordersEnv>;

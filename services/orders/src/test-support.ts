@@ -90,7 +90,10 @@ function keyClaimedIn(harness: OrdersHarness) {
  * The orders app over a real database (PGlite or a private PostgreSQL), real token checks
  * and a real outbox whose publishes are recorded; the catalog is the in-process fake above.
  */
-export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSeconds?: number } = {}) {
+export function useOrdersApp(
+  backend: DatabaseBackend,
+  options: { orderTtlSeconds?: number; requireVerifiedEmail?: boolean } = {},
+) {
   const catalog = fakeCatalog();
   let tokens: Awaited<ReturnType<typeof createTestTokens>> | undefined;
   const harness = useServiceApp<OrdersTables, ReturnType<typeof createApp>>({
@@ -103,6 +106,7 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
           APP_API_TOKEN: appApiToken,
           SHOP_CURRENCY: 'USD',
           ORDER_TTL_SECONDS: options.orderTtlSeconds ?? 900,
+          REQUIRE_VERIFIED_EMAIL: options.requireVerifiedEmail ?? false,
         },
         logger,
         db,
@@ -116,10 +120,10 @@ export function useOrdersApp(backend: DatabaseBackend, options: { orderTtlSecond
   });
 
   /** A fresh user's access token, so tests sharing the database never see each other's orders. */
-  const newUser = async (role: Role = 'customer') => {
+  const newUser = async (role: Role = 'customer', claims: { emailVerified?: boolean } = {}) => {
     if (!tokens) throw new Error('the orders app is not open yet');
     const id = randomUUID();
-    return { id, token: await tokens.issue(id, role) };
+    return { id, token: await tokens.issue(id, role, claims) };
   };
   const place = orderPlacer(harness);
 

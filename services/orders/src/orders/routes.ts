@@ -20,6 +20,7 @@ import {
   timeline,
 } from './schemas.ts';
 import {
+  assertMayPlaceOrders,
   cancelOwnOrder,
   findOwnOrder,
   type OrdersDeps,
@@ -52,6 +53,7 @@ const placeRoute = createRoute({
       }),
       content: json(order),
     },
+    // 403 also when REQUIRE_VERIFIED_EMAIL is on and the token's email_verified is not true;
     // 409: a request with this key is in flight; 422: the key was used with another body,
     // or a product does not exist; 503: the catalog could not price the order.
     ...problemResponses(400, 401, 403, 409, 413, 422, 503),
@@ -151,6 +153,8 @@ function keyFrom(header: string): string {
 export function orderRoutes(deps: PlacementDeps) {
   return createRouter()
     .openapi(placeRoute, async (c) => {
+      // Before the key is claimed: a refused caller leaves nothing behind.
+      assertMayPlaceOrders(deps, c.get('user'));
       const scope = {
         userId: c.get('user').id,
         key: keyFrom(c.req.valid('header')['idempotency-key']),

@@ -32,7 +32,22 @@ export type OrdersDeps = {
   metrics: OrderMetrics;
 };
 
-export type PlacementDeps = OrdersDeps & { catalog: CatalogClient; currency: string };
+export type PlacementDeps = OrdersDeps & {
+  catalog: CatalogClient;
+  currency: string;
+  /** REQUIRE_VERIFIED_EMAIL: only callers whose token says their address is verified may order. */
+  requireVerifiedEmail?: boolean;
+};
+
+/** Refuses the caller when the shop wants a verified address and the token does not say so. */
+export function assertMayPlaceOrders(
+  deps: Pick<PlacementDeps, 'requireVerifiedEmail'>,
+  caller: { emailVerified: boolean },
+): void {
+  if (deps.requireVerifiedEmail && !caller.emailVerified) {
+    throw new AppError('forbidden', 'verify your email address first');
+  }
+}
 
 export function toOrderView(order: Order): OrderView {
   return {
