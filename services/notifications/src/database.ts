@@ -101,3 +101,6 @@ export const duplicateKeyCode = 11000;
 export function isDuplicateKeyError(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === duplicateKeyCode;
 }
+
+/** `text` as a regular expression that matches it literally (ids in `$regex` filters). */
+export const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,5 +1,6 @@
 import { type ConsumedEvents, defineConsumer } from '@shop/platform';
 import { accountAlertConsumes, accountAlertHandlers } from './account-alerts/events.ts';
+import { accountErasureConsumes, accountErasureHandlers } from './account-erasure/events.ts';
 import { accountLinkConsumes, accountLinkHandlers } from './account-links/events.ts';
 import { orderUpdateConsumes, orderUpdateHandlers } from './order-updates/events.ts';
 import { streamConsumes, streamHandlers } from './stream/events.ts';
@@ -21,6 +22,7 @@ export const consumes = {
   ...streamConsumes,
   ...accountAlertConsumes,
   ...accountLinkConsumes,
+  ...accountErasureConsumes,
 } as const satisfies ConsumedEvents;
 
 export function notificationsEvents(deps: WishlistAlertDeps & { publicUrl: string }) {
@@ -33,6 +35,7 @@ export function notificationsEvents(deps: WishlistAlertDeps & { publicUrl: strin
       ...streamHandlers(deps),
       ...accountAlertHandlers(deps),
       ...accountLinkHandlers(deps),
+      ...accountErasureHandlers(deps),
     },
   });
 }

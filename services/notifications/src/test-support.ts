@@ -50,6 +50,11 @@ export function recordingEmailOutbox(): EmailOutbox & {
     async enqueue(mail) {
       if (!mails.has(mail.notification.sourceKey)) mails.set(mail.notification.sourceKey, mail);
     },
+    async erase(userId) {
+      const ofUser = [...mails].filter(([, mail]) => mail.notification.userId === userId);
+      for (const [sourceKey] of ofUser) mails.delete(sourceKey);
+      return ofUser.length;
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { currentTraceparent } from '@shop/platform';
 import { type Collection, type Db, MongoServerError } from 'mongodb';
+import { escapeRegex } from '../database.ts';
 import type { EmailOutbox, MailNotification, MailType } from '../inbox/notification.ts';
 import { renderMail } from './render.ts';
 
@@ -139,7 +140,20 @@ export function mongoEmailOutbox(
         await store.mails.deleteOne({ _id: notification.sourceKey, attempts: 0 });
     },
     queued: () => countQueuedMail(store),
+    erase: (userId) => eraseMailOf(store, userId),
   };
+}
+
+/**
+ * Forgets every mail of the user: queued ones go unsent, what is kept of sent ones goes,
+ * and so do the claims on either (their mail id, the sourceKey, ends in `:<userId>`). A
+ * mail a sender holds right now may still go out, and its record of it come back.
+ */
+export async function eraseMailOf(store: EmailOutboxStore, userId: string): Promise<number> {
+  const queued = await store.mails.deleteMany({ userId });
+  const sent = await store.sent.deleteMany({ userId });
+  await store.claims.deleteMany({ mailId: { $regex: `:${escapeRegex(userId)}$` } });
+  return queued.deletedCount + sent.deletedCount;
 }
 
 /**

@@ -86,6 +86,8 @@ export type EmailOutbox = {
   enqueue(mail: { notification: MailNotification; to: string }): Promise<void>;
   /** Mails not sent yet, of every replica (the `notifications_mail_queued` gauge). */
   queued?(): Promise<number>;
+  /** Deletes every mail of the user, queued or sent (user.deleted); answers how many. */
+  erase?(userId: string): Promise<number>;
 };
 
 /** A notification as the email outbox takes it: any mail type. */

@@ -1,5 +1,5 @@
 import type { NotificationsDb } from '../database.ts';
-import { isDuplicateKeyError } from '../database.ts';
+import { escapeRegex, isDuplicateKeyError } from '../database.ts';
 
 /**
  * One claimed seq of one user: `_id: '<userId>:<seq>'`. A user's seqs are taken by
@@ -140,4 +140,15 @@ async function firstFreeAbove(db: NotificationsDb, userId: string, present: numb
     else high = middle;
   }
   return high;
+}
+
+/**
+ * Deletes the user's claimed seqs (user.deleted) and this replica's memory of them. Other
+ * replicas may still remember a seq: their next claim for the id then starts above it,
+ * which keeps seqs unique all the same.
+ */
+export async function eraseUserSeqs(db: NotificationsDb, userId: string): Promise<number> {
+  knownOf(db).delete(userId);
+  const deleted = await db.userSeqs.deleteMany({ _id: { $regex: `^${escapeRegex(userId)}:` } });
+  return deleted.deletedCount;
 }

@@ -1,0 +1,31 @@
+import type { ConsumedEvents, EventHandlers, Logger } from '@shop/platform';
+import type { NotificationsDb } from '../database.ts';
+import type { EmailOutbox } from '../inbox/notification.ts';
+import { eraseUser } from './repository.ts';
+
+/** The users service's event that an account is gone: everything about its owner goes. */
+export const accountErasureConsumes = { 'user.deleted': [1] } as const satisfies ConsumedEvents;
+
+export type AccountErasureDeps = {
+  db: NotificationsDb;
+  logger: Logger;
+  email?: Pick<EmailOutbox, 'erase'> | undefined;
+};
+
+/**
+ * Erases the user's inbox, preferences, address, stream state and mail, queued or sent.
+ * Idempotent: a redelivery finds nothing left to delete.
+ */
+export function accountErasureHandlers(
+  deps: AccountErasureDeps,
+): EventHandlers<typeof accountErasureConsumes> {
+  return {
+    'user.deleted': async (event) => {
+      const { userId } = event.data;
+      const erased = await eraseUser(deps.db, userId);
+      const mails = (await deps.email?.erase?.(userId)) ?? 0;
+      deps.logger.info('user erased', { userId, ...erased, mails });
+      return 'SUCCESS';
+    },
+  };
+}
