@@ -83,3 +83,12 @@ export async function listWishlisters(
   const rows = await query.orderBy('wishlist_items.user_id').limit(page.limit).execute();
   return rows.map((row) => row.user_id);
 }
+
+/** Deletes every wishlist row of the user (user.deleted); answers how many there were. */
+export async function eraseWishlist(db: Db, userId: string): Promise<number> {
+  const result = await db
+    .deleteFrom('wishlist_items')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
