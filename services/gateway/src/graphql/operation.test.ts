@@ -31,6 +31,17 @@ describe('operationCosts', () => {
     expect(costs(search, { q: 'desk' })).toEqual({ search: 1, default: 2 });
   });
 
+  it('charges checkoutCart to checkout and createUser (registration) to auth, as REST does', () => {
+    const query = `mutation {
+      a: checkoutCart(paymentMethod: "pm", idempotencyKey: "k") { id }
+      b: placeOrder(input: { items: [], paymentMethod: "pm" }, idempotencyKey: "l") { id }
+      createUser(email: "a@example.com", password: "p", name: "A") { id }
+      setCartItem(productId: "p", quantity: 1) { total }
+      createProduct(input: { sku: "s", name: "n", category: "c", price: 1, currency: "USD" }) { id }
+    }`;
+    expect(costs(query)).toEqual({ checkout: 2, auth: 1, default: 2 });
+  });
+
   it('costs the operation that runs, and one point when none would', () => {
     const document =
       'query A { me { id } } mutation B { cancelOrder(id: "o") { id } placeOrder(input: { items: [], paymentMethod: "p" }, idempotencyKey: "k") { id } }';

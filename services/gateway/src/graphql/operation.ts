@@ -72,11 +72,13 @@ export function argumentValue(field: FieldNode, name: string, variables: Variabl
 
 /**
  * Which REST budget a root field spends, as the same call over REST would: placing an
- * order is checkout, `products` with a non-empty `q` is a search, the rest the default.
+ * order or checking out the cart is checkout, registering (createUser) is auth, `products`
+ * with a non-empty `q` is a search, the rest the default.
  */
 export function budgetOfField(field: FieldNode, variables: Variables): BudgetName {
   const name = field.name.value;
-  if (name === 'placeOrder') return 'checkout';
+  if (name === 'placeOrder' || name === 'checkoutCart') return 'checkout';
+  if (name === 'createUser') return 'auth';
   if (name === 'products') {
     const q = argumentValue(field, 'q', variables);
     if (typeof q === 'string' && q !== '') return 'search';

@@ -34,6 +34,13 @@ function query(params: Record<string, string | number | boolean | null | undefin
   return text ? `?${text}` : '';
 }
 
+/** The arguments given, without those left out or null: a REST body takes neither. */
+function given<T extends Record<string, unknown>>(args: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(args).filter(([, value]) => value !== undefined && value !== null),
+  ) as Partial<T>;
+}
+
 type Args = Record<string, never>;
 type PageArgs = { first?: number | null; after?: string | null };
 
@@ -43,6 +50,11 @@ function wishlistChange(method: 'PUT' | 'DELETE') {
     await upstream('catalog', `/api/v1/wishlist/${segment(productId, 'product')}`, { method });
     return {};
   };
+}
+
+// Setting a cart line and removing one both answer the cart as it is then.
+function cartLine(productId: string) {
+  return `/api/v1/cart/items/${segment(productId, 'product')}`;
 }
 
 export const resolvers = {
@@ -97,6 +109,24 @@ export const resolvers = {
         'notifications',
         `/api/v1/notifications${query({ unread: args.unread, limit: args.first, cursor: args.after })}`,
       ),
+    users: (
+      _: unknown,
+      args: PageArgs & { q?: string; role?: string; status?: string },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Page<unknown>>(
+        'users',
+        `/api/v1/admin/users${query({
+          q: args.q,
+          role: args.role,
+          status: args.status,
+          limit: args.first,
+          cursor: args.after,
+        })}`,
+      ),
+    user: (_: unknown, { id }: { id: string }, { upstream }: GraphQLContext) =>
+      upstream('users', `/api/v1/admin/users/${segment(id, 'user')}`),
+    cart: (_: unknown, __: Args, { upstream }: GraphQLContext) => upstream('cart', '/api/v1/cart'),
   },
   Mutation: {
     placeOrder: (
@@ -125,6 +155,67 @@ export const resolvers = {
       });
       return true;
     },
+    createUser: (
+      _: unknown,
+      args: { email: string; password: string; name: string },
+      { upstream }: GraphQLContext,
+    ) => upstream('users', '/api/v1/auth/register', { method: 'POST', body: args }),
+    updateMe: (_: unknown, { name }: { name: string }, { upstream }: GraphQLContext) =>
+      upstream('users', '/api/v1/users/me', { method: 'PATCH', body: { name } }),
+    changePassword: (
+      _: unknown,
+      args: { currentPassword: string; newPassword: string },
+      { upstream }: GraphQLContext,
+    ) => upstream('users', '/api/v1/users/me/password', { method: 'POST', body: args }),
+    updateUser: (
+      _: unknown,
+      { id, ...changes }: { id: string; role?: string | null; status?: string | null },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream('users', `/api/v1/admin/users/${segment(id, 'user')}`, {
+        method: 'PATCH',
+        body: given(changes),
+      }),
+    createProduct: (
+      _: unknown,
+      { input }: { input: Record<string, unknown> },
+      { upstream }: GraphQLContext,
+    ) => upstream<Product>('catalog', '/api/v1/products', { method: 'POST', body: given(input) }),
+    updateProduct: (
+      _: unknown,
+      { id, input }: { id: string; input: Record<string, unknown> },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Product>('catalog', `/api/v1/products/${segment(id, 'product')}`, {
+        method: 'PATCH',
+        body: given(input),
+      }),
+    deleteProduct: async (_: unknown, { id }: { id: string }, { upstream }: GraphQLContext) => {
+      await upstream('catalog', `/api/v1/products/${segment(id, 'product')}`, {
+        method: 'DELETE',
+      });
+      return true;
+    },
+    setCartItem: (
+      _: unknown,
+      { productId, quantity }: { productId: string; quantity: number },
+      { upstream }: GraphQLContext,
+    ) => upstream('cart', cartLine(productId), { method: 'PUT', body: { quantity } }),
+    removeCartItem: (
+      _: unknown,
+      { productId }: { productId: string },
+      { upstream }: GraphQLContext,
+    ) => upstream('cart', cartLine(productId), { method: 'DELETE' }),
+    checkoutCart: (
+      _: unknown,
+      { paymentMethod, idempotencyKey }: { paymentMethod: string; idempotencyKey: string },
+      { upstream }: GraphQLContext,
+    ) =>
+      upstream<Order>('cart', '/api/v1/cart/checkout', {
+        method: 'POST',
+        body: { paymentMethod },
+        headers: { 'idempotency-key': idempotencyKey },
+      }),
   },
   Order: {
     // A plain segment, so it can go into the timeline's path as it is.

@@ -25,6 +25,7 @@ async function gateway() {
   const invoke: Invoke = async (_appId, path) => {
     calls.push(path);
     if (path === '/api/v1/orders') return Response.json(order, { status: 201 });
+    if (path === '/api/v1/cart/checkout') return Response.json(order, { status: 202 });
     if (path.startsWith('/api/v1/products')) return Response.json(page);
     return Response.json({ items: [] });
   };
@@ -103,6 +104,20 @@ describe('GraphQL spends the REST budgets', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('ratelimit')).toMatch(/^"checkout";r=0;t=\d+$/);
     expect(calls).toHaveLength(3);
+  });
+
+  it('spends the checkout budget for checkoutCart as for placeOrder', async () => {
+    const { app, calls } = await gateway();
+    const query = `mutation {
+      a: checkoutCart(paymentMethod: "pm_card_visa", idempotencyKey: "k-a") { id }
+      b: checkoutCart(paymentMethod: "pm_card_visa", idempotencyKey: "k-b") { id }
+    }`;
+    const placed = await graphql(app, '203.0.113.4', { query }, alice);
+    expect(placed.headers.get('ratelimit')).toMatch(/^"checkout";r=1;t=\d+$/);
+    expect(calls).toEqual(['/api/v1/cart/checkout', '/api/v1/cart/checkout']);
+    const refused = await graphql(app, '203.0.113.4', { query: placeOrders(2) }, alice);
+    expect(refused.status).toBe(429);
+    expect(calls).toHaveLength(2);
   });
 
   it('counts products with q as a search, literal or variable, and the rest as default', async () => {

@@ -28,6 +28,12 @@ export const typeDefs = /* GraphQL */ `
     order(id: ID!): Order
     wishlist: Wishlist
     notifications(unread: Boolean, first: Int, after: String): NotificationConnection
+    "Accounts, newest first, as GET /api/v1/admin/users (admin); q matches email or name."
+    users(q: String, role: Role, status: UserStatus, first: Int, after: String): UserConnection
+    "One account (admin)."
+    user(id: ID!): User
+    "The caller's cart, priced as the catalog has it now."
+    cart: Cart
   }
 
   type Mutation {
@@ -43,6 +49,31 @@ export const typeDefs = /* GraphQL */ `
     removeFromWishlist(productId: ID!): Wishlist
     "True once the notification is read."
     markNotificationRead(id: ID!): Boolean
+    "Registration, as POST /api/v1/auth/register: the new customer account."
+    createUser(email: String!, password: String!, name: String!): User
+    "Renames the caller."
+    updateMe(name: String!): User
+    """
+    A fresh login for the caller; every session that existed before ends, and their access
+    tokens are refused from then on. A wrong current password is forbidden.
+    """
+    changePassword(currentPassword: String!, newPassword: String!): TokenPair
+    "Changes an account's role or status (admin); disabling ends its sessions."
+    updateUser(id: ID!, role: Role, status: UserStatus): User
+    "Adds a product (admin); \`stock\` is what inventory starts with."
+    createProduct(input: NewProductInput!): Product
+    "Changes the fields given (admin)."
+    updateProduct(id: ID!, input: ProductChangesInput!): Product
+    "True once deleted (admin); orders keep their snapshot."
+    deleteProduct(id: ID!): Boolean
+    "Sets a line's quantity (0-100); 0 removes it."
+    setCartItem(productId: ID!, quantity: Int!): Cart
+    removeCartItem(productId: ID!): Cart
+    """
+    Places the cart's lines as one order exactly as placeOrder does (the same idempotency
+    and checkout budget) and empties the cart; an empty cart is a conflict.
+    """
+    checkoutCart(paymentMethod: String!, idempotencyKey: String!): Order
   }
 
   enum ProductSort {
@@ -82,8 +113,68 @@ export const typeDefs = /* GraphQL */ `
     id: ID!
     email: String!
     name: String!
+    "customer or admin"
     role: String!
+    status: UserStatus!
+    emailVerified: Boolean!
     createdAt: String!
+  }
+
+  enum Role {
+    customer
+    admin
+  }
+
+  enum UserStatus {
+    active
+    disabled
+  }
+
+  type UserConnection {
+    items: [User!]!
+    nextCursor: String
+  }
+
+  "As login and refresh answer; expiresIn is the access token's lifetime in seconds."
+  type TokenPair {
+    accessToken: String!
+    refreshToken: String!
+    tokenType: String!
+    expiresIn: Int!
+  }
+
+  input NewProductInput {
+    sku: String!
+    name: String!
+    description: String
+    category: String!
+    price: Int!
+    currency: String!
+    stock: Int
+  }
+
+  input ProductChangesInput {
+    name: String
+    description: String
+    category: String
+    price: Int
+    currency: String
+  }
+
+  type Cart {
+    items: [CartItem!]!
+    total: Int!
+    currency: String!
+  }
+
+  "A line priced as the catalog has the product now."
+  type CartItem {
+    productId: ID!
+    name: String!
+    quantity: Int!
+    unitPrice: Int!
+    "Units in stock, as inventory last said."
+    available: Int!
   }
 
   enum OrderStatus {
