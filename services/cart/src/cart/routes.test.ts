@@ -76,6 +76,28 @@ describe('the cart’s lines', () => {
     expect((await view()).items).toHaveLength(1);
   });
 
+  it('refuses a malformed JSON body from a user with 400 problem+json', async () => {
+    const { token } = await cart.newUser();
+    const lamp = cart.catalog.add();
+    const res = await cart.call('PUT', `/api/v1/cart/items/${lamp.id}`, {
+      token,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    const broken = await cart.get().request(`/api/v1/cart/items/${lamp.id}`, {
+      method: 'PUT',
+      headers: {
+        'dapr-api-token': cart.appApiToken,
+        'dapr-caller-app-id': 'gateway',
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      },
+      body: '{"quantity": ',
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.headers.get('content-type')).toBe('application/problem+json');
+  });
+
   it('holds at most 50 products (409 for the next), as one order may', async () => {
     const { token } = await cart.newUser();
     const { put } = shopperOf(cart, token);
