@@ -91,7 +91,9 @@ export function accountHelpers(users: ReturnType<typeof useUsersApp>) {
   /** Every event of `type` about the user published so far, once the outbox is drained. */
   async function eventsAbout(type: string, userId: string) {
     await users.get().outbox.drain();
-    return users.published.filter((e) => e.type === type && e.data.userId === userId);
+    return users.published.filter(
+      (e) => e.type === type && (e.data as { userId?: string }).userId === userId,
+    );
   }
   /** The token of the latest mail-link event of `type` for the user. */
   async function mailedToken(type: string, userId: string): Promise<string> {
