@@ -1,5 +1,6 @@
 import type { Logger } from '@shop/platform';
 import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
+import type { ErasedUserDocument } from './account-erasure/repository.ts';
 import type { DeadLetterDocument } from './dead-letters.ts';
 import type { NotificationDocument } from './inbox/notification.ts';
 import type { UserSeqDocument } from './inbox/user-seqs.ts';
@@ -24,6 +25,8 @@ export type NotificationsDb = {
   /** The live stream's per-user slots and ended sessions (stream/leases.ts). */
   streamLeases: Collection<StreamLeaseDocument>;
   signedOut: Collection<SignedOutSessionDocument>;
+  /** Users whose accounts were deleted: nothing new is kept about them (account-erasure). */
+  erasedUsers: Collection<ErasedUserDocument>;
 };
 
 export function collectionsOf(db: Db): NotificationsDb {
@@ -37,6 +40,7 @@ export function collectionsOf(db: Db): NotificationsDb {
     deadLetters: db.collection<DeadLetterDocument>('dead_letters'),
     streamLeases: db.collection<StreamLeaseDocument>('stream_leases'),
     signedOut: db.collection<SignedOutSessionDocument>('signed_out_sessions'),
+    erasedUsers: db.collection<ErasedUserDocument>('erased_users'),
   };
 }
 

@@ -96,6 +96,26 @@ describe('user.deleted', () => {
     expect(((await inbox.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
+  it('stores nothing about the user from events that come after', async () => {
+    const subject = await notifications({ mongoEmail: true });
+    const userId = randomUUID();
+    await giveEverything(subject, [userId]);
+    expect(await subject.deliver(eventFixture('user.deleted', { userId }))).toBe('SUCCESS');
+    const late = [
+      eventFixture('order.confirmed', { userId }),
+      eventFixture('order.cancelled', { userId }),
+      eventFixture('user.registered', { userId }),
+    ];
+    for (const event of late) expect(await subject.deliver(event)).toBe('SUCCESS');
+    expect(await holdings(subject, userId)).toEqual(nothing);
+    // Others' deliveries go on as before.
+    const other = randomUUID();
+    expect(await subject.deliver(eventFixture('user.registered', { userId: other }))).toBe(
+      'SUCCESS',
+    );
+    expect(await subject.notificationsOf(other)).toHaveLength(1);
+  });
+
   it('accepts the event again, and for a user it never knew', async () => {
     const subject = await notifications({ mongoEmail: true });
     const userId = randomUUID();

@@ -1,6 +1,31 @@
 import { escapeRegex, type NotificationsDb } from '../database.ts';
 import { eraseUserSeqs } from '../inbox/user-seqs.ts';
 
+/**
+ * A deleted account's id and when it was erased, and nothing else: an event about the user
+ * still in flight (an order settling, a redelivered welcome) must not store anything again.
+ * Kept for good, like the bare user id orders and payments keep.
+ */
+export type ErasedUserDocument = { _id: string; erasedAt: Date };
+
+/** Records the user as erased; the first time stands. */
+export async function markErased(db: NotificationsDb, userId: string, now: Date): Promise<void> {
+  await db.erasedUsers.updateOne(
+    { _id: userId },
+    { $setOnInsert: { erasedAt: now } },
+    { upsert: true },
+  );
+}
+
+/** Which of these users were erased (one look-up by `_id` for the whole batch). */
+export async function erasedAmong(db: NotificationsDb, userIds: readonly string[]) {
+  if (userIds.length === 0) return new Set<string>();
+  const found = await db.erasedUsers
+    .find({ _id: { $in: [...userIds] } }, { projection: { _id: 1 } })
+    .toArray();
+  return new Set(found.map((doc) => doc._id));
+}
+
 /** How many documents of each kind went, for the log. */
 export type ErasedCounts = Record<string, number>;
 

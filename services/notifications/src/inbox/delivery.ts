@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@shop/platform';
+import { erasedAmong } from '../account-erasure/repository.ts';
 import type { NotificationsDb } from '../database.ts';
 import { preferencesOfUsers } from '../preferences/repository.ts';
 import { emailAddressesOf } from '../recipients/repository.ts';
@@ -20,7 +21,7 @@ export type DeliveryCounts = { inserted: number; duplicates: number; emailed: nu
 /**
  * Gives each of `userIds` the notification `eventId` causes, as each one's preferences for
  * `type` say: into the inbox (once per event and user, by sourceKey), and by email when
- * their address is known. Safe to run again for the same event: the inbox adds nothing,
+ * their address is known; nothing to a user whose account was deleted. Safe to run again for the same event: the inbox adds nothing,
  * and every email is handed over again to the outbox, which keeps one per sourceKey (an
  * earlier attempt may have failed between the insert and the hand-over). Preferences,
  * addresses and the inserts take one query each for the whole batch.
@@ -36,7 +37,8 @@ export async function deliverToUsers(
   now: Date,
 ): Promise<DeliveryCounts> {
   const { db } = deps;
-  const userIds = [...new Set(delivery.userIds)];
+  const erased = await erasedAmong(db, delivery.userIds);
+  const userIds = [...new Set(delivery.userIds)].filter((userId) => !erased.has(userId));
   if (userIds.length === 0) return { inserted: 0, duplicates: 0, emailed: 0 };
   const preferences = await preferencesOfUsers(db, userIds);
   const channelsOf = (userId: string) => preferences(userId)[delivery.type];

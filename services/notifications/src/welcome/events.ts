@@ -1,4 +1,5 @@
 import type { ConsumedEvents, EventHandlers } from '@shop/platform';
+import { erasedAmong } from '../account-erasure/repository.ts';
 import { type DeliveryDeps, deliverToUsers } from '../inbox/delivery.ts';
 import { upsertRecipient } from '../recipients/repository.ts';
 
@@ -10,6 +11,8 @@ export function welcomeHandlers(deps: DeliveryDeps): EventHandlers<typeof welcom
     'user.registered': async (event) => {
       const { userId, email, name } = event.data;
       const now = new Date();
+      // A redelivery after the account was deleted brings no address back.
+      if ((await erasedAmong(deps.db, [userId])).size > 0) return 'SUCCESS';
       // Before the welcome: its email, and every later one, goes to this address.
       await upsertRecipient(deps.db, { userId, email, name }, now);
       const counts = await deliverToUsers(
