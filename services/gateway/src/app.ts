@@ -1,4 +1,4 @@
-import { createServiceApp, type DeadLetterStore, type Logger, type Sidecar } from '@shop/platform';
+import { createServiceApp, type Logger, type Sidecar } from '@shop/platform';
 import type { TokenVerifier } from '@shop/platform/auth';
 import type { Redis } from 'ioredis';
 import { tokenChecks } from './auth/index.ts';
@@ -73,8 +73,9 @@ export function createApp(deps: GatewayDeps) {
   // Before the routes: a method a path lacks costs nothing, a token check spends a budget first.
   app.use('*', allowedMethodsOnly(deps.routeMethods));
   for (const middleware of checks?.middleware ?? []) app.use('*', middleware);
+  // Sessions end in the Redis the verifier checks; without one there is nowhere to end them.
   if (checks && deps.rateLimits) {
-    const deadLetters: DeadLetterStore = redisDeadLetterStore(deps.rateLimits.redis);
+    const deadLetters = redisDeadLetterStore(deps.rateLimits.redis);
     app.consumeEvents({ definition: gatewayEvents(checks.revoked), deadLetters });
   }
   const openApiTtlMs = deps.config.OPENAPI_CACHE_TTL_MS ?? 300_000;
