@@ -5,12 +5,16 @@ import { password, uniqueEmail, useUsersApp } from './test-support.ts';
 describe('users on postgres', () => {
   const users = useUsersApp('postgres');
   const tokens: string[] = [];
+  // A customer's token and an admin's, so the fuzz gets past the role check of /admin/users.
   beforeAll(async () => {
-    const email = uniqueEmail('fuzz');
-    const body = { email, password, name: 'Fuzz' };
-    expect((await users.call('POST', '/api/v1/auth/register', { body })).status).toBe(201);
-    const login = await users.call('POST', '/api/v1/auth/login', { body: { email, password } });
-    tokens.push(((await login.json()) as { accessToken: string }).accessToken);
+    for (const role of ['customer', 'admin'] as const) {
+      const email = uniqueEmail(`fuzz-${role}`);
+      const body = { email, password, name: 'Fuzz' };
+      expect((await users.call('POST', '/api/v1/auth/register', { body })).status).toBe(201);
+      await users.get().db.updateTable('users').set({ role }).where('email', '=', email).execute();
+      const login = await users.call('POST', '/api/v1/auth/login', { body: { email, password } });
+      tokens.push(((await login.json()) as { accessToken: string }).accessToken);
+    }
   });
   it.each(['Ada\u0000', 'Ada\nLovelace', '\uD800'])(
     'refuses the name %j with 400',
