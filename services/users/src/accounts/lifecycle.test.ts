@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { databaseBackends } from '@shop/devkit/testing';
-import type { Problem } from '@shop/platform';
+import { createLogger, type Problem } from '@shop/platform';
 import { describe, expect, it } from 'vitest';
+import { purgeSessions } from '../sessions/service.ts';
 import {
   accountHelpers,
   manualClock,
@@ -93,6 +94,22 @@ function verificationCases({ clock, users, signUp, login, mailedToken, eventsAbo
     await expectProblem(await verify(reset), 400);
     clock.advance(24 * 3600 + 1);
     await expectProblem(await verify(token), 400);
+  });
+
+  it('purges used and expired tokens, keeping live ones', async () => {
+    const used = await signUp('purge');
+    await verify(await mailedToken('user.email_verification_requested', used.id));
+    const live = await signUp('purge');
+    const { db } = users.get();
+    const logger = createLogger({ service: 't', write: () => {} });
+    await purgeSessions({ db, logger, clock: clock.now });
+    const left = async (userId: string) =>
+      db.selectFrom('account_tokens').select('used_at').where('user_id', '=', userId).execute();
+    expect(await left(used.id)).toEqual([]);
+    expect(await left(live.id)).toHaveLength(1);
+    clock.advance(24 * 3600);
+    await purgeSessions({ db, logger, clock: clock.now });
+    expect(await left(live.id)).toEqual([]);
   });
 
   it('resends a link that supersedes the last one, and 409 once verified', async () => {
