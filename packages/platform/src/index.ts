@@ -2,6 +2,7 @@ export { type Clock, systemClock, withinMs } from './clock.ts';
 export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './config.ts';
 export { CircuitOpenError } from './dapr/breaker.ts';
 export type { SaveStateOptions, Sidecar, StateEntry } from './dapr/sidecar.ts';
+export { createSidecar } from './dapr/sidecar.ts';
 export { AppError, type Problem, problemContentType } from './errors.ts';
 export {
   buildEvent,

@@ -214,7 +214,15 @@ export function cartAppWith(stateStore: StateStore = memoryStateStore()) {
  * Gives the enclosing describe one cart app (see cartAppWith), opened before its tests,
  * with `call` as the gateway would, `deliver` as a subscription would, and tokens.
  */
-export function useCartApp(stateStore = memoryStateStore()) {
+export function useCartApp(): ReturnType<typeof useCartAppOn<MemoryStateStore>>;
+export function useCartApp<S extends StateStore>(stateStore: S): ReturnType<typeof useCartAppOn<S>>;
+export function useCartApp(stateStore: StateStore = memoryStateStore()) {
+  return useCartAppOn(stateStore);
+}
+
+type MemoryStateStore = ReturnType<typeof memoryStateStore>;
+
+function useCartAppOn<S extends StateStore>(stateStore: S) {
   const parts = cartAppWith(stateStore);
   let app: Awaited<typeof parts.app> | undefined;
   let tokens: Awaited<typeof parts.tokens> | undefined;
