@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { hashOpaqueToken, newOpaqueToken } from '../sessions/opaque-tokens.ts';
 import type { AccountTokenPurpose, UsersTables } from '../tables.ts';
 
@@ -37,6 +37,39 @@ export async function issueAccountToken(
     })
     .execute();
   return { token, expiresAt };
+}
+
+/**
+ * Stores a new token for the active account with this email, if there is one: one INSERT
+ * … SELECT that runs whether or not there is, so the work does not tell the two apart.
+ */
+export async function issueTokenForActiveAccount(
+  db: Db,
+  email: string,
+  purpose: AccountTokenPurpose,
+  now: Date,
+): Promise<IssuedAccountToken | undefined> {
+  const { token, hash } = newOpaqueToken();
+  const expiresAt = new Date(now.getTime() + accountTokenTtlSeconds[purpose] * 1000);
+  const inserted = await db
+    .insertInto('account_tokens')
+    .columns(['token_hash', 'user_id', 'purpose', 'created_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select([
+          sql<string>`${hash}::text`.as('token_hash'),
+          'users.id',
+          sql<AccountTokenPurpose>`${purpose}::text`.as('purpose'),
+          sql<Date>`${now}::timestamptz`.as('created_at'),
+          sql<Date>`${expiresAt}::timestamptz`.as('expires_at'),
+        ])
+        .where('users.email', '=', email)
+        .where('users.status', '=', 'active'),
+    )
+    .returning('user_id')
+    .executeTakeFirst();
+  return inserted && { token, expiresAt };
 }
 
 export async function discardUnusedTokens(

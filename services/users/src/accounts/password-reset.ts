@@ -2,7 +2,11 @@ import { buildEvent } from '@shop/platform';
 import { enqueueEvent } from '@shop/platform/db';
 import { serviceName } from '../config.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
-import { discardUnusedTokens, issueAccountToken, spendAccountToken } from './account-tokens.ts';
+import {
+  discardUnusedTokens,
+  issueTokenForActiveAccount,
+  spendAccountToken,
+} from './account-tokens.ts';
 import { clockOf, invalidLink } from './email-verification.ts';
 import { hashPassword } from './password.ts';
 import { findUserForUpdate, updateUser } from './repository.ts';
@@ -13,30 +17,30 @@ const nobody = '00000000-0000-0000-0000-000000000000';
 
 /**
  * For an active account, stores a new reset token (superseding unused ones) and asks
- * notifications to mail it. Whether or not the account exists, the same transaction runs
- * (look up and lock, discard unused tokens) and the caller gets the same answer, so neither
- * the answer nor its timing tells whether an address is registered; only an existing
- * account adds the token row and the event.
+ * notifications to mail it. Whether or not the account exists, the same statements run
+ * (look up and lock, discard unused tokens, insert-from-select) and the caller gets the
+ * same answer, so neither the answer nor its timing tells whether an address is
+ * registered; only an existing account adds the outbox row.
  */
 export async function requestPasswordReset(deps: AccountsDeps, email: string): Promise<void> {
   const now = clockOf(deps)();
   const userId = await deps.db.transaction().execute(async (trx) => {
     const found = await trx
       .selectFrom('users')
-      .select(['id', 'email', 'name', 'status'])
+      .select(['id', 'name', 'status'])
       .where('email', '=', email)
       .forUpdate()
       .executeTakeFirst();
     const user = found?.status === 'active' ? found : undefined;
     await discardUnusedTokens(trx, user?.id ?? nobody, 'password_reset');
-    if (!user) return undefined;
-    const { token, expiresAt } = await issueAccountToken(trx, user.id, 'password_reset', now);
+    const issued = await issueTokenForActiveAccount(trx, email, 'password_reset', now);
+    if (!user || !issued) return undefined;
     const data = {
       userId: user.id,
       email,
       name: user.name,
-      token,
-      expiresAt: expiresAt.toISOString(),
+      token: issued.token,
+      expiresAt: issued.expiresAt.toISOString(),
     };
     await enqueueEvent(
       trx,
