@@ -183,9 +183,12 @@ describe.each(brokerProfiles)('broker profile %s', (broker) => {
         ['broadcast', brokerTypes[broker]],
       ]);
       const stores = components.filter((c) => String(c.spec.type).startsWith('state.'));
+      // The read caches' store, and the carts' (only the cart's sidecar loads it).
       expect(stores.map((c) => [c.metadata.name, c.spec.type, c.spec.version])).toEqual([
+        ['cartstore', stateStoreTypes[store].type, stateStoreTypes[store].version],
         ['statestore', stateStoreTypes[store].type, stateStoreTypes[store].version],
       ]);
+      expect(named(stores, 'cartstore').scopes).toEqual(['cart']);
 
       // Dapr resolves an envRef only from the sidecar's own environment.
       const needed = [
@@ -193,7 +196,7 @@ describe.each(brokerProfiles)('broker profile %s', (broker) => {
       ];
       expect(needed.length).toBeGreaterThan(0);
       const deployments = ofKind<Workload>(objects, 'Deployment');
-      expect(deployments).toHaveLength(7);
+      expect(deployments).toHaveLength(8);
       for (const deployment of deployments) {
         const annotations = deployment.spec.template.metadata.annotations ?? {};
         const plain = annotationPairs(annotations['dapr.io/env']);

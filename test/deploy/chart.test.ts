@@ -33,6 +33,7 @@ const render = (args: string[] = [], chart = chartDir) => renderChart(args, { ch
 
 const componentsDir = join(repoRoot, 'components');
 const allServices = [
+  'cart',
   'catalog',
   'gateway',
   'inventory',
@@ -227,13 +228,13 @@ describe('with the default values', () => {
   });
 });
 
-describe('with all seven services enabled', () => {
+describe('with all eight services enabled', () => {
   let objects: K8sObject[] = [];
   beforeAll(() => {
     objects = render(enableAll);
   });
 
-  it('deploys seven services and one public Service, the gateway', () => {
+  it('deploys eight services and one public Service, the gateway', () => {
     expect(
       ofKind(objects, 'Deployment')
         .map((d) => d.metadata.name)
@@ -290,9 +291,9 @@ describe('with all seven services enabled', () => {
         /PASSWORD=[^,]+/,
       );
     }
-    // Two tokens in each of 7 services, 5 database URLs in Deployments and 5 in Jobs, 1
+    // Two tokens in each of 8 services, 5 database URLs in Deployments and 5 in Jobs, 1
     // MongoDB URL, the gateway's Redis password.
-    expect(checked).toBe(7 * 2 + 5 + 5 + 1 + 1);
+    expect(checked).toBe(8 * 2 + 5 + 5 + 1 + 1);
   });
 
   it('has every Secret it refers to but does not create in charts/shop/dev/infra.yaml, for Tilt', () => {

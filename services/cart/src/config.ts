@@ -8,8 +8,8 @@ export const cartEnv = serviceEnv
   .extend(accessTokenEnv.shape)
   .extend(shopCurrencyEnv.shape)
   .extend({
-    /** The Dapr state store that keeps the carts: their only copy, so a durable one. */
-    STATE_STORE_NAME: z.string().min(1).default('statestore'),
+    /** The Dapr state store that keeps the carts: the cartstore component of each profile. */
+    STATE_STORE_NAME: z.string().min(1).default('cartstore'),
     /** How long a cart nobody writes to is kept; every write starts the period again. */
     CART_TTL_DAYS: z.coerce.number().int().min(1).max(3_650).default(30),
     /** How long one state-store call may take before the request answers 503. */

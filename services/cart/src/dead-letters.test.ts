@@ -12,7 +12,7 @@ const letter = (id: string, type = 'order.cancelled') => ({
 describe('dead letters in the state store', () => {
   it('keeps, lists, finds and removes letters; a letter dead-lettered again replaces its copy', async () => {
     const store = memoryStateStore();
-    const letters = stateDeadLetterStore({ store, storeName: 'statestore', timeoutMs: 1_000 });
+    const letters = stateDeadLetterStore({ store, storeName: 'cartstore', timeoutMs: 1_000 });
     expect(await letters.list()).toEqual([]);
     await letters.add(letter('a'));
     await letters.add(letter('b'));
@@ -30,7 +30,7 @@ describe('dead letters in the state store', () => {
 
   it('loses none when two arrive at once', async () => {
     const store = memoryStateStore();
-    const letters = stateDeadLetterStore({ store, storeName: 'statestore', timeoutMs: 1_000 });
+    const letters = stateDeadLetterStore({ store, storeName: 'cartstore', timeoutMs: 1_000 });
     store.lineUpReads(5);
     await Promise.all(['1', '2', '3', '4', '5'].map((id) => letters.add(letter(id))));
     expect((await letters.list()).map((l) => l.id).sort()).toEqual(['1', '2', '3', '4', '5']);

@@ -188,7 +188,7 @@ export function cartAppWith(stateStore: StateStore = memoryStateStore()) {
   const logger = recordingLogger();
   const store: CartStore = {
     store: stateStore,
-    storeName: 'statestore',
+    storeName: 'cartstore',
     timeoutMs: 1_000,
     ttlSeconds: 30 * 86_400,
     logger,

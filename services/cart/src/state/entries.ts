@@ -68,6 +68,8 @@ export async function updateEntry<T>(
     const next = change(value);
     if (next === undefined) return value;
     if ((await writeOver(settings, key, next, etag)) === 'saved') return next;
+    // Writers that lost spread out a little, so they do not all collide again.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
   }
   throw new AppError('conflict', 'the cart changed too often at once; retry', {
     headers: { 'retry-after': '1' },
