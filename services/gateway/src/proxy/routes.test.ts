@@ -53,7 +53,12 @@ describe('gateway proxy', () => {
       });
       return new Response('{"id":"u1"}', {
         status: 201,
-        headers: { 'content-type': 'application/json', 'set-cookie': 'x=1', etag: '"v1"' },
+        headers: {
+          'content-type': 'application/json',
+          'set-cookie': 'x=1',
+          etag: '"v1"',
+          'idempotent-replayed': 'true',
+        },
       });
     });
     const res = await app.request('/api/v1/auth/register?x=1', {
@@ -69,6 +74,7 @@ describe('gateway proxy', () => {
     });
     expect(res.status).toBe(201);
     expect(res.headers.get('etag')).toBe('"v1"');
+    expect(res.headers.get('idempotent-replayed')).toBe('true');
     expect(res.headers.get('set-cookie')).toBeNull();
     expect(res.headers.get('x-request-id')).toBe('req-42');
     const [call] = calls;

@@ -42,6 +42,8 @@ const responseHeaders = [
   'cache-control',
   'content-type',
   'etag',
+  // POST /api/v1/orders and the cart's checkout mark a replayed answer so (IETF draft).
+  'idempotent-replayed',
   'last-modified',
   'location',
   'ratelimit',
