@@ -20,7 +20,7 @@ type Document = {
 };
 
 const methods = ['get', 'put', 'post', 'delete', 'patch'];
-const services = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'];
+const services = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications', 'cart'];
 
 let shop: TestShop;
 let merged: Document;
