@@ -252,8 +252,9 @@ describe('the state store profiles', () => {
     const [name, ...more] = envRefsOf(stateStoreDir('postgresql'));
     expect(more).toEqual([]);
     const stderr = renderError(['--set', 'stateStore.profile=postgresql']);
+    // The first of the profile's files to read it: the carts' store, then the shared one.
     expect(stderr).toContain(
-      `stateStore.profile postgresql: components/statestore/postgresql/statestore.yaml reads ${name} by envRef`,
+      `stateStore.profile postgresql: components/statestore/postgresql/cartstore.yaml reads ${name} by envRef`,
     );
     expect(stderr).toContain(
       `stateStore.sidecarSecretEnv.${name}: { secret: <Secret>, key: <key> }`,
