@@ -20,6 +20,15 @@ function cartWith(lines: Array<[string, number]>): CartDocument {
 const linesOf = (doc: CartDocument) => doc.items.map((i) => [i.productId, i.quantity]);
 
 describe('a checkout’s effect on the cart', () => {
+  it('refuses a second key while the first is placing, until its answer or 20 s', () => {
+    const begun = beginCheckout(cartWith([['a', 1]]), 'k1', now) as CartDocument;
+    expect(() => beginCheckout(begun, 'k2', now)).toThrow(/checked out already/);
+    const later = new Date(now.getTime() + 20_001);
+    expect(beginCheckout(begun, 'k2', later)?.checkouts).toHaveLength(2);
+    const settled = settleCheckout(begun, 'k1', 'order-1') as CartDocument;
+    expect(beginCheckout(setQuantity(settled, 'a', 1) as CartDocument, 'k2', now)).toBeDefined();
+  });
+
   it('takes out only what was ordered when a line changed while orders placed it', () => {
     const begun = beginCheckout(
       cartWith([
@@ -50,8 +59,13 @@ describe('a checkout’s effect on the cart', () => {
 
   it('forgets checkouts after a day, and keeps no more than twenty', () => {
     let doc = cartWith([['a', 1]]);
-    for (let i = 0; i < 25; i++) doc = beginCheckout(doc, `k${i}`, now) as CartDocument;
-    expect(pruneCheckouts(doc, now).checkouts.map((c) => c.idempotencyKey)).toHaveLength(20);
+    for (let i = 0; i < 25; i++) {
+      doc = beginCheckout(doc, `k${i}`, now) as CartDocument;
+      doc = settleCheckout(doc, `k${i}`, `order-${i}`) as CartDocument;
+      doc = setQuantity(doc, 'a', 1) as CartDocument;
+    }
+    const kept = pruneCheckouts(doc, now).checkouts.map((c) => c.idempotencyKey);
+    expect(kept).toEqual(Array.from({ length: 20 }, (_, i) => `k${i + 5}`));
     const dayLater = new Date(now.getTime() + 24 * 3600_000 + 1);
     expect(pruneCheckouts(doc, dayLater).checkouts).toEqual([]);
   });

@@ -113,8 +113,8 @@ export function pruneCheckouts(doc: CartDocument, now: Date): CartDocument {
 /**
  * Records a checkout about to be sent to orders with the cart's lines as they are, before
  * anything is placed: a replay of the key then resends these very lines. Undefined when the
- * key is recorded already (a concurrent request with it got there first). An empty cart is
- * a 409.
+ * key is recorded already (a concurrent request with it got there first). An empty cart, or
+ * one another key's checkout is still placing, is a 409.
  */
 export function beginCheckout(
   doc: CartDocument,
@@ -123,6 +123,11 @@ export function beginCheckout(
 ): CartDocument | undefined {
   if (findCheckout(doc, idempotencyKey)) return undefined;
   if (doc.items.length === 0) throw new AppError('conflict', 'the cart is empty');
+  // Another key's checkout of these same lines may be placing its order right now: a
+  // second order of them is refused rather than placed.
+  if (hasPendingCheckout(doc, now)) {
+    throw new AppError('conflict', 'the cart is being checked out already; retry in a moment');
+  }
   const record: CheckoutRecord = {
     idempotencyKey,
     items: doc.items,

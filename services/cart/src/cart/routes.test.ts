@@ -252,6 +252,19 @@ describe('checking the cart out', () => {
     expect((await view()).items).toEqual([]);
   });
 
+  it('refuses a second key while the first one’s order is being placed, not after', async () => {
+    const { checkout, put } = await filledCart();
+    const first = randomUUID();
+    cart.orders.answerNext(503);
+    expect((await checkout(first)).status).toBe(503);
+    const second = await checkout(randomUUID());
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { detail: string }).detail).toMatch(/checked out already/);
+    expect((await checkout(first)).status).toBe(202);
+    await put(cart.catalog.add().id, 1);
+    expect((await checkout(randomUUID())).status).toBe(202);
+  });
+
   it('leaves out a product deleted since it was added; only deleted ones: an empty cart', async () => {
     const { checkout, products } = await filledCart();
     cart.catalog.remove(products[0]?.id ?? '');
