@@ -19,6 +19,7 @@ beforeAll(async () => {
     appEnv: {
       notifications: {
         EMAIL_FROM: 'Shop <no-reply@shop.test>',
+        PUBLIC_URL: 'https://shop.test',
         EMAIL_SEND_INTERVAL_MS: '200',
         EMAIL_RETRY_BASE_MS: '200',
         EMAIL_RETRY_MAX_MS: '1000',
@@ -84,24 +85,36 @@ async function mailsBeforeMarker(address: string, userId: string): Promise<Summa
   return mails.filter((m) => m.Subject !== 'Order confirmed');
 }
 
+/** What registering mails: the welcome, and the link that confirms the address. */
+const welcome = 'Welcome to Shop, Mail E2E';
+const confirmAddress = 'Confirm your email address for Shop';
+const registrationMails = [confirmAddress, welcome];
+
 describe('email through the SMTP binding', () => {
-  it('sends the welcome mail on registration, once', async () => {
+  it('sends the welcome and the address confirmation on registration, once each', async () => {
     const email = `welcome-${randomUUID()}@example.com`;
     const userId = await register(email);
-    const [mail] = await arrives(email);
+    const mails = await arrives(email, 2);
+    const mail = mails.find((m) => m.Subject === welcome);
     expect(mail).toMatchObject({
-      Subject: 'Welcome to Shop, Mail E2E',
       From: { Address: 'no-reply@shop.test' },
       To: [{ Address: email }],
     });
-    expect(await htmlOf(mail?.ID ?? '')).toContain('<h1>Welcome to Shop, Mail E2E</h1>');
-    expect(await mailsBeforeMarker(email, userId)).toHaveLength(1);
+    expect(await htmlOf(mail?.ID ?? '')).toContain(`<h1>${welcome}</h1>`);
+    const confirm = mails.find((m) => m.Subject === confirmAddress);
+    expect(confirm).toMatchObject({ To: [{ Address: email }] });
+    // The link under PUBLIC_URL, as a link; the token it carries is users' secret.
+    expect(await htmlOf(confirm?.ID ?? '')).toMatch(
+      /<a href="https:\/\/shop\.test\/verify-email\?token=[^"]+">/,
+    );
+    const once = await mailsBeforeMarker(email, userId);
+    expect(once.map((m) => m.Subject).sort()).toEqual(registrationMails);
   });
 
   it('mails order confirmations and cancellations', async () => {
     const email = `orders-${randomUUID()}@example.com`;
     const userId = await register(email);
-    await arrives(email);
+    await arrives(email, 2);
     const orderId = randomUUID();
     await shop.publish(
       eventFixture('order.confirmed', { orderId, userId, total: 4200 }),
@@ -111,14 +124,14 @@ describe('email through the SMTP binding', () => {
       eventFixture('order.cancelled', { orderId, userId, reason: 'customer_request' }),
       'notifications',
     );
-    const subjects = (await arrives(email, 3)).map((m) => m.Subject).sort();
-    expect(subjects).toEqual(['Order cancelled', 'Order confirmed', 'Welcome to Shop, Mail E2E']);
+    const subjects = (await arrives(email, 4)).map((m) => m.Subject).sort();
+    expect(subjects).toEqual([confirmAddress, 'Order cancelled', 'Order confirmed', welcome]);
   });
 
   it("mails the owner once when the account's login cap trips, however often the event comes", async () => {
     const email = `locked-${randomUUID()}@example.com`;
     const userId = await register(email);
-    await arrives(email);
+    await arrives(email, 2);
     const locked = eventFixture('user.login_locked', {
       userId,
       email,
@@ -128,7 +141,7 @@ describe('email through the SMTP binding', () => {
     // Through the users sidecar: only users may publish user.* events.
     await shop.publish(locked, 'users');
     await shop.publish(locked, 'users');
-    const mails = await arrives(email, 2);
+    const mails = await arrives(email, 3);
     const alert = mails.find((m) => m.Subject === 'Sign-ins to your Shop account were paused');
     expect(alert).toMatchObject({ To: [{ Address: email }] });
     expect(await htmlOf(alert?.ID ?? '')).toContain('100 failed attempts');
@@ -139,7 +152,7 @@ describe('email through the SMTP binding', () => {
         timeoutMs: 30_000,
       },
     );
-    expect(await mailsBeforeMarker(email, userId)).toHaveLength(2);
+    expect(await mailsBeforeMarker(email, userId)).toHaveLength(3);
   });
 
   it('sends exactly one mail after the mail server comes back, and one notification', async () => {
@@ -162,8 +175,9 @@ describe('email through the SMTP binding', () => {
     } finally {
       if (!restarted) await shop.restart('mailpit');
     }
-    await arrives(email);
-    expect(await mailsBeforeMarker(email, userId)).toHaveLength(1);
+    await arrives(email, 2);
+    const once = await mailsBeforeMarker(email, userId);
+    expect(once.map((m) => m.Subject).sort()).toEqual(registrationMails);
     const token = await shop.login(email, password);
     const inbox = (await (await shop.send('GET', '/api/v1/notifications', { token })).json()) as {
       items: Array<{ type: string }>;
