@@ -116,6 +116,17 @@ describe('user.deleted', () => {
     expect(await subject.notificationsOf(other)).toHaveLength(1);
   });
 
+  it("ends the user's open streams on every replica's next renewal", async () => {
+    const { deliver, streamLimits } = await notifications();
+    const [gone, stays] = [randomUUID(), randomUUID()];
+    const goneStream = await streamLimits.admit({ userId: gone, sessionId: 'family-1' });
+    const otherStream = await streamLimits.admit({ userId: stays, sessionId: 'family-2' });
+    expect(await deliver(eventFixture('user.deleted', { userId: gone }))).toBe('SUCCESS');
+    await streamLimits.renew();
+    expect(await goneStream.ended).toBe('lease_lost');
+    expect(await Promise.race([otherStream.ended, Promise.resolve('open')])).toBe('open');
+  });
+
   it('accepts the event again, and for a user it never knew', async () => {
     const subject = await notifications({ mongoEmail: true });
     const userId = randomUUID();
