@@ -93,8 +93,9 @@ async function heldAbout(userId: string) {
   const byId = (name: string) => notifications.collection<{ _id: string }>(name);
   const cartApp = shop.apps.cart;
   if (!cartApp) throw new Error('the shop runs no cart');
+  // The cart's own state store (cart's STATE_STORE_NAME), read through its sidecar.
   const cart = await fetch(
-    `http://127.0.0.1:${cartApp.daprHttpPort}/v1.0/state/statestore/cart:${userId}`,
+    `http://127.0.0.1:${cartApp.daprHttpPort}/v1.0/state/cartstore/cart:${userId}`,
     { headers: { 'dapr-api-token': cartApp.daprApiToken } },
   );
   if (!cart.ok) throw new Error(`cart state: ${cart.status}`);
