@@ -120,7 +120,7 @@ describe('one scenario through REST and through GraphQL', () => {
         products(q: $q, sort: price, first: 10) { items { ${productFields} } nextCursor }
         product(id: $id) { ${productFields} }
         categories { name productCount }
-        me { id email name role createdAt }
+        me { id email name role status emailVerified createdAt }
       }`,
       { variables: { q: word, id: lamp.id }, token: customerToken },
     );
@@ -502,4 +502,245 @@ describe('error codes', () => {
       status: 422,
     });
   });
+});
+
+describe('account, catalog and cart operations', () => {
+  const userFields = 'id email name role status emailVerified createdAt';
+
+  it('creates, changes and deletes a product as an admin; a customer is forbidden', async () => {
+    const input = { sku: 'GQL-ADMIN-1', name: 'GraphQL lamp', category: 'gql', price: 1_500 };
+    const created = await graphql<{ createProduct: { id: string } }>(
+      `mutation($input: NewProductInput!) { createProduct(input: $input) { ${productFields} } }`,
+      { variables: { input: { ...input, currency: 'USD', stock: 4 } }, token: adminToken },
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data?.createProduct.id ?? '';
+    expect(created.data?.createProduct).toMatchObject({ ...input, currency: 'USD' });
+    const updated = await graphql<{ updateProduct: { price: number } }>(
+      `mutation($id: ID!) { updateProduct(id: $id, input: { price: 1700, name: null }) { ${productFields} } }`,
+      { variables: { id }, token: adminToken },
+    );
+    expect(updated.errors).toBeUndefined();
+    const { available, updatedAt, ...readByRest } = await restOk<Record<string, unknown>>(
+      'GET',
+      `/api/v1/products/${id}`,
+    );
+    expect(updated.data?.updateProduct).toMatchObject({ ...readByRest, price: 1_700 });
+
+    const forbidden = [
+      `mutation { createProduct(input: { sku: "GQL-NO", name: "n", category: "c", price: 1, currency: "USD" }) { id } }`,
+      `mutation { updateProduct(id: "${id}", input: { price: 1 }) { id } }`,
+      `mutation { deleteProduct(id: "${id}") }`,
+    ];
+    for (const query of forbidden) {
+      const refused = await graphql(query, { token: customerToken });
+      expect(refused.errors?.[0]?.extensions, query).toMatchObject({
+        code: 'forbidden',
+        status: 403,
+      });
+    }
+    expect((await rest('DELETE', `/api/v1/products/${id}`, customerToken)).status).toBe(403);
+
+    const deleted = await graphql('mutation($id: ID!) { deleteProduct(id: $id) }', {
+      variables: { id },
+      token: adminToken,
+    });
+    expect(deleted).toEqual({ data: { deleteProduct: true } });
+    expect((await rest('GET', `/api/v1/products/${id}`)).status).toBe(404);
+  });
+
+  it('registers with createUser and renames the caller with updateMe', async () => {
+    const account = {
+      email: 'graphql-new@example.com',
+      password: 'graphql new password',
+      name: 'New',
+    };
+    const created = await graphql<{ createUser: Record<string, unknown> }>(
+      `mutation($email: String!, $password: String!, $name: String!) {
+        createUser(email: $email, password: $password, name: $name) { ${userFields} }
+      }`,
+      { variables: account },
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data?.createUser).toMatchObject({
+      email: account.email,
+      role: 'customer',
+      status: 'active',
+      emailVerified: false,
+    });
+    const again = await graphql(
+      'mutation { createUser(email: "graphql-new@example.com", password: "graphql new password", name: "N") { id } }',
+    );
+    expect(again.errors?.[0]?.extensions.code).toBe('conflict');
+
+    const token = await shop.login(account.email, account.password);
+    const renamed = await graphql<{ updateMe: Record<string, unknown> }>(
+      `mutation { updateMe(name: "Renamed") { ${userFields} } }`,
+      { token },
+    );
+    expect(renamed.errors).toBeUndefined();
+    expect(renamed.data?.updateMe).toEqual(await restOk('GET', '/api/v1/users/me', token));
+    expect(renamed.data?.updateMe.name).toBe('Renamed');
+  });
+
+  it('lists, reads and changes accounts as an admin; a customer is forbidden', async () => {
+    const q = 'graphql-shopper';
+    const page = await graphql<{ users: unknown }>(
+      `query($q: String!) { users(q: $q, role: customer, status: active, first: 10) { items { ${userFields} } nextCursor } }`,
+      { variables: { q }, token: adminToken },
+    );
+    expect(page.errors).toBeUndefined();
+    const byRest = await restOk<{ items: Array<{ id: string }> }>(
+      'GET',
+      `/api/v1/admin/users?q=${q}&role=customer&status=active&limit=10`,
+      adminToken,
+    );
+    expect(byRest.items).toHaveLength(1);
+    expect(page.data?.users).toEqual(byRest);
+    const id = byRest.items[0]?.id ?? '';
+    const one = await graphql<{ user: unknown }>(`{ user(id: "${id}") { ${userFields} } }`, {
+      token: adminToken,
+    });
+    expect(one.data?.user).toEqual(await restOk('GET', `/api/v1/admin/users/${id}`, adminToken));
+
+    // A demotion ends the account's sessions, so the role changes on an account of its own.
+    const account = { email: 'graphql-role@example.com', password: 'graphql role password' };
+    const registered = await restOk<{ id: string }>('POST', '/api/v1/auth/register', undefined, {
+      ...account,
+      name: 'R',
+    });
+    const promoted = await graphql<{ updateUser: { role: string } }>(
+      `mutation { updateUser(id: "${registered.id}", role: admin) { ${userFields} } }`,
+      { token: adminToken },
+    );
+    expect(promoted.data?.updateUser.role).toBe('admin');
+    const promotedToken = await shop.login(account.email, account.password);
+    const demoted = await graphql<{ updateUser: unknown }>(
+      `mutation { updateUser(id: "${registered.id}", role: customer, status: null) { ${userFields} } }`,
+      { token: adminToken },
+    );
+    expect(demoted.data?.updateUser).toEqual(
+      await restOk('GET', `/api/v1/admin/users/${registered.id}`, adminToken),
+    );
+    await pollUntil(
+      async () =>
+        (await rest('GET', '/api/v1/admin/users', promotedToken)).status === 401 ? true : undefined,
+      { what: 'the demoted admin’s token refused', timeoutMs: 5_000 },
+    );
+
+    for (const query of [
+      '{ users { items { id } } }',
+      `{ user(id: "${id}") { id } }`,
+      `mutation { updateUser(id: "${id}", status: disabled) { id } }`,
+    ]) {
+      const refused = await graphql(query, { token: customerToken });
+      expect(refused.errors?.[0]?.extensions, query).toMatchObject({
+        code: 'forbidden',
+        status: 403,
+      });
+    }
+  });
+
+  it("changes the password: a fresh login, the old session's token refused within 5 s", async () => {
+    const account = {
+      email: 'graphql-pw@example.com',
+      password: 'graphql old password',
+      name: 'P',
+    };
+    await restOk('POST', '/api/v1/auth/register', undefined, account);
+    const oldToken = await shop.login(account.email, account.password);
+    const wrong = await graphql(
+      'mutation { changePassword(currentPassword: "not the password", newPassword: "graphql new password") { accessToken } }',
+      { token: oldToken },
+    );
+    expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'forbidden', status: 403 });
+
+    const changed = await graphql<{
+      changePassword: {
+        accessToken: string;
+        refreshToken: string;
+        tokenType: string;
+        expiresIn: number;
+      };
+    }>(
+      `mutation($old: String!) { changePassword(currentPassword: $old, newPassword: "graphql new password") {
+        accessToken refreshToken tokenType expiresIn } }`,
+      { variables: { old: account.password }, token: oldToken },
+    );
+    expect(changed.errors).toBeUndefined();
+    const pair = changed.data?.changePassword;
+    expect(pair?.tokenType).toBe('Bearer');
+    // Refused before any resolver runs: 401 problem+json, as REST answers it.
+    const graphqlStatus = async (token: string) => {
+      const res = await shop.send('POST', '/graphql', { body: { query: '{ me { id } }' }, token });
+      await res.body?.cancel();
+      return res.status;
+    };
+    await pollUntil(async () => ((await graphqlStatus(oldToken)) === 401 ? true : undefined), {
+      what: 'the old session’s token refused',
+      timeoutMs: 5_000,
+    });
+    expect((await rest('GET', '/api/v1/users/me', oldToken)).status).toBe(401);
+    const me = await graphql<{ me: { email: string } }>('{ me { email } }', {
+      token: pair?.accessToken ?? '',
+    });
+    expect(me.data?.me.email).toBe(account.email);
+    await shop.login(account.email, 'graphql new password');
+  });
+
+  it('fills and checks out the cart as REST does', async () => {
+    const shopper = {
+      email: 'graphql-cart@example.com',
+      password: 'graphql cart password',
+      name: 'C',
+    };
+    await restOk('POST', '/api/v1/auth/register', undefined, shopper);
+    const token = await shop.login(shopper.email, shopper.password);
+    const [lamp, desk] = await Promise.all(
+      ['LAMP', 'DESK'].map((kind) =>
+        createProductWithStock(shop, adminToken, { sku: `GQL-CART-${kind}`, stock: 5 }),
+      ),
+    );
+    if (!lamp || !desk) throw new Error('no products');
+    const cartFields = 'items { productId name quantity unitPrice available } total currency';
+
+    const set = (productId: string, quantity: number) =>
+      graphql<{ setCartItem: unknown }>(
+        `mutation($id: ID!, $n: Int!) { setCartItem(productId: $id, quantity: $n) { ${cartFields} } }`,
+        { variables: { id: productId, n: quantity }, token },
+      );
+    expect((await set(lamp.id, 2)).errors).toBeUndefined();
+    const both = await set(desk.id, 1);
+    expect(both.data?.setCartItem).toEqual(await restOk('GET', '/api/v1/cart', token));
+    const removed = await graphql<{ removeCartItem: { items: Array<{ productId: string }> } }>(
+      `mutation { removeCartItem(productId: "${desk.id}") { ${cartFields} } }`,
+      { token },
+    );
+    expect(removed.data?.removeCartItem.items.map((item) => item.productId)).toEqual([lamp.id]);
+    const read = await graphql<{ cart: { total: number } }>(`{ cart { ${cartFields} } }`, {
+      token,
+    });
+    expect(read.data?.cart).toEqual(await restOk('GET', '/api/v1/cart', token));
+    expect(read.data?.cart.total).toBe(2 * lamp.price);
+    const unknown = await set(randomUUID(), 1);
+    expect(unknown.errors?.[0]?.extensions.code).toBe('not_found');
+
+    const checkout = `mutation($key: String!) { checkoutCart(paymentMethod: "pm_card_visa", idempotencyKey: $key) { ${orderFields} } }`;
+    const key = randomUUID();
+    const placed = await graphql<{ checkoutCart: { id: string; status: string; total: number } }>(
+      checkout,
+      { variables: { key }, token },
+    );
+    expect(placed.errors).toBeUndefined();
+    expect(placed.data?.checkoutCart).toMatchObject({ status: 'pending', total: 2 * lamp.price });
+    const replay = await graphql<{ checkoutCart: { id: string } }>(checkout, {
+      variables: { key },
+      token,
+    });
+    expect(replay.data?.checkoutCart.id).toBe(placed.data?.checkoutCart.id);
+    expect(await restOk('GET', '/api/v1/cart', token)).toMatchObject({ items: [], total: 0 });
+    const empty = await graphql(checkout, { variables: { key: randomUUID() }, token });
+    expect(empty.errors?.[0]?.extensions).toMatchObject({ code: 'conflict', status: 409 });
+    await waitForSettled(shop, token, placed.data?.checkoutCart.id ?? '');
+  }, 60_000);
 });
