@@ -1,3 +1,8 @@
+export {
+  type CatalogClient,
+  type CatalogProduct,
+  catalogViaDapr,
+} from './clients/catalog.ts';
 export { type Clock, systemClock, withinMs } from './clock.ts';
 export { accessTokenEnv, databaseEnv, serviceEnv, shopCurrencyEnv } from './config.ts';
 export { CircuitOpenError } from './dapr/breaker.ts';

@@ -1,6 +1,10 @@
-import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
+import {
+  type CatalogClient,
+  createServiceAppBehindGateway,
+  type DeadLetterStore,
+  type Logger,
+} from '@shop/platform';
 import { authenticate, type TokenVerifier } from '@shop/platform/auth';
-import type { CatalogClient } from './cart/catalog.ts';
 import type { OrdersClient } from './cart/orders.ts';
 import type { CartStore } from './cart/repository.ts';
 import { cartRoutes } from './cart/routes.ts';

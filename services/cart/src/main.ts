@@ -1,7 +1,6 @@
-import { runService, serviceDefaults } from '@shop/platform';
+import { catalogViaDapr, runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
 import { createApp } from './app.ts';
-import { catalogViaDapr } from './cart/catalog.ts';
 import { ordersViaDapr } from './cart/orders.ts';
 import { cartEnv, serviceName } from './config.ts';
 import { stateDeadLetterStore } from './dead-letters.ts';
@@ -22,7 +21,9 @@ const app = createApp({
     logger,
     now: () => new Date(),
   },
-  catalog: catalogViaDapr(sidecar, logger),
+  catalog: catalogViaDapr(sidecar, logger, {
+    unavailableDetail: 'the catalog could not be reached; retry',
+  }),
   orders: ordersViaDapr(sidecar, logger),
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
   deadLetters: stateDeadLetterStore(state),

@@ -8,6 +8,8 @@ import {
 } from '@shop/devkit/testing';
 import {
   AppError,
+  type CatalogClient,
+  type CatalogProduct,
   createMemoryDeadLetterStore,
   openApiDocumentPath,
   type SaveStateOptions,
@@ -15,7 +17,6 @@ import {
 } from '@shop/platform';
 import { beforeAll } from 'vitest';
 import { createApp } from './app.ts';
-import type { CatalogClient, CatalogProduct } from './cart/catalog.ts';
 import type { OrdersAnswer, OrdersClient, PlaceOrder } from './cart/orders.ts';
 import type { CartStore } from './cart/repository.ts';
 import type { StateStore } from './state/entries.ts';
@@ -114,7 +115,14 @@ export function fakeCatalog() {
       return { items, missing: ids.filter((id) => !products.has(id)) };
     },
     add(product = {}) {
-      const full = { id: randomUUID(), name: 'Lamp', price: 1_250, available: 10, ...product };
+      const full = {
+        id: randomUUID(),
+        name: 'Lamp',
+        price: 1_250,
+        currency: 'USD',
+        available: 10,
+        ...product,
+      };
       products.set(full.id, full);
       return full;
     },

@@ -1,11 +1,15 @@
-import { createServiceAppBehindGateway, type DeadLetterStore, type Logger } from '@shop/platform';
+import {
+  type CatalogClient,
+  createServiceAppBehindGateway,
+  type DeadLetterStore,
+  type Logger,
+} from '@shop/platform';
 import { authenticate, requireRole, type TokenVerifier } from '@shop/platform/auth';
 import { type OutboxRelay, registerOutboxMetrics } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { type OrdersConfig, serviceName } from './config.ts';
 import { ordersEvents } from './events.ts';
 import { expiryRoutes } from './expiry/routes.ts';
-import type { CatalogClient } from './orders/catalog.ts';
 import { orderMetrics } from './orders/metrics.ts';
 import { adminOrderRoutes, orderRoutes } from './orders/routes.ts';
 import type { OrdersTables } from './tables.ts';

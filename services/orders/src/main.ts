@@ -1,10 +1,9 @@
-import { runService, serviceDefaults } from '@shop/platform';
+import { catalogViaDapr, runService, serviceDefaults } from '@shop/platform';
 import { tokenVerifierViaDapr } from '@shop/platform/auth';
 import { openServiceStorage, sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
 import { ordersEnv, serviceName } from './config.ts';
 import { purgeExpiredKeys } from './idempotency/key-store.ts';
-import { catalogViaDapr } from './orders/catalog.ts';
 import type { OrdersTables } from './tables.ts';
 
 const service = serviceDefaults(serviceName, ordersEnv);
@@ -21,7 +20,10 @@ const app = createApp({
   db,
   outbox,
   verifier: tokenVerifierViaDapr({ config, sidecar, logger }),
-  catalog: catalogViaDapr(sidecar, logger),
+  catalog: catalogViaDapr(sidecar, logger, {
+    unavailableDetail:
+      'the catalog could not be reached to price the order; nothing was placed, retry with the same Idempotency-Key',
+  }),
   deadLetters: sqlDeadLetterStore(db),
   readiness,
 });

@@ -7,11 +7,10 @@ import {
   type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
-import { AppError } from '@shop/platform';
+import { AppError, type CatalogClient, type CatalogProduct } from '@shop/platform';
 import type { Role } from '@shop/platform/auth';
 import { sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
-import type { CatalogClient, CatalogProduct } from './orders/catalog.ts';
 import type { OrderView } from './orders/schemas.ts';
 import type { OrdersTables } from './tables.ts';
 
@@ -37,7 +36,13 @@ export function fakeCatalog() {
       return { items, missing: ids.filter((id) => !products.has(id)) };
     },
     add(product) {
-      const full = { id: randomUUID(), name: 'Product', currency: 'USD', ...product };
+      const full = {
+        id: randomUUID(),
+        name: 'Product',
+        currency: 'USD',
+        available: 10,
+        ...product,
+      };
       products.set(full.id, full);
       return full;
     },

@@ -1,5 +1,4 @@
-import { AppError } from '@shop/platform';
-import type { CatalogClient, CatalogProduct } from './catalog.ts';
+import { AppError, type CatalogClient, type CatalogProduct } from '@shop/platform';
 import {
   abandonCheckout,
   beginCheckout,

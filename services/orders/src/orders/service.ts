@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, buildEvent, type Logger } from '@shop/platform';
+import { AppError, buildEvent, type CatalogClient, type Logger } from '@shop/platform';
 import { enqueueEvent, type OutboxRelay } from '@shop/platform/db';
 import type { Kysely } from 'kysely';
 import { serviceName } from '../config.ts';
@@ -12,7 +12,6 @@ import {
   type StoredAnswer,
 } from '../idempotency/key-store.ts';
 import type { OrdersTables } from '../tables.ts';
-import type { CatalogClient } from './catalog.ts';
 import type { OrderMetrics } from './metrics.ts';
 import {
   appendTimeline,

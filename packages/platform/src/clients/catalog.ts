@@ -1,10 +1,18 @@
-import { AppError, type Logger, type Sidecar } from '@shop/platform';
 import { z } from 'zod';
+import type { Sidecar } from '../dapr/sidecar.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
-/** A product as the catalog prices it now. */
-export type CatalogProduct = { id: string; name: string; price: number; currency: string };
+/** A product as the catalog sells it at this moment. */
+export type CatalogProduct = {
+  id: string;
+  name: string;
+  price: number;
+  currency: string;
+  available: number;
+};
 
-/** What orders needs from the catalog: current names and prices of some products, at once. */
+/** Some products' current names, prices and stock, in one call. */
 export type CatalogClient = {
   /** `missing` lists the ids the catalog does not have (never created, or deleted). */
   productsByIds(ids: string[]): Promise<{ items: CatalogProduct[]; missing: string[] }>;
@@ -17,32 +25,35 @@ const batchAnswer = z.object({
       name: z.string(),
       price: z.number().int().min(0),
       currency: z.string(),
+      available: z.number().int(),
     }),
   ),
   missing: z.array(z.string()),
 });
 
-const unavailable = () =>
-  new AppError(
-    'upstream_unavailable',
-    'the catalog could not be reached to price the order; nothing was placed, retry with the same Idempotency-Key',
-    { headers: { 'retry-after': '1' } },
-  );
-
 /**
- * The catalog over Dapr invocation: one batch call per order, however many lines it has.
- * Any failure to get a well-formed answer is a 503, so the client retries the same request.
+ * The catalog's batch read (`POST /internal/products/batch`) over Dapr invocation: one
+ * call however many products are asked for. Anything but a well-formed answer is a 503
+ * with `unavailableDetail`, so the client retries; the caller says what was not done.
+ *
+ * @example
+ * const catalog = catalogViaDapr(sidecar, logger, { unavailableDetail: 'nothing was placed; retry' });
  */
 export function catalogViaDapr(
   sidecar: Pick<Sidecar, 'invoke'>,
   logger: Logger,
-  appId = 'catalog',
+  options: { unavailableDetail: string; appId?: string },
 ): CatalogClient {
+  const unavailable = () =>
+    new AppError('upstream_unavailable', options.unavailableDetail, {
+      headers: { 'retry-after': '1' },
+    });
   return {
     async productsByIds(ids) {
+      if (ids.length === 0) return { items: [], missing: [] };
       let res: Response;
       try {
-        res = await sidecar.invoke(appId, '/internal/products/batch', {
+        res = await sidecar.invoke(options.appId ?? 'catalog', '/internal/products/batch', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ ids }),
