@@ -5,6 +5,7 @@ export {
 } from './database.ts';
 export { sqlDeadLetterStore } from './dead-letters.ts';
 export { migrateToLatest } from './migrations.ts';
+export { type NewestFirstCursor, newestFirst } from './newest-first.ts';
 export { enqueueEvent } from './outbox.ts';
 export { registerOutboxMetrics } from './outbox-metrics.ts';
 export { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from './outbox-relay.ts';

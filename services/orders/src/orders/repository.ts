@@ -1,3 +1,4 @@
+import { type NewestFirstCursor, newestFirst } from '@shop/platform/db';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { OrderLinesTable, OrdersTable, OrdersTables } from '../tables.ts';
 import type { CancelReason, OrderStatus, paymentMethods, TimelineStep } from './schemas.ts';
@@ -104,26 +105,13 @@ export async function listOrders(
     userId?: string | undefined;
     status?: OrderStatus | undefined;
     limit: number;
-    after?: { createdAt: Date; id: string } | undefined;
+    after?: NewestFirstCursor | undefined;
   },
 ): Promise<Order[]> {
   let query = db.selectFrom('orders').selectAll();
   if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  const { after } = filter;
-  if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
-  const rows = await query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit)
-    .execute();
+  const rows = await newestFirst(query, filter).execute();
   return withLines(db, rows);
 }
 

@@ -1,4 +1,5 @@
 import type { Role } from '@shop/platform/auth';
+import { type NewestFirstCursor, newestFirst } from '@shop/platform/db';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { AccountStatus, UsersTable, UsersTables } from '../tables.ts';
 
@@ -148,7 +149,7 @@ export type UserFilter = {
   role?: Role | undefined;
   status?: AccountStatus | undefined;
   limit: number;
-  after?: { createdAt: Date; id: string } | undefined;
+  after?: NewestFirstCursor | undefined;
 };
 
 // LIKE's wildcards in a search term are meant literally.
@@ -165,19 +166,6 @@ export async function listUsers(db: Db, filter: UserFilter): Promise<User[]> {
   }
   if (filter.role) query = query.where('role', '=', filter.role);
   if (filter.status) query = query.where('status', '=', filter.status);
-  const { after } = filter;
-  if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
-  const rows = await query
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit)
-    .execute();
+  const rows = await newestFirst(query, filter).execute();
   return rows.map(toUser);
 }
