@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
   createTestTokens,
+  fakeCatalog,
   openApiResponseChecker,
   recordingLogger,
   type ServiceCall,
   serviceCaller,
 } from '@shop/devkit/testing';
 import {
-  AppError,
-  type CatalogClient,
-  type CatalogProduct,
   createMemoryDeadLetterStore,
   openApiDocumentPath,
   type SaveStateOptions,
@@ -97,39 +95,7 @@ function readLineUp() {
   };
 }
 
-/** The catalog's batch call in process: products can be added, changed and removed. */
-export function fakeCatalog() {
-  const products = new Map<string, CatalogProduct>();
-  const client: CatalogClient & {
-    calls: string[][];
-    add(product?: Partial<CatalogProduct>): CatalogProduct;
-    remove(id: string): void;
-    down: boolean;
-  } = {
-    calls: [],
-    down: false,
-    async productsByIds(ids) {
-      client.calls.push(ids);
-      if (client.down) throw new AppError('upstream_unavailable', 'the catalog is down');
-      const items = ids.flatMap((id) => products.get(id) ?? []);
-      return { items, missing: ids.filter((id) => !products.has(id)) };
-    },
-    add(product = {}) {
-      const full = {
-        id: randomUUID(),
-        name: 'Lamp',
-        price: 1_250,
-        currency: 'USD',
-        available: 10,
-        ...product,
-      };
-      products.set(full.id, full);
-      return full;
-    },
-    remove: (id) => void products.delete(id),
-  };
-  return client;
-}
+export { fakeCatalog };
 
 const problem = (status: number, detail: string): OrdersAnswer => ({
   status,

@@ -4,65 +4,17 @@ import {
   createTestTokens,
   type DatabaseBackend,
   eventFixture,
+  fakeCatalog,
   type ServiceAppHarness,
   useServiceApp,
 } from '@shop/devkit/testing';
-import { AppError, type CatalogClient, type CatalogProduct } from '@shop/platform';
 import type { Role } from '@shop/platform/auth';
 import { sqlDeadLetterStore } from '@shop/platform/db';
 import { createApp } from './app.ts';
 import type { OrderView } from './orders/schemas.ts';
 import type { OrdersTables } from './tables.ts';
 
-/**
- * The catalog as orders sees it, in process: products can be added and removed, a lookup
- * can be held until the test lets it go, and an outage can be switched on.
- */
-export function fakeCatalog() {
-  const products = new Map<string, CatalogProduct>();
-  let held: Promise<void> | undefined;
-  let down = false;
-  const client: CatalogClient & {
-    add(product: Partial<CatalogProduct> & { price: number }): CatalogProduct;
-    remove(id: string): void;
-    /** Holds every lookup until the returned function is called. */
-    hold(): () => void;
-    setDown(value: boolean): void;
-  } = {
-    async productsByIds(ids) {
-      if (held) await held;
-      if (down) throw new AppError('upstream_unavailable', 'the catalog is down');
-      const items = ids.flatMap((id) => products.get(id) ?? []);
-      return { items, missing: ids.filter((id) => !products.has(id)) };
-    },
-    add(product) {
-      const full = {
-        id: randomUUID(),
-        name: 'Product',
-        currency: 'USD',
-        available: 10,
-        ...product,
-      };
-      products.set(full.id, full);
-      return full;
-    },
-    remove: (id) => void products.delete(id),
-    hold() {
-      let release = () => {};
-      held = new Promise<void>((resolve) => {
-        release = () => {
-          held = undefined;
-          resolve();
-        };
-      });
-      return release;
-    },
-    setDown: (value) => {
-      down = value;
-    },
-  };
-  return client;
-}
+export { fakeCatalog };
 
 type OrdersHarness = ServiceAppHarness<OrdersTables, ReturnType<typeof createApp>>;
 

@@ -41,6 +41,7 @@ export {
   type FixtureData,
 } from './events.ts';
 export { failureReport } from './failure-report.ts';
+export { fakeCatalog } from './fake-catalog.ts';
 export { checkInvariants, type InvariantOptions, type Violation } from './invariants.ts';
 export { seriesValue } from './metrics.ts';
 export { startTestMongo, type TestMongo, useTestMongo } from './mongo.ts';

@@ -32,6 +32,15 @@ const orderLine = z.object({
   unitPrice: money,
 });
 
+/** A single-use link users asks notifications to mail to an account's owner. */
+const mailedLink = z.object({
+  userId,
+  email: z.email(),
+  name: z.string().min(1).max(100),
+  token: z.string().min(1),
+  expiresAt: z.iso.datetime(),
+});
+
 /** Why an order was cancelled. */
 export const cancelReasons = [
   'out_of_stock',
@@ -109,13 +118,7 @@ export const eventCatalog = {
     producer: 'users',
     current: 1,
     versions: {
-      1: z.object({
-        userId,
-        email: z.email(),
-        name: z.string().min(1).max(100),
-        token: z.string().min(1),
-        expiresAt: z.iso.datetime(),
-      }),
+      1: mailedLink,
     },
   },
   /**
@@ -126,13 +129,7 @@ export const eventCatalog = {
     producer: 'users',
     current: 1,
     versions: {
-      1: z.object({
-        userId,
-        email: z.email(),
-        name: z.string().min(1).max(100),
-        token: z.string().min(1),
-        expiresAt: z.iso.datetime(),
-      }),
+      1: mailedLink,
     },
   },
   'product.created': {

@@ -228,11 +228,11 @@ function malformedAndUnavailableCases({ orders, catalog, ordersOf }: Ctx) {
     const lamp = catalog.add({ price: 100 });
     const body = { items: [{ productId: lamp.id, quantity: 1 }], paymentMethod: 'pm_card_visa' };
     const key = randomUUID();
-    catalog.setDown(true);
+    catalog.down = true;
     try {
       expect((await orders.place(user.token, body, key)).status).toBe(503);
     } finally {
-      catalog.setDown(false);
+      catalog.down = false;
     }
     expect(await ordersOf(user.id)).toEqual([]);
     expect((await orders.place(user.token, body, key)).status).toBe(202);
