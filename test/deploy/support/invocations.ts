@@ -45,6 +45,20 @@ function jwksApp(): string {
   return app as string;
 }
 
+/**
+ * The platform's client of catalog's batch read (catalogViaDapr), as its source spells the
+ * call: a service that builds one invokes exactly this.
+ */
+function catalogBatchCall(): Omit<Call, 'caller' | 'where'> {
+  const source = readFileSync(join(repoRoot, 'packages/platform/src/clients/catalog.ts'), 'utf8');
+  const match = /invoke\(options\.appId \?\? '([a-z-]+)', '([^']+)', \{\s*method: '([A-Z]+)'/.exec(
+    source,
+  );
+  expect(match, 'the invocation in packages/platform/src/clients/catalog.ts').toBeTruthy();
+  const [, callee = '', path = '', verb = ''] = match ?? [];
+  return { callee, path, verb };
+}
+
 /** One `.invoke(appId, path, { method })` call's parts, as far as the code spells them. */
 function readInvocation(text: string, match: RegExpMatchArray) {
   const [, appArg = '', pathArg = '', options = ''] = match;
@@ -78,6 +92,8 @@ function invocationsInFile(
   if (/\btokenVerifierViaDapr\(/.test(text)) {
     calls.push({ caller: service, callee: jwks, verb: 'GET', path: jwksPath, where });
   }
+  if (/\bcatalogViaDapr\(/.test(text))
+    calls.push({ caller: service, ...catalogBatchCall(), where });
   for (const match of text.matchAll(/\.invoke\(\s*([^,]+?)\s*,\s*([^,]+?)\s*,\s*\{([^}]*)/g)) {
     const { callee, path, verb } = readInvocation(text, match);
     if (service === 'gateway') {
@@ -107,7 +123,8 @@ function addGatewayCallees(gatewayCallees: Set<string>): void {
 
 /**
  * Every Dapr service invocation in services/*\/src, read from the code: the token
- * verifier's JWKS fetch (every service but users builds one) and each `.invoke(appId,
+ * verifier's JWKS fetch (every service but users builds one), the platform's catalog
+ * batch client where a service builds one, and each `.invoke(appId,
  * path, { method })` call. The gateway's calls take their app id and path from requests
  * (a proxy, its GraphQL resolvers, the OpenAPI merge), so only the apps they reach are
  * collected, in `gatewayCallees`. A call of another service the test cannot read, or an
