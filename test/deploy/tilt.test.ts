@@ -624,7 +624,11 @@ describe('tilt alpha tiltfile-result with SHOP_STATE_STORE=postgresql', () => {
     const stores = objectsOf(manifest(outcome.result, 'shop-setup')).filter(
       (obj) => obj.kind === 'Component' && String(obj.spec.type).startsWith('state.'),
     );
-    expect(stores.map((obj) => obj.spec.type)).toEqual(['state.postgresql']);
+    // The shared store and the cart's own (cartstore), both in PostgreSQL now.
+    expect(stores.map((obj) => [obj.metadata.name, obj.spec.type]).sort()).toEqual([
+      ['cartstore', 'state.postgresql'],
+      ['statestore', 'state.postgresql'],
+    ]);
     expect(unmetNeeds(outcome.result)).toEqual([]);
   });
 });
