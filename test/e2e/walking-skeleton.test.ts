@@ -89,7 +89,13 @@ describe('walking skeleton through real sidecars', () => {
         shop
           .log('notifications')
           .split('\n')
-          .find((line) => line.includes('"msg":"event handled"') && line.includes(traceId)),
+          // Registration also asks for the address's confirmation mail, in the same trace.
+          .find(
+            (line) =>
+              line.includes('"msg":"event handled"') &&
+              line.includes(traceId) &&
+              line.includes('"type":"user.registered"'),
+          ),
       { what: 'notifications to log the traced event as handled', timeoutMs: 20_000 },
     );
     expect(JSON.parse(handled)).toMatchObject({
