@@ -9,6 +9,19 @@ export {
   portAnswers,
   probeWhileAlive,
 } from './probes.ts';
-export { type ExitInfo, ProcessGroup } from './processes.ts';
+export {
+  type CrashLoop,
+  type ExitEvent,
+  type ExitInfo,
+  type HealingOptions,
+  ProcessGroup,
+  type RestartEvent,
+} from './processes.ts';
 export { findRepoRoot } from './repo-root.ts';
+export {
+  backoffDelay,
+  decideRestart,
+  defaultRestartPolicy,
+  type RestartPolicy,
+} from './restart-policy.ts';
 export { ensureDebianProgram, findExecutables } from './system.ts';

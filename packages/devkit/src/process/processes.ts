@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  decideRestart,
+  defaultRestartPolicy,
+  type RestartHistory,
+  type RestartPolicy,
+} from './restart-policy.ts';
 import { findExecutables } from './system.ts';
 
 export type ChildSpec = {
@@ -18,12 +26,31 @@ export type OutputSink = (name: string, line: string) => void;
 
 export type ExitInfo = { name: string; code: number | null; signal: NodeJS.Signals | null };
 
+/** An exit as listeners hear it: when, and whether someone had asked for it (stop). */
+export type ExitEvent = ExitInfo & { at: number; expected: boolean };
+/** A child started again by healing, at the moment of its spawn. */
+export type RestartEvent = { name: string; at: number };
+/** Why healing gave up on a child. */
+export type CrashLoop = { name: string; exit: ExitInfo; quickExits: number; lastLines: string[] };
+
+export type HealingOptions = {
+  /** Numbers of the restart policy (defaultRestartPolicy for the rest). */
+  policy?: Partial<RestartPolicy>;
+  /** Called once a child has crash-looped; it is not restarted again. */
+  onCrashLoop: (loop: CrashLoop) => void;
+  /** Where each restart is announced; stderr unless given. */
+  log?: (line: string) => void;
+};
+
 type Child = {
   spec: ChildSpec;
   process: ChildProcess;
   exited: Promise<ExitInfo>;
   expected: boolean;
+  startedAt: number;
 };
+
+type Healing = Required<Omit<HealingOptions, 'policy'>> & { policy: RestartPolicy };
 
 // setpriv (util-linux) arranges for the kernel to kill each child if the supervisor dies
 // without cleaning up (SIGKILL, OOM), so not even a hard kill leaves a child behind; what a
@@ -41,6 +68,13 @@ export class ProcessGroup {
   /** Each child's last lines, for the error when it dies while starting. */
   readonly #recent = new Map<string, string[]>();
   readonly #onUnexpectedExit: (exit: ExitInfo) => void;
+  #healing: Healing | undefined;
+  readonly #histories = new Map<string, RestartHistory>();
+  /** Restarts waiting out their backoff, by child name. */
+  readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #restarts = new Map<string, number>();
+  readonly #exitListeners: Array<(exit: ExitEvent) => void> = [];
+  readonly #restartListeners: Array<(event: RestartEvent) => void> = [];
 
   constructor(options: { output: OutputSink; onUnexpectedExit: (exit: ExitInfo) => void }) {
     this.#output = options.output;
@@ -75,6 +109,7 @@ export class ProcessGroup {
       spec,
       process: child,
       expected: false,
+      startedAt: Date.now(),
       exited: new Promise((resolve) => {
         child.once('error', (error) => {
           this.#output(spec.name, `failed to start: ${error.message}`);
@@ -84,12 +119,100 @@ export class ProcessGroup {
       }),
     };
     this.#children.set(spec.name, entry);
-    void entry.exited.then((exit) => {
-      this.#children.delete(spec.name);
-      if (!entry.expected) this.#onUnexpectedExit(exit);
-    });
+    void entry.exited.then((exit) => this.#exited(entry, exit));
     if (child.pid === undefined) throw new Error(`${spec.name} did not start`);
     return child.pid;
+  }
+
+  #exited(entry: Child, exit: ExitInfo): void {
+    this.#children.delete(entry.spec.name);
+    const event = { ...exit, at: Date.now(), expected: entry.expected };
+    for (const listener of this.#exitListeners) listener(event);
+    if (entry.expected) return;
+    if (this.#healing) this.#scheduleRestart(this.#healing, entry, event);
+    else this.#onUnexpectedExit(exit);
+  }
+
+  /**
+   * From now on a child that exits unexpectedly is started again from its spec after a
+   * backoff (restart-policy.ts), until it crash-loops. Before, and without it, an
+   * unexpected exit goes to onUnexpectedExit.
+   */
+  heal(options: HealingOptions): void {
+    this.#healing = {
+      policy: { ...defaultRestartPolicy, ...options.policy },
+      onCrashLoop: options.onCrashLoop,
+      log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    };
+  }
+
+  #scheduleRestart(healing: Healing, entry: Child, exit: ExitEvent): void {
+    const { name } = entry.spec;
+    // What the child left behind (PostgreSQL's backends hold its shared memory, and a new
+    // postmaster refuses to start while they live) goes before it comes back.
+    signalGroup(entry, 'SIGKILL');
+    const history = this.#histories.get(name) ?? { quickExits: 0 };
+    const next = decideRestart(healing.policy, history, exit.at - entry.startedAt);
+    this.#histories.set(name, next.history);
+    const { decision } = next;
+    if (decision.action === 'give-up') {
+      const lastLines = this.recentOutput(name);
+      healing.onCrashLoop({ name, exit, quickExits: decision.quickExits, lastLines });
+      return;
+    }
+    const seconds = (decision.delayMs / 1000).toFixed(1);
+    healing.log(
+      `shop: ${name} exited (${describeExit(exit)}); restart ${decision.attempt} in ${seconds} s`,
+    );
+    const timer = setTimeout(() => void this.#respawn(entry), decision.delayMs);
+    this.#pending.set(name, timer);
+  }
+
+  async #respawn(entry: Child): Promise<void> {
+    const { name } = entry.spec;
+    const pid = entry.process.pid;
+    // SIGKILL is not instant: the old group's last members may take a moment to go.
+    for (let waited = 0; pid !== undefined && groupHasLiveMembers(pid) && waited < 5_000; ) {
+      await sleep(100);
+      waited += 100;
+    }
+    if (this.#pending.get(name) === undefined || !this.#healing || this.#children.has(name)) return;
+    this.#pending.delete(name);
+    this.#restarts.set(name, (this.#restarts.get(name) ?? 0) + 1);
+    try {
+      this.start(entry.spec);
+    } catch {
+      // A spawn that failed reports itself as an exit (code -1), which heals again.
+    }
+    const event = { name, at: Date.now() };
+    for (const listener of this.#restartListeners) listener(event);
+  }
+
+  /** Kills the child's whole process group with SIGKILL, as an outside fault would. */
+  crash(name: string): void {
+    const child = this.#children.get(name);
+    if (!child) throw new Error(`${name} is not running`);
+    signalGroup(child, 'SIGKILL');
+  }
+
+  /** How often healing has started each child again, by name. */
+  restarts(): Record<string, number> {
+    return Object.fromEntries(this.#restarts);
+  }
+
+  /** Calls `listener` at each exit, expected or not. */
+  onExit(listener: (exit: ExitEvent) => void): void {
+    this.#exitListeners.push(listener);
+  }
+
+  /** Calls `listener` each time healing has spawned a child again. */
+  onRestart(listener: (event: RestartEvent) => void): void {
+    this.#restartListeners.push(listener);
+  }
+
+  #cancelRestart(name: string): void {
+    clearTimeout(this.#pending.get(name));
+    this.#pending.delete(name);
   }
 
   /** Starts a stopped child again exactly as it was first started (fault tests). */
@@ -127,6 +250,7 @@ export class ProcessGroup {
     name: string,
     options: { signal?: NodeJS.Signals; graceMs?: number } = {},
   ): Promise<void> {
+    this.#cancelRestart(name);
     const child = this.#children.get(name);
     if (!child) return;
     child.expected = true;
@@ -141,6 +265,7 @@ export class ProcessGroup {
 
   /** Stops the named children in stages: each stage only after the previous one is gone. */
   async stopInStages(stages: string[][], graceMs?: number): Promise<void> {
+    this.#stopHealing();
     for (const stage of stages) {
       await Promise.all(stage.map((name) => this.stop(name, { graceMs })));
     }
@@ -158,11 +283,39 @@ export class ProcessGroup {
 
   /** Last resort when the supervisor itself is exiting: nothing may outlive it. */
   killAllNow(): void {
+    this.#stopHealing();
     for (const child of this.#children.values()) {
       child.expected = true;
       signalGroup(child, 'SIGKILL');
     }
   }
+
+  /** A stop in order is no fault: nothing is restarted once it has begun. */
+  #stopHealing(): void {
+    this.#healing = undefined;
+    for (const name of [...this.#pending.keys()]) this.#cancelRestart(name);
+  }
+}
+
+function describeExit(exit: ExitInfo): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+/** Whether any process of group `pgid` still runs (zombies hold nothing and do not count). */
+function groupHasLiveMembers(pgid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the command's closing parenthesis: state, ppid, pgrp.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state !== 'Z' && Number(pgrp) === pgid) return true;
+    } catch {
+      // exited while we looked
+    }
+  }
+  return false;
 }
 
 function signalGroup(child: Child, signal: NodeJS.Signals): void {

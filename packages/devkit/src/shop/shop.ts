@@ -25,8 +25,14 @@ import { type RedisHandle, startRedis } from '../infra/redis.ts';
 import { ensureLocalSecrets, ensureRedisPassword } from '../infra/secrets.ts';
 import { pollUntil } from '../process/poll.ts';
 import { claimPort, freePorts } from '../process/ports.ts';
-import { type ExitInfo, type OutputSink, ProcessGroup } from '../process/processes.ts';
+import {
+  type CrashLoop,
+  type ExitInfo,
+  type OutputSink,
+  ProcessGroup,
+} from '../process/processes.ts';
 import { findRepoRoot } from '../process/repo-root.ts';
+import type { RestartPolicy } from '../process/restart-policy.ts';
 import { resolveDaprd } from '../toolchain/daprd.ts';
 import { loadManifest } from './manifest.ts';
 import {
@@ -105,7 +111,19 @@ export type ShopOptions = {
    * the services' own default (every trace) stand. npm start takes SHOP_TRACE_SAMPLING.
    */
   traceSampling?: number;
-  /** Called once when a process dies that nobody stopped; the shop has stopped by then. */
+  /**
+   * Once the shop is ready, a process that exits unexpectedly is started again after a
+   * backoff, as Kubernetes restarts a container, and its dependants wait for it
+   * (restart-policy.ts); only a crash loop stops the shop. npm start heals; tests that
+   * kill and restart processes by hand leave it off, and any exit then stops the shop.
+   */
+  heal?: boolean;
+  /** With `heal`, the restart policy's numbers (defaultRestartPolicy for the rest). */
+  restartPolicy?: Partial<RestartPolicy>;
+  /**
+   * Called once when a process dies that nobody stopped (with `heal`, once one has
+   * crash-looped); the shop has stopped by then.
+   */
   onCrash?: (exit: ExitInfo) => void;
   /** Aborting it while the shop is starting stops what has started and rejects. */
   signal?: AbortSignal;
@@ -239,6 +257,8 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     await Promise.all(plan.instances.map((app) => waitUntilReady(shop.group, app, options.signal)));
     const gateway = shop.apps.gateway;
     if (gateway?.processName) shop.gatewayUrl = `http://127.0.0.1:${gateway.appPort}`;
+    // While starting, a death still fails the start at once: healing begins when all is up.
+    if (options.heal) healFromNowOn(shop, options);
     return shop;
   } catch (error) {
     await shop.stop();
@@ -282,6 +302,23 @@ function createRunningShop(plan: ShopPlan, options: ShopOptions): RunningShop {
     },
   };
   return shop;
+}
+
+/** From now on the shop restarts what dies, and stops in order only on a crash loop. */
+function healFromNowOn(shop: RunningShop, options: ShopOptions): void {
+  shop.group.heal({
+    ...(options.restartPolicy && { policy: options.restartPolicy }),
+    onCrashLoop: (loop) => {
+      process.stderr.write(`${describeCrashLoop(loop)}\n`);
+      void shop.stop().then(() => options.onCrash?.(loop.exit));
+    },
+  });
+}
+
+export function describeCrashLoop({ name, exit, quickExits, lastLines }: CrashLoop): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+  const lines = lastLines.length > 0 ? lastLines.join('\n') : '(none)';
+  return `shop: ${name} is crash-looping: ${quickExits} exits in a row, the last: ${how}; its last lines:\n${lines}\nshop: stopping everything`;
 }
 
 /** Services first, then sidecars, then the infrastructure, the broker last. */
