@@ -54,6 +54,31 @@ if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65_535) {
   process.exit(1);
 }
 
+// SHOP_HEAL=on (the default): a process that dies is restarted with backoff, and only a
+// crash loop stops the shop; off, any unexpected exit stops everything as before.
+const heal = process.env.SHOP_HEAL ?? 'on';
+if (heal !== 'on' && heal !== 'off') {
+  console.error(`shop: SHOP_HEAL must be "on" or "off", not "${heal}"`);
+  process.exit(1);
+}
+
+/** `--replicas N` (or `--replicas=N`), else SHOP_REPLICAS, else 1: every service runs N times. */
+function replicaCount(): number {
+  const args = process.argv.slice(2);
+  const at = args.findIndex((arg) => arg === '--replicas' || arg.startsWith('--replicas='));
+  const given = at < 0 ? process.env.SHOP_REPLICAS : (args[at]?.split('=')[1] ?? args[at + 1]);
+  if (given === undefined || given === '') return 1;
+  const count = Number(given);
+  if (!Number.isInteger(count) || count < 1 || count > 4) {
+    console.error(
+      `shop: --replicas (SHOP_REPLICAS) must be a whole number from 1 to 4, not "${given}"`,
+    );
+    process.exit(1);
+  }
+  return count;
+}
+const replicas = replicaCount();
+
 function daprLogLevel(value: string | undefined) {
   const levels = ['debug', 'info', 'warn', 'error'] as const;
   return levels.find((level) => level === value) ?? 'error';
@@ -127,10 +152,8 @@ function isRunning(pid: number): boolean {
 
 // SHOP_<APP>_<NAME> and SHOP_ALL_<NAME> set a service's own variables, as the chart's values
 // do in a cluster; the names (not the values, which may be secrets) are shown.
-const userAppEnv = appEnvFromPrefixed(
-  process.env,
-  loadManifest(repoRoot).apps.map((app) => app.appId),
-);
+const appIds = loadManifest(repoRoot).apps.map((app) => app.appId);
+const userAppEnv = appEnvFromPrefixed(process.env, appIds);
 for (const [appId, variables] of Object.entries(userAppEnv)) {
   console.log(`shop: ${appId} gets ${Object.keys(variables).sort().join(', ')}`);
 }
@@ -175,15 +198,32 @@ startup = startShop({
   appEnv: mergeAppEnv(userAppEnv, {
     users: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: admin.password },
   }),
+  // Each service and its sidecar run `replicas` times, as a Deployment's replicas would.
+  ...(replicas > 1 && {
+    replicas: Object.fromEntries(appIds.map((appId) => [appId, replicas])),
+  }),
+  heal: heal === 'on',
   signal: starting.signal,
   onCrash: () => process.exit(1),
 });
+
+/** With replicas, where the other gateways answer: the same shop behind each of them. */
+function announceReplicas(shop: RunningShop): void {
+  if (replicas < 2) return;
+  const gateways = Object.values(shop.apps)
+    .filter((app) => app.appId === 'gateway' && app.instance !== 'gateway')
+    .map((app) => `http://127.0.0.1:${app.appPort}`);
+  console.log(
+    `shop: every service runs ${replicas} times; more gateways at ${gateways.join(', ')}`,
+  );
+}
 
 try {
   const shop = await startup;
   if (admin.generatedIn) await announceAdmin(`${shop.gatewayUrl}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`shop: ready in ${seconds}s at ${shop.gatewayUrl} (Ctrl-C stops everything)`);
+  announceReplicas(shop);
   console.log(
     `shop: events go through ${broker} (SHOP_BROKER), caches through ${stateStore} (SHOP_STATE_STORE)`,
   );
