@@ -66,11 +66,12 @@ export function totals(report: SoakReport): { requests: number; ok: number; erro
  * The p99 over every request. Percentiles of parts cannot be merged exactly, so without an
  * `overall` figure in the report this is the worst operation's p99: an upper bound.
  */
-export function overallP99(report: SoakReport): { ms: number; exact: boolean } {
+export function overallP99(report: SoakReport): { ms: number | null; exact: boolean } {
   const overall = (report as SoakReport & { overall?: { p99Ms: number } }).overall;
   if (overall) return { ms: overall.p99Ms, exact: true };
   const answered = report.operations.filter((operation) => operation.ok > 0);
-  return { ms: Math.max(0, ...answered.map((operation) => operation.p99Ms)), exact: false };
+  if (answered.length === 0) return { ms: null, exact: false };
+  return { ms: Math.max(...answered.map((operation) => operation.p99Ms)), exact: false };
 }
 
 export function invariantsText(report: SoakReport): string {

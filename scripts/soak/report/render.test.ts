@@ -54,6 +54,20 @@ describe('the soak report picture', () => {
   });
 });
 
+describe('a run that sent nothing', () => {
+  it('still draws, and says so in words', async () => {
+    const report = fakeReport({ killedProcesses: [] });
+    Object.assign(report, { timeline: [], durationSeconds: 0, operations: [], outcomes: {} });
+    const { svg, html } = await renderReport(report);
+    expect(svg).toMatch(/^<svg/);
+    expect(html).toContain('<td colspan="6" class="none">none</td>');
+    const text = summaryLines(report).join('\n');
+    expect(text).toContain('requests     0: none');
+    expect(text).toContain('latency      p99 –');
+    expect(text).toContain('kills        none');
+  });
+});
+
 describe('the soak report page', () => {
   it('puts the verdict and its reasons first, and escapes every string', async () => {
     const { html } = await renderReport(hostileReport());

@@ -17,7 +17,7 @@ import {
 function p99Text(report: SoakReport): string {
   const p99 = overallP99(report);
   // Without an overall figure, the worst operation's p99 bounds it from above.
-  return `${p99.exact ? '' : '≤ '}${formatMs(p99.ms)}`;
+  return `${p99.exact || p99.ms === null ? '' : '≤ '}${formatMs(p99.ms)}`;
 }
 
 function rateText(report: SoakReport): string {
@@ -27,6 +27,7 @@ function rateText(report: SoakReport): string {
 }
 
 function outcomesText(report: SoakReport): string {
+  if (Object.keys(report.outcomes).length === 0) return 'none';
   return Object.entries(report.outcomes)
     .sort(([, a], [, b]) => b - a)
     .map(([outcome, n]) => `${outcome} ${formatCount(n)}`)
