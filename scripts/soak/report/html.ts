@@ -138,6 +138,11 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #e3e3e3;padding:3px 12px 3px 0;text-align:left;vertical-align:top}
 td.none{color:#888}`;
 
+/** The terminal summary less its verdict and reasons, which the page shows above it. */
+function figureLines(report: SoakReport): string[] {
+  return summaryLines(report).slice(1 + report.verdict.reasons.length);
+}
+
 /** The page; `svg` is the chart, inlined as an image so nothing in it can run. */
 export function reportHtml(report: SoakReport, svg: string): string {
   const title = `Soak: ${runTitle(report)}`;
@@ -159,7 +164,7 @@ export function reportHtml(report: SoakReport, svg: string): string {
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${verdictBlock(report)}
-<pre class="summary">${escapeHtml(summaryLines(report).join('\n'))}</pre>
+<pre class="summary">${escapeHtml(figureLines(report).join('\n'))}</pre>
 <img src="${picture}" alt="Throughput, latency percentiles and errors per second, with the kills marked">
 ${sections.join('\n')}
 </body></html>

@@ -78,6 +78,7 @@ describe('the soak report page', () => {
     expect(html).not.toContain('<script');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).toContain('2: ord_1, ord_2');
+    expect(html).toMatch(/<pre class="summary">rate +50 req\/s asked/);
   });
 
   it('needs nothing from the network and holds every table', async () => {
