@@ -60,7 +60,10 @@ export type OrderFigures = {
   cancelled: Record<string, number>;
   /** Acknowledged orders the shop does not know. The goal is none. */
   lost: string[];
-  /** Idempotency keys that made more than one order. The goal is none. */
+  /**
+   * Orders of the soak's shoppers that no acknowledgment names. Every checkout key is sent
+   * until it is acknowledged, so each key names one order; any other would be a double.
+   */
   doubled: string[];
   /** Acknowledged orders still pending after their expiry (and its grace) had passed. */
   overdue: string[];
@@ -79,6 +82,8 @@ export type SoakReport = {
   achievedRate: number;
   /** Every request by outcome: `200`, `202`, `429`, `503`, `error:timeout`, `error:connection refused`, ... */
   outcomes: Record<string, number>;
+  /** Every answered request's latency, whatever its operation. */
+  overall?: Percentiles;
   operations: OperationFigures[];
   timeline: SecondOfRun[];
   kills: Kill[];
