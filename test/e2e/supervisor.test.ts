@@ -65,11 +65,17 @@ type Started = { child: ChildProcess; output: () => string; gatewayUrl: string; 
 const started: Started[] = [];
 
 async function startSupervisor(
-  options: { waitForReady?: boolean; adminPassword?: string; dataDir?: string } = {},
+  options: {
+    waitForReady?: boolean;
+    adminPassword?: string;
+    dataDir?: string;
+    args?: string[];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Started> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shop-supervisor-'));
   const [port] = await freePorts(1);
-  const child = spawn(process.execPath, ['scripts/start.ts'], {
+  const child = spawn(process.execPath, ['scripts/start.ts', ...(options.args ?? [])], {
     cwd: repoRoot,
     env: {
       ...process.env,
@@ -77,6 +83,7 @@ async function startSupervisor(
       SHOP_DATA_DIR: dataDir,
       ADMIN_EMAIL: 'root@example.com',
       ADMIN_PASSWORD: options.adminPassword ?? '',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,6 +107,51 @@ async function startSupervisor(
     throw new Error(`${(error as Error).message}; output:\n${output.slice(-6_000)}`);
   }
   return entry;
+}
+
+/** The supervisor's child whose working folder is services/<appId>. */
+function serviceProcess(shop: Started, appId: string): number | undefined {
+  return descendants(shop.child.pid as number).find((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).endsWith(`/services/${appId}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The supervisor's direct child whose command line has all of `words` (setpriv execs). */
+function childWith(shop: Started, ...words: string[]): number | undefined {
+  const supervisor = shop.child.pid as number;
+  return descendants(supervisor).find((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return ppid === supervisor && words.every((word) => args.includes(word));
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function productsAnswer(gatewayUrl: string): Promise<true | undefined> {
+  const res = await fetch(`${gatewayUrl}/api/v1/products?limit=5`, {
+    signal: AbortSignal.timeout(2_000),
+  }).catch(() => undefined);
+  await res?.body?.cancel();
+  return res?.status === 200 ? true : undefined;
+}
+
+async function logsIn(gatewayUrl: string, email: string): Promise<true | undefined> {
+  const res = await fetch(`${gatewayUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery' }),
+    signal: AbortSignal.timeout(2_000),
+  }).catch(() => undefined);
+  await res?.body?.cancel();
+  return res?.status === 200 ? true : undefined;
 }
 
 const exitOf = (child: ChildProcess) =>
@@ -206,20 +258,84 @@ describe('npm start supervisor', { timeout: 120_000 }, () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 
-  it('stops everything and exits non-zero when a child crashes', async () => {
-    const shop = await startSupervisor();
+  it('with SHOP_HEAL=off, stops everything and exits non-zero when a child crashes', async () => {
+    const shop = await startSupervisor({ env: { SHOP_HEAL: 'off' } });
     const pids = descendants(shop.child.pid as number);
-    const users = pids.find((pid) => {
-      try {
-        return readlinkSync(`/proc/${pid}/cwd`).endsWith('/services/users');
-      } catch {
-        return false;
-      }
-    });
+    const users = serviceProcess(shop, 'users');
     expect(users).toBeDefined();
     process.kill(users as number, 'SIGKILL');
     expect(await exitOf(shop.child)).toBe(1);
     expect(shop.output()).toMatch(/exited unexpectedly/);
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('heals: kill -9 of a service, its sidecar and PostgreSQL, and the shop answers again', async () => {
+    const shop = await startSupervisor({
+      adminPassword: 'a-long-admin-password',
+      // The gateway's login budget (20 a minute) would answer the polling below with 429.
+      env: { SHOP_GATEWAY_RATE_LIMIT_AUTH: '1000/60s' },
+    });
+    const email = 'heal@example.com';
+    const register = await fetch(`${shop.gatewayUrl}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'correct horse battery', name: 'Heal' }),
+    });
+    expect(register.status).toBe(201);
+    const before = descendants(shop.child.pid as number);
+    const victims = {
+      users: serviceProcess(shop, 'users'),
+      'users-dapr': childWith(shop, '--app-id', 'users'),
+      postgres: childWith(shop, '-D'),
+    };
+    expect(Object.values(victims).every((pid) => pid !== undefined)).toBe(true);
+    for (const pid of Object.values(victims)) process.kill(pid as number, 'SIGKILL');
+
+    const healed = Date.now();
+    await pollUntil(
+      async () => (await productsAnswer(shop.gatewayUrl)) && logsIn(shop.gatewayUrl, email),
+      { what: 'the gateway to list products and log in again', timeoutMs: 60_000, intervalMs: 500 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; output:\n${shop.output().slice(-6_000)}`);
+    });
+    expect(Date.now() - healed).toBeLessThan(60_000);
+    for (const name of Object.keys(victims)) {
+      expect(shop.output()).toMatch(
+        new RegExp(`shop: ${name} exited \\(signal SIGKILL\\); restart 1 in`),
+      );
+    }
+    expect(shop.child.exitCode).toBeNull();
+    for (const pid of Object.values(victims)) expect(alive(pid as number)).toBe(false);
+
+    const after = descendants(shop.child.pid as number);
+    shop.child.kill('SIGINT');
+    expect(await exitOf(shop.child)).toBe(0);
+    expect([...before, ...after].filter(alive)).toEqual([]);
+  });
+
+  it('runs every service twice with --replicas 2, and refuses a count out of 1..4', async () => {
+    const wrong = await startSupervisor({ args: ['--replicas', '5'], waitForReady: false });
+    expect(await exitOf(wrong.child)).toBe(1);
+    expect(wrong.output()).toContain('must be a whole number from 1 to 4, not "5"');
+
+    const shop = await startSupervisor({ env: { SHOP_REPLICAS: '2' } });
+    const second = /more gateways at (\S+)/.exec(shop.output())?.[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(shop.gatewayUrl);
+    await pollUntil(() => productsAnswer(second as string), {
+      what: 'the second gateway',
+      timeoutMs: 10_000,
+    });
+    const appIds = loadManifest(repoRoot).apps.map((app) => app.appId);
+    const services = descendants(shop.child.pid as number).filter((pid) => {
+      try {
+        return /\/services\/[a-z-]+$/.test(readlinkSync(`/proc/${pid}/cwd`));
+      } catch {
+        return false;
+      }
+    });
+    expect(services).toHaveLength(appIds.length * 2);
+    shop.child.kill('SIGINT');
+    expect(await exitOf(shop.child)).toBe(0);
   });
 });
