@@ -79,8 +79,9 @@ export function appOf(process: string): string {
 
 /**
  * The operations that wait on an app's answer. Inventory, payments and users sit only on
- * the saga's or the sign-in's path, so no request of the mix fails while they are down; the
- * gateway and the infrastructure (anything that is not an app) carry every operation.
+ * the saga's or the sign-in's path, and the mail server on the outbox's, so no request of
+ * the mix fails while they are down; the gateway and the rest of the infrastructure carry
+ * every operation.
  */
 export function affectedOperations(
   process: string,
@@ -88,6 +89,8 @@ export function affectedOperations(
   operations: string[],
 ): string[] {
   const app = appOf(process);
+  // The mail server is only on the notifications' outbox path, never a request's.
+  if (app === 'mailpit') return [];
   if (app === 'gateway' || !apps.includes(app)) return operations;
   const paths: Record<string, string[]> = {
     catalog: ['browse', 'search', 'product', 'wishlist', 'cart', 'checkout', 'cart-checkout'],

@@ -27,15 +27,16 @@ describe('the traffic mix', () => {
     expect(share('checkout')).toBeGreaterThan(0.06);
   });
 
-  it('sends a refused checkout again under its own key before anything new', () => {
+  it('sends a refused checkout again under its own key a second later', () => {
     const mix = new TrafficMix(['http://127.0.0.1:1'], shoppers, catalog, {
       seed: 3,
       mix: { checkout: 1 },
     });
     const first = mix.next();
     expect(first.checkout).toBeDefined();
-    mix.retry(first.checkout as NonNullable<typeof first.checkout>);
-    const again = mix.next();
+    mix.retry(first.checkout as NonNullable<typeof first.checkout>, 0);
+    expect(mix.next(500).checkout?.key).not.toBe(first.checkout?.key);
+    const again = mix.next(1_000);
     expect(again.checkout?.key).toBe(first.checkout?.key);
     expect(tagOf(again.target.url)).toMatchObject({ op: 'checkout', key: first.checkout?.key });
   });

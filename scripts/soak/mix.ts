@@ -70,7 +70,7 @@ export type Catalog = { productIds: string[]; scarceIds: string[] };
 export class TrafficMix {
   readonly #rng: ReturnType<typeof xoroshiro128plus>;
   readonly #ops: Array<[string, number]>;
-  readonly #retries: Checkout[] = [];
+  readonly #retries: Array<{ checkout: Checkout; notBefore: number }> = [];
   readonly #recentOrders: Array<{ id: string; shopper: number }> = [];
   /** Shoppers whose last cart change succeeded: their cart-checkouts have lines to order. */
   readonly #filledCarts = new Set<number>();
@@ -98,9 +98,9 @@ export class TrafficMix {
     });
   }
 
-  /** A checkout to send again under its key. */
-  retry(checkout: Checkout): void {
-    this.#retries.push(checkout);
+  /** A checkout to send again under its key, a second from now, as a patient client would. */
+  retry(checkout: Checkout, now = Date.now()): void {
+    this.#retries.push({ checkout, notBefore: now + 1_000 });
   }
 
   acknowledged(order: { id: string; shopper: number }): void {
@@ -113,9 +113,12 @@ export class TrafficMix {
     else this.#filledCarts.delete(shopper);
   }
 
-  next(): { target: VegetaTarget; checkout?: Checkout } {
-    const retry = this.#retries.shift();
-    if (retry) return { target: this.#checkoutTarget(retry), checkout: retry };
+  next(now = Date.now()): { target: VegetaTarget; checkout?: Checkout } {
+    const due = this.#retries[0];
+    if (due && due.notBefore <= now) {
+      this.#retries.shift();
+      return { target: this.#checkoutTarget(due.checkout), checkout: due.checkout };
+    }
     const op = this.#pickOperation();
     const shopper = this.#int(0, this.shoppers.length - 1);
     switch (op) {

@@ -180,46 +180,55 @@ function progressLine(ledger: Ledger, loadStartedAt: number): string {
 /**
  * Checkouts that were sent but never acknowledged are sent again under their own key, as a
  * client that never got its answer would, until the shop answers: then every key names
- * exactly one order, and any other order of the soak's shoppers is a double.
+ * exactly one order, and any other order of the soak's shoppers is a double. A key whose
+ * attempt died with its orders replica stays in flight (409) until orders lets another
+ * attempt take it over (120 s), so the client keeps trying for longer than that.
  */
 async function resolveUnanswered(
   gateway: Gateway,
   ledger: Ledger,
   shoppers: Shopper[],
 ): Promise<number> {
-  let givenUp = 0;
-  for (const key of ledger.sentKeys) {
+  const deadline = Date.now() + 180_000;
+  const unanswered = [...ledger.sentKeys].flatMap((key) => {
     const checkout = ledger.checkouts.get(key);
-    if (!checkout || ledger.acknowledged.has(key)) continue;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await gateway
-        .send('POST', checkout.path, {
-          token: shoppers[checkout.shopper]?.token,
-          body: JSON.parse(checkout.body),
-          headers: { 'idempotency-key': key },
-        })
-        .catch(() => undefined);
-      if (res?.status === 202) {
-        ledger.acknowledged.set(key, {
-          id: ((await res.json()) as { id: string }).id,
-          shopper: checkout.shopper,
-        });
-        break;
-      }
-      await res?.body?.cancel();
-      if (
-        (res && !retryable(res.status)) ||
-        (res?.status === 409 && checkout.path.includes('cart')) ||
-        Date.now() > deadline
-      ) {
-        givenUp += res && !retryable(res.status) ? 0 : 1;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
+    return checkout && !ledger.acknowledged.has(key) ? [checkout] : [];
+  });
+  const answered = await Promise.all(
+    unanswered.map((checkout) => sendUntilAnswered(gateway, checkout, shoppers, deadline)),
+  );
+  for (const [i, id] of answered.entries()) {
+    const checkout = unanswered[i] as Checkout;
+    if (id) ledger.acknowledged.set(checkout.key, { id, shopper: checkout.shopper });
   }
-  return givenUp;
+  return answered.filter((id) => id === null).length;
+}
+
+/**
+ * The order's id once acknowledged; undefined when the shop refused for good (an empty
+ * cart, say: no order was promised); null when it never answered before the deadline.
+ */
+async function sendUntilAnswered(
+  gateway: Gateway,
+  checkout: Checkout,
+  shoppers: Shopper[],
+  deadline: number,
+): Promise<string | null | undefined> {
+  while (Date.now() < deadline) {
+    const res = await gateway
+      .send('POST', checkout.path, {
+        token: shoppers[checkout.shopper]?.token,
+        body: JSON.parse(checkout.body),
+        headers: { 'idempotency-key': checkout.key },
+      })
+      .catch(() => undefined);
+    if (res?.status === 202) return ((await res.json()) as { id: string }).id;
+    await res?.body?.cancel();
+    const emptyCart = res?.status === 409 && checkout.path.includes('cart');
+    if (res && (!retryable(res.status) || emptyCart)) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+  return null;
 }
 
 /** Dead letters each consumer holds, asked through its own sidecar. */
