@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { runSoak } from '../../scripts/soak/run.ts';
 // catalog, postgres, redis, orders-dapr, cart and catalog-dapr: the databases, the broker,
 // a service and sidecars. The long runs, per broker, are `npm run soak` (docs/soak.md).
 const outDir = mkdtempSync(join(tmpdir(), 'shop-soak-'));
+// The shop's PostgreSQL runs as another account, which must reach its folder below this one.
+chmodSync(outDir, 0o755);
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
