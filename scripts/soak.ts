@@ -1,13 +1,23 @@
 // `npm run soak`: the shop under a constant-rate mix of shoppers for minutes, optionally with
 // every service twice and random kill -9s, then a verdict on what was kept and what was lost,
-// printed and written as report.html and report.json. `npm run soak -- --help` lists options.
-import { rmSync } from 'node:fs';
+// printed and written as report.html and report.json. `npm run soak -- --help` lists options;
+// `npm run soak -- table <report.json>...` prints the README's table of earlier runs.
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findRepoRoot } from '@shop/devkit/process';
 import { brokerFromEnv, stateStoreFromEnv } from '@shop/devkit/shop';
 import { parseSoakArgs, usage } from './soak/options.ts';
-import { summaryLines, writeReport } from './soak/report/render.ts';
+import { brokerTable, summaryLines, writeReport } from './soak/report/render.ts';
+import type { SoakReport } from './soak/report-types.ts';
 import { runSoak } from './soak/run.ts';
+
+if (process.argv[2] === 'table') {
+  const reports = process.argv
+    .slice(3)
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')) as SoakReport);
+  console.log(brokerTable(reports));
+  process.exit(0);
+}
 
 let options: ReturnType<typeof parseSoakArgs>;
 try {

@@ -4,6 +4,7 @@ import { brokerProfiles } from '@shop/devkit/brokers';
 import { defaultMix } from './mix.ts';
 
 export const usage = `npm run soak -- [options]
+npm run soak -- table <report.json>...   the README's table of earlier runs
   --minutes N        how long the load runs (default 10)
   --rate N           requests a second, held constant (default 20)
   --mix a=0.3,b=0.7  shares of the operations (default: ${Object.entries(defaultMix)
@@ -11,7 +12,7 @@ export const usage = `npm run soak -- [options]
     .join(',')})
   --broker NAME      ${brokerProfiles.join(', ')} (default: SHOP_BROKER, else redis)
   --state-store NAME redis or postgresql (default: SHOP_STATE_STORE, else redis)
-  --replicas N       every service and its sidecar N times, 1 to 3 (default 1)
+  --replicas N       every service and its sidecar N times, 1 to 4 (default 1)
   --chaos            kill -9 a random process of the shop every --chaos-every seconds
   --chaos-every N    seconds between kills (default 30)
   --seed N           the seed of every random choice (default: the time; printed)
@@ -82,7 +83,7 @@ export function parseSoakArgs(argv: string[], defaults: { broker: string; stateS
     mix: values.mix ? parseMix(values.mix) : defaultMix,
     broker,
     stateStore,
-    replicas: Math.round(count('replicas', values.replicas, 1, [1, 3])),
+    replicas: Math.round(count('replicas', values.replicas, 1, [1, 4])),
     chaosEverySeconds: values.chaos
       ? count('chaos-every', values['chaos-every'], 30, [2, 3_600])
       : null,
