@@ -15,7 +15,7 @@ import { routePath } from 'hono/route';
 import type { Registry } from 'prom-client';
 import type { ZodError } from 'zod';
 import { requestContext } from '../context.ts';
-import { isDataException } from '../db/data-errors.ts';
+import { isDatabaseUnavailable, isDataException } from '../db/data-errors.ts';
 import { AppError, type ErrorCode, problemResponse } from '../errors.ts';
 import {
   createEventConsumer,
@@ -265,6 +265,13 @@ function asProblem(error: Error, logger: Logger): AppError {
     // but the request's fault, so a 400 that no caller's breaker counts.
     logger.warn('the database refused a value of the request', { error });
     return new AppError('bad_request', 'a value in the request is malformed or out of range');
+  }
+  if (isDatabaseUnavailable(error)) {
+    // Restarting or unreachable (a killed PostgreSQL comes back in seconds): worth a retry.
+    logger.warn('a database is unavailable', { error });
+    return new AppError('upstream_unavailable', 'a database is unavailable; retry shortly', {
+      headers: { 'Retry-After': '2' },
+    });
   }
   logger.error('unhandled error', { error });
   return new AppError(
