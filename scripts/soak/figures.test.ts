@@ -72,6 +72,9 @@ describe('the soak figures', () => {
       firstErrorSecond: null,
       healMs: null,
     });
-    expect(healOf({ atMs: 950, untilMs: 2_000, affected: ['browse'] }, all).healMs).toBeNull();
+    expect(healOf({ atMs: 950, untilMs: 1_400, affected: ['browse'] }, all).healMs).toBe(200);
+    expect(
+      healOf({ atMs: 950, untilMs: 10_000, affected: ['browse'] }, all.slice(0, 4)).healMs,
+    ).toBeNull();
   });
 });

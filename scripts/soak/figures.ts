@@ -103,20 +103,22 @@ export function affectedOperations(
 
 /**
  * For one kill, over the requests sent until the next kill: the first failure on an affected
- * operation, and the first success after the last such failure (the path healthy again).
+ * operation; then the first success after the last such failure (the path healthy again),
+ * wherever it falls.
  */
 export function healOf(
   kill: { atMs: number; untilMs: number; affected: string[] },
   all: Sent[],
 ): Pick<Kill, 'firstErrorSecond' | 'healMs'> {
-  const path = all.filter(
-    (s) => s.at >= kill.atMs && s.at < kill.untilMs && kill.affected.includes(s.op),
+  const onPath = (s: Sent) => kill.affected.includes(s.op);
+  const failures = all.filter(
+    (s) => s.at >= kill.atMs && s.at < kill.untilMs && onPath(s) && !s.ok,
   );
-  const failures = path.filter((s) => !s.ok);
   const first = failures[0];
   const last = failures.at(-1);
   if (!first || !last) return { firstErrorSecond: null, healMs: null };
-  const healed = path.find((s) => s.ok && s.at > last.at);
+  // The success may come after the next kill began: healing does not stop at its window.
+  const healed = all.find((s) => s.at > last.at && onPath(s) && s.ok);
   return {
     firstErrorSecond: Math.round(first.at / 100) / 10,
     healMs: healed ? Math.round(healed.at - first.at) : null,
