@@ -129,7 +129,7 @@ describe('the soak summary', () => {
 });
 
 describe('the README broker table', () => {
-  it('has one row per run under the twelve columns', () => {
+  it('has one row per run under the thirteen columns', () => {
     const broken = fakeReport();
     broken.options.broker = 'kafka|odd';
     broken.invariants = [{ invariant: 3, message: 'stock below zero', ids: ['p1'] }];
@@ -141,13 +141,15 @@ describe('the README broker table', () => {
         .split(/(?<!\\)\|/)
         .slice(1, -1)
         .map((c) => c.trim());
-    expect(cells(lines[1])).toHaveLength(12);
-    expect(cells(lines[2])).toHaveLength(12);
+    expect(cells(lines[1])).toHaveLength(13);
+    expect(cells(lines[2])).toHaveLength(13);
     const row = cells(lines[3]);
-    expect(row).toHaveLength(12);
+    expect(row).toHaveLength(13);
     expect(row[0]).toBe('kafka\\|odd');
     expect(row[9]).toBe('1 violation');
     expect(row[11]).toBe('4.00 s');
+    expect(row[8]).toBe('0 / 0 / 0');
     expect(cells(lines[2])[9]).toBe('hold');
+    expect(cells(lines[2])[12]).toBe('passed');
   });
 });

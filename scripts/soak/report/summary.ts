@@ -91,10 +91,11 @@ export const tableColumns = [
   'errors (%)',
   'p99',
   'orders acknowledged',
-  'lost',
+  'lost / doubled / overdue',
   'invariants',
   'kills',
   'median heal',
+  'verdict',
 ] as const;
 
 /** One run as a row of the README's per-broker table. */
@@ -110,10 +111,11 @@ export function tableRow(report: SoakReport): string {
     `${formatCount(errors)} (${percent(errors, requests)})`,
     p99Text(report),
     formatCount(report.orders.acknowledged),
-    report.orders.lost.length,
+    `${report.orders.lost.length} / ${report.orders.doubled.length} / ${report.orders.overdue.length}`,
     invariantsText(report),
     report.kills.length,
     formatMs(heal),
+    report.verdict.passed ? 'passed' : `failed: ${report.verdict.reasons.join('; ')}`,
   ];
   return `| ${cells.map(escapeCell).join(' | ')} |`;
 }
