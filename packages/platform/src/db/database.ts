@@ -74,6 +74,12 @@ export function createDatabase<DB>(options: DatabaseOptions): Database<DB> {
     });
     // An idle client whose server went away emits here; unhandled, it would end the process.
     pool.on('error', (error) => logger.warn('idle database connection failed', { error }));
+    // A checked-out client (inside a transaction, between its statements) emits on itself
+    // instead: PostgreSQL killed there crashed the service (seen in a soak with chaos). The
+    // statement in flight fails on its own, and the pool drops the broken client on release.
+    pool.on('connect', (client) =>
+      client.on('error', (error) => logger.warn('database connection failed', { error })),
+    );
     db = new Kysely<DB>({
       dialect: new PostgresDialect({ pool }),
       log: querySpans({ system: 'postgresql', name: databaseName(url) }),
