@@ -41,19 +41,15 @@ export function countOutcomes(all: Sent[]): Record<string, number> {
 
 const answeredLatencies = (all: Sent[]) => all.filter((s) => s.code > 0).map((s) => s.latencyMs);
 
+/** Requests, those answered well and the rest, and the latencies of a group of requests. */
+function tally(sent: Sent[]) {
+  const ok = sent.filter((s) => s.ok).length;
+  return { ok, errors: sent.length - ok, ...percentiles(answeredLatencies(sent)) };
+}
+
 export function operationFigures(all: Sent[]): OperationFigures[] {
-  const byOp = Map.groupBy(all, (sent) => sent.op);
-  return [...byOp]
-    .map(([name, sent]) => {
-      const ok = sent.filter((s) => s.ok).length;
-      return {
-        name,
-        requests: sent.length,
-        ok,
-        errors: sent.length - ok,
-        ...percentiles(answeredLatencies(sent)),
-      };
-    })
+  return [...Map.groupBy(all, (sent) => sent.op)]
+    .map(([name, sent]) => ({ name, requests: sent.length, ...tally(sent) }))
     .sort((a, b) => b.requests - a.requests);
 }
 
@@ -61,14 +57,7 @@ export function timeline(all: Sent[], seconds: number): SecondOfRun[] {
   const bySecond = Map.groupBy(all, (sent) => Math.floor(sent.at / 1000));
   return Array.from({ length: seconds }, (_, second) => {
     const sent = bySecond.get(second) ?? [];
-    const ok = sent.filter((s) => s.ok).length;
-    return {
-      second,
-      sent: sent.length,
-      ok,
-      errors: sent.length - ok,
-      ...percentiles(answeredLatencies(sent)),
-    };
+    return { second, sent: sent.length, ...tally(sent) };
   });
 }
 
