@@ -46,5 +46,5 @@ describe('a short soak with chaos', () => {
     expect(report.streams.events).toBeGreaterThan(0);
     expect(existsSync(files.json)).toBe(true);
     expect(readFileSync(files.html, 'utf8')).toContain('postgres');
-  }, 600_000);
+  }, 900_000);
 });
