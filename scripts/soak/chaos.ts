@@ -8,11 +8,20 @@ export type ChaosKill = { atMs: number; process: string };
 
 /**
  * Every `everyMs` from `loadStartedAt`, one running process of `group` drawn at random (a
- * service, a sidecar, the broker, a database, the mail server) is killed with SIGKILL.
+ * service, a sidecar, the broker, a database, the mail server) is killed with SIGKILL. The
+ * kill at the middle of the run (`brokerKillAt`, counted from 1) is always the broker's, so
+ * that every profile's run includes a broker restart, whatever the draw.
  */
 export function startChaos(
   group: ProcessGroup,
-  options: { everyMs: number; seed: number; loadStartedAt: number; log: (line: string) => void },
+  options: {
+    everyMs: number;
+    seed: number;
+    loadStartedAt: number;
+    /** The broker's process, and which kill is its. */
+    broker: { processNames: string[]; killAt: number };
+    log: (line: string) => void;
+  },
 ) {
   const rng = xoroshiro128plus(options.seed);
   const kills: ChaosKill[] = [];
@@ -20,7 +29,10 @@ export function startChaos(
   group.onRestart((event) => restarts.push(event));
   const timer = setInterval(() => {
     const running = group.names().sort();
-    const victim = running[uniformInt(rng, 0, running.length - 1)];
+    const brokers = options.broker.processNames.filter((name) => running.includes(name));
+    const candidates =
+      kills.length + 1 === options.broker.killAt && brokers.length > 0 ? brokers : running;
+    const victim = candidates[uniformInt(rng, 0, candidates.length - 1)];
     if (!victim) return;
     const atMs = Date.now() - options.loadStartedAt;
     group.crash(victim);

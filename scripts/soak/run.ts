@@ -147,6 +147,11 @@ async function runLoad(
         everyMs: run.chaosEverySeconds * 1000,
         seed: run.seed + 1,
         loadStartedAt,
+        // The redis profile's broker is the shop's Redis; RabbitMQ's is its server, not epmd.
+        broker: {
+          processNames: [shop.broker.processNames[0] ?? 'redis'],
+          killAt: brokerKillAt(run),
+        },
         log: run.log,
       })
     : undefined;
@@ -169,6 +174,12 @@ async function runLoad(
   }
   const durationSeconds = (Date.now() - loadStartedAt) / 1000;
   return { ledger, chaos, streams: await streams.close(), durationSeconds, loadStartedAt };
+}
+
+/** The kill (counted from 1) nearest the middle of the run: the broker's. */
+function brokerKillAt(run: SoakRun): number {
+  const every = run.chaosEverySeconds ?? Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.ceil(Math.floor((run.minutes * 60) / every) / 2));
 }
 
 function progressLine(ledger: Ledger, loadStartedAt: number): string {

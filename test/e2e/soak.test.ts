@@ -38,7 +38,10 @@ describe('a short soak with chaos', () => {
     expect(report.verdict.reasons).toEqual([]);
     expect(report.verdict.passed).toBe(true);
     expect(report.kills.length).toBeGreaterThanOrEqual(5);
-    expect(report.kills.map((k) => k.process)).toContain('postgres');
+    // The middle kill is always the broker's: on this profile, the shop's Redis.
+    expect(report.kills.map((k) => k.process)).toEqual(
+      expect.arrayContaining(['postgres', 'redis']),
+    );
     for (const kill of report.kills) expect(kill.restartedAfterMs, kill.process).not.toBeNull();
     expect(report.orders.acknowledged).toBeGreaterThan(20);
     expect(report.orders).toMatchObject({ lost: [], doubled: [], overdue: [] });
