@@ -31,7 +31,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     return true;
   if (typeof name === 'string' && /^Mongo(Network|ServerSelection|NotConnected)/.test(name))
     return true;
-  // MaxTimeMSExpired: FerretDB's own PostgreSQL did not answer in time.
-  if (name === 'MongoServerError' && code === 50) return true;
+  // FerretDB's own PostgreSQL away: MaxTimeMSExpired (50), or its connect error passed on.
+  if (name === 'MongoServerError' && (code === 50 || /failed to connect to/.test(String(message))))
+    return true;
   return typeof message === 'string' && droppedConnection.test(message);
 }

@@ -52,6 +52,14 @@ describe('a database that is away', () => {
     ).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable({ name: 'MongoServerSelectionError', message: 'x' })).toBe(true);
+    // FerretDB passing on that its PostgreSQL is away (seen in a soak).
+    const ferret = 'failed to connect to `user=postgres database=ferretdb`: dial error';
+    expect(isDatabaseUnavailable({ name: 'MongoServerError', code: 1, message: ferret })).toBe(
+      true,
+    );
+    expect(
+      isDatabaseUnavailable({ name: 'MongoServerError', code: 11000, message: 'E11000' }),
+    ).toBe(false);
     expect(isDatabaseUnavailable({ code: '23505', message: 'duplicate key' })).toBe(false);
     expect(isDatabaseUnavailable(new TypeError('x is undefined'))).toBe(false);
   });
