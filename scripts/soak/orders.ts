@@ -77,6 +77,11 @@ export function reckon(ours: Order[], acknowledged: Set<string>): OrderFigures {
     lost: [...acknowledged].filter((id) => !byId.has(id)),
     doubled: ours.filter((o) => !acknowledged.has(o.id)).map((o) => o.id),
     overdue: known.filter((o) => o.status === 'pending').map((o) => o.id),
-    settle: percentiles(settled.map((o) => Date.parse(o.updatedAt) - Date.parse(o.createdAt))),
+    // A shopper's cancel moves updatedAt to whenever the shopper cancelled: not the saga's time.
+    settle: percentiles(
+      settled
+        .filter((o) => o.cancelReason !== 'customer_request')
+        .map((o) => Date.parse(o.updatedAt) - Date.parse(o.createdAt)),
+    ),
   };
 }

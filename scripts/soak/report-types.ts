@@ -67,7 +67,10 @@ export type OrderFigures = {
   doubled: string[];
   /** Acknowledged orders still pending after their expiry (and its grace) had passed. */
   overdue: string[];
-  /** From the 202 to the terminal state (createdAt to updatedAt). */
+  /**
+   * From the 202 to the terminal state (createdAt to updatedAt), over the orders the
+   * shoppers did not cancel themselves (their updatedAt is the cancel's time).
+   */
   settle: Percentiles;
 };
 
