@@ -18,6 +18,7 @@ const unavailableCode = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
 const unreachableSocket = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 // What pg says when the server died under a query or the pool could not connect in time.
 const droppedConnection = /^Connection terminated|timeout exceeded when trying to connect/;
+const ferretDbLostPostgres = /failed to connect to|SQLSTATE (08[0-9A-Z]{3}|57P0[123])/;
 
 /**
  * Whether a database (PostgreSQL through pg, or a document store through the MongoDB
@@ -31,8 +32,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     return true;
   if (typeof name === 'string' && /^Mongo(Network|ServerSelection|NotConnected)/.test(name))
     return true;
-  // FerretDB's own PostgreSQL away: MaxTimeMSExpired (50), or its connect error passed on.
-  if (name === 'MongoServerError' && (code === 50 || /failed to connect to/.test(String(message))))
+  // FerretDB's own PostgreSQL away: MaxTimeMSExpired (50), or PostgreSQL's error passed on.
+  if (name === 'MongoServerError' && (code === 50 || ferretDbLostPostgres.test(String(message))))
     return true;
   return typeof message === 'string' && droppedConnection.test(message);
 }
