@@ -53,6 +53,10 @@ describe('a database that is away', () => {
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isDatabaseUnavailable({ name: 'MongoServerSelectionError', message: 'x' })).toBe(true);
     // FerretDB passing on that its PostgreSQL is away (seen in a soak).
+    const killed = '[query_iterator.go:92] FATAL: terminating connection (SQLSTATE 57P01)';
+    expect(isDatabaseUnavailable({ name: 'MongoServerError', code: 1, message: killed })).toBe(
+      true,
+    );
     const ferret = 'failed to connect to `user=postgres database=ferretdb`: dial error';
     expect(isDatabaseUnavailable({ name: 'MongoServerError', code: 1, message: ferret })).toBe(
       true,
