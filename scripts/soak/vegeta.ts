@@ -25,8 +25,6 @@ export type VegetaRun = {
   results: AsyncIterable<VegetaResult>;
   /** Settles once vegeta has sent its last request and every result was read. */
   finished: Promise<void>;
-  /** Ends the attack early (Ctrl-C). */
-  stop(): void;
 };
 
 /**
@@ -70,9 +68,7 @@ export function attack(
   const exited = (child: typeof attacker, name: string) =>
     new Promise<void>((resolve, reject) =>
       child.once('exit', (code, signal) =>
-        code === 0 || signal === 'SIGINT'
-          ? resolve()
-          : reject(new Error(`vegeta ${name} exited with ${code ?? signal}`)),
+        code === 0 ? resolve() : reject(new Error(`vegeta ${name} exited with ${code ?? signal}`)),
       ),
     );
   const lines = createInterface({ input: encoder.stdout });
@@ -83,6 +79,5 @@ export function attack(
     finished: Promise.all([exited(attacker, 'attack'), exited(encoder, 'encode')]).then(() => {
       targets.destroy();
     }),
-    stop: () => attacker.kill('SIGINT'),
   };
 }
